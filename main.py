@@ -1,0 +1,43 @@
+"""Descent Lab: watch gradient descent solve A x = b.
+
+python main.py                         open the window on the default problem
+python main.py SESSION.json            open the window on a session
+python main.py --headless SESSION.json [--out history.csv] [--json]
+python main.py --self-test             check a build end to end and exit 0 on success
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="DescentLab", description="Watch gradient descent solve Ax=b.")
+    p.add_argument("session", nargs="?", help="a session file to open in the window")
+    p.add_argument("--headless", metavar="SESSION.json", help="run a session without a window")
+    p.add_argument("--out", metavar="history.csv", help="with --headless: write the history")
+    p.add_argument("--json", action="store_true", help="with --headless: print a JSON summary")
+    p.add_argument("--self-test", action="store_true", help="check the app end to end and exit")
+    args = p.parse_args(argv)
+    if (args.out or args.json) and not args.headless:
+        p.error("--out and --json go with --headless")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    args = parse_args(argv)
+    if args.headless:
+        from solver.headless import run_headless
+
+        return run_headless(args)
+    # The window module shows itself before torch finishes importing.
+    from gui.app import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

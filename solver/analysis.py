@@ -1,0 +1,103 @@
+"""What linear algebra predicts before a single step: condition, step-size limits, rates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .losses import LOSSES, curvature_bounds
+from .problems import Inverse, LinearSystem
+
+# The JSON report lists at most this many singular values (the largest and smallest halves).
+MAX_LISTED_SINGULAR_VALUES = 64
+
+
+def _finite_or_none(v: float | None) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+@dataclass
+class Analysis:
+    shape: tuple[int, int]
+    rank: int | None
+    cond: float | None
+    singular_values: np.ndarray | None  # of A (or M), descending, when computed in full
+    spectrum_exact: bool
+    lipschitz: float | None  # L: largest eigenvalue of the loss's Hessian
+    mu: float | None  # smallest nonzero eigenvalue of the loss's Hessian
+    max_stable_lr: float | None  # 2/L: plain gd diverges above it
+    recommended_lr: float | None  # 1/L: always safe for plain gd
+    lr: float | None
+    rate: float | None  # predicted per-iteration contraction of the error for gd at `lr`
+    exact: np.ndarray
+
+    def iterations_for(self, factor: float = 1e-6) -> int | None:
+        """Predicted gd iterations to shrink the error by ``factor``."""
+        if self.rate is None or not 0 < self.rate < 1:
+            return None
+        return math.ceil(math.log(factor) / math.log(self.rate))
+
+    def divergence_reason(self, lr: float) -> str | None:
+        """Why plain gd at ``lr`` blows up, with the numbers; None if it should not."""
+        if self.lipschitz is None or lr * self.lipschitz <= 2:
+            return None
+        return (
+            f"lr × L = {lr:.4g} × {self.lipschitz:.4g} = {lr * self.lipschitz:.3g} > 2 "
+            f"(gd is stable only for lr < 2/L = {self.max_stable_lr:.4g})"
+        )
+
+    def to_json(self) -> dict:
+        sv = None
+        if self.singular_values is not None:
+            s = self.singular_values
+            half = MAX_LISTED_SINGULAR_VALUES // 2
+            sv = s.tolist() if s.size <= 2 * half else s[:half].tolist() + s[-half:].tolist()
+        return {
+            "shape": list(self.shape),
+            "rank": self.rank,
+            "cond": _finite_or_none(self.cond),
+            "singular_values": sv,
+            "spectrum_exact": self.spectrum_exact,
+            "lipschitz": _finite_or_none(self.lipschitz),
+            "mu": _finite_or_none(self.mu),
+            "max_stable_lr": _finite_or_none(self.max_stable_lr),
+            "recommended_lr": _finite_or_none(self.recommended_lr),
+            "lr": self.lr,
+            "predicted_rate": _finite_or_none(self.rate),
+        }
+
+
+def analyze(problem: LinearSystem | Inverse, loss: str, lr: float | None = None) -> Analysis:
+    """Spectrum of the matrix and, for smooth losses, gd's step-size limits and rate."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}")
+    if isinstance(problem, Inverse):
+        mat_spec = problem.matrix_spectrum()
+    else:
+        mat_spec = problem.spectrum()
+    bounds = curvature_bounds(loss, problem.spectrum(), problem.n_residuals)
+    lip = mu = max_lr = rec_lr = rate = None
+    if bounds is not None:
+        mu, lip = bounds
+        if lip > 0:
+            max_lr, rec_lr = 2.0 / lip, 1.0 / lip
+        mu = mu if math.isfinite(mu) else None
+        if lr is not None and lip > 0:
+            lo = abs(1 - lr * mu) if mu is not None else 1.0
+            rate = max(lo, abs(1 - lr * lip))
+    return Analysis(
+        shape=tuple(problem.matrix().shape),
+        rank=mat_spec.rank,
+        cond=mat_spec.cond,
+        singular_values=mat_spec.values,
+        spectrum_exact=mat_spec.exact,
+        lipschitz=lip,
+        mu=mu,
+        max_stable_lr=max_lr,
+        recommended_lr=rec_lr,
+        lr=lr,
+        rate=rate,
+        exact=problem.exact,
+    )

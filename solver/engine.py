@@ -1,0 +1,348 @@
+"""The Run: one gradient-descent solve, advanced step by step, a block, or until it stops.
+
+Per update the loop does exactly one forward and one backward pass (autograd) and records the
+new point; everything derived (residual norms, errors, the x trajectory) is computed in
+batches of rows when a block is flushed into the History, off the per-iteration path.
+
+On the CPU the loss of every iteration is read at once, so stop rules act on the very
+iteration they name. On other devices (``lazy``) losses and points stay on the device and are
+copied in blocks; a stop found in a block rewinds ``x`` to the row where it happened, so the
+result is the same as an eager run.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from enum import Enum
+
+import numpy as np
+import torch
+
+from .analysis import Analysis, analyze
+from .devices import resolve_device
+from .history import History
+from .losses import loss_function
+from .optimizers import make_torch_optimizer
+from .session import Session
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# Rows per flushed block: bounded by count and by bytes of x copied per block.
+BLOCK_ROWS = 256
+BLOCK_BYTES = 8 * 2**20
+# A block is also flushed after this long, so a reader never lags by more than ~1 frame.
+BLOCK_SECONDS = 1 / 60
+
+
+class StopReason(str, Enum):
+    CONVERGED = "converged"
+    MAX_ITERS = "max_iters"
+    DIVERGED = "diverged"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class Run:
+    """Drives one session. Not thread-safe except ``request_stop``/``request_pause``."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        track: Sequence[int] | None = None,
+        lazy: bool | None = None,
+    ) -> None:
+        self.session = session
+        self.problem = session.problem
+        self.device = resolve_device(session.device)
+        self.dtype = DTYPES[session.dtype]
+        self.lazy = self.device.type != "cpu" if lazy is None else lazy
+        self.tol = session.tol
+        self.max_iters = session.max_iters
+
+        bound = self.problem.bind(self.device, self.dtype)
+        self._residual = bound.residual
+        self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
+        self.exact = np.asarray(self.problem.exact, dtype=np.float64).reshape(-1)
+        self._derive_rnorm = {
+            "half_sum_squares": lambda v: np.sqrt(np.maximum(2 * v, 0)),
+            "sum_squares": lambda v: np.sqrt(np.maximum(v, 0)),
+            "mse": lambda v: np.sqrt(np.maximum(v * self.problem.n_residuals, 0)),
+            "l2_norm": lambda v: v,
+        }.get(session.loss)
+
+        self._x = self._initial_x().requires_grad_(True)
+        self._xd = self._x.detach()  # same storage: updated in place without autograd
+        self.n_unknowns = self._x.numel()
+        self.history = History(self.problem.unknown_names(), track)
+
+        self.optimizer_name = session.optimizer
+        self._lr = session.lr
+        self._opt: torch.optim.Optimizer | None = None
+        if session.optimizer != "gd":
+            self._opt = make_torch_optimizer(
+                session.optimizer, self._x, session.lr, session.optimizer_args
+            )
+        self._update = {
+            "gd": self._update_gd,
+            "lbfgs": self._update_lbfgs,
+        }.get(session.optimizer, self._update_torch)
+
+        self.iteration = 0  # updates applied so far; the history has iteration + 1 entries
+        self.grad_evals = 0
+        self.stop_reason: StopReason | None = None
+        self.message = ""
+        self.elapsed = 0.0  # seconds spent inside advance()
+        self._stop_flag = threading.Event()
+        self._pause_flag = threading.Event()
+
+        self._block_rows = int(max(1, min(BLOCK_ROWS, BLOCK_BYTES // (8 * self.n_unknowns))))
+        self._x_flat_np = self._xd.reshape(-1).numpy() if not self.lazy else None
+        self._losses: list = []  # lazy: loss tensors; eager: floats
+        self._rows: list = []  # lazy: detached clones of x
+        self._block_x = None if self.lazy else np.empty((self._block_rows, self.n_unknowns))
+        self._analysis: Analysis | None = None
+
+        self._forward()
+        self._record()
+        self._check_eager(self._losses[-1] if not self.lazy else None)
+        self._flush()
+        if self.stop_reason is None and self.max_iters == 0:
+            self._finish(StopReason.MAX_ITERS)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _initial_x(self) -> torch.Tensor:
+        s = self.session
+        shape = self.problem.unknown_shape
+        if s.init == "zeros":
+            x = torch.zeros(shape, dtype=self.dtype)
+        elif s.init in ("rand", "randn"):
+            # A CPU generator seeded like torch.manual_seed(seed): the same start on every
+            # device, the seeds' manual_seed(314) examples exactly, and no global RNG touched.
+            gen = torch.Generator().manual_seed(s.seed)
+            fn = torch.rand if s.init == "rand" else torch.randn
+            x = fn(shape, generator=gen, dtype=self.dtype)
+        else:
+            x = torch.as_tensor(np.asarray(s.init_values).reshape(shape), dtype=self.dtype)
+        return x.to(self.device).contiguous().clone()
+
+    # -- one iteration -----------------------------------------------------------------------
+    def _forward(self) -> None:
+        self._loss_t = self._loss_fn(self._residual(self._x), self._x)
+
+    def _update_gd(self) -> None:
+        (g,) = torch.autograd.grad(self._loss_t, self._x)
+        self._xd.sub_(g, alpha=self._lr)
+        self.grad_evals += 1
+
+    def _update_torch(self) -> None:
+        (g,) = torch.autograd.grad(self._loss_t, self._x)
+        self._x.grad = g
+        self._opt.step()
+        self.grad_evals += 1
+
+    def _update_lbfgs(self) -> None:
+        def closure() -> torch.Tensor:
+            self._opt.zero_grad(set_to_none=False)
+            loss = self._loss_fn(self._residual(self._x), self._x)
+            loss.backward()
+            self.grad_evals += 1
+            return loss
+
+        self._opt.step(closure)
+
+    def _record(self) -> None:
+        if self.lazy:
+            self._losses.append(self._loss_t.detach())
+            self._rows.append(self._xd.reshape(-1).clone())
+        else:
+            self._block_x[len(self._losses)] = self._x_flat_np
+            self._losses.append(self._loss_t.item())
+
+    def _check_eager(self, value: float | None) -> bool:
+        """Stop rules on the newest loss (eager mode); True when the run finished."""
+        if value is None:
+            return False
+        if not math.isfinite(value):
+            self._flush()
+            self._finish(StopReason.DIVERGED)
+            return True
+        if value < self.tol:
+            self._flush()
+            self._finish(StopReason.CONVERGED)
+            return True
+        return False
+
+    # -- driving -----------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.stop_reason is not None
+
+    def request_stop(self) -> None:
+        """Ask the run to finish (reason 'stopped') at the next iteration; any thread."""
+        self._stop_flag.set()
+
+    def request_pause(self) -> None:
+        """Ask ``advance`` to return at the next iteration, unfinished; any thread."""
+        self._pause_flag.set()
+
+    def stop(self) -> None:
+        """Finish now with reason 'stopped' (from the thread that drives the run)."""
+        if not self.finished:
+            self._flush()
+            self._finish(StopReason.STOPPED)
+
+    def advance(self, max_updates: int | None = None, max_seconds: float | None = None) -> int:
+        """Apply up to ``max_updates`` updates (None: until a stop rule), for at most
+        ``max_seconds``; returns the number applied. Returns early on a stop or pause request.
+        """
+        if self.finished:
+            return 0
+        self._pause_flag.clear()
+        t0 = time.perf_counter()
+        deadline = None if max_seconds is None else t0 + max_seconds
+        last_flush = t0
+        done = 0
+        try:
+            while max_updates is None or done < max_updates:
+                if self._stop_flag.is_set():
+                    self._flush()
+                    self._finish(StopReason.STOPPED)
+                    break
+                if self._pause_flag.is_set():
+                    break
+                if self.iteration >= self.max_iters:
+                    self._flush()
+                    self._finish(StopReason.MAX_ITERS)
+                    break
+                self._update()
+                self._forward()
+                self.iteration += 1
+                done += 1
+                self._record()
+                if not self.lazy and self._check_eager(self._losses[-1]):
+                    break
+                if len(self._losses) >= self._block_rows:
+                    now = time.perf_counter()
+                    self._flush()
+                    last_flush = now
+                    if self.finished or (deadline is not None and now >= deadline):
+                        break
+                elif done & 15 == 0:
+                    now = time.perf_counter()
+                    if now - last_flush >= BLOCK_SECONDS:
+                        self._flush()
+                        last_flush = now
+                        if self.finished:
+                            break
+                    if deadline is not None and now >= deadline:
+                        break
+            if not self.finished:
+                self._flush()
+                if self.iteration >= self.max_iters and self.stop_reason is None:
+                    self._finish(StopReason.MAX_ITERS)
+        except torch.OutOfMemoryError as exc:
+            self._fail(f"out of memory on {self.device}: {exc}".splitlines()[0])
+        except RuntimeError as exc:
+            self._fail(f"torch error on {self.device}: {exc}".splitlines()[0])
+        finally:
+            self._pause_flag.clear()
+            self.elapsed += time.perf_counter() - t0
+        return done
+
+    # -- blocks into the history -------------------------------------------------------------
+    def _flush(self) -> None:
+        c = len(self._losses)
+        if c == 0:
+            return
+        if self.lazy:
+            losses = torch.stack(self._losses).to("cpu", torch.float64).numpy()
+            rows = torch.stack(self._rows).to("cpu", torch.float64).numpy()
+        else:
+            losses = np.asarray(self._losses, dtype=np.float64)
+            rows = self._block_x[:c]
+        first = self.iteration - c + 1  # history index of the first row in the block
+        bad = ~np.isfinite(losses) | ~np.isfinite(rows).all(axis=1)
+        stop_at, reason = None, None
+        if bad.any():
+            stop_at, reason = int(np.argmax(bad)), StopReason.DIVERGED
+        if self.lazy:
+            below = losses < self.tol
+            if below.any() and (stop_at is None or int(np.argmax(below)) < stop_at):
+                stop_at, reason = int(np.argmax(below)), StopReason.CONVERGED
+        if stop_at is not None:
+            c = stop_at + 1
+            losses, rows = losses[:c], rows[:c]
+            if self.lazy and c < len(self._rows):
+                self._xd.copy_(self._rows[stop_at].reshape(self._xd.shape))
+            self.iteration = first + stop_at
+        if self._derive_rnorm is not None:
+            rnorm = self._derive_rnorm(losses)
+        else:
+            with np.errstate(all="ignore"):
+                rnorm = np.linalg.norm(self.problem.residual_np(rows), axis=1)
+        with np.errstate(all="ignore"):
+            err = np.linalg.norm(rows - self.exact, axis=1)
+        self.history.append(losses, rnorm, err, rows[:, self.history.tracked])
+        self._losses = []
+        self._rows = []
+        if reason is not None and not self.finished:
+            self._finish(reason)
+
+    def _finish(self, reason: StopReason) -> None:
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        last = float(self.history.loss[-1]) if len(self.history) else float("nan")
+        if reason is StopReason.CONVERGED:
+            self.message = f"converged: loss {last:.3g} < tol {self.tol:.3g}"
+        elif reason is StopReason.MAX_ITERS:
+            self.message = f"reached max iterations ({self.max_iters})"
+        elif reason is StopReason.STOPPED:
+            self.message = f"stopped by you at iteration {self.iteration}"
+        elif reason is StopReason.DIVERGED:
+            self.message = f"diverged at iteration {self.iteration}: loss became {last:.3g}"
+            why = None
+            if self.optimizer_name == "gd":
+                why = self.analysis().divergence_reason(self._lr)
+            if why:
+                self.message += f"; {why}"
+
+    def _fail(self, message: str) -> None:
+        self._losses, self._rows = [], []
+        self.stop_reason = StopReason.ERROR
+        self.message = message
+
+    # -- results -----------------------------------------------------------------------------
+    def analysis(self) -> Analysis:
+        if self._analysis is None:
+            self._analysis = analyze(self.problem, self.session.loss, self._lr)
+        return self._analysis
+
+    def x(self) -> np.ndarray:
+        """A copy of the current unknowns, in the problem's shape (call from the run's thread)."""
+        return self._xd.detach().to("cpu", torch.float64).numpy().copy()
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.history.loss[-1])
+
+    def error_norm(self) -> float:
+        return float(np.linalg.norm(self.x().reshape(-1) - self.exact))
+
+    def result(self) -> dict:
+        """The headless runner's JSON summary."""
+        return {
+            "stop_reason": self.stop_reason.value if self.stop_reason else None,
+            "message": self.message,
+            "iterations": self.iteration,
+            "grad_evals": self.grad_evals,
+            "final_loss": self.final_loss if math.isfinite(self.final_loss) else None,
+            "x": [float(v) for v in self.x().reshape(-1)],
+            "error_norm": self.error_norm() if math.isfinite(self.error_norm()) else None,
+            "elapsed_s": self.elapsed,
+            "analysis": self.analysis().to_json(),
+        }

@@ -1,0 +1,104 @@
+"""Matrix files in and out: Matrix Market, CSV and NumPy. Files are data, never code."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from .errors import InputError
+
+SUPPORTED = (".mtx", ".csv", ".npy")
+
+# Dense arrays beyond this many entries would not fit the app's working set comfortably.
+MAX_ENTRIES = 50_000_000
+
+
+def check_array(value: np.ndarray, field: str, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
+    """Return ``value`` as a finite float64 array of an allowed rank, or raise InputError."""
+    arr = np.asarray(value)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise InputError(field, f"expected numbers, got entries of type {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise InputError(field, "complex entries are not supported")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim not in ndim:
+        want = " or ".join(f"{d}-D" for d in ndim)
+        raise InputError(field, f"expected a {want} array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(field, "is empty")
+    if arr.size > MAX_ENTRIES:
+        raise InputError(field, f"has {arr.size} entries; at most {MAX_ENTRIES} are supported")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(field, f"entry {list(where)} is {arr[where]}; every entry must be finite")
+    return arr
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ")
+        delim = dialect.delimiter
+    except csv.Error:
+        delim = ","
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim, skipinitialspace=True)]
+    rows = [[c for c in r if c.strip() != ""] if delim == " " else r for r in rows]
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError("no rows")
+    width = len(rows[0])
+    out = np.empty((len(rows), width))
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"row {i + 1} has {len(row)} values, row 1 has {width}")
+        for j, cell in enumerate(row):
+            try:
+                out[i, j] = float(cell)
+            except ValueError:
+                raise ValueError(f"row {i + 1}, column {j + 1}: {cell!r} is not a number") from None
+    return out
+
+
+def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
+    """Load a dense float64 matrix or vector from .mtx, .csv or .npy."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InputError(field, f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
+    if not path.is_file():
+        raise InputError(field, f"{path}: no such file")
+    try:
+        if suffix == ".mtx":
+            data = scipy.io.mmread(str(path))
+            arr = data.toarray() if hasattr(data, "toarray") else np.asarray(data)
+        elif suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            arr = _read_csv(path)
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, TypeError) as exc:
+        raise InputError(field, f"{path.name}: cannot read: {exc}") from None
+    return check_array(arr, field)
+
+
+def save_matrix(path: str | Path, value: np.ndarray) -> None:
+    """Write ``value`` in the format its suffix names (used by export and session save)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    arr = np.asarray(value, dtype=np.float64)
+    if suffix == ".npy":
+        np.save(path, arr, allow_pickle=False)
+    elif suffix == ".csv":
+        np.savetxt(path, np.atleast_2d(arr) if arr.ndim == 1 else arr, delimiter=",", fmt="%.17g")
+    elif suffix == ".mtx":
+        scipy.io.mmwrite(str(path), np.atleast_2d(arr))
+    else:
+        raise InputError("file", f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
