@@ -16,7 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ BLOCK_BYTES = 8 * 2**20
 BLOCK_SECONDS = 1 / 60
 
 
-class StopReason(str, Enum):
+class StopReason(StrEnum):
     CONVERGED = "converged"
     MAX_ITERS = "max_iters"
     DIVERGED = "diverged"

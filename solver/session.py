@@ -113,7 +113,11 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
 def _problem(obj: object, base: Path | None, files: dict) -> LinearSystem | Inverse:
     _require(isinstance(obj, dict), "problem", f"expected an object, got {obj!r:.60}")
     kind = obj.get("kind", "linear_system")
-    _require(kind in PROBLEM_KINDS, "problem.kind", f"unknown kind {kind!r}; expected one of {PROBLEM_KINDS}")
+    _require(
+        kind in PROBLEM_KINDS,
+        "problem.kind",
+        f"unknown kind {kind!r}; expected one of {PROBLEM_KINDS}",
+    )
     _check_keys(obj, _PROBLEM_KEYS[kind], "problem")
     for key in sorted(_PROBLEM_KEYS[kind] - {"kind", "side"}):
         _require(key in obj, f"problem.{key}", f"missing; a {kind} problem needs it")
@@ -131,7 +135,8 @@ def _problem(obj: object, base: Path | None, files: dict) -> LinearSystem | Inve
     _require(
         isinstance(deg, int) and not isinstance(deg, bool) and 0 <= deg < xs.size,
         "problem.degree",
-        f"expected an integer from 0 to {xs.size - 1} (fewer than the {xs.size} samples), got {deg!r}",
+        f"expected an integer from 0 to {xs.size - 1} (below the {xs.size} samples), "
+        f"got {deg!r}",
     )
     return Polyfit(xs, ys, deg)
 
@@ -158,9 +163,11 @@ def from_dict(data: object, base: Path | None = None) -> Session:
     init = data.get("init", {"kind": "zeros"})
     _require(isinstance(init, dict), "init", f"expected an object, got {init!r:.60}")
     ikind = init.get("kind", "zeros")
-    _require(ikind in INIT_KINDS, "init.kind", f"unknown kind {ikind!r}; expected one of {INIT_KINDS}")
-    _check_keys(init, {"kind", "seed"} if ikind in ("rand", "randn") else
-                {"kind", "x"} if ikind == "values" else {"kind"}, "init")
+    _require(
+        ikind in INIT_KINDS, "init.kind", f"unknown kind {ikind!r}; expected one of {INIT_KINDS}"
+    )
+    init_keys = {"rand": {"seed"}, "randn": {"seed"}, "values": {"x"}}.get(ikind, set())
+    _check_keys(init, {"kind", *init_keys}, "init")
     seed = init.get("seed", 0)
     _require(
         isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63,
