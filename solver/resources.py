@@ -22,3 +22,10 @@ def resource_path(*parts: str) -> Path:
     if not path.exists():
         raise InputError("resource", f"{'/'.join(parts)} is missing from {resource_root()}")
     return path
+
+
+def examples_dir() -> Path:
+    """The example sessions: examples/ in a checkout, bundled beside resources/ when frozen."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    base = Path(frozen) if frozen else Path(__file__).resolve().parent.parent
+    return base / "examples"
