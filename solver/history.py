@@ -26,6 +26,15 @@ TRAJECTORY_BUDGET = 32 * 2**20
 SERIES = ("loss", "residual_norm", "error")
 
 
+def _grown(a: np.ndarray, used: int, rows: int) -> np.ndarray:
+    """A ``rows``-long copy of ``a``'s first ``used`` rows, allocated once and filled: growing
+    with np.concatenate(old, np.empty(tail)) also holds the tail as a temporary, which at a
+    million entries pushed the peak past the 64 MB the history may take."""
+    out = np.empty((rows, *a.shape[1:]), a.dtype)
+    out[:used] = a[:used]
+    return out
+
+
 def default_tracked(n_unknowns: int, limit: int = MAX_TRACKED) -> np.ndarray:
     """All unknowns when there are few, else ``limit`` evenly spaced ones (first and last kept)."""
     if n_unknowns <= limit:
@@ -73,9 +82,9 @@ class History:
             cap = self._cap
             while cap < n + c:
                 cap *= 2
-            self._loss = np.concatenate([self._loss[:n], np.empty(cap - n)])
-            self._rnorm = np.concatenate([self._rnorm[:n], np.empty(cap - n, np.float32)])
-            self._err = np.concatenate([self._err[:n], np.empty(cap - n, np.float32)])
+            self._loss = _grown(self._loss, n, cap)
+            self._rnorm = _grown(self._rnorm, n, cap)
+            self._err = _grown(self._err, n, cap)
             self._cap = cap
         self._loss[n : n + c] = loss
         self._rnorm[n : n + c] = residual_norm
@@ -96,9 +105,13 @@ class History:
             keep = iters % self._stride == 0
             iters, rows = iters[keep], rows[keep]
         if used + len(iters) > len(its):
-            cap = min(self._traj_max_rows, max(2 * len(its), used + len(iters)))
-            its = np.concatenate([its[:used], np.empty(cap - used, np.int64)])
-            vals = np.concatenate([vals[:used], np.empty((cap - used, vals.shape[1]))])
+            cap = max(2 * len(its), used + len(iters))
+            if cap > self._traj_max_rows // 4:
+                # Past a quarter of the budget, grow straight to it: while copying, old and
+                # new blocks coexist, and from a quarter that is 1.25x the budget at most,
+                # where doubling from a half up to it would hold 1.5x.
+                cap = self._traj_max_rows
+            its, vals = _grown(its, used, cap), _grown(vals, used, cap)
         its[used : used + len(iters)] = iters
         vals[used : used + len(iters)] = rows
         self._traj = (its, vals, used + len(iters))
