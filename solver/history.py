@@ -87,8 +87,9 @@ class History:
             self._err = _grown(self._err, n, cap)
             self._cap = cap
         self._loss[n : n + c] = loss
-        self._rnorm[n : n + c] = residual_norm
-        self._err[n : n + c] = error
+        with np.errstate(over="ignore"):  # a diverging run's norms past float32 become inf
+            self._rnorm[n : n + c] = residual_norm
+            self._err[n : n + c] = error
         self._append_trajectory(np.arange(n, n + c), x_tracked)
         self._n = n + c  # publish last
 
