@@ -331,7 +331,8 @@ class Run:
         return float(self.history.loss[-1])
 
     def error_norm(self) -> float:
-        return float(np.linalg.norm(self.x().reshape(-1) - self.exact))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged x: inf, not a warning
+            return float(np.linalg.norm(self.x().reshape(-1) - self.exact))
 
     def result(self) -> dict:
         """The headless runner's JSON summary."""
