@@ -75,10 +75,10 @@ def test_stop_from_another_thread_is_honoured_within_one_iteration() -> None:
 
 def test_stop_while_running_flat_out_ends_the_run() -> None:
     run = Run(make(stop={"max_iters": 10**9}))
+    grown = threading.Event()
+    hook_update(run, 2000, grown.set)  # only tells us the run is well under way
     worker = threading.Thread(target=run.advance)
     worker.start()
-    grown = threading.Event()
-    hook_update(run, 2000, grown.set)
     assert grown.wait(WAIT)
     run.request_stop()
     worker.join(WAIT)
