@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,7 +116,7 @@ def test_residual_norm_and_error_columns_match_numpy(case: str) -> None:
         run.history.series("x")
 
 
-def test_history_csv_has_one_row_per_entry(tmp_path) -> None:
+def test_history_csv_has_one_row_per_entry(tmp_path: Path) -> None:
     run = seed_run(25)
     run.advance()
     path = tmp_path / "h.csv"

@@ -6,6 +6,8 @@ article's "grad *= momentum" loop, so these compare every history entry, not jus
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -96,7 +98,9 @@ def seed_inverse_loop(
 
 
 @pytest.mark.parametrize("preset", [seed_inverse_random, seed_inverse_diagonal])
-def test_sgd_momentum_equals_the_inverse_articles_loop_in_float64(preset) -> None:
+def test_sgd_momentum_equals_the_inverse_articles_loop_in_float64(
+    preset: Callable[[], sessions.Session],
+) -> None:
     updates = 1500
     s = preset().replace(dtype="float64", max_iters=updates)
     m = torch.tensor(s.problem.M, dtype=torch.float64)
