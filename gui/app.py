@@ -1,0 +1,103 @@
+"""Start the window: Qt first, paint, then torch.
+
+``python main.py`` must paint its window within a second although importing torch alone takes
+longer here. So this module and everything the first paint needs import only Qt and numpy;
+once the window has painted, ``MainWindow.finish_startup`` imports pyqtgraph on the GUI thread
+and the solver (torch) on another, and fills the window in.
+
+Environment hooks (for benchmarks and tests):
+  DESCENT_LAB_EXIT_AFTER_PAINT=1  print ``first-paint <unix time>`` at the first paint and exit
+  DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from PySide6 import QtCore, QtWidgets
+
+from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
+
+STYLE = """
+QMainWindow, QDockWidget { background: #f6f7f9; }
+QDockWidget::title { background: #e8ebf0; padding: 5px 8px; font-weight: 600; }
+QToolBar { background: #eef1f5; border-bottom: 1px solid #d5d9e0; spacing: 4px; padding: 3px; }
+QToolBar QToolButton { padding: 3px 8px; border-radius: 4px; }
+QToolBar QToolButton:hover { background: #dde3ec; }
+QToolBar QToolButton:disabled { color: #9aa1ab; }
+QStatusBar { background: #eef1f5; border-top: 1px solid #d5d9e0; }
+QStatusBar QLabel { padding: 0 6px; }
+QGroupBox { font-weight: 600; border: 1px solid #d5d9e0; border-radius: 5px; margin-top: 10px; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; }
+QTableView { gridline-color: #e2e5ea; selection-background-color: #cfe0fb;
+             selection-color: black; }
+QHeaderView::section { background: #eef1f5; border: none; border-right: 1px solid #dde1e7;
+                       border-bottom: 1px solid #dde1e7; padding: 2px 4px; }
+QTabBar::tab { padding: 4px 12px; }
+QLabel#lrInfo { color: #374151; }
+QListWidget#devices::item { padding: 4px; }
+QListWidget#devices::item:selected { background: #cfe0fb; color: black; }
+QListWidget#devices::item:disabled { color: #9aa1ab; }
+"""
+
+
+def configure_application(app: QtWidgets.QApplication) -> None:
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setStyle("Fusion")
+    app.setStyleSheet(STYLE)
+    # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
+    # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
+    sys.setswitchinterval(0.001)
+
+
+def _log_runs(window: MainWindow, path: str) -> None:
+    def write(reason: str, message: str) -> None:
+        run = window.run
+        entry = {
+            "stop_reason": reason,
+            "message": message,
+            "iterations": run.iteration if run is not None else None,
+            "final_loss": float(run.history.loss[-1]) if run is not None else None,
+            "time": time.time(),
+        }
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    window.run_finished.connect(write)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the window (``args.session``: a session file to open). Returns the exit status."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    configure_application(app)
+    if getattr(args, "self_test", False):
+        try:
+            from . import selftest
+        except ImportError:
+            print("error: the self-test is not part of this build", file=sys.stderr)
+            return 2
+        return selftest.run_self_test(app)
+
+    window = MainWindow(defer=True, session_path=getattr(args, "session", None))
+    window.setWindowIcon(app.style().standardIcon(QtWidgets.QStyle.SP_ComputerIcon))
+    if os.environ.get("DESCENT_LAB_EXIT_AFTER_PAINT") == "1":
+        def report() -> None:
+            print(f"first-paint {time.time():.6f}", flush=True)
+            QtCore.QTimer.singleShot(0, lambda: app.exit(0))
+
+        window.first_painted.connect(report)
+    else:
+        # After the paint has reached the screen, not inside it.
+        window.first_painted.connect(lambda: QtCore.QTimer.singleShot(0, window.finish_startup))
+    log = os.environ.get("DESCENT_LAB_RUN_LOG")
+    if log:
+        _log_runs(window, log)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    return app.exec()

@@ -1,0 +1,233 @@
+"""An editable table over a numpy array: no per-cell widgets, so 2000 x 2000 scrolls freely.
+
+Typed text that is not a finite number is kept beside the array (``invalid``), drawn in red
+and named in ``first_problem()``; the array itself only ever holds finite numbers, so what
+the engine receives is always the last valid content.
+
+Qt and numpy only: this module is on the window's startup path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+from PySide6 import QtCore, QtGui
+
+Qt = QtCore.Qt
+
+_INVALID_BG = QtGui.QColor(255, 205, 205)
+_READONLY_FG = QtGui.QColor(70, 70, 70)
+
+
+def parse_number(text: str) -> float | None:
+    """A finite float from a cell's text, or None. Accepts a decimal comma ("1,5")."""
+    t = text.strip().replace("\u2212", "-")
+    if not t:
+        return None
+    try:
+        v = float(t)
+    except ValueError:
+        try:
+            v = float(t.replace(",", "."))
+        except ValueError:
+            return None
+    return v if math.isfinite(v) else None
+
+
+def parse_block(text: str) -> list[list[str]]:
+    """Rows of cells from pasted text: tab separated (spreadsheets), else comma or spaces."""
+    lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return []
+    if any("\t" in ln for ln in lines):
+        return [ln.split("\t") for ln in lines]
+    if any("," in ln for ln in lines) and not any(";" in ln for ln in lines):
+        return [next(csv.reader(io.StringIO(ln), skipinitialspace=True)) for ln in lines]
+    if any(";" in ln for ln in lines):
+        return [ln.split(";") for ln in lines]
+    return [ln.split() for ln in lines]
+
+
+class PasteError(ValueError):
+    """A pasted block that cannot go where it was pasted; the message says why."""
+
+
+class ArrayModel(QtCore.QAbstractTableModel):
+    """A 2-D float64 array as a table. A 1-D array shows as one column.
+
+    ``name`` labels cells in messages (``A[2, 3]``, 1-based like the headers).
+    ``column_names`` replaces the numeric column headers (e.g. ``["x", "y"]``).
+    """
+
+    edited = QtCore.Signal()  # the valid content or the set of invalid cells changed
+
+    def __init__(
+        self,
+        name: str,
+        values: np.ndarray | None = None,
+        *,
+        editable: bool = True,
+        column_names: list[str] | None = None,
+        row_names: list[str] | None = None,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.editable = editable
+        self.column_names = column_names
+        self.row_names = row_names
+        self.invalid: dict[tuple[int, int], str] = {}
+        self._a = np.zeros((0, 0))
+        self._vector = False
+        if values is not None:
+            self.set_array(values)
+
+    # -- content --------------------------------------------------------------------------
+    def set_array(self, values: np.ndarray, row_names: list[str] | None = None) -> None:
+        a = np.asarray(values, dtype=np.float64)
+        self._vector = a.ndim == 1
+        self.beginResetModel()
+        self._a = a.reshape(-1, 1).copy() if a.ndim == 1 else np.array(a, copy=True)
+        self.invalid = {}
+        if row_names is not None:
+            self.row_names = row_names
+        self.endResetModel()
+
+    def array(self) -> np.ndarray:
+        """A copy of the valid content, 1-D if it was set as a vector."""
+        return self._a[:, 0].copy() if self._vector else self._a.copy()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._a.shape
+
+    def resize(self, rows: int, cols: int | None = None) -> None:
+        """Grow with zeros or cut; kept cells keep their values (and invalid marks)."""
+        cols = self._a.shape[1] if cols is None else cols
+        if (rows, cols) == self._a.shape:
+            return
+        new = np.zeros((rows, cols))
+        r, c = min(rows, self._a.shape[0]), min(cols, self._a.shape[1])
+        new[:r, :c] = self._a[:r, :c]
+        self.beginResetModel()
+        self._a = new
+        self.invalid = {k: v for k, v in self.invalid.items() if k[0] < rows and k[1] < cols}
+        self.endResetModel()
+        self.edited.emit()
+
+    def cell_name(self, row: int, col: int) -> str:
+        if self._vector:
+            return f"{self.name}[{row + 1}]"
+        if self.column_names:
+            return f"{self.column_names[col]}[{row + 1}]"
+        return f"{self.name}[{row + 1}, {col + 1}]"
+
+    def first_problem(self) -> str | None:
+        """A one-line message naming the first invalid cell (row-major), or None."""
+        if not self.invalid:
+            return None
+        r, c = min(self.invalid)
+        more = len(self.invalid) - 1
+        tail = f" (and {more} more invalid cell{'s' if more > 1 else ''})" if more else ""
+        return f"{self.cell_name(r, c)}: {self.invalid[(r, c)]!r} is not a finite number{tail}"
+
+    def paste(self, row: int, col: int, text: str) -> tuple[int, int]:
+        """Write a pasted block with its top-left at (row, col); all or nothing.
+
+        Raises PasteError naming the problem (ragged rows, a block that does not fit, a cell
+        that is not a number) and leaves the table unchanged. Returns the block's shape.
+        """
+        rows = parse_block(text)
+        if not rows:
+            raise PasteError("the clipboard holds no numbers to paste")
+        width = len(rows[0])
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                raise PasteError(
+                    f"pasted row {i + 1} has {len(r)} values but row 1 has {width}; "
+                    "paste a rectangular block"
+                )
+        h, w = len(rows), width
+        m, n = self._a.shape
+        if row + h > m or col + w > n:
+            raise PasteError(
+                f"a {h}×{w} block pasted at {self.cell_name(row, col)} does not fit the "
+                f"{m}×{n} table; resize it first or paste at another cell"
+            )
+        block = np.empty((h, w))
+        for i, r in enumerate(rows):
+            for j, cell in enumerate(r):
+                v = parse_number(cell)
+                if v is None:
+                    raise PasteError(
+                        f"{self.cell_name(row + i, col + j)}: {cell.strip()!r} in the pasted "
+                        "block is not a finite number; nothing was pasted"
+                    )
+                block[i, j] = v
+        self._a[row : row + h, col : col + w] = block
+        for i in range(h):
+            for j in range(w):
+                self.invalid.pop((row + i, col + j), None)
+        self.dataChanged.emit(self.index(row, col), self.index(row + h - 1, col + w - 1))
+        self.edited.emit()
+        return h, w
+
+    # -- Qt model interface -----------------------------------------------------------------
+    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._a.shape[0]
+
+    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._a.shape[1]
+
+    def data(self, index: QtCore.QModelIndex, role: int = Qt.DisplayRole) -> object:
+        r, c = index.row(), index.column()
+        if role in (Qt.DisplayRole, Qt.EditRole):
+            bad = self.invalid.get((r, c))
+            if bad is not None:
+                return bad
+            v = float(self._a[r, c])
+            return f"{v:.10g}" if role == Qt.DisplayRole else repr(v)
+        if role == Qt.BackgroundRole and (r, c) in self.invalid:
+            return _INVALID_BG
+        if role == Qt.ToolTipRole and (r, c) in self.invalid:
+            return f"{self.cell_name(r, c)}: not a finite number"
+        if role == Qt.ForegroundRole and not self.editable:
+            return _READONLY_FG
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def setData(self, index: QtCore.QModelIndex, value: object, role: int = Qt.EditRole) -> bool:
+        if role != Qt.EditRole or not self.editable:
+            return False
+        r, c = index.row(), index.column()
+        text = str(value)
+        v = parse_number(text)
+        if v is None:
+            self.invalid[(r, c)] = text.strip()
+        else:
+            self.invalid.pop((r, c), None)
+            self._a[r, c] = v
+        self.dataChanged.emit(index, index)
+        self.edited.emit()
+        return True
+
+    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+        f = Qt.ItemIsSelectable | Qt.ItemIsEnabled
+        return f | Qt.ItemIsEditable if self.editable else f
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if role != Qt.DisplayRole:
+            return None
+        if orientation == Qt.Horizontal:
+            if self.column_names and section < len(self.column_names):
+                return self.column_names[section]
+            return "" if self._vector else str(section + 1)
+        if self.row_names and section < len(self.row_names):
+            return self.row_names[section]
+        return str(section + 1)
