@@ -1,0 +1,144 @@
+"""The real application under a real X server: ``python main.py`` on Xvfb, keys pressed
+through the window system (xdotool), a screenshot taken by the X server (xwd).
+
+Needs the Debian packages xvfb, xdotool and x11-apps (xwd); ``.ci/run`` installs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ("Xvfb", "xdotool", "xwd")
+MISSING = [t for t in TOOLS if shutil.which(t) is None]
+pytestmark = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"needs {', '.join(MISSING)} on PATH (Debian packages xvfb, xdotool, x11-apps)",
+)
+
+
+@pytest.fixture
+def display():
+    """A fresh Xvfb on a free display number (it picks one and tells us through a pipe)."""
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(w)
+    try:
+        ready, _, _ = select.select([r], [], [], 30)
+        number = os.read(r, 64).decode().strip() if ready else ""
+        if not number:
+            pytest.fail("Xvfb did not report a display within 30 s")
+        yield f":{number}"
+    finally:
+        os.close(r)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def xdotool(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def wait_for(what, timeout: float, step: float = 0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = what()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def xwd_to_png(xwd: Path, png: Path) -> np.ndarray:
+    """Convert an xwd dump (ZPixmap, true colour) to PNG; returns the RGB pixels."""
+    from PySide6 import QtGui
+
+    data = xwd.read_bytes()
+    fields = struct.unpack(">25I", data[:100])
+    header_size, version, fmt, _depth, width, height = fields[:6]
+    byte_order, bits_per_pixel, bytes_per_line, ncolors = fields[7], fields[11], fields[12], \
+        fields[19]
+    step = bits_per_pixel // 8  # xwd packs 24-bit pixels in 3 bytes; rows keep their stride
+    assert version == 7 and fmt == 2 and step in (3, 4), fields
+    start = header_size + 12 * ncolors
+    raw = np.frombuffer(data, np.uint8, count=height * bytes_per_line, offset=start)
+    px = raw.reshape(height, bytes_per_line)[:, : width * step].reshape(height, width, step)
+    if byte_order == 1:  # MSBFirst: the colour bytes come in reverse
+        px = px[:, :, ::-1]
+    bgrx = np.zeros((height, width, 4), np.uint8)
+    bgrx[:, :, :3] = px[:, :, :3]
+    img = QtGui.QImage(bgrx.data, width, height, width * 4, QtGui.QImage.Format_RGB32)
+    assert img.save(str(png)), f"cannot write {png}"
+    return bgrx[:, :, 2::-1]
+
+
+def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
+    home = tmp_path / "home"
+    log = tmp_path / "runs.jsonl"
+    env = dict(
+        os.environ,
+        DISPLAY=display,
+        QT_QPA_PLATFORM="xcb",
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_RUNTIME_DIR=str(tmp_path / "runtime"),
+        DESCENT_LAB_RUN_LOG=str(log),
+    )
+    (tmp_path / "runtime").mkdir(mode=0o700)
+    app = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The title names the loaded session once the solver is in: "Descent Lab — 3×3 ...".
+        found = wait_for(lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout
+                         .split(), 90)
+        assert found, f"no loaded window appeared; stderr: {app.stderr and app.poll()}"
+        wid = found[0]
+        xdotool(env, "windowfocus", "--sync", wid)
+        xdotool(env, "key", "--clearmodifiers", "F5")
+        runs = wait_for(lambda: log.is_file() and log.read_text().strip().splitlines(), 90)
+        assert runs, "pressing F5 did not finish a run"
+        result = json.loads(runs[0])
+        assert result["stop_reason"] == "converged", result
+        assert result["final_loss"] < 1e-16 and result["iterations"] > 100
+        time.sleep(0.5)  # let the final frame reach the screen
+
+        shot = tmp_path / "window.xwd"
+        subprocess.run(["xwd", "-root", "-silent", "-out", str(shot)], env=env, check=True,
+                       timeout=60)
+        rgb = xwd_to_png(shot, tmp_path / "window.png")
+        assert (tmp_path / "window.png").stat().st_size > 10_000
+        assert rgb.std() > 10  # not a blank screen
+        # the loss curve's blue is on screen
+        blue = (rgb[:, :, 2] > 180) & (rgb[:, :, 0] < 60) & (rgb[:, :, 1] < 120)
+        assert blue.sum() > 200
+
+        xdotool(env, "windowfocus", "--sync", wid)
+        xdotool(env, "key", "--clearmodifiers", "ctrl+q")
+        rc = app.wait(30)
+        assert rc == 0, app.stderr.read()[-2000:]
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+    autosave = home / "data" / "DescentLab" / "Descent Lab" / "last-session.json"
+    assert autosave.is_file()
+    assert json.loads(autosave.read_text())["problem"]["A"] == [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
