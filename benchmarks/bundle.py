@@ -49,7 +49,7 @@ def first_paint_seconds(runs: int = 5) -> list[float]:
         t0 = time.perf_counter()
         proc = subprocess.Popen([str(EXE)], stdout=subprocess.PIPE, text=True, env=env)
         for line in proc.stdout:
-            if "first paint" in line.lower():
+            if line.startswith("first-paint"):
                 out.append(time.perf_counter() - t0)
                 break
         proc.wait(timeout=60)

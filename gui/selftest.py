@@ -1,0 +1,127 @@
+"""``--self-test``: prove a build works end to end, from source or frozen.
+
+Opens the real main window (offscreen is fine), runs the real worker path on the seed's 3x3
+system to convergence, checks the answer against the exact solution, checks that the bundled
+resources load, prints ``SELFTEST PASS`` and returns 0; anything else prints
+``SELFTEST FAIL: <reason>`` and returns 1. It writes only to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+RUN_TIMEOUT_S = 60.0
+
+
+class SelfTestError(Exception):
+    pass
+
+
+def _wait(app: QtWidgets.QApplication, done, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise SelfTestError(f"timed out after {timeout:.0f} s waiting for {what}")
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.005)
+
+
+def _check_resources() -> list[str]:
+    from solver import matrixio, session
+    from solver.resources import examples_dir, resource_path
+
+    icon = QtGui.QIcon(str(resource_path("icons", "descent-lab.png")))
+    if icon.isNull():
+        raise SelfTestError("the app icon does not load")
+    a = matrixio.load_matrix(resource_path("matrices", "nos4.mtx"))
+    if a.shape != (100, 100) or not np.allclose(a, a.T):
+        raise SelfTestError(f"nos4.mtx read wrongly: shape {a.shape}")
+    examples = sorted(examples_dir().glob("*.json"))
+    if not examples:
+        raise SelfTestError(f"no example sessions in {examples_dir()}")
+    for path in examples:
+        session.load(path)  # raises InputError naming the key if one is broken
+    return [p.name for p in examples]
+
+
+def _check_engine() -> int:
+    """A few updates with every optimizer and loss: each loads torch code a trimmed bundle
+    might have left out."""
+    from solver import Run, optimizers, presets
+    from solver.losses import LOSSES
+
+    base = presets.build("random-spd", n=4)
+    count = 0
+    for name in optimizers.OPTIMIZER_NAMES:
+        for loss in LOSSES:
+            run = Run(base.replace(optimizer=name, loss=loss, lr=0.01, optimizer_args={}))
+            run.advance(3)
+            if len(run.history) != 4 or run.stop_reason is not None:
+                raise SelfTestError(f"{name}/{loss}: 3 updates gave {len(run.history)} entries")
+            count += 1
+    inverse = Run(presets.build("seed-inverse-diagonal"))
+    inverse.advance(5)
+    if len(inverse.history) != 6:
+        raise SelfTestError("the inverse problem did not advance")
+    return count
+
+
+def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float]:
+    from solver.resources import examples_dir
+
+    from .mainwindow import MainWindow
+
+    settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, data_dir=tmp, dialogs=False)
+    finished: list[tuple[str, str]] = []
+    win.run_finished.connect(lambda reason, msg: finished.append((reason, msg)))
+    try:
+        win.show()
+        _wait(app, lambda: win.is_ready, 30, "the window to become ready")
+        if not win.load_session(examples_dir() / "seed-3x3.json"):
+            raise SelfTestError(f"the example session was refused: {win.last_error}")
+        if not win.start_run():
+            raise SelfTestError(f"Run did not start: {win.last_error}")
+        _wait(app, lambda: bool(finished), RUN_TIMEOUT_S, "the run to finish")
+        reason, message = finished[0]
+        if reason != "converged":
+            raise SelfTestError(f"the run ended '{reason}': {message}")
+        result = win.run.result()
+        x = np.array(result["x"])
+        exact = np.linalg.solve(
+            np.array([[1.0, 2, 0], [0, 1, 0], [0, 0, 1]]), np.array([1.0, 2, 3])
+        )
+        err = float(np.linalg.norm(x - exact))
+        if not err < 1e-6:
+            raise SelfTestError(f"x = {x.tolist()} is {err:.3g} away from {exact.tolist()}")
+        return message, err
+    finally:
+        win.shutdown()
+        win.close()
+
+
+def run_self_test(app: QtWidgets.QApplication) -> int:
+    t0 = time.perf_counter()
+    try:
+        examples = _check_resources()
+        combos = _check_engine()
+        with tempfile.TemporaryDirectory(prefix="descent-lab-selftest-") as tmp:
+            message, err = _solve_in_window(app, Path(tmp))
+        import torch
+
+        print(f"resources: {len(examples)} example sessions load; icon and .mtx read")
+        print(f"engine: {combos} optimizer/loss combinations advance")
+        print(f"window run: {message}; error to exact solution {err:.2e}")
+        print(f"torch {torch.__version__}, frozen={bool(getattr(sys, 'frozen', False))}, "
+              f"{time.perf_counter() - t0:.1f} s")
+    except Exception as exc:  # report every failure as one line: this is the check itself
+        print(f"SELFTEST FAIL: {type(exc).__name__}: {exc}", flush=True)
+        return 1
+    print("SELFTEST PASS", flush=True)
+    return 0
