@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         from solver.headless import run_headless
 
         return run_headless(args)
+    from gui.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        print(f"error: cannot open the window: {problem}", file=sys.stderr)
+        return 3
     # The window module shows itself before torch finishes importing.
     from gui.app import run_app
 

@@ -1,0 +1,80 @@
+"""Uncaught exceptions: written to a log file under the app-data folder and shown in a dialog.
+
+A frozen app has no terminal, so a traceback printed to stderr is a silent death. Here every
+uncaught exception (GUI thread, Qt slots, plain threads) goes to ``<AppData>/logs/`` and, on
+the GUI thread, to a dialog that names the log file. If the app-data folder cannot be written,
+the log goes to the temporary folder instead, and the dialog says so.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6 import QtCore, QtWidgets
+
+
+def log_dir() -> Path:
+    loc = QtCore.QStandardPaths.StandardLocation.AppDataLocation
+    return Path(QtCore.QStandardPaths.writableLocation(loc)) / "logs"
+
+
+def write_log(text: str, folder: Path | None = None) -> Path:
+    """Write ``text`` to a new crash log; returns its path (temp folder as the fallback)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    for base in (folder or log_dir(), Path(tempfile.gettempdir()) / "DescentLab-logs"):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            path = base / f"crash-{stamp}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    raise OSError("no writable folder for the crash log")
+
+
+def _report(kind: type[BaseException], value: BaseException, tb: TracebackType | None,
+            where: str) -> None:
+    text = f"Descent Lab: uncaught exception in {where}\n" + "".join(
+        traceback.format_exception(kind, value, tb)
+    )
+    sys.stderr.write(text)
+    try:
+        path = write_log(text)
+        note = f"Details were written to {path}."
+    except OSError as exc:
+        note = f"The log could not be written ({exc})."
+    app = QtWidgets.QApplication.instance()
+    on_gui_thread = app is not None and QtCore.QThread.currentThread() is app.thread()
+    if on_gui_thread and QtWidgets.QApplication.platformName() != "offscreen":
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Critical,
+            "Descent Lab: unexpected error",
+            f"{kind.__name__}: {value}\n\nYour session is autosaved. {note}",
+        )
+        box.setDetailedText(text)
+        box.exec()
+
+
+def install() -> None:
+    """Route uncaught exceptions of every thread to the log and the dialog."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        _report(kind, value, tb, "the window")
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread else "a thread"
+        _report(args.exc_type, args.exc_value, args.exc_traceback, f"thread {name}")
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook

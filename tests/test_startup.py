@@ -1,0 +1,89 @@
+"""Start-up failures a user can meet: no display, a missing Qt plugin, an unwritable log
+folder, an uncaught exception; and the --self-test that CI also runs on the frozen app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from gui import crash  # noqa: E402
+from gui.platform_check import platform_problem  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_missing_platform_plugin_is_named_with_alternatives(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "nosuchplatform")
+    msg = platform_problem()
+    assert "'nosuchplatform' is missing" in msg
+    assert "offscreen" in msg  # the alternatives are listed
+
+
+def test_no_display_says_how_to_run_without_one(monkeypatch):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    msg = platform_problem()
+    assert "no display found" in msg and "QT_QPA_PLATFORM=offscreen" in msg
+
+
+def test_offscreen_is_fine(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert platform_problem() is None
+
+
+def test_app_exits_with_one_clear_line_when_the_display_is_unreachable(tmp_path):
+    env = _env(QT_QPA_PLATFORM=None, WAYLAND_DISPLAY=None, DISPLAY=":97", HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "cannot connect to the X display ':97'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_crash_log_falls_back_to_temp_when_app_data_is_unwritable(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log folder should be")
+    path = crash.write_log("boom", folder=blocker / "logs")
+    assert path.read_text() == "boom"
+    assert not str(path).startswith(str(blocker))
+
+
+def test_uncaught_exception_is_logged_under_app_data(qapp, tmp_path, monkeypatch):
+    monkeypatch.setattr(crash, "log_dir", lambda: tmp_path / "logs")
+    saved = sys.excepthook
+    try:
+        crash.install()
+        try:
+            raise RuntimeError("worker fell over")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = saved
+    logs = list((tmp_path / "logs").glob("crash-*.log"))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    assert "RuntimeError: worker fell over" in text and "Traceback" in text
+
+
+def test_self_test_passes_from_source(tmp_path):
+    env = _env(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "main.py", "--self-test"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "SELFTEST PASS"
+    assert "48 optimizer/loss combinations advance" in proc.stdout
