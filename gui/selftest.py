@@ -92,8 +92,8 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
         reason, message = finished[0]
         if reason != "converged":
             raise SelfTestError(f"the run ended '{reason}': {message}")
-        result = win.run.result()
-        x = np.array(result["x"])
+        # The history's numpy trajectory, not the run's tensors: those belong to the worker.
+        x = win.run.history.trajectory()[1][-1]
         exact = np.linalg.solve(
             np.array([[1.0, 2, 0], [0, 1, 0], [0, 0, 1]]), np.array([1.0, 2, 3])
         )
