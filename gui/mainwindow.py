@@ -13,6 +13,7 @@ thread, and ``_engine_ready`` fills the panels and loads the first session.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 import threading
@@ -40,7 +41,8 @@ SYNC_ANALYSIS_LIMIT = 40_000
 # Share of wall time the GUI may spend drawing (with the solver parked) while a run is live.
 FRAME_SHARE = 0.12
 MAX_FPS = 60
-PLOT_TRACK_LIMIT = 20  # components plotted by default for large n
+MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
+PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
 PLOT_TRACK_MAX = 32  # most components a user may ask to plot (one legend must stay readable)
 SPEEDS: list[float | None] = [2, 5, 10, 30, 100, 300, 1000, 3000, 10000, None]
 
@@ -102,6 +104,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._autosaved_arrays: dict[str, tuple[int, str]] = {}
         self._rates: deque[tuple[float, int]] = deque(maxlen=32)
         self._busy = 0.0  # seconds of GUI work (frames, paints) since the last frame
+        self._frames = 0
+        self._busy_total = 0.0
+        self._cost = 0.0
+        self._in_frame = False
+        self._frame_t0 = 0.0
         self._next_frame = 0.0
         self._dirty = False
         self._boxes: list[QtWidgets.QMessageBox] = []
@@ -118,6 +125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_ui()
         self._restore_settings()
         self._update_controls()
+        self.installEventFilter(self)
         self._frame_timer = QtCore.QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._frame)
@@ -347,6 +355,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._load_initial_session()
         self.is_ready = True
         self._update_controls()
+        # torch, numpy, Qt and pyqtgraph leave ~230k long-lived objects; a full collection
+        # walks them all (~150 ms here) in whichever thread trips it, mid-run, holding the
+        # GIL: a visible stall. Frozen, they are skipped by every later collection.
+        gc.collect()
+        gc.freeze()
         self.ready.emit()
 
     def _load_initial_session(self) -> None:
@@ -385,24 +398,29 @@ class MainWindow(QtWidgets.QMainWindow):
                          Qt.Vertical)
 
     # == painting and frames ==================================================================
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
-        super().paintEvent(ev)
-        if not self._painted:
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        # Installed until the first paint only: a Python paintEvent override would run on
+        # every repaint of the window, each one a wait for the GIL while the solver runs.
+        if obj is self and ev.type() == QtCore.QEvent.Paint and not self._painted:
             self._painted = True
-            self.first_painted.emit()
+            self.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self.first_painted.emit)
+        return False
 
     @contextmanager
     def _gui_work(self) -> Iterator[None]:
-        """Run GUI Python with the solver parked (see gui.worker), and count its cost."""
+        """Run GUI Python with the solver parked (see gui.worker), and count its cost.
+        Inside a frame the solver is parked already; its paints are part of its cost."""
         w = self.worker
+        if self._in_frame or w is None:
+            yield
+            return
         t0 = time.perf_counter()
-        if w is not None:
-            w.hold()
+        w.hold()
         try:
             yield
         finally:
-            if w is not None:
-                w.release()
+            w.release()
             self._busy += time.perf_counter() - t0
 
     def _schedule_frame(self) -> None:
@@ -412,20 +430,46 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_timer.start(int(delay * 1000))
 
     def _frame(self) -> None:
-        """One redraw: pull decimated data into the visible plots and the status bar."""
-        if self._closing:
+        """One redraw: pull decimated data into the visible plots and the status bar.
+
+        The solver stays parked until the event loop has also painted what changed: the
+        paints are posted ahead of the zero-timer that ends the frame."""
+        if self._closing or self._in_frame:
             return
+        self._in_frame = True
         self._dirty = False
-        with self._gui_work():
+        self._frame_t0 = time.perf_counter()
+        if self.worker is not None:
+            self.worker.hold()
+        try:
             if self.plots is not None and self.worker is not None:
                 self.worker.want_x(self.plots.wants_x())
                 self.plots.set_latest_x(self.worker.latest_x)
                 self.plots.refresh(final=self.state != RUNNING)
             self._update_status()
-        # The solver loses the GUI's busy time; keep it to FRAME_SHARE of the wall clock.
-        cost, self._busy = self._busy, 0.0
-        gap = max(1.0 / MAX_FPS, cost / FRAME_SHARE) if self.state == RUNNING else 0.0
-        self._next_frame = time.perf_counter() + gap
+        finally:
+            QtCore.QTimer.singleShot(0, self._end_frame)
+
+    def _end_frame(self) -> None:
+        if self.worker is not None:
+            self.worker.release()
+        self._in_frame = False
+        cost = self._busy + time.perf_counter() - self._frame_t0
+        self._busy = 0.0
+        self._frames += 1
+        self._busy_total += cost
+        # Smoothed, so one slow frame (an axis that moved) does not freeze the plots.
+        self._cost = 0.7 * self._cost + 0.3 * cost
+        gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / FRAME_SHARE))
+        self._next_frame = time.perf_counter() + (gap if self.state == RUNNING else 0.0)
+        if self.worker is not None:
+            self.worker.request_progress()
+        if self._dirty:
+            self._schedule_frame()
+
+    def frame_stats(self) -> tuple[int, float]:
+        """(frames drawn, seconds of GUI work with the solver parked) since start-up."""
+        return self._frames, self._busy_total + self._busy
 
     def _update_status(self) -> None:
         run = self.run

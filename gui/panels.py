@@ -452,7 +452,7 @@ class HyperPanel(QtWidgets.QWidget):
         self.seed.setRange(0, 2_147_483_647)
         self.seed.setKeyboardTracking(False)
         self.track = QtWidgets.QLineEdit()
-        self.track.setPlaceholderText("all, or 20 spread out")
+        self.track.setPlaceholderText("all, or 12 spread out")
         self.track.setToolTip(
             "which components of x to plot and record each iteration (1-based); "
             "applies to the next run"

@@ -57,11 +57,28 @@ class RunSource:
                    tuple(p.unknown_shape), p.kind, p.residual_np)
 
 
+class FastAxis(pg.AxisItem):
+    """An axis that paints straight onto its painter. pyqtgraph's records a QPicture and
+    replays it, which costs twice; here the item is cached as a pixmap anyway (``_cache``),
+    so it is painted once per range change, straight into that pixmap."""
+
+    def paint(self, p: QtGui.QPainter, opt: object, widget: object) -> None:
+        if self.style["tickFont"]:
+            p.setFont(self.style["tickFont"])
+        specs = self.generateDrawSpecs(p)
+        if specs is not None:
+            self.drawPicture(p, *specs)
+
+
+def _axes() -> dict[str, FastAxis]:
+    return {k: FastAxis(k) for k in ("left", "bottom", "top", "right")}
+
+
 class GuardedPlotWidget(pg.PlotWidget):
     """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile)."""
 
     def __init__(self, guard: Guard | None = None, **kwargs: object) -> None:
-        super().__init__(**kwargs)
+        super().__init__(axisItems=_axes(), **kwargs)
         self.guard = guard
 
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
@@ -79,8 +96,8 @@ def _curve(plot: pg.PlotWidget, pen: QtGui.QPen, name: str) -> pg.PlotDataItem:
 
 
 def _cache(item: QtWidgets.QGraphicsItem) -> QtWidgets.QGraphicsItem:
-    # Axes, titles and legends replay text and grid lines on every paint, and a new curve
-    # repaints the area under them each frame: as pixmaps they cost a blit instead (10x
+    # Axes, titles and legends lay out text on every paint, and a new curve repaints the
+    # area under a legend each frame: as pixmaps they cost a blit instead (several times
     # cheaper here), redrawn only when they change (an axis whose range moved).
     item.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
     return item
@@ -185,13 +202,19 @@ def _linear_bounds(lo: float, hi: float, cur: tuple[float, float] | None) -> tup
 
 
 def _warm_fonts() -> None:
-    """Lay out every glyph a tick label uses once, now: the first time a superscript digit
-    is measured inside a paint costs up to ~100 ms here (font fallback), a visible stall."""
-    pic = QtGui.QPicture()
-    p = QtGui.QPainter(pic)
-    p.boundingRect(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter,
-                   "0123456789 ⁰¹²³⁴⁵⁶⁷⁸⁹⁻ −.e+×")
-    p.end()
+    """Lay out and draw every glyph a tick label uses once, now: the first superscript
+    digit measured inside a paint costs up to ~200 ms here (font fallback), a visible stall.
+    Both the picture and the raster engine keep their own glyph caches."""
+    text = "0123456789 ⁰¹²³⁴⁵⁶⁷⁸⁹⁻ −.e+×‖"
+    for device in (QtGui.QPicture(), QtGui.QImage(400, 40, QtGui.QImage.Format_ARGB32)):
+        p = QtGui.QPainter(device)
+        for size in (8, 9, 10):
+            f = p.font()
+            f.setPointSize(size)
+            p.setFont(f)
+            p.boundingRect(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
+            p.drawText(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
+        p.end()
 
 
 def _shown(w: QtWidgets.QWidget) -> bool:
@@ -262,6 +285,8 @@ class PlotPanel(QtWidgets.QWidget):
         self._x_curves: list[pg.PlotDataItem] = []
         self._x_columns: np.ndarray = np.zeros(0, np.int64)
         self._latest_x: np.ndarray | None = None
+        self._turn = 0
+        self._moved = False
 
         _warm_fonts()
         self.loss_plot = self._plot("Loss", "loss", log=True)
@@ -297,7 +322,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.tabs.addTab(self.bar_plot, "x vs exact")
         self.tabs.addTab(self.heat_x_plot, "X heat map")
         self.tabs.addTab(self.heat_r_plot, "Residual heat map")
-        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self.tabs.currentChanged.connect(lambda _i: self.refresh(final=True))
         self._set_heat_tabs(False)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -344,7 +369,7 @@ class PlotPanel(QtWidgets.QWidget):
         pi.setTitle(title, size="10pt")
         pi.setLabel("left", left)
         pi.setLabel("bottom", bottom)
-        pi.showGrid(x=True, y=True, alpha=0.15)
+        # No grid: its lines belong to the axes and cost ~20 ms each time a range moves.
         pi.setLogMode(x=False, y=log)
         _cache_decorations(pi)
         w.setMinimumSize(220, 160)
@@ -426,65 +451,97 @@ class PlotPanel(QtWidgets.QWidget):
         return self.src is not None and self.src.kind == "inverse" and self.tabs.currentIndex() > 0
 
     def refresh(self, final: bool = False) -> None:
-        """Draw the current state of the run into every visible plot. ``final``: the run
-        is not advancing, so ranges fit the data tightly instead of growing in steps."""
+        """Draw the run into the visible plots. While it runs (``final`` False) the loss
+        plot is drawn every frame and the others take turns, one per frame: each plot costs
+        a few ms of GUI time, which the solver thread loses. ``final`` (paused, finished)
+        draws them all, with ranges that fit the data tightly instead of growing in steps.
+        """
         src = self.src
-        if src is None:
+        if src is None or len(src.history) == 0:
             return
-        h = src.history
+        self._moved = False
+        shown = [name for name, plot in self._updaters() if _shown(plot)]
+        if final:
+            todo = shown
+        else:
+            rest = [name for name in shown if name != "loss"]
+            todo = [name for name in shown if name == "loss"]
+            if rest:
+                self._turn = (self._turn + 1) % len(rest)
+                todo.append(rest[self._turn])
+        for name in todo:
+            getattr(self, f"_draw_{name}")(final)
+
+    def _updaters(self) -> list[tuple[str, QtWidgets.QWidget]]:
+        return [("loss", self.loss_plot), ("error", self.err_plot), ("x", self.x_plot),
+                ("bars", self.bar_plot), ("heat_x", self.heat_x_plot),
+                ("heat_residual", self.heat_r_plot)]
+
+    def _fit(self, key: str, y: tuple[float, float] | None, x_last: float, tight: bool,
+             final: bool) -> None:
+        # A range change repaints a whole plot (axes and all, ~10 ms here): at most one per
+        # frame while running keeps frames short; the others wait a frame or two.
+        self._moved |= self.frames[key].update(x_last, y, tight, final or not self._moved)
+
+    def _draw_loss(self, final: bool) -> None:
+        h = self.src.history
         n = len(h)
-        if n == 0:
-            return
-        last = n - 1
-        # A range change repaints a whole plot (axes, grid: ~10 ms here); one plot per frame
-        # keeps each frame short. Others wait their turn (final frames move them all).
-        moved = False
+        s, e, pts = self._window(self.loss_plot, n)
+        x, y = h.envelope("loss", s, e, pts)
+        self.loss_curve.setData(x, y)
+        self._fit("loss", _finite_range(y, positive=True), n - 1, final, final)
 
-        def fit(key: str, y: tuple[float, float] | None, x_last: float = last,
-                tight: bool = final) -> None:
-            nonlocal moved
-            moved |= self.frames[key].update(x_last, y, tight, final or not moved)
+    def _draw_error(self, final: bool) -> None:
+        h = self.src.history
+        n = len(h)
+        s, e, pts = self._window(self.err_plot, n)
+        x, ye = h.envelope("error", s, e, pts)
+        self.err_curve.setData(x, ye)
+        x, yr = h.envelope("residual_norm", s, e, pts)
+        self.res_curve.setData(x, yr)
+        self._fit("error", _finite_range(ye, yr, positive=True), n - 1, final, final)
 
-        if _shown(self.loss_plot):
-            s, e, pts = self._window(self.loss_plot, n)
-            x, y = h.envelope("loss", s, e, pts)
-            self.loss_curve.setData(x, y)
-            fit("loss", _finite_range(y, positive=True))
-        if _shown(self.err_plot):
-            s, e, pts = self._window(self.err_plot, n)
-            x, ye = h.envelope("error", s, e, pts)
-            self.err_curve.setData(x, ye)
-            x, yr = h.envelope("residual_norm", s, e, pts)
-            self.res_curve.setData(x, yr)
-            fit("error", _finite_range(ye, yr, positive=True))
+    def _draw_x(self, final: bool) -> None:
+        h = self.src.history
+        n = len(h)
         its, vals = h.trajectory()
-        if _shown(self.x_plot) and len(its):
-            s, e, pts = self._window(self.x_plot, n)
-            i0, i1 = np.searchsorted(its, [s, e])
-            i1 = max(i1, i0 + 1) if i0 < len(its) else i1
-            step = max(1, -(-(i1 - i0) // max(pts // 2, 1)))
-            sel = np.arange(i0, i1, step)
-            if len(sel) and sel[-1] != i1 - 1:
-                sel = np.append(sel, i1 - 1)
-            t = its[sel].astype(float)
-            v = vals[sel]
-            for j, c in enumerate(self._x_curves):
-                c.setData(t, v[:, j])
-            fit("x", _finite_range(v))
-        if _shown(self.bar_plot) and len(its):
-            k = vals.shape[1]
-            self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=vals[-1], width=0.4)
-            ex = src.exact[self._x_columns]
-            fit("bars", _finite_range(vals[-1], ex, [0.0]), k + 0.5, True)
-        if src.kind == "inverse" and self._latest_x is not None:
-            x = self._latest_x.reshape(src.unknown_shape)
-            if _shown(self.heat_x_plot):
-                self.heat_x.setImage(x, autoLevels=False)
-                self._heat_levels(self.heat_x_bar, x)
-            if _shown(self.heat_r_plot):
-                r = src.residual(self._latest_x[None, :])[0].reshape(src.unknown_shape)
-                self.heat_r.setImage(r, autoLevels=False)
-                self._heat_levels(self.heat_r_bar, r)
+        if not len(its):
+            return
+        s, e, pts = self._window(self.x_plot, n)
+        i0, i1 = np.searchsorted(its, [s, e])
+        i1 = max(i1, i0 + 1) if i0 < len(its) else i1
+        step = max(1, -(-(i1 - i0) // max(pts // 2, 1)))
+        sel = np.arange(i0, i1, step)
+        if len(sel) and sel[-1] != i1 - 1:
+            sel = np.append(sel, i1 - 1)  # always end on the newest row
+        t = its[sel].astype(float)
+        v = vals[sel]
+        for j, c in enumerate(self._x_curves):
+            c.setData(t, v[:, j])
+        self._fit("x", _finite_range(v), n - 1, final, final)
+
+    def _draw_bars(self, final: bool) -> None:
+        its, vals = self.src.history.trajectory()
+        if not len(its):
+            return
+        k = vals.shape[1]
+        self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=vals[-1], width=0.4)
+        ex = self.src.exact[self._x_columns]
+        self._fit("bars", _finite_range(vals[-1], ex, [0.0]), k + 0.5, True, final)
+
+    def _draw_heat_x(self, final: bool) -> None:
+        if self.src.kind != "inverse" or self._latest_x is None:
+            return
+        x = self._latest_x.reshape(self.src.unknown_shape)
+        self.heat_x.setImage(x, autoLevels=False)
+        self._heat_levels(self.heat_x_bar, x)
+
+    def _draw_heat_residual(self, final: bool) -> None:
+        if self.src.kind != "inverse" or self._latest_x is None:
+            return
+        r = self.src.residual(self._latest_x[None, :])[0].reshape(self.src.unknown_shape)
+        self.heat_r.setImage(r, autoLevels=False)
+        self._heat_levels(self.heat_r_bar, r)
 
     @staticmethod
     def _heat_levels(bar: pg.ColorBarItem, values: np.ndarray) -> None:

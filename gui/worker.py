@@ -44,6 +44,10 @@ SLICE_SECONDS = 1 / 60
 # Speeds at or below this many iterations per second advance one update at a time, so each
 # iteration is drawn on its own.
 SINGLE_STEP_SPEED = 60
+# Longest the GUI waits for the worker to park (about one update of a large problem).
+PARK_TIMEOUT = 0.03
+# Problems whose matrix work per update is below this many multiply-adds are GIL-bound.
+PARK_LIMIT = 1_000_000
 
 IDLE, RUNNING, PAUSED, STEPPING = "idle", "running", "paused", "stepping"
 
@@ -53,7 +57,8 @@ class SolverWorker(QtCore.QObject):
 
     # generation, the Run (read-only for the GUI: history, iteration, message).
     run_created = QtCore.Signal(int, object)
-    # generation, iteration, history entries; at most PROGRESS_HZ a second while running.
+    # generation, iteration, history entries; at most PROGRESS_HZ a second while running, and
+    # only after the GUI asked (``request_progress``), so it is never told more than it draws.
     progressed = QtCore.Signal(int, int, int)
     # generation, state: "running" | "paused" | "idle".
     state_changed = QtCore.Signal(int, str)
@@ -75,9 +80,15 @@ class SolverWorker(QtCore.QObject):
         self._speed: float | None = None  # iterations per second; None: as fast as possible
         self._hold = 0
         self._in_advance = False
+        self._parked = threading.Event()  # set while the loop waits (runs no Python)
+        # Park for the GUI only when the run is GIL-bound (small matrices: per-update
+        # Python dominates). Big ones spend their time in BLAS without the GIL; the GUI
+        # then draws beside them instead of stopping them.
+        self.park = True
         self._iter_seconds = 1e-4  # running estimate of one update's cost
         self._anchor: tuple[float, int] | None = None  # (time, iteration) of the speed schedule
         self._last_emit = 0.0
+        self._progress_wanted = True
         self._want_x = False
         self._drop_run = False
         self._announced = IDLE  # the last state told to the GUI
@@ -159,6 +170,11 @@ class SolverWorker(QtCore.QObject):
                 self._run.request_pause()  # re-plan the slice at the new speed
             self._cond.notify_all()
 
+    def request_progress(self) -> None:
+        """The GUI is ready for another frame: the next slice that adds history says so.
+        (One signal per frame the GUI can draw, never more than PROGRESS_HZ.)"""
+        self._progress_wanted = True
+
     def want_x(self, on: bool) -> None:
         """Ask for ``latest_x`` snapshots after each slice (costs one copy of x per frame)."""
         self._want_x = on
@@ -174,12 +190,18 @@ class SolverWorker(QtCore.QObject):
 
     # -- frame guard (GUI thread) ------------------------------------------------------------
     def hold(self) -> None:
-        """Park the worker at its next iteration boundary until ``release``. Nestable."""
+        """Park the worker at its next iteration boundary until ``release``. Nestable.
+
+        Waits (without the GIL) until the worker is parked, so the GUI's Python then runs
+        uncontended instead of trading the GIL back and forth every switch interval."""
         with self._cond:
             self._hold += 1
-            run = self._run if self._in_advance else None
+            run = self._run if self._in_advance and self.park and self._hold == 1 else None
+            if run is not None:
+                self._parked.clear()
         if run is not None:
             run.request_pause()
+            self._parked.wait(PARK_TIMEOUT)
 
     def release(self) -> None:
         with self._cond:
@@ -244,10 +266,12 @@ class SolverWorker(QtCore.QObject):
                     wait = self._throttle_wait()
                     if wait <= 0:
                         break
+                    self._parked.set()
                     self._cond.wait(wait)
                     continue
                 if self._hold == 0 and self._mode in (IDLE, PAUSED):
                     self.idle_event.set()
+                self._parked.set()
                 self._cond.wait(0.5)
             pending, self._pending = self._pending, None
             drop, self._drop_run = self._drop_run, False
@@ -341,9 +365,12 @@ class SolverWorker(QtCore.QObject):
             self.failed.emit(gen, str(exc).splitlines()[0])
             self._announce(gen, IDLE)
             return
+        p = run.problem
+        cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
         with self._cond:
             if self._gen != gen:  # reset or restarted meanwhile
                 return
+            self.park = p.matrix().size * cols < PARK_LIMIT
             self._run = run
             self._anchor = None
             if steps > 0:
@@ -373,8 +400,9 @@ class SolverWorker(QtCore.QObject):
 
     def _emit_progress(self, gen: int, run: Run, force: bool = False) -> None:
         now = time.perf_counter()
-        if force or now - self._last_emit >= 1 / PROGRESS_HZ:
+        if force or (self._progress_wanted and now - self._last_emit >= 1 / PROGRESS_HZ):
             self._last_emit = now
+            self._progress_wanted = False
             self.progressed.emit(gen, run.iteration, len(run.history))
 
     def _throttle_wait(self) -> float:
