@@ -85,7 +85,6 @@ def run_app(args: argparse.Namespace) -> int:
         return selftest.run_self_test(app)
 
     window = MainWindow(defer=True, session_path=getattr(args, "session", None))
-    window.setWindowIcon(app.style().standardIcon(QtWidgets.QStyle.SP_ComputerIcon))
     if os.environ.get("DESCENT_LAB_EXIT_AFTER_PAINT") == "1":
         def report() -> None:
             print(f"first-paint {time.time():.6f}", flush=True)

@@ -339,9 +339,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._error("The solver could not be loaded", f"{type(result).__name__}: {result}")
             return
         from solver.devices import list_devices
+        from solver.errors import InputError
         from solver.losses import LOSSES
         from solver.optimizers import OPTIMIZER_LABELS
         from solver.presets import PRESETS
+        from solver.resources import resource_path
+
+        try:
+            icon = QtGui.QIcon(str(resource_path("icons", "descent-lab.png")))
+            self.setWindowIcon(icon)
+            QtWidgets.QApplication.setWindowIcon(icon)
+        except InputError:
+            pass  # a build without the icon still works
 
         self.hyper.set_choices(LOSSES, OPTIMIZER_LABELS)
         self.devices.set_devices(list_devices())
@@ -355,6 +364,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._load_initial_session()
         self.is_ready = True
         self._update_controls()
+        self.matrix.focus_table()
         # torch, numpy, Qt and pyqtgraph leave ~230k long-lived objects; a full collection
         # walks them all (~150 ms here) in whichever thread trips it, mid-run, holding the
         # GIL: a visible stall. Frozen, they are skipped by every later collection.
@@ -385,8 +395,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def showEvent(self, ev: QtGui.QShowEvent) -> None:
         super().showEvent(ev)
-        if getattr(self, "_default_layout", False) and self.plots is not None:
-            self._default_layout = False
+        if getattr(self, "_default_layout", False):
+            # Once now (the start-up skeleton) and once more when the plots arrive.
+            self._default_layout = self.plots is None
             QtCore.QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
@@ -491,7 +502,7 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             rate = it / run.elapsed if run.elapsed > 0 else 0.0
         self.st_iter.setText(f"iteration {it:,}")
-        self.st_loss.setText(f"loss {fmt(loss, 4)}")
+        self.st_loss.setText(f"loss {fmt(loss, 4) if math.isfinite(loss) else loss}")
         self.st_rate.setText(f"{rate:,.0f} it/s")
         self.st_time.setText(f"{run.elapsed:.2f} s")
 

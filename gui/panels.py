@@ -177,6 +177,7 @@ class MatrixPanel(QtWidgets.QWidget):
         self.b_view = self._view(self.b_model)
         self.b_view.setMinimumWidth(110)
         self.b_view.setMaximumWidth(160)
+        self.b_view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
         self.m_view = self._view(self.m_model)
         self.s_view = self._view(self.s_model)
         self.s_view.horizontalHeader().setDefaultSectionSize(100)
@@ -211,6 +212,7 @@ class MatrixPanel(QtWidgets.QWidget):
         self.exact_view.setModel(self.exact_model)
         self.exact_view.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.exact_view.setMinimumHeight(70)
+        self.exact_view.horizontalHeader().setDefaultSectionSize(90)
         exact_box = QtWidgets.QGroupBox("Exact solution (reference)")
         ev = QtWidgets.QVBoxLayout(exact_box)
         ev.setContentsMargins(6, 4, 6, 6)
@@ -282,6 +284,13 @@ class MatrixPanel(QtWidgets.QWidget):
                 self.cols.setValue(problem.A.shape[1])
         finally:
             self._loading = False
+
+    def focus_table(self) -> None:
+        view = {"linear_system": self.a_view, "inverse": self.m_view,
+                "polyfit": self.s_view}[self.kind]
+        view.setFocus()
+        if not view.currentIndex().isValid():
+            view.setCurrentIndex(view.model().index(0, 0))
 
     def arrays(self) -> dict[str, object]:
         """The tables' valid content as the engine's problem arguments."""
@@ -530,6 +539,8 @@ class HyperPanel(QtWidgets.QWidget):
             self._build_args(s.optimizer, s.optimizer_args)
             self.lr.setText(f"{s.lr:.10g}")
             self.tol.setText(f"{s.tol:.6g}")
+            for edit in (self.lr, self.tol):
+                edit.setCursorPosition(0)  # show the leading digits of a long number
             self.max_iters.setValue(s.max_iters)
             self.dtype.setCurrentText(s.dtype)
             self.init.clear()

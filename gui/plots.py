@@ -30,6 +30,7 @@ ERROR_PEN = pg.mkPen("#d97706", width=2)
 RESIDUAL_PEN = pg.mkPen("#059669", width=2)
 CROSS_PEN = pg.mkPen("#9ca3af", width=1, style=QtCore.Qt.DashLine)
 EXACT_BRUSH = pg.mkBrush("#cbd5e1")
+LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
 X_BRUSH = pg.mkBrush("#1a56db")
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
@@ -71,7 +72,12 @@ class FastAxis(pg.AxisItem):
 
 
 def _axes() -> dict[str, FastAxis]:
-    return {k: FastAxis(k) for k in ("left", "bottom", "top", "right")}
+    axes = {k: FastAxis(k) for k in ("left", "bottom")}
+    for a in axes.values():
+        # SI prefixes rescale the tick values and label ("loss (x1e+27)"): wrong on a log
+        # axis and confusing on a diverging one; plain numbers it is.
+        a.enableAutoSIPrefix(False)
+    return axes
 
 
 class GuardedPlotWidget(pg.PlotWidget):
@@ -104,7 +110,7 @@ def _cache(item: QtWidgets.QGraphicsItem) -> QtWidgets.QGraphicsItem:
 
 
 def _cache_decorations(pi: pg.PlotItem) -> None:
-    for name in ("left", "bottom", "top", "right"):
+    for name in ("left", "bottom"):
         _cache(pi.getAxis(name))
     _cache(pi.titleLabel)
 
@@ -292,11 +298,11 @@ class PlotPanel(QtWidgets.QWidget):
         self.loss_plot = self._plot("Loss", "loss", log=True)
         self.loss_curve = _curve(self.loss_plot, LOSS_PEN, "loss")
         self.err_plot = self._plot("Error and residual", "norm", log=True)
-        _cache(self.err_plot.addLegend(offset=(-8, 8)))
+        _cache(self.err_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
         self.err_curve = _curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
         self.res_curve = _curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual")
         self.x_plot = self._plot("Components of x", "value")
-        self.x_legend = _cache(self.x_plot.addLegend(offset=(-8, 8)))
+        self.x_legend = _cache(self.x_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
 
         self.bar_plot = self._plot("x (blue) against the exact solution (grey)", "value",
                                    bottom="component")
@@ -433,10 +439,9 @@ class PlotPanel(QtWidgets.QWidget):
         xs = np.arange(1, k + 1, dtype=float)
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
-        if k <= 24:
-            ax.setTicks([[(float(i + 1), src.names[t]) for i, t in enumerate(tracked)]])
-        else:
-            ax.setTicks(None)
+        every = max(1, -(-k // 8))  # at most 8 names fit under the bars
+        ax.setTicks([[(float(i + 1), src.names[t]) for i, t in enumerate(tracked)
+                      if i % every == 0]])
         inverse = src.kind == "inverse"
         self._set_heat_tabs(inverse)
         if inverse:

@@ -191,11 +191,13 @@ class ArrayModel(QtCore.QAbstractTableModel):
             if bad is not None:
                 return bad
             v = float(self._a[r, c])
-            return f"{v:.10g}" if role == Qt.DisplayRole else repr(v)
+            return f"{v:.6g}" if role == Qt.DisplayRole else repr(v)
         if role == Qt.BackgroundRole and (r, c) in self.invalid:
             return _INVALID_BG
-        if role == Qt.ToolTipRole and (r, c) in self.invalid:
-            return f"{self.cell_name(r, c)}: not a finite number"
+        if role == Qt.ToolTipRole:
+            if (r, c) in self.invalid:
+                return f"{self.cell_name(r, c)}: not a finite number"
+            return f"{self.cell_name(r, c)} = {float(self._a[r, c])!r}"
         if role == Qt.ForegroundRole and not self.editable:
             return _READONLY_FG
         if role == Qt.TextAlignmentRole:
