@@ -1,6 +1,8 @@
 """GUI streaming benchmark: does the live window cost the solver, and does it stay smooth?
 
-    python benchmarks/gui_stream.py [--seconds 1.5] [--pairs 6] [--skip-startup]
+    python benchmarks/gui_stream.py [--seconds 1.5] [--pairs 6] [--skip-startup] [--write]
+
+``--write`` replaces the ``## GUI`` section of docs/BENCHMARKS.md with the results.
 
 Measured in one process with the window shown (offscreen platform unless QT_QPA_PLATFORM
 is set), as ratios so a shared, noisy machine still gives comparable numbers:
@@ -214,7 +216,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=1.5, help="length of each segment")
     ap.add_argument("--pairs", type=int, default=6, help="headless/window pairs per n")
     ap.add_argument("--skip-startup", action="store_true")
+    ap.add_argument("--write", action="store_true", help="write the GUI section of the docs")
     args = ap.parse_args()
+    started = time.time()
+    load0 = os.getloadavg()[0]
 
     startup = [] if args.skip_startup else first_paint_times(7)
 
@@ -233,44 +238,112 @@ def main() -> int:
     win.show()
     wait(app, 0.5)
 
-    ok = True
+    rows: list[tuple[str, str, str, bool]] = []  # what, measured, target, met
+    notes: list[str] = []
     for n in (3, 2000):
         session = make_session(n)
         track = default_tracked(n, PLOT_TRACK_LIMIT).tolist()
         r = paired_ratios(app, win, session, track, args.seconds, args.pairs)
         ratio = statistics.median(r["ratio"])
-        print(f"n={n}: headless {statistics.median(r['head']):,.0f} it/s, window "
-              f"{statistics.median(r['live']):,.0f} it/s, ratio {ratio:.2f} (pairs: "
-              f"{', '.join(f'{x:.2f}' for x in r['ratio'])}); plots redrawn "
-              f"{statistics.median(r['fps']):.0f}/s, GUI busy "
-              f"{100 * statistics.median(r['busy']):.0f}% of the time", flush=True)
+        head, live = statistics.median(r["head"]), statistics.median(r["live"])
+        fps, busy = statistics.median(r["fps"]), statistics.median(r["busy"])
+        print(f"n={n}: headless {head:,.0f} it/s, window {live:,.0f} it/s, ratio {ratio:.2f} "
+              f"(pairs: {', '.join(f'{x:.2f}' for x in r['ratio'])}); plots redrawn "
+              f"{fps:.0f}/s, GUI busy {100 * busy:.0f}% of the time", flush=True)
         stops = [stop_latency(app, win)]
         stalls = []
         for _ in range(3):
             stalls.append(longest_stall(app, win, session, args.seconds))
             stops.append(stop_latency(app, win))
-        print(f"   longest event-loop stall {max(stalls) * 1e3:.1f} ms "
+        stall = max(stalls)
+        print(f"   longest event-loop stall {stall * 1e3:.1f} ms "
               f"({', '.join(f'{x * 1e3:.0f}' for x in stalls)} ms)", flush=True)
         worst = max(stops, key=lambda t: t[0] - t[2])
+        told = max(t[1] for t in stops)
         print(f"   stop -> worker idle: worst {worst[0] * 1e3:.1f} ms with one iteration "
-              f"{worst[2] * 1e3:.2f} ms; -> window told: worst "
-              f"{max(t[1] for t in stops) * 1e3:.1f} ms", flush=True)
-        ok &= ratio >= 0.8 and max(stalls) <= 0.05
-        ok &= all(t[0] <= 0.1 + t[2] for t in stops)
+              f"{worst[2] * 1e3:.2f} ms; -> window told: worst {told * 1e3:.1f} ms", flush=True)
+        rows += [
+            (f"solver it/s with the window ÷ headless, n = {n}",
+             f"**{ratio:.2f}×** ({live:,.0f} ÷ {head:,.0f} it/s; pairs "
+             f"{min(r['ratio']):.2f}–{max(r['ratio']):.2f})", "≥ 0.8×", ratio >= 0.8),
+            (f"longest event-loop stall, flat-out run, n = {n}",
+             f"**{stall * 1e3:.0f} ms** (3 runs: {', '.join(f'{x * 1e3:.0f}' for x in stalls)})",
+             "≤ 50 ms", stall <= 0.05),
+            (f"Stop → worker idle, n = {n} (4 stops)",
+             f"**{worst[0] * 1e3:.1f} ms** worst (one iteration {worst[2] * 1e3:.2f} ms); "
+             f"window told within {told * 1e3:.0f} ms",
+             "≤ 100 ms + one iteration", all(t[0] <= 0.1 + t[2] for t in stops)),
+        ]
+        notes.append(f"n = {n}: the plots redrew {fps:.0f} times a second during the paired "
+                     f"segments, the GUI thread busy {100 * busy:.0f}% of the time.")
 
     fps = loss_plot_fps(app, win, 1_000_000, 3.0)
     print(f"loss plot with 1,000,000 points: {fps:.1f} frames/s", flush=True)
-    ok &= fps >= 30
+    rows.append(("loss plot holding 1,000,000 points: decimate + setData + paint",
+                 f"**{fps:.0f} frames/s**", "≥ 30 frames/s", fps >= 30))
     if startup:
         med = statistics.median(startup)
         print(f"python main.py -> first paint: median {med:.3f} s, max {max(startup):.3f} s "
               f"({', '.join(f'{t:.2f}' for t in startup)})")
-        ok &= med <= 1.0
+        rows.append(("`python main.py` → first painted window (7 launches)",
+                     f"**{med:.2f} s** median, {max(startup):.2f} s worst", "≤ 1.0 s",
+                     med <= 1.0))
+    platform_name = os.environ["QT_QPA_PLATFORM"]
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-          f"{platform.python_version()}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}")
+          f"{platform.python_version()}, QT_QPA_PLATFORM={platform_name}")
     win.close()
+    ok = all(r[3] for r in rows)
     print("targets met" if ok else "targets NOT met")
+    if args.write:
+        write_doc(rows, notes, started, load0, platform_name, args)
     return 0
+
+
+def write_doc(rows, notes, started: float, load0: float, platform_name: str, args) -> None:
+    import torch
+    from pyqtgraph import __version__ as pg_version
+    from PySide6 import __version__ as pyside_version
+
+    from benchmarks.report import cpu_model, write_section
+
+    took = time.time() - started
+    table = "\n".join(f"| {w} | {m} | {t} {'ok' if ok else '**missed**'} |"
+                       for w, m, t, ok in rows)
+    cmd = "PYTHONPATH=. .venv/bin/python benchmarks/gui_stream.py --write"
+    body = f"""
+Measured {time.strftime('%Y-%m-%d %H:%M', time.localtime(started))} on {os.cpu_count()} cores \
+({cpu_model()}), no GPU; Python {platform.python_version()}, PySide6 {pyside_version}, \
+pyqtgraph {pg_version}, torch {torch.__version__} ({torch.get_num_threads()} threads); \
+QT_QPA_PLATFORM={platform_name}, window 1440×900 with all plots visible. Command: `{cmd}` \
+({took:.0f} s; 1-minute load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at \
+the end).
+
+| what | measured | target |
+|---|---|---|
+{table}
+
+How: throughput is measured in {args.pairs} alternating pairs of {args.seconds:g} s segments \
+(headless `Run.advance` in the same process, then the window's run; the window's run is \
+paused while the headless one goes), and the ratio is the median of the pairs' ratios. The \
+stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python calls a \
+second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
+{chr(10).join('- ' + n for n in notes)}
+
+Design that holds these (see `gui/worker.py`): the worker runs the engine in slices of \
+≈1/60 s and is parked (waiting on a condition, without the GIL) for the length of each GUI \
+frame, data pull and paints, only while the problem is GIL-bound (below 10⁶ matrix \
+multiply-adds per update; bigger ones run in BLAS beside the GUI). Frames are spaced so \
+the GUI takes about 12% of the wall clock; the loss plot redraws every frame, the others \
+take turns. Measured traps on the way: a full garbage collection of the ~230k objects \
+torch, Qt and pyqtgraph leave behind took 150 ms in whichever thread tripped it (fixed by \
+`gc.freeze()` once the window is ready); pyqtgraph's axis grid cost ~20 ms per range change \
+(removed); axes replayed a QPicture on every paint (now painted once into a pixmap cache, \
+and ranges grow in steps); a Python `paintEvent` on the main window cost a GIL wait per \
+repaint (now an event filter that removes itself after the first paint). The first paint \
+is fast because the window is built from Qt widgets only; pyqtgraph is imported after it \
+and torch on a thread.
+"""
+    write_section("GUI", body)
 
 
 if __name__ == "__main__":

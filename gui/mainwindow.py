@@ -456,7 +456,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.plots is not None and self.worker is not None:
                 self.worker.want_x(self.plots.wants_x())
                 self.plots.set_latest_x(self.worker.latest_x)
-                self.plots.refresh(final=self.state != RUNNING)
+                # Paused: draw every plot, but keep the stepped ranges a resume continues.
+                self.plots.refresh(everything=self.state != RUNNING, tight=self.state == IDLE)
             self._update_status()
         finally:
             QtCore.QTimer.singleShot(0, self._end_frame)

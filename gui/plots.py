@@ -293,6 +293,7 @@ class PlotPanel(QtWidgets.QWidget):
         self._latest_x: np.ndarray | None = None
         self._turn = 0
         self._moved = False
+        self._tight = True
 
         _warm_fonts()
         self.loss_plot = self._plot("Loss", "loss", log=True)
@@ -328,7 +329,8 @@ class PlotPanel(QtWidgets.QWidget):
         self.tabs.addTab(self.bar_plot, "x vs exact")
         self.tabs.addTab(self.heat_x_plot, "X heat map")
         self.tabs.addTab(self.heat_r_plot, "Residual heat map")
-        self.tabs.currentChanged.connect(lambda _i: self.refresh(final=True))
+        self.tabs.currentChanged.connect(lambda _i: self.refresh(everything=True,
+                                                                 tight=self._tight))
         self._set_heat_tabs(False)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -455,18 +457,20 @@ class PlotPanel(QtWidgets.QWidget):
         """Whether a visible plot needs the full current x (the heat maps do)."""
         return self.src is not None and self.src.kind == "inverse" and self.tabs.currentIndex() > 0
 
-    def refresh(self, final: bool = False) -> None:
-        """Draw the run into the visible plots. While it runs (``final`` False) the loss
-        plot is drawn every frame and the others take turns, one per frame: each plot costs
-        a few ms of GUI time, which the solver thread loses. ``final`` (paused, finished)
-        draws them all, with ranges that fit the data tightly instead of growing in steps.
+    def refresh(self, everything: bool = False, tight: bool = False) -> None:
+        """Draw the run into the visible plots. While it runs the loss plot is drawn every
+        frame and the others take turns, one per frame: each plot costs a few ms of GUI
+        time, which the solver thread loses. ``everything`` (paused, finished) draws them
+        all; ``tight`` (finished) fits the ranges to the data instead of growing in steps.
         """
         src = self.src
         if src is None or len(src.history) == 0:
             return
         self._moved = False
+        self._tight = tight
+        final = everything
         shown = [name for name, plot in self._updaters() if _shown(plot)]
-        if final:
+        if everything:
             todo = shown
         else:
             rest = [name for name in shown if name != "loss"]
@@ -477,16 +481,17 @@ class PlotPanel(QtWidgets.QWidget):
         for name in todo:
             getattr(self, f"_draw_{name}")(final)
 
+    def _fit(self, key: str, y: tuple[float, float] | None, x_last: float, final: bool,
+             tight: bool | None = None) -> None:
+        # A range change repaints a whole plot (axes and all, ~10 ms here): at most one per
+        # frame while running keeps frames short; the others wait a frame or two.
+        tight = self._tight if tight is None else tight
+        self._moved |= self.frames[key].update(x_last, y, tight, final or not self._moved)
+
     def _updaters(self) -> list[tuple[str, QtWidgets.QWidget]]:
         return [("loss", self.loss_plot), ("error", self.err_plot), ("x", self.x_plot),
                 ("bars", self.bar_plot), ("heat_x", self.heat_x_plot),
                 ("heat_residual", self.heat_r_plot)]
-
-    def _fit(self, key: str, y: tuple[float, float] | None, x_last: float, tight: bool,
-             final: bool) -> None:
-        # A range change repaints a whole plot (axes and all, ~10 ms here): at most one per
-        # frame while running keeps frames short; the others wait a frame or two.
-        self._moved |= self.frames[key].update(x_last, y, tight, final or not self._moved)
 
     def _draw_loss(self, final: bool) -> None:
         h = self.src.history
@@ -494,7 +499,7 @@ class PlotPanel(QtWidgets.QWidget):
         s, e, pts = self._window(self.loss_plot, n)
         x, y = h.envelope("loss", s, e, pts)
         self.loss_curve.setData(x, y)
-        self._fit("loss", _finite_range(y, positive=True), n - 1, final, final)
+        self._fit("loss", _finite_range(y, positive=True), n - 1, final)
 
     def _draw_error(self, final: bool) -> None:
         h = self.src.history
@@ -504,7 +509,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.err_curve.setData(x, ye)
         x, yr = h.envelope("residual_norm", s, e, pts)
         self.res_curve.setData(x, yr)
-        self._fit("error", _finite_range(ye, yr, positive=True), n - 1, final, final)
+        self._fit("error", _finite_range(ye, yr, positive=True), n - 1, final)
 
     def _draw_x(self, final: bool) -> None:
         h = self.src.history
@@ -523,7 +528,7 @@ class PlotPanel(QtWidgets.QWidget):
         v = vals[sel]
         for j, c in enumerate(self._x_curves):
             c.setData(t, v[:, j])
-        self._fit("x", _finite_range(v), n - 1, final, final)
+        self._fit("x", _finite_range(v), n - 1, final)
 
     def _draw_bars(self, final: bool) -> None:
         its, vals = self.src.history.trajectory()
@@ -532,7 +537,7 @@ class PlotPanel(QtWidgets.QWidget):
         k = vals.shape[1]
         self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=vals[-1], width=0.4)
         ex = self.src.exact[self._x_columns]
-        self._fit("bars", _finite_range(vals[-1], ex, [0.0]), k + 0.5, True, final)
+        self._fit("bars", _finite_range(vals[-1], ex, [0.0]), k + 0.5, final, tight=True)
 
     def _draw_heat_x(self, final: bool) -> None:
         if self.src.kind != "inverse" or self._latest_x is None:

@@ -562,3 +562,41 @@ def test_big_matrix_table_scrolls_quickly(qtbot):
     assert per_frame < 0.1, f"{per_frame * 1e3:.0f} ms per scroll step"
     model.setData(model.index(1999, 1999), "7")
     assert model.array()[1999, 1999] == 7
+
+
+def test_crosshair_reads_out_the_history(qtbot, window):
+    with qtbot.waitSignal(window.run_finished, timeout=LONG):
+        window.start_run()
+    qtbot.wait(200)  # let the final frame settle the ranges
+    plot = window.plots.loss_plot
+    vb = plot.getViewBox()
+    pos = vb.mapViewToScene(QtCore.QPointF(500, -5))
+    plot.scene().sigMouseMoved.emit(pos)
+    readout = window.plots._readouts[0]
+    qtbot.waitUntil(lambda: readout.label.isVisible(), timeout=LONG)
+    text = readout.label.textItem.toPlainText()
+    k = int(text.split()[1].replace(",", ""))
+    assert abs(k - 500) <= 10
+    assert f"loss {window.run.history.loss[k]:.6g}" in text
+    assert readout.vline.isVisible() and abs(readout.vline.value() - 500) < 10
+
+
+def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
+    endless(window)
+    window.start_run()
+    qtbot.waitUntil(lambda: window.run is not None and window.run.iteration > 2000,
+                    timeout=LONG)
+    vb = window.plots.loss_plot.getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 1000, timeout=LONG)  # following
+    vb.setXRange(10, 60, padding=0)  # what a zoom does: auto-range off
+    it = window.run.iteration
+    qtbot.waitUntil(lambda: window.run.iteration > it + 2000, timeout=LONG)
+    qtbot.wait(300)
+    x0, x1 = vb.viewRange()[0]
+    assert (round(x0), round(x1)) == (10, 60)  # the view stayed where the user put it
+    x, _ = window.plots.loss_curve.getOriginalDataset()
+    assert x.min() >= 0 and x.max() <= 70  # only the visible iterations are pulled
+    vb.enableAutoRange()  # the "A" button
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] > window.run.iteration / 2, timeout=LONG)
+    window.stop()
+    wait_state(qtbot, window, "idle")
