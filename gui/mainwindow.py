@@ -374,6 +374,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _load_initial_session(self) -> None:
         from solver import presets
+        from solver.errors import InputError
 
         note = ""
         if self._session_path:
@@ -388,7 +389,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
             except Exception as exc:  # a damaged autosave must never stop the app starting
                 note = f"the last session could not be restored: {exc}"
-        self._adopt(presets.build(presets.DEFAULT_PRESET), "Loaded the 3×3 example",
+        s = presets.build(presets.DEFAULT_PRESET)
+        device = str(self.settings.value("session/device", "cpu") or "cpu")
+        if device != s.device:
+            try:  # the last device used, if it is still here
+                s = s.replace(device=device)
+            except InputError:
+                pass
+        self._adopt(s, "Loaded the 3×3 example",
                     label=presets.PRESETS[presets.DEFAULT_PRESET].title)
         if note:
             self.statusBar().showMessage(note)
@@ -440,27 +448,35 @@ class MainWindow(QtWidgets.QMainWindow):
         delay = max(0.0, self._next_frame - time.perf_counter())
         self._frame_timer.start(int(delay * 1000))
 
-    def _frame(self) -> None:
+    def _frame(self, force: bool = False) -> None:
         """One redraw: pull decimated data into the visible plots and the status bar.
 
         The solver stays parked until the event loop has also painted what changed: the
-        paints are posted ahead of the zero-timer that ends the frame."""
-        if self._closing or self._in_frame:
+        paints are posted ahead of the zero-timer that ends the frame. ``force`` (a pause, a
+        finish) draws even inside a frame that is still being painted."""
+        if self._closing:
+            return
+        if self._in_frame:
+            if force:
+                self._draw()
             return
         self._in_frame = True
-        self._dirty = False
         self._frame_t0 = time.perf_counter()
         if self.worker is not None:
             self.worker.hold()
         try:
-            if self.plots is not None and self.worker is not None:
-                self.worker.want_x(self.plots.wants_x())
-                self.plots.set_latest_x(self.worker.latest_x)
-                # Paused: draw every plot, but keep the stepped ranges a resume continues.
-                self.plots.refresh(everything=self.state != RUNNING, tight=self.state == IDLE)
-            self._update_status()
+            self._draw()
         finally:
             QtCore.QTimer.singleShot(0, self._end_frame)
+
+    def _draw(self) -> None:
+        self._dirty = False
+        if self.plots is not None and self.worker is not None:
+            self.worker.want_x(self.plots.wants_x())
+            self.plots.set_latest_x(self.worker.latest_x)
+            # Paused: draw every plot, but keep the stepped ranges a resume continues.
+            self.plots.refresh(everything=self.state != RUNNING, tight=self.state == IDLE)
+        self._update_status()
 
     def _end_frame(self) -> None:
         if self.worker is not None:
@@ -533,7 +549,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if state == PAUSED:
             at = self.run.iteration if self.run is not None else 0
             self.statusBar().showMessage(f"Paused at iteration {at:,}")
-            self._frame()
+            self._frame(force=True)
         elif state == RUNNING:
             self.statusBar().showMessage("Running…")
         self._update_controls()
@@ -544,7 +560,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.state = IDLE
         self.last_stop_reason, self.last_stop_message = reason, message
-        self._frame()
+        self._frame(force=True)
         self.statusBar().showMessage(message[:1].upper() + message[1:])
         self._update_controls()
         if reason == "error":

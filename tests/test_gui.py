@@ -259,12 +259,12 @@ def test_inverse_preset_runs_with_heat_maps(qtbot, window):
     tabs = window.plots.tabs
     assert tabs.isTabEnabled(1) and tabs.isTabEnabled(2)
     tabs.setCurrentIndex(1)
-    window._frame()
+    window._frame(force=True)
     img = window.plots.heat_x.image
     assert img is not None and img.shape == (4, 4)
     assert np.allclose(img, window.run.x(), atol=1e-6)
     tabs.setCurrentIndex(2)
-    window._frame()
+    window._frame(force=True)
     assert window.plots.heat_r.image.shape == (4, 4)
 
 
@@ -432,7 +432,7 @@ def test_divergence_is_explained_and_plots_survive(qtbot, window):
     assert sig.args[0] == "diverged"
     assert "lr × L" in sig.args[1] and "> 2" in sig.args[1]
     assert "diverged" in window.statusBar().currentMessage().lower()
-    window._frame()  # non-finite values in a log plot must not raise
+    window._frame(force=True)  # non-finite values in a log plot must not raise
     x, y = window.plots.loss_curve.getOriginalDataset()
     assert len(x) == len(window.run.history)
     assert not np.isfinite(window.run.history.loss[-1])
