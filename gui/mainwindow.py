@@ -7,7 +7,7 @@ back, and leaves the session, the run and its history as they were.
 
 Start-up is split so the window paints before torch is imported: ``__init__`` builds only Qt
 widgets; ``finish_startup`` then imports pyqtgraph (plots) here and the solver (torch) on a
-thread, and ``_engine_ready`` fills the panels and loads the first session.
+thread, and ``_engine_loaded`` fills the panels and loads the first session.
 """
 
 from __future__ import annotations

@@ -11,11 +11,15 @@ a naive design stalls the event loop for hundreds of milliseconds. Instead:
 
 * the worker runs the engine in short slices (``Run.advance(max_updates, max_seconds)``), and
   between slices takes commands and publishes progress;
-* the GUI ``hold()``s the worker around the few places where it runs much Python (pulling
-  frame data, painting plots): ``hold`` asks the Run to pause at the next iteration, and the
-  worker then waits on a condition (no GIL) until ``release()``. The frame therefore runs at
-  full speed and the solver loses exactly the frame's duration, which the GUI keeps to a
-  small share of wall time (see ``MainWindow``'s frame budget).
+* the GUI ``hold()``s the worker for each frame (pulling decimated data, then painting):
+  ``hold`` asks the Run to pause at the next iteration and waits, without the GIL, until the
+  worker sits on its condition; ``release()`` wakes it. The frame runs at full speed and the
+  solver loses exactly its duration, which the window keeps to a small share of wall time;
+* only GIL-bound runs are parked (``park``: small matrices, where per-update Python
+  dominates). Large ones spend their time in BLAS without the GIL; stopping them would only
+  waste a core, so the GUI draws beside them;
+* progress is emitted only when the GUI asked for the next frame (``request_progress``), at
+  most ``PROGRESS_HZ`` a second: each signal is a GIL round trip the solver pays for.
 
 Commands (``start``, ``resume``, ``pause``, ``step``, ``stop``, ``reset``, ``set_speed``,
 ``shutdown``) may be called from any thread; they set state under a lock and wake the worker.
