@@ -13,7 +13,8 @@ is set), as ratios so a shared, noisy machine still gives comparable numbers:
   separate segments: its thousand Python calls a second would tax the ratio above);
 * Stop pressed -> worker idle (``worker.idle_event``) and -> the window told (signal);
 * frames per second of the loss plot holding 1,000,000 points (decimate + setData + paint);
-* ``python main.py`` -> first painted window (subprocess, DESCENT_LAB_EXIT_AFTER_PAINT=1).
+* ``python main.py`` -> first painted window (subprocess, DESCENT_LAB_EXIT_AFTER_PAINT=1),
+  offscreen and, when Xvfb is installed, on a private X server.
 
 Targets (DESIGN.md): >= 0.8x at both n, stall <= 50 ms, Stop -> idle <= 100 ms + one
 iteration, >= 30 fps at 1M points, first paint <= 1.0 s.
@@ -24,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,13 +42,14 @@ import numpy as np  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 
-def first_paint_times(repeats: int) -> list[float]:
+def first_paint_times(repeats: int, extra_env: dict | None = None) -> list[float]:
     """Seconds from starting ``python main.py`` to its first paint, in fresh profiles."""
     out = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as home:
             env = dict(os.environ, DESCENT_LAB_EXIT_AFTER_PAINT="1", HOME=home,
-                       XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data")
+                       XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
+                       **(extra_env or {}))
             t0 = time.time()
             p = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, cwd=ROOT,
                                capture_output=True, text=True, timeout=60)
@@ -54,6 +58,27 @@ def first_paint_times(repeats: int) -> list[float]:
                 raise RuntimeError(f"main.py printed no first-paint line: {p.stderr[-500:]}")
             out.append(float(line.split()[1]) - t0)
     return out
+
+
+def first_paint_times_x11(repeats: int) -> list[float]:
+    """The same on a real X server (a private Xvfb), when one is installed."""
+    if shutil.which("Xvfb") is None:
+        return []
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24",
+                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(w)
+    try:
+        ready, _, _ = select.select([r], [], [], 30)
+        number = os.read(r, 64).decode().strip() if ready else ""
+        if not number:
+            return []
+        return first_paint_times(repeats, {"DISPLAY": f":{number}", "QT_QPA_PLATFORM": "xcb"})
+    finally:
+        os.close(r)
+        xvfb.terminate()
+        xvfb.wait(10)
 
 
 def make_session(n: int):
@@ -222,6 +247,7 @@ def main() -> int:
     load0 = os.getloadavg()[0]
 
     startup = [] if args.skip_startup else first_paint_times(7)
+    startup_x11 = [] if args.skip_startup else first_paint_times_x11(7)
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from gui.app import configure_application
@@ -285,8 +311,15 @@ def main() -> int:
         med = statistics.median(startup)
         print(f"python main.py -> first paint: median {med:.3f} s, max {max(startup):.3f} s "
               f"({', '.join(f'{t:.2f}' for t in startup)})")
-        rows.append(("`python main.py` → first painted window (7 launches)",
+        rows.append(("`python main.py` → first painted window (7 launches, offscreen)",
                      f"**{med:.2f} s** median, {max(startup):.2f} s worst", "≤ 1.0 s",
+                     med <= 1.0))
+    if startup_x11:
+        med = statistics.median(startup_x11)
+        print(f"python main.py -> first paint on Xvfb (xcb): median {med:.3f} s, max "
+              f"{max(startup_x11):.3f} s")
+        rows.append(("`python main.py` → first painted window (7 launches, Xvfb, xcb)",
+                     f"**{med:.2f} s** median, {max(startup_x11):.2f} s worst", "≤ 1.0 s",
                      med <= 1.0))
     platform_name = os.environ["QT_QPA_PLATFORM"]
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
@@ -333,7 +366,7 @@ Design that holds these (see `gui/worker.py`): the worker runs the engine in sli
 ≈1/60 s and is parked (waiting on a condition, without the GIL) for the length of each GUI \
 frame, data pull and paints, only while the problem is GIL-bound (below 10⁶ matrix \
 multiply-adds per update; bigger ones run in BLAS beside the GUI). Frames are spaced so \
-the GUI takes about 12% of the wall clock; the loss plot redraws every frame, the others \
+the GUI takes about 9% of the wall clock; the loss plot redraws every frame, the others \
 take turns. Measured traps on the way: a full garbage collection of the ~230k objects \
 torch, Qt and pyqtgraph leave behind took 150 ms in whichever thread tripped it (fixed by \
 `gc.freeze()` once the window is ready); pyqtgraph's axis grid cost ~20 ms per range change \

@@ -39,7 +39,7 @@ AUTOSAVE_INLINE_LIMIT = 10_000
 # Problems up to this many matrix entries are analysed on the GUI thread (well under a frame).
 SYNC_ANALYSIS_LIMIT = 40_000
 # Share of wall time the GUI may spend drawing (with the solver parked) while a run is live.
-FRAME_SHARE = 0.12
+FRAME_SHARE = 0.09
 MAX_FPS = 60
 MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
 PLOT_TRACK_LIMIT = 12  # components plotted by default for large n

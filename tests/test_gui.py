@@ -442,11 +442,12 @@ def test_speed_control_slows_the_run(qtbot, window):
     endless(window)
     window.set_speed(10)
     assert window.speed_text.text() == "10 it/s"
+    t0 = time.perf_counter()
     window.start_run()
     qtbot.waitUntil(lambda: window.run is not None and window.run.iteration >= 2, timeout=LONG)
     qtbot.wait(1000)
-    # 10 it/s: about 10 more in a second; a slow machine only makes it fewer
-    assert window.run.iteration <= 16
+    # 10 it/s on a schedule from the start: a busy machine can only make it fewer
+    assert window.run.iteration <= 10 * (time.perf_counter() - t0) + 2
     window.set_speed(None)
     qtbot.waitUntil(lambda: window.run.iteration > 500, timeout=LONG)
     window.stop()
