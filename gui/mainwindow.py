@@ -382,13 +382,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
             note = self.last_error
         auto = self.data_dir / AUTOSAVE_NAME
-        if not self._session_path and auto.is_file():
+        if auto.is_file():  # also when the file given could not be opened
             try:
                 s, why = self._read_session(auto)
-                self._adopt(s, f"Restored the last session{why}", label="last session")
+                self._adopt(s, note or f"Restored the last session{why}", label="last session")
                 return
             except Exception as exc:  # a damaged autosave must never stop the app starting
-                note = f"the last session could not be restored: {exc}"
+                note = note or f"the last session could not be restored: {exc}"
         s = presets.build(presets.DEFAULT_PRESET)
         device = str(self.settings.value("session/device", "cpu") or "cpu")
         if device != s.device:

@@ -601,3 +601,17 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] > window.run.iteration / 2, timeout=LONG)
     window.stop()
     wait_state(qtbot, window, "idle")
+
+
+def test_session_given_on_the_command_line(qtbot, make_window, tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "seed-puzzle.json"
+    w = make_window(session_path=str(example))
+    assert w.session.optimizer == "adam" and w.session.problem.A.shape == (4, 4)
+    assert "seed-puzzle.json" in w.windowTitle()
+    w.close()
+    (tmp_path / "bad.json").write_text("{")
+    w2 = make_window(session_path=str(tmp_path / "bad.json"))
+    assert w2.is_ready and w2.session.optimizer == "adam"  # the last session, restored
+    assert "bad.json" in w2.last_error and "bad.json" in w2.statusBar().currentMessage()
