@@ -36,10 +36,7 @@ class Preset:
 
 
 def _session(problem: LinearSystem | Inverse, **kw: object) -> sessions.Session:
-    s = sessions.Session(problem=problem)
-    for k, v in kw.items():
-        setattr(s, k, v)
-    return sessions.from_dict(sessions.to_dict(s))
+    return sessions.make(problem, **kw)
 
 
 def _torch_rand(shape: tuple[int, ...], seed: int) -> np.ndarray:

@@ -61,14 +61,26 @@ class Session:
             if not hasattr(new, k):
                 raise AttributeError(k)
             setattr(new, k, v)
-        return from_dict(to_dict(new))
+        # The problem object is already validated; only the settings go through the checks
+        # (a round trip through JSON lists would cost seconds for a 2000 x 2000 matrix).
+        return _with_settings(new.problem, _settings_dict(new), None, new.files)
 
     def with_problem(self, problem: LinearSystem | Inverse) -> Session:
-        new = copy.copy(self)
-        new.problem = problem
-        new.files = {}
-        new.optimizer_args = dict(self.optimizer_args)
-        return from_dict(to_dict(new))
+        """The same settings on another (already validated) problem."""
+        return _with_settings(problem, _settings_dict(self), None, {})
+
+
+def _short(value: object) -> str:
+    """A bounded description of a value for a message: never the repr of a huge matrix."""
+    if isinstance(value, list | tuple | np.ndarray) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def make(problem: LinearSystem | Inverse, **settings: object) -> Session:
+    """A validated Session for ``problem`` with ``settings`` (Session field names)."""
+    return Session(problem=problem).replace(**settings)
 
 
 def _require(cond: bool, fld: str, msg: str) -> None:
@@ -77,7 +89,7 @@ def _require(cond: bool, fld: str, msg: str) -> None:
 
 
 def _check_keys(obj: object, allowed: set[str], where: str) -> dict:
-    _require(isinstance(obj, dict), where or "session", f"expected an object, got {obj!r:.60}")
+    _require(isinstance(obj, dict), where or "session", f"expected an object, got {_short(obj)}")
     for key in obj:
         if key not in allowed:
             name = f"{where}.{key}" if where else key
@@ -107,11 +119,11 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
                 fld, "expected numbers in equal-length rows (a list of lists of numbers)"
             ) from None
         return check_array(arr, fld, ndim=ndim)
-    raise InputError(fld, f"expected a list of numbers or {{'file': path}}, got {value!r:.60}")
+    raise InputError(fld, f"expected a list of numbers or {{'file': path}}, got {_short(value)}")
 
 
 def _problem(obj: object, base: Path | None, files: dict) -> LinearSystem | Inverse:
-    _require(isinstance(obj, dict), "problem", f"expected an object, got {obj!r:.60}")
+    _require(isinstance(obj, dict), "problem", f"expected an object, got {_short(obj)}")
     kind = obj.get("kind", "linear_system")
     _require(
         kind in PROBLEM_KINDS,
@@ -149,19 +161,25 @@ def from_dict(data: object, base: Path | None = None) -> Session:
     _require("problem" in data, "problem", "missing; a session needs a problem")
     files: dict[str, str] = {}
     problem = _problem(data["problem"], base, files)
+    return _with_settings(problem, data, base, files)
 
+
+def _with_settings(
+    problem: LinearSystem | Inverse, data: dict, base: Path | None, files: dict[str, str]
+) -> Session:
+    """Validate every key but the problem against ``problem`` and build the Session."""
     loss = data.get("loss", "half_sum_squares")
     _require(loss in LOSSES, "loss", f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
 
     opt_obj = data.get("optimizer", {"name": "gd", "lr": 0.1})
-    _require(isinstance(opt_obj, dict), "optimizer", f"expected an object, got {opt_obj!r:.60}")
+    _require(isinstance(opt_obj, dict), "optimizer", f"expected an object, got {_short(opt_obj)}")
     opt = dict(opt_obj)
     name = opt.pop("name", "gd")
     lr = opt.pop("lr", 0.1)
     optimizers.validate(name, lr, opt)
 
     init = data.get("init", {"kind": "zeros"})
-    _require(isinstance(init, dict), "init", f"expected an object, got {init!r:.60}")
+    _require(isinstance(init, dict), "init", f"expected an object, got {_short(init)}")
     ikind = init.get("kind", "zeros")
     _require(
         ikind in INIT_KINDS, "init.kind", f"unknown kind {ikind!r}; expected one of {INIT_KINDS}"
@@ -248,14 +266,16 @@ def _problem_dict(s: Session, base: Path | None) -> dict:
 
 def to_dict(s: Session, base: Path | None = None) -> dict:
     """The JSON form of ``s``; file references are written relative to ``base``."""
+    return {"version": VERSION, "problem": _problem_dict(s, base), **_settings_dict(s)}
+
+
+def _settings_dict(s: Session) -> dict:
     init: dict = {"kind": s.init}
     if s.init in ("rand", "randn"):
         init["seed"] = s.seed
     elif s.init == "values":
         init["x"] = np.asarray(s.init_values).tolist()
     return {
-        "version": VERSION,
-        "problem": _problem_dict(s, base),
         "loss": s.loss,
         "optimizer": {"name": s.optimizer, "lr": s.lr, **s.optimizer_args},
         "init": init,
