@@ -76,6 +76,10 @@ def run_app(args: argparse.Namespace) -> int:
     """Open the window (``args.session``: a session file to open). Returns the exit status."""
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     configure_application(app)
+    # After the names are set: the crash log goes under this app's own app-data folder.
+    from . import crash
+
+    crash.install()
     if getattr(args, "self_test", False):
         try:
             from . import selftest
