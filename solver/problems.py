@@ -15,6 +15,7 @@ import scipy.linalg
 import torch
 
 from .errors import InputError
+from .kernels import matvec_for
 from .matrixio import check_array
 
 # Up to this many columns/rows the spectrum comes from a full SVD (about a second at 1200);
@@ -155,10 +156,11 @@ class LinearSystem:
         return x @ self.A.T - self.b
 
     def bind(self, device: torch.device, dtype: torch.dtype) -> BoundProblem:
-        a = torch.as_tensor(self.A, dtype=dtype).to(device)
+        a = torch.as_tensor(self.A, dtype=dtype).to(device).contiguous()
         b = torch.as_tensor(self.b, dtype=dtype).to(device)
+        matvec = matvec_for(a)
         return BoundProblem(
-            residual=lambda x: torch.mv(a, x) - b,
+            residual=lambda x: matvec(x) - b,
             tensors={"A": a, "b": b},
         )
 

@@ -1,0 +1,46 @@
+"""The big-matrix mat-vec may run on numpy's BLAS instead of torch's: it must be the same
+product with the same gradient, so a run is the same run whichever library was faster."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from solver import Run, kernels
+from solver import session as sessions
+from solver.problems import LinearSystem
+
+
+def test_host_matvec_gradient_is_autograds():
+    a = torch.from_numpy(np.random.default_rng(1).standard_normal((7, 5)))
+    x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(kernels.host_matvec(a), (x,))
+    assert torch.allclose(kernels.host_matvec(a)(x), torch.mv(a, x), rtol=1e-14, atol=0)
+
+
+def test_small_matrices_always_use_torch():
+    a = torch.ones((10, 10), dtype=torch.float64)
+    f = kernels.matvec_for(a)
+    assert isinstance(f, partial) and f.func is torch.mv
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_run_is_the_same_whichever_blas_wins(monkeypatch, dtype):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((600, 500)) / 30  # 300k entries: big enough to be measured
+    b = rng.standard_normal(600)
+    s = sessions.make(LinearSystem(a, b), lr=0.3, max_iters=40, dtype=dtype)
+    runs = {}
+    for name, choice in {"torch": lambda t: partial(torch.mv, t),
+                         "numpy": kernels.host_matvec}.items():
+        monkeypatch.setattr("solver.problems.matvec_for", choice)
+        run = Run(s)
+        run.advance()
+        runs[name] = run
+    tol = 1e-12 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(runs["numpy"].history.loss, runs["torch"].history.loss, rtol=tol)
+    np.testing.assert_allclose(runs["numpy"].x(), runs["torch"].x(), rtol=tol, atol=tol)
+    assert runs["numpy"].history.loss[-1] < runs["numpy"].history.loss[0]
