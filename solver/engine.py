@@ -60,6 +60,7 @@ class Run:
         self.device = resolve_device(session.device)
         self.dtype = DTYPES[session.dtype]
         self.lazy = self.device.type != "cpu" if lazy is None else lazy
+        # tol = 0 means no tolerance: rounding can take the energy loss just below zero.
         self.tol = session.tol
         self.max_iters = session.max_iters
 
@@ -170,7 +171,7 @@ class Run:
             self._flush()
             self._finish(StopReason.DIVERGED)
             return True
-        if value < self.tol:
+        if self.tol > 0 and value < self.tol:
             self._flush()
             self._finish(StopReason.CONVERGED)
             return True
@@ -270,7 +271,7 @@ class Run:
         if bad.any():
             stop_at, reason = int(np.argmax(bad)), StopReason.DIVERGED
         if self.lazy:
-            below = losses < self.tol
+            below = losses < self.tol if self.tol > 0 else np.zeros(len(losses), bool)
             if below.any() and (stop_at is None or int(np.argmax(below)) < stop_at):
                 stop_at, reason = int(np.argmax(below)), StopReason.CONVERGED
         if stop_at is not None:

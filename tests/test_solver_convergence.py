@@ -195,3 +195,14 @@ def test_energy_reaches_the_solution_of_an_spd_system() -> None:
                    optimizer={"name": "gd", "lr": 0.2}, stop={"max_iters": 400}))
     run.advance()
     np.testing.assert_allclose(run.x(), np.linalg.solve(a, b), atol=1e-12)
+
+
+def test_tol_zero_never_stops_early_even_when_rounding_dips_below_zero():
+    from solver import presets
+
+    s = presets.build("random-spd").replace(tol=0.0, max_iters=3000)
+    run = Run(s)
+    run.advance()
+    assert run.stop_reason.value == "max_iters"
+    assert run.iteration == 3000
+    assert run.history.loss.min() < 1e-12  # it did reach the rounding floor
