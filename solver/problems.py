@@ -45,37 +45,36 @@ def _rank_tol(s: np.ndarray, shape: tuple[int, int]) -> float:
     return float(s[0]) * max(shape) * np.finfo(np.float64).eps if s.size else 0.0
 
 
+def _power_sqrt(apply: Callable[[np.ndarray], np.ndarray], v: np.ndarray, iters: int,
+                rtol: float) -> float:
+    """sqrt of the largest eigenvalue of the positive semi-definite map ``apply`` (KᵀK for
+    an operator K: its largest singular value), by power iteration from ``v``."""
+    est = 0.0
+    for _ in range(iters):
+        w = apply(v)
+        nrm = np.linalg.norm(w)
+        if nrm == 0 or not np.isfinite(nrm):
+            break
+        new = float(np.sqrt(nrm / np.linalg.norm(v)))
+        v = w / nrm
+        if abs(new - est) <= rtol * new:
+            return new
+        est = new
+    return est
+
+
 def _estimate_spectrum(a: np.ndarray) -> Spectrum:
     """Power iteration for sigma_max, inverse iteration through an LU for sigma_min."""
     rng = np.random.default_rng(0)
-    v = rng.standard_normal(a.shape[1])
-    smax = 0.0
-    for _ in range(200):
-        w = a.T @ (a @ v)
-        nrm = np.linalg.norm(w)
-        if nrm == 0:
-            break
-        new = np.sqrt(nrm / np.linalg.norm(v))
-        v = w / nrm
-        if abs(new - smax) <= 1e-10 * new:
-            smax = new
-            break
-        smax = new
+    smax = _power_sqrt(lambda v: a.T @ (a @ v), rng.standard_normal(a.shape[1]), 200, 1e-10)
     smin = float("nan")
     if a.shape[0] == a.shape[1]:
         try:
             lu = scipy.linalg.lu_factor(a, check_finite=False)
-            v = rng.standard_normal(a.shape[1])
-            inv_norm = 0.0
-            for _ in range(100):
-                w = scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1))
-                nrm = np.linalg.norm(w)
-                new = np.sqrt(nrm / np.linalg.norm(v))
-                v = w / nrm
-                if abs(new - inv_norm) <= 1e-8 * new:
-                    inv_norm = new
-                    break
-                inv_norm = new
+            inv_norm = _power_sqrt(
+                lambda v: scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1)),
+                rng.standard_normal(a.shape[1]), 100, 1e-8,
+            )
             smin = 1.0 / inv_norm if np.isfinite(inv_norm) and inv_norm > 0 else 0.0
         except (np.linalg.LinAlgError, ValueError):
             smin = 0.0
@@ -243,19 +242,14 @@ class Inverse:
             # Row-major vec: vec(XM) = (I kron M^T) vec X, vec(MX) = (M kron I) vec X.
             k = 0.5 * (np.kron(eye, self.M.T) + np.kron(self.M, eye))
             return _svd_spectrum(k)[0]
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((n, n))
-        smax = 0.0
-        for _ in range(300):
-            y = 0.5 * (x @ self.M + self.M @ x)
-            z = 0.5 * (y @ self.M.T + self.M.T @ y)
-            nrm = np.linalg.norm(z)
-            new = np.sqrt(nrm / np.linalg.norm(x))
-            x = z / nrm
-            if abs(new - smax) <= 1e-10 * new:
-                smax = new
-                break
-            smax = new
+        m = self.M
+
+        def normal_map(x: np.ndarray) -> np.ndarray:  # TᵀT for T(X) = (XM + MX) / 2
+            y = 0.5 * (x @ m + m @ x)
+            return 0.5 * (y @ m.T + m.T @ y)
+
+        x0 = np.random.default_rng(0).standard_normal((n, n))
+        smax = _power_sqrt(normal_map, x0, 300, 1e-10)
         return Spectrum(float(smax), float("nan"), None, None, None, exact=False)
 
     def spectrum(self) -> Spectrum:
