@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+import warnings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):
+        # The bundle carries torch's compiled modules without their sources; torch notes
+        # each source-less overload at import, which says nothing to a user.
+        warnings.filterwarnings("ignore", message="Unable to retrieve source for @torch.jit")
     args = parse_args(argv)
     if args.headless:
         from solver.headless import run_headless
