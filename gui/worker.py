@@ -15,9 +15,11 @@ a naive design stalls the event loop for hundreds of milliseconds. Instead:
   ``hold`` asks the Run to pause at the next iteration and waits, without the GIL, until the
   worker sits on its condition; ``release()`` wakes it. The frame runs at full speed and the
   solver loses exactly its duration, which the window keeps to a small share of wall time;
-* only GIL-bound runs are parked (``park``: small matrices, where per-update Python
-  dominates). Large ones spend their time in BLAS without the GIL; stopping them would only
-  waste a core, so the GUI draws beside them;
+* runs are parked unless one update is long (``park``: below ``PARK_LIMIT`` multiply-adds,
+  up to about n = 4000, ~10 ms an update). Small ones are GIL-bound; mid-sized ones run a
+  2-thread BLAS that a GUI frame on one of the two cores stalls as a whole (measured at
+  n = 2000: 0.49x headless drawing beside it, 0.93x parked). Only updates too long to wait
+  for within ``PARK_TIMEOUT`` run on while the GUI draws;
 * progress is emitted only when the GUI asked for the next frame (``request_progress``), at
   most ``PROGRESS_HZ`` a second: each signal is a GIL round trip the solver pays for.
 
@@ -50,8 +52,9 @@ SLICE_SECONDS = 1 / 60
 SINGLE_STEP_SPEED = 60
 # Longest the GUI waits for the worker to park (about one update of a large problem).
 PARK_TIMEOUT = 0.03
-# Problems whose matrix work per update is below this many multiply-adds are GIL-bound.
-PARK_LIMIT = 1_000_000
+# Problems whose matrix work per update is below this many multiply-adds are parked for each
+# frame: an update then ends well within PARK_TIMEOUT (4000 x 4000 ≈ 10 ms here).
+PARK_LIMIT = 20_000_000
 
 IDLE, RUNNING, PAUSED, STEPPING = "idle", "running", "paused", "stepping"
 
@@ -85,9 +88,7 @@ class SolverWorker(QtCore.QObject):
         self._hold = 0
         self._in_advance = False
         self._parked = threading.Event()  # set while the loop waits (runs no Python)
-        # Park for the GUI only when the run is GIL-bound (small matrices: per-update
-        # Python dominates). Big ones spend their time in BLAS without the GIL; the GUI
-        # then draws beside them instead of stopping them.
+        # Park for the GUI unless an update is too long to wait for (see PARK_LIMIT).
         self.park = True
         self._iter_seconds = 1e-4  # running estimate of one update's cost
         self._anchor: tuple[float, int] | None = None  # (time, iteration) of the speed schedule
