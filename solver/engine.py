@@ -332,19 +332,28 @@ class Run:
         return float(self.history.loss[-1])
 
     def error_norm(self) -> float:
+        """‖x − x*‖, scaled so a huge but finite x (1e200) gives a finite distance."""
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged x: inf, not a warning
-            return float(np.linalg.norm(self.x().reshape(-1) - self.exact))
+            d = self.x().reshape(-1) - self.exact
+            m = float(np.max(np.abs(d))) if d.size else 0.0
+            if m == 0.0 or not math.isfinite(m):
+                return m if not math.isnan(m) else math.inf
+            return m * float(np.linalg.norm(d / m))
 
     def result(self) -> dict:
-        """The headless runner's JSON summary."""
+        """The headless runner's JSON summary (non-finite numbers as null: valid JSON)."""
+
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
         return {
             "stop_reason": self.stop_reason.value if self.stop_reason else None,
             "message": self.message,
             "iterations": self.iteration,
             "grad_evals": self.grad_evals,
-            "final_loss": self.final_loss if math.isfinite(self.final_loss) else None,
-            "x": [float(v) for v in self.x().reshape(-1)],
-            "error_norm": self.error_norm() if math.isfinite(self.error_norm()) else None,
+            "final_loss": num(self.final_loss),
+            "x": [num(v) for v in self.x().reshape(-1)],
+            "error_norm": num(self.error_norm()),
             "elapsed_s": self.elapsed,
             "analysis": self.analysis().to_json(),
         }

@@ -51,9 +51,7 @@ def hyperparameters(name: str) -> list[Hyperparameter]:
     cls = TORCH_OPTIMIZERS[name]
     out = []
     for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in _HIDDEN or p.name == "self" or p.kind is not p.POSITIONAL_OR_KEYWORD:
-            if p.kind is p.KEYWORD_ONLY and p.name not in _HIDDEN:
-                out.append(Hyperparameter(p.name, p.default))
+        if p.name in _HIDDEN or p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         out.append(Hyperparameter(p.name, p.default))
     return out

@@ -205,3 +205,17 @@ def test_importing_the_solver_loads_no_qt() -> None:
     count, qt = proc.stdout.split(" ", 1)
     assert int(count) > 100  # the imports really happened (torch alone brings hundreds)
     assert qt.strip() == "[]"
+
+
+def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
+    """A blown-up run: x holds inf or huge values; the summary stays valid JSON."""
+    from solver.presets import seed_3x3
+
+    run = Run(seed_3x3().replace(lr=0.36, max_iters=100_000))  # just above 2/L = 0.343
+    run.advance()
+    assert run.stop_reason.value == "diverged"
+    text = json.dumps(run.result(), allow_nan=False)  # raises on NaN/Infinity
+    assert json.loads(text)["stop_reason"] == "diverged"
+    huge = Run(seed_3x3().replace(init="values", init_values=[1e200, -1e200, 1e200],
+                                  max_iters=0))
+    assert huge.error_norm() == pytest.approx(np.sqrt(3) * 1e200, rel=1e-12)
