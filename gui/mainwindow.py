@@ -285,7 +285,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def finish_startup(self, wait: bool = False) -> None:
         """Start the worker, build the plots, load the solver (on a thread unless ``wait``)."""
-        if self.worker is not None:
+        if self.worker is not None or self._closing:  # closed between paint and this call
             return
         self._start_worker()
         relay = _Relay()
@@ -626,7 +626,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Apply ``n`` updates and pause; from idle, start a new run that does so."""
         if self.worker is None:
             return
-        if self.state == IDLE or self.run is None or self.run.finished:
+        if self.worker.has_pending():
+            self.worker.step(n)  # the run just started is not created yet: it will step
+        elif self.state == IDLE or self.run is None or self.run.finished:
             self.start_run(steps=n)
         else:
             self.worker.step(n)
@@ -697,15 +699,16 @@ class MainWindow(QtWidgets.QMainWindow):
         return s.replace(**changes) if changes else s
 
     def _adopt(self, s: object, note: str = "", *, problem_changed: bool = True,
-               label: str | None = None) -> None:
+               tables_ok: bool = False, label: str | None = None) -> None:
         """Make ``s`` (already valid) the session and show it everywhere."""
         self.session = s
         if label is not None:
             self.setWindowTitle(f"{APPLICATION} — {label}")
-        self._table_error = None
+        if problem_changed or tables_ok:  # the tables hold s.problem: no invalid cell left
+            self._table_error = None
+            self.matrix.show_error(None)
         if problem_changed:
             self.matrix.show_problem(s.problem)
-        self.matrix.show_error(None)
         self.hyper.show_session(s)
         self.devices.select(s.device)
         self._update_controls()
@@ -792,7 +795,7 @@ class MainWindow(QtWidgets.QMainWindow):
             else:
                 self._adopt(new, "Problem updated" + (" (applies to the next run)"
                                                       if self.state != IDLE else ""),
-                            problem_changed=False)
+                            problem_changed=False, tables_ok=True)
                 return
         self._table_error = msg
         self.matrix.show_error(f"{msg}. Run is disabled until this is fixed.")
@@ -853,6 +856,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._show_analysis((gen, s, _safe(analyze, s.problem, s.loss, s.lr)))
             return
         self.matrix.show_facts("Analysing the matrix…", None, None)
+        # Until it is done, the old problem's step sizes must not be offered for this one.
+        self.analysis = None
+        self.hyper.recommended.setEnabled(False)
         relay = self._analysis_relay
         threading.Thread(
             target=lambda: relay.done.emit((gen, s, _safe(analyze, s.problem, s.loss, s.lr))),

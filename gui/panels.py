@@ -627,7 +627,7 @@ class DevicePanel(QtWidgets.QWidget):
         self.list.setAlternatingRowColors(True)
         self.list.setWordWrap(True)
         self.list.addItem("Looking for devices…")
-        self.list.itemClicked.connect(self._on_item)
+        # currentItemChanged alone: itemClicked as well would apply one click twice.
         self.list.currentItemChanged.connect(lambda cur, _prev: self._on_item(cur))
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)

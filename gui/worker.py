@@ -113,9 +113,15 @@ class SolverWorker(QtCore.QObject):
             if self._run is not None:
                 self._run.request_pause()
             self._pending = (gen, session, track, -1 if steps is None else steps)
+            self._stop_wanted = False  # a Stop pressed before this start was for the old run
             self.idle_event.clear()
             self._cond.notify_all()
         return gen
+
+    def has_pending(self) -> bool:
+        """True between ``start`` and the Run's creation on the worker thread."""
+        with self._cond:
+            return self._pending is not None
 
     def resume(self) -> None:
         with self._cond:
@@ -127,7 +133,9 @@ class SolverWorker(QtCore.QObject):
 
     def pause(self) -> None:
         with self._cond:
-            if self._mode in (RUNNING, STEPPING):
+            if self._pending is not None:  # the run is not created yet: create it paused
+                self._pending = (*self._pending[:3], 0)
+            elif self._mode in (RUNNING, STEPPING):
                 self._mode = PAUSED
                 self._steps_left = 0
                 if self._run is not None:
@@ -137,6 +145,9 @@ class SolverWorker(QtCore.QObject):
     def step(self, n: int = 1) -> None:
         """Apply exactly ``n`` updates from where the run is, then pause."""
         with self._cond:
+            if self._pending is not None and n >= 1:  # not created yet: create it stepping
+                self._pending = (*self._pending[:3], n)
+                return
             if self._run is None or self._run.finished or n < 1:
                 return
             if self._mode == RUNNING and self._run is not None:
@@ -149,6 +160,10 @@ class SolverWorker(QtCore.QObject):
     def stop(self) -> None:
         """Finish the run now (reason 'stopped'), keeping its history."""
         with self._cond:
+            if self._pending is not None:  # stop the run as soon as it is created
+                self._stop_wanted = True
+                self._cond.notify_all()
+                return
             if self._run is None or self._run.finished:
                 return
             self._stop_wanted = True
@@ -280,7 +295,9 @@ class SolverWorker(QtCore.QObject):
                 self._cond.wait(0.5)
             pending, self._pending = self._pending, None
             drop, self._drop_run = self._drop_run, False
-            stop, self._stop_wanted = self._stop_wanted, False
+            stop = self._stop_wanted and pending is None
+            if pending is None:  # a Stop for a run still to be created waits for it
+                self._stop_wanted = False
             run, gen, mode = self._run, self._gen, self._mode
 
         if drop and pending is None:
@@ -305,14 +322,16 @@ class SolverWorker(QtCore.QObject):
 
         if self._announced != RUNNING:
             self._announce(gen, RUNNING)
-        if mode == STEPPING:
-            budget = self._steps_left
-        elif self._speed is not None:
-            budget = self._due(run)
-            if self._speed <= SINGLE_STEP_SPEED:
-                budget = min(budget, 1)
-        else:
-            budget = None
+        with self._cond:  # set_speed/resume rewrite _speed and _anchor from the GUI thread
+            speed = self._speed
+            if mode == STEPPING:
+                budget = self._steps_left
+            elif speed is not None:
+                budget = self._due(run, speed)
+                if speed <= SINGLE_STEP_SPEED:
+                    budget = min(budget, 1)
+            else:
+                budget = None
         cap = max(1, int(SLICE_SECONDS / max(self._iter_seconds, 1e-7)))
         budget = cap if budget is None else min(budget, cap)
         if budget <= 0:
@@ -420,10 +439,11 @@ class SolverWorker(QtCore.QObject):
         due_at = t0 + (self._run.iteration - it0 + 1) / self._speed
         return max(0.0, due_at - time.perf_counter())
 
-    def _due(self, run: Run) -> int:
-        """Updates the speed schedule allows now; anchors the schedule on first use."""
+    def _due(self, run: Run, speed: float) -> int:
+        """Updates the speed schedule allows now; anchors the schedule on first use.
+        Called with ``_cond`` held."""
         now = time.perf_counter()
         if self._anchor is None:
-            self._anchor = (now - 1 / self._speed, run.iteration)
+            self._anchor = (now - 1 / speed, run.iteration)
         t0, it0 = self._anchor
-        return max(0, int((now - t0) * self._speed) - (run.iteration - it0))
+        return max(0, int((now - t0) * speed) - (run.iteration - it0))

@@ -615,3 +615,50 @@ def test_session_given_on_the_command_line(qtbot, make_window, tmp_path):
     w2 = make_window(session_path=str(tmp_path / "bad.json"))
     assert w2.is_ready and w2.session.optimizer == "adam"  # the last session, restored
     assert "bad.json" in w2.last_error and "bad.json" in w2.statusBar().currentMessage()
+
+
+def test_a_settings_change_does_not_clear_an_invalid_cell(qtbot, window):
+    model = window.matrix.a_model
+    model.setData(model.index(1, 2), "abc")
+    assert not window.act_run.isEnabled()
+    window._on_hyper_changed({"lr": 0.05})  # a valid change elsewhere
+    assert window.session.lr == 0.05
+    assert not window.act_run.isEnabled()  # the table still shows 'abc'
+    assert window.matrix.error_label.isVisible()
+    assert not window.start_run()
+
+
+@pytest.fixture
+def slow_run_creation(monkeypatch):
+    """Run construction that takes a while, as for a big matrix."""
+    import solver.engine
+
+    real = solver.engine.Run
+
+    class SlowRun(real):
+        def __init__(self, *a, **kw):
+            time.sleep(0.4)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(solver.engine, "Run", SlowRun)
+
+
+def test_stop_right_after_run_stops_the_new_run(qtbot, window, slow_run_creation):
+    endless(window)
+    finished = []
+    window.run_finished.connect(lambda reason, msg: finished.append(reason))
+    assert window.start_run()
+    window.stop()  # before the worker has created the Run
+    qtbot.waitUntil(lambda: finished == ["stopped"], timeout=LONG)
+    assert window.run.iteration < 1000  # it did not run on
+
+
+def test_pause_right_after_run_creates_it_paused(qtbot, window, slow_run_creation):
+    endless(window)
+    assert window.start_run()
+    window.pause()
+    qtbot.waitUntil(lambda: window.run is not None, timeout=LONG)
+    wait_state(qtbot, window, "paused")
+    n = len(window.run.history)
+    qtbot.wait(300)
+    assert len(window.run.history) == n == 1  # paused before its first update
