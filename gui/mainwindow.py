@@ -101,7 +101,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._painted = False
         self._closing = False
         self._analysis_gen = 0
-        self._autosaved_arrays: dict[str, tuple[int, str]] = {}
+        self._autosaved_arrays: dict[str, tuple[np.ndarray, str]] = {}
         self._rates: deque[tuple[float, int]] = deque(maxlen=32)
         self._busy = 0.0  # seconds of GUI work (frames, paints) since the last frame
         self._frames = 0
@@ -1162,13 +1162,14 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             files = dict(s.files)
-            for key, arr in _problem_arrays(s.problem).items():
+            for key, arr in sessions.problem_arrays(s.problem).items():
                 if key in files or arr.size <= AUTOSAVE_INLINE_LIMIT:
                     continue
                 path = self.data_dir / f"last-session-{key}.npy"
-                if self._autosaved_arrays.get(key) != (id(arr), str(path)):
+                saved = self._autosaved_arrays.get(key)
+                if saved is None or saved[0] is not arr or saved[1] != str(path):
                     save_matrix(path, arr)
-                    self._autosaved_arrays[key] = (id(arr), str(path))
+                    self._autosaved_arrays[key] = (arr, str(path))
                 files[key] = str(path)
             snap = copy.copy(s)
             snap.files = files
@@ -1216,11 +1217,3 @@ def _safe(fn, *args: object) -> object:
         return fn(*args)
     except Exception as exc:  # shown in the panel; the analysis is advice, not a gate
         return exc
-
-
-def _problem_arrays(problem: object) -> dict[str, np.ndarray]:
-    if problem.kind == "inverse":
-        return {"M": problem.M}
-    if problem.kind == "polyfit":
-        return {"x": problem.samples_x, "y": problem.samples_y}
-    return {"A": problem.A, "b": problem.b}

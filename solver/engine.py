@@ -202,7 +202,8 @@ class Run:
         """
         if self.finished:
             return 0
-        self._pause_flag.clear()
+        # A pause requested before this call still counts (it is cleared on the way out), so
+        # a request racing the start of a slice is not lost.
         t0 = time.perf_counter()
         deadline = None if max_seconds is None else t0 + max_seconds
         last_flush = t0

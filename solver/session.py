@@ -243,25 +243,29 @@ def _with_settings(
     return session
 
 
+def problem_arrays(problem: LinearSystem | Inverse) -> dict[str, np.ndarray]:
+    """The arrays a session file stores for ``problem``, by their key under "problem"."""
+    if isinstance(problem, Inverse):
+        return {"M": problem.M}
+    if isinstance(problem, Polyfit):
+        return {"x": problem.samples_x, "y": problem.samples_y}
+    return {"A": problem.A, "b": problem.b}
+
+
 def _problem_dict(s: Session, base: Path | None) -> dict:
     p = s.problem
-
-    def ref(key: str, value: np.ndarray) -> object:
+    out: dict = {"kind": p.kind}
+    for key, value in problem_arrays(p).items():
         if key in s.files:
             path = s.files[key]
-            return {"file": os.path.relpath(path, base) if base else path}
-        return value.tolist()
-
+            out[key] = {"file": os.path.relpath(path, base) if base else path}
+        else:
+            out[key] = value.tolist()
     if isinstance(p, Inverse):
-        return {"kind": "inverse", "M": ref("M", p.M), "side": p.side}
-    if isinstance(p, Polyfit):
-        return {
-            "kind": "polyfit",
-            "x": ref("x", p.samples_x),
-            "y": ref("y", p.samples_y),
-            "degree": p.degree,
-        }
-    return {"kind": "linear_system", "A": ref("A", p.A), "b": ref("b", p.b)}
+        out["side"] = p.side
+    elif isinstance(p, Polyfit):
+        out["degree"] = p.degree
+    return out
 
 
 def to_dict(s: Session, base: Path | None = None) -> dict:
