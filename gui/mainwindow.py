@@ -1082,11 +1082,14 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def export_plot_dialog(self, which: str) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export plot", self._last_dir(f"{which}.png"), "PNG image (*.png)")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export plot", self._last_dir(f"{which}.png"),
+            "PNG image (*.png);;SVG vector image (*.svg)")
         if path:
             self._remember_dir(path)
-            self.export_plot(which, path if path.lower().endswith(".png") else path + ".png")
+            if not path.lower().endswith((".png", ".svg")):
+                path += ".svg" if "svg" in chosen else ".png"
+            self.export_plot(which, path)
 
     def _last_dir(self, name: str = "") -> str:
         d = self.settings.value("files/dir", "") or str(Path.home())

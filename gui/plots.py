@@ -13,6 +13,7 @@ Imported after the window is up: pyqtgraph is not on the startup path.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -633,9 +634,13 @@ class PlotPanel(QtWidgets.QWidget):
 
     # -- export -----------------------------------------------------------------------------
     def export(self, which: str, path: str | Path) -> None:
-        """Write plot ``which`` as a PNG with pyqtgraph's exporter, at twice its size on
-        screen. (pyqtgraph 0.14's SVG exporter cannot parse the paths Qt 6.11 writes.)"""
+        """Write plot ``which`` with pyqtgraph's exporters: SVG for a ``.svg`` path, else a
+        PNG at twice its size on screen."""
         item = self.plots[which].getPlotItem()
+        if str(path).lower().endswith(".svg"):
+            _tolerate_closed_svg_paths()
+            pg.exporters.SVGExporter(item).export(str(path))
+            return
         exp = pg.exporters.ImageExporter(item)
         exp.parameters()["width"] = max(800, int(item.width()) * 2)
         if not exp.export(str(path)):
@@ -648,3 +653,28 @@ class PlotPanel(QtWidgets.QWidget):
         for s, st in zip(self.splitters, states or [], strict=False):
             if st:
                 s.restoreState(st)
+
+
+def _tolerate_closed_svg_paths() -> None:
+    """pyqtgraph 0.14's SVG exporter reads every token of a path as "x,y", but Qt 6.11 ends
+    closed paths with a bare "Z" and the export fails. Take the Z out while the exporter
+    maps the coordinates, and put it back after (installed once)."""
+    mod = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    original = mod.correctCoordinates
+    if getattr(original, "tolerates_close", False):
+        return
+
+    def correct(node, defs, item, options):  # noqa: ANN001, ANN202 - pyqtgraph's signature
+        closed = []
+        for path in node.getElementsByTagName("path"):
+            tokens = path.getAttribute("d").split()
+            kept = [t for t in tokens if t not in ("Z", "z")]
+            if len(kept) != len(tokens):
+                path.setAttribute("d", " ".join(kept))
+                closed.append(path)
+        original(node, defs, item, options)
+        for path in closed:
+            path.setAttribute("d", path.getAttribute("d").rstrip() + " Z")
+
+    correct.tolerates_close = True
+    mod.correctCoordinates = correct

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from xml.dom import minidom
 
 import numpy as np
 import pytest
@@ -514,6 +515,11 @@ def test_files_import_export(qtbot, window, tmp_path):
         assert (tmp_path / f"{which}.png").read_bytes()[:4] == b"\x89PNG"
     assert not window.export_plot("loss", tmp_path / "missing" / "loss.png")
     assert "missing" in window.last_error
+    for which in ("loss", "error", "x", "bars"):  # vector export: valid SVG with the curves
+        assert window.export_plot(which, tmp_path / f"{which}.svg"), window.last_error
+        doc = minidom.parse(str(tmp_path / f"{which}.svg"))
+        shapes = doc.getElementsByTagName("path") + doc.getElementsByTagName("polyline")
+        assert shapes, which
 
     assert window.save_session(tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text())
