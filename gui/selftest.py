@@ -100,6 +100,9 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
         err = float(np.linalg.norm(x - exact))
         if not err < 1e-6:
             raise SelfTestError(f"x = {x.tolist()} is {err:.3g} away from {exact.tolist()}")
+        for name in ("loss.png", "loss.svg"):  # the exporters load what a bundle may trim
+            if not win.export_plot("loss", tmp / name) or (tmp / name).stat().st_size == 0:
+                raise SelfTestError(f"exporting the loss plot as {name} failed: {win.last_error}")
         return message, err
     finally:
         win.shutdown()
@@ -117,7 +120,8 @@ def run_self_test(app: QtWidgets.QApplication) -> int:
 
         print(f"resources: {len(examples)} example sessions load; icon and .mtx read")
         print(f"engine: {combos} optimizer/loss combinations advance")
-        print(f"window run: {message}; error to exact solution {err:.2e}")
+        print(f"window run: {message}; error to exact solution {err:.2e}; "
+              "loss plot exported as PNG and SVG")
         print(f"torch {torch.__version__}, frozen={bool(getattr(sys, 'frozen', False))}, "
               f"{time.perf_counter() - t0:.1f} s")
     except Exception as exc:  # report every failure as one line: this is the check itself
