@@ -32,6 +32,8 @@ def run_headless(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['message']}; {result['iterations']} iterations, "
-              f"final loss {run.final_loss:.6g}, error {run.error_norm():.3g}")
+        print(
+            f"{result['message']}; {result['iterations']} iterations, "
+            f"final loss {run.final_loss:.6g}, error {run.error_norm():.3g}"
+        )
     return 1 if run.stop_reason is not None and run.stop_reason.value == "error" else 0

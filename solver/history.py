@@ -194,6 +194,11 @@ class History:
                 r = row_of.get(k)
                 xs = [repr(float(v)) for v in vals[r]] if r is not None else [""] * len(names)
                 w.writerow(
-                    [k, repr(float(self._loss[k])), repr(float(self._rnorm[k])),
-                     repr(float(self._err[k])), *xs]
+                    [
+                        k,
+                        repr(float(self._loss[k])),
+                        repr(float(self._rnorm[k])),
+                        repr(float(self._err[k])),
+                        *xs,
+                    ]
                 )

@@ -24,14 +24,16 @@ MARGIN = 0.9
 
 class _HostMatVec(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor,
-                x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor, x: torch.Tensor
+    ) -> torch.Tensor:
         ctx.save_for_backward(a)
         return torch.from_numpy(a.numpy() @ x.detach().numpy())
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx,
-                 g: torch.Tensor) -> tuple[None, torch.Tensor]:
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, g: torch.Tensor
+    ) -> tuple[None, torch.Tensor]:
         (a,) = ctx.saved_tensors
         # a.T of a C-ordered array is a transposed BLAS call, not a copy
         return None, torch.from_numpy(a.numpy().T @ g.detach().contiguous().numpy())
