@@ -1,14 +1,23 @@
-"""What linear algebra predicts before a single step: condition, step-size limits, rates."""
+"""What linear algebra predicts before a single step: condition, step-size limits, rates.
+
+An analysis can take seconds for a large matrix, so it takes a ``cancel`` event, checked
+between its stages and inside every iterative loop; a cancelled analysis raises
+``errors.Cancelled`` and leaves the problem's caches as they were (finished stages are kept).
+What no check can interrupt is listed in ``solver.problems``: one LAPACK call (a full SVD, an
+LU factorisation, a direct solve) runs to its end.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import check_cancel
 from .losses import LOSSES, curvature_bounds
-from .problems import Inverse, LinearSystem
+from .problems import Problem
 
 # The JSON report lists at most this many singular values (the largest and smallest halves).
 MAX_LISTED_SINGULAR_VALUES = 64
@@ -18,7 +27,7 @@ def _finite_or_none(v: float | None) -> float | None:
     return float(v) if v is not None and math.isfinite(v) else None
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Analysis:
     shape: tuple[int, int]
     rank: int | None
@@ -69,15 +78,30 @@ class Analysis:
         }
 
 
-def analyze(problem: LinearSystem | Inverse, loss: str, lr: float | None = None) -> Analysis:
-    """Spectrum of the matrix and, for smooth losses, gd's step-size limits and rate."""
+def analyze(
+    problem: Problem, loss: str, lr: float | None = None, cancel: threading.Event | None = None
+) -> Analysis:
+    """The analysis of ``problem`` under ``loss`` (and gd at ``lr``), as its kind defines it.
+
+    Raises ``errors.Cancelled`` if ``cancel`` is set before it finishes.
+    """
+    from .kinds import kind_of
+
+    return kind_of(problem).analyze(problem, loss, lr, cancel)
+
+
+def analyze_linear(
+    problem: Problem, loss: str, lr: float | None = None, cancel: threading.Event | None = None
+) -> Analysis:
+    """For a problem linear in its unknowns: the spectrum of its matrix and, for smooth
+    losses, gd's step-size limits and rate, from the spectrum of its operator."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}")
-    if isinstance(problem, Inverse):
-        mat_spec = problem.matrix_spectrum()
-    else:
-        mat_spec = problem.spectrum()
-    bounds = curvature_bounds(loss, problem.spectrum(), problem.n_residuals)
+    check_cancel(cancel)
+    mat_spec = problem.matrix_spectrum(cancel)
+    check_cancel(cancel)
+    spec = problem.spectrum(cancel)
+    bounds = curvature_bounds(loss, spec, problem.n_residuals)
     lip = mu = max_lr = rec_lr = rate = None
     if bounds is not None:
         mu, lip = bounds
@@ -87,6 +111,8 @@ def analyze(problem: LinearSystem | Inverse, loss: str, lr: float | None = None)
         if lr is not None and lip > 0:
             lo = abs(1 - lr * mu) if mu is not None else 1.0
             rate = max(lo, abs(1 - lr * lip))
+    check_cancel(cancel)
+    exact = problem.solve(cancel)
     return Analysis(
         shape=tuple(problem.matrix().shape),
         rank=mat_spec.rank,
@@ -99,5 +125,5 @@ def analyze(problem: LinearSystem | Inverse, loss: str, lr: float | None = None)
         recommended_lr=rec_lr,
         lr=lr,
         rate=rate,
-        exact=problem.exact,
+        exact=exact,
     )

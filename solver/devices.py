@@ -1,13 +1,18 @@
-"""Which torch devices exist here, and why the others do not."""
+"""Which torch devices exist here, and why the others do not.
+
+torch is imported only to look for devices: a session on the CPU is checked without it.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ def _cpu_memory() -> int | None:
 
 
 def _cuda_unavailable_reason() -> str:
+    import torch
+
     if torch.version.cuda is None:
         return "torch built without CUDA"
     return "no CUDA device found (driver missing or no GPU)"
@@ -44,6 +51,8 @@ def _cuda_unavailable_reason() -> str:
 
 def list_devices() -> list[DeviceInfo]:
     """CPU, every CUDA device, and MPS; absent kinds are listed unavailable with the reason."""
+    import torch
+
     out = [DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", _cpu_memory(), True)]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
@@ -71,17 +80,32 @@ def list_devices() -> list[DeviceInfo]:
 _DEVICE_RE = re.compile(r"^(cpu|mps|cuda)(?::(\d+))?$")
 
 
-def resolve_device(spec: str, field: str = "device") -> torch.device:
-    """Turn a session's device string into a usable torch.device, or say why it cannot be."""
+def _parse(spec: object, field: str) -> tuple[str, str | None]:
+    """(kind, index) of a well-formed device string; the CPU's index is checked here."""
     if not isinstance(spec, str):
         raise InputError(field, f"expected a device name such as 'cpu' or 'cuda:0', got {spec!r}")
     m = _DEVICE_RE.match(spec.strip())
     if not m:
         raise InputError(field, f"unknown device {spec!r}; expected cpu, cuda, cuda:N or mps")
     kind, index = m.group(1), m.group(2)
+    if kind == "cpu" and index not in (None, "0"):
+        raise InputError(field, f"there is only one CPU device, got {spec!r}")
+    return kind, index
+
+
+def check_device(spec: object, field: str = "device") -> None:
+    """Raise InputError unless ``spec`` names a usable device (torch loads only if it is not
+    the CPU)."""
+    if _parse(spec, field)[0] != "cpu":
+        resolve_device(spec, field)  # type: ignore[arg-type]
+
+
+def resolve_device(spec: str, field: str = "device") -> torch.device:
+    """Turn a session's device string into a usable torch.device, or say why it cannot be."""
+    import torch
+
+    kind, index = _parse(spec, field)
     if kind == "cpu":
-        if index not in (None, "0"):
-            raise InputError(field, f"there is only one CPU device, got {spec!r}")
         return torch.device("cpu")
     if kind == "cuda":
         if not torch.cuda.is_available():

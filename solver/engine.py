@@ -8,6 +8,10 @@ On the CPU the loss of every iteration is read at once, so stop rules act on the
 iteration they name. On other devices (``lazy``) losses and points stay on the device and are
 copied in blocks; a stop found in a block rewinds ``x`` to the row where it happened, so the
 result is the same as an eager run.
+
+A stop request is honoured between updates, and inside an L-BFGS update (one ``step`` may run
+up to ``max_iter`` function evaluations) before its next function evaluation: that update is
+abandoned and ``x`` put back where it began. A pause acts between updates only.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import torch
 from .analysis import Analysis, analyze
 from .devices import resolve_device
 from .history import History
+from .kinds import kind_of
 from .losses import loss_function
 from .optimizers import make_torch_optimizer
 from .session import Session
@@ -43,6 +48,11 @@ class StopReason(StrEnum):
     DIVERGED = "diverged"
     STOPPED = "stopped"
     ERROR = "error"
+
+
+class _StepAborted(Exception):
+    """Raised inside an L-BFGS closure to abandon the update on a stop request. Not a
+    RuntimeError, which ``advance`` reports as a torch failure."""
 
 
 class Run:
@@ -67,7 +77,7 @@ class Run:
         bound = self.problem.bind(self.device, self.dtype)
         self._residual = bound.residual
         self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
-        self.exact = np.asarray(self.problem.exact, dtype=np.float64).reshape(-1)
+        self.exact = np.asarray(kind_of(self.problem).exact(self.problem), np.float64).reshape(-1)
         self._derive_rnorm = {
             "half_sum_squares": lambda v: np.sqrt(np.maximum(2 * v, 0)),
             "sum_squares": lambda v: np.sqrt(np.maximum(v, 0)),
@@ -127,7 +137,8 @@ class Run:
             fn = torch.rand if s.init == "rand" else torch.randn
             x = fn(shape, generator=gen, dtype=self.dtype)
         else:
-            x = torch.as_tensor(np.asarray(s.init_values).reshape(shape), dtype=self.dtype)
+            # torch.tensor copies: the session's values are read-only and stay the session's
+            x = torch.tensor(np.asarray(s.init_values).reshape(shape), dtype=self.dtype)
         return x.to(self.device).contiguous().clone()
 
     # -- one iteration -----------------------------------------------------------------------
@@ -146,14 +157,25 @@ class Run:
         self.grad_evals += 1
 
     def _update_lbfgs(self) -> None:
+        # One step may evaluate the loss max_iter times (up to 1e8): a stop request is
+        # checked before each evaluation, and the abandoned step's moves are undone.
+        start = self._xd.clone()
+        stop = self._stop_flag
+
         def closure() -> torch.Tensor:
+            if stop.is_set():
+                raise _StepAborted
             self._opt.zero_grad(set_to_none=False)
             loss = self._loss_fn(self._residual(self._x), self._x)
             loss.backward()
             self.grad_evals += 1
             return loss
 
-        self._opt.step(closure)
+        try:
+            self._opt.step(closure)
+        except _StepAborted:
+            self._xd.copy_(start)
+            raise
 
     def _record(self) -> None:
         if self.lazy:
@@ -246,6 +268,11 @@ class Run:
                 self._flush()
                 if self.iteration >= self.max_iters and self.stop_reason is None:
                     self._finish(StopReason.MAX_ITERS)
+        except _StepAborted:
+            # x is back at the last recorded point; the optimizer's state is half-updated,
+            # which is why an abandoned step ends the run rather than pausing it.
+            self._flush()
+            self._finish(StopReason.STOPPED)
         except torch.OutOfMemoryError as exc:
             self._fail(f"out of memory on {self.device}: {exc}".splitlines()[0])
         except RuntimeError as exc:

@@ -1,17 +1,26 @@
-"""Loss functions of the residual r, and what each implies for step sizes."""
+"""Loss functions of the residual r, and what each implies for step sizes.
+
+The table (names, labels, curvature) is plain Python; torch is imported only when a run asks
+for the loss as a torch function.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import InputError
-from .problems import Inverse, LinearSystem, Polyfit, Spectrum
+from .problems import Spectrum, spd_refusal
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (r, x) -> scalar
+if TYPE_CHECKING:
+    import torch
+
+    from .problems import Problem
+
+    LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (r, x) -> scalar
 
 
 @dataclass(frozen=True)
@@ -22,33 +31,6 @@ class Loss:
     # Hessian eigenvalue of the loss for an operator singular value s and N residual entries;
     # None where the loss is not smooth (no Lipschitz gradient, no step-size limit).
     curvature: Callable[[float, int], float] | None
-
-
-def _flat(r: torch.Tensor) -> torch.Tensor:
-    return r.reshape(-1)
-
-
-def _half_sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    f = _flat(r)
-    return 0.5 * torch.dot(f, f)
-
-
-def _sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    f = _flat(r)
-    return torch.dot(f, f)
-
-
-def _mse(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    f = _flat(r)
-    return torch.dot(f, f) / f.numel()
-
-
-def _l2_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.vector_norm(r)
-
-
-def _l1_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return r.abs().sum()
 
 
 LOSSES: dict[str, Loss] = {
@@ -63,42 +45,59 @@ LOSSES: dict[str, Loss] = {
 
 def check_energy_matrix(a: np.ndarray) -> None:
     """The energy loss needs a symmetric positive definite A; say which property fails."""
-    if a.shape[0] != a.shape[1]:
-        raise InputError("loss", f"energy needs a square A, got shape {a.shape}")
-    scale = float(np.max(np.abs(a))) or 1.0
-    asym = float(np.max(np.abs(a - a.T)))
-    if asym > 1e-10 * scale:
-        raise InputError("loss", f"energy needs a symmetric A; max |A - Aᵀ| is {asym:.3g}")
-    try:
-        np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        w = float(np.linalg.eigvalsh(a)[0]) if a.shape[0] <= 2000 else float("nan")
-        raise InputError(
-            "loss", f"energy needs a positive definite A; its smallest eigenvalue is {w:.3g}"
-        ) from None
+    why = spd_refusal(a)
+    if why is not None:
+        raise InputError("loss", why)
 
 
-def check_applicable(name: str, problem: LinearSystem | Inverse) -> None:
+def check_applicable(name: str, problem: Problem) -> None:
     """Raise InputError if loss ``name`` does not apply to ``problem``."""
+    from .kinds import kind_of
+
     if name not in LOSSES:
         raise InputError("loss", f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
-    if name == "energy":
-        if not isinstance(problem, LinearSystem) or isinstance(problem, Polyfit):
-            raise InputError("loss", "energy applies only to a linear_system with an SPD matrix A")
-        check_energy_matrix(problem.A)
+    why = kind_of(problem).loss_refusal(problem, name)
+    if why is not None:
+        raise InputError("loss", why)
 
 
-def loss_function(name: str, problem: LinearSystem | Inverse, bound_tensors: dict) -> LossFn:
+def _torch_losses() -> dict[str, LossFn]:
+    import torch
+
+    def half_sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        f = r.reshape(-1)
+        return 0.5 * torch.dot(f, f)
+
+    def sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        f = r.reshape(-1)
+        return torch.dot(f, f)
+
+    def mse(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        f = r.reshape(-1)
+        return torch.dot(f, f) / f.numel()
+
+    def l2_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.vector_norm(r)
+
+    def l1_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return r.abs().sum()
+
+    return {
+        "half_sum_squares": half_sum_squares,
+        "sum_squares": sum_squares,
+        "mse": mse,
+        "l2_norm": l2_norm,
+        "l1_norm": l1_norm,
+    }
+
+
+def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
     """The torch loss for ``problem``; validates that the loss applies to it."""
     check_applicable(name, problem)
     if name != "energy":
-        return {
-            "half_sum_squares": _half_sum_squares,
-            "sum_squares": _sum_squares,
-            "mse": _mse,
-            "l2_norm": _l2_norm,
-            "l1_norm": _l1_norm,
-        }[name]
+        return _torch_losses()[name]
+    import torch
+
     b = bound_tensors["b"]
     # With r = Ax - b, ½xᵀAx − bᵀx = ½xᵀ(r − b). The constant ½bᵀx* shifts the minimum to
     # zero so the loss is >= 0: it fits a log axis and `tol` means what it means elsewhere.

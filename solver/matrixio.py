@@ -1,4 +1,8 @@
-"""Matrix files in and out: Matrix Market, CSV and NumPy. Files are data, never code."""
+"""Matrix files in and out: Matrix Market, CSV and NumPy. Files are data, never code.
+
+scipy (for Matrix Market) is imported when such a file is read or written: checking an array
+is needed by everything that describes a problem, and must stay cheap to import.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from .errors import InputError
 
@@ -20,9 +23,7 @@ MAX_ENTRIES = 50_000_000
 def check_array(value: np.ndarray, field: str, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
     """Return ``value`` as a finite float64 array of an allowed rank, or raise InputError."""
     arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ):
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise InputError(field, f"expected numbers, got entries of type {arr.dtype}")
     if np.iscomplexobj(arr):
         raise InputError(field, "complex entries are not supported")
@@ -76,6 +77,8 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
         raise InputError(field, f"{path}: no such file")
     try:
         if suffix == ".mtx":
+            import scipy.io
+
             data = scipy.io.mmread(str(path))
             arr = data.toarray() if hasattr(data, "toarray") else np.asarray(data)
         elif suffix == ".npy":
@@ -99,6 +102,8 @@ def save_matrix(path: str | Path, value: np.ndarray) -> None:
     elif suffix == ".csv":
         np.savetxt(path, np.atleast_2d(arr) if arr.ndim == 1 else arr, delimiter=",", fmt="%.17g")
     elif suffix == ".mtx":
+        import scipy.io
+
         scipy.io.mmwrite(str(path), np.atleast_2d(arr))
     else:
         raise InputError("file", f"{path.name}: unsupported file type; expected one of {SUPPORTED}")

@@ -1,27 +1,33 @@
-"""Optimizers by name: plain gradient descent plus torch.optim's, validated by their own code."""
+"""Optimizers by name: plain gradient descent plus torch.optim's, validated by their own code.
+
+The names and labels are plain Python; torch is imported when an optimizer other than ``gd``
+is validated or built, so a ``gd`` session is checked without loading it.
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 
-# name -> torch.optim class; "gd" is the seeds' hand loop and is not a torch optimizer.
-TORCH_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "adagrad": torch.optim.Adagrad,
-    "nadam": torch.optim.NAdam,
-    "lbfgs": torch.optim.LBFGS,
+if TYPE_CHECKING:
+    import torch
+
+# name -> the torch.optim class's name; "gd" is the seeds' hand loop, not a torch optimizer.
+_TORCH_CLASSES = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "nadam": "NAdam",
+    "lbfgs": "LBFGS",
 }
-OPTIMIZER_NAMES = ("gd", *TORCH_OPTIMIZERS)
+OPTIMIZER_NAMES = ("gd", *_TORCH_CLASSES)
 
 # Arguments that are implementation switches, not hyperparameters a user tunes here.
 _HIDDEN = {"params", "lr", "foreach", "fused", "capturable", "differentiable", "maximize"}
@@ -44,17 +50,30 @@ class Hyperparameter:
     default: object
 
 
+def torch_optimizer_class(name: str) -> type[torch.optim.Optimizer]:
+    """The torch.optim class of optimizer ``name`` (not ``gd``)."""
+    import torch
+
+    return getattr(torch.optim, _TORCH_CLASSES[name])
+
+
 def hyperparameters(name: str) -> list[Hyperparameter]:
     """The tunable arguments of optimizer ``name`` (besides lr), with torch's defaults."""
+    return list(_hyperparameters(name))
+
+
+@functools.cache
+def _hyperparameters(name: str) -> tuple[Hyperparameter, ...]:
+    # Every session edit validates the optimizer; reading a signature each time is waste.
     if name == "gd":
-        return []
-    cls = TORCH_OPTIMIZERS[name]
+        return ()
+    cls = torch_optimizer_class(name)
     out = []
     for p in inspect.signature(cls.__init__).parameters.values():
         if p.name in _HIDDEN or p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         out.append(Hyperparameter(p.name, p.default))
-    return out
+    return tuple(out)
 
 
 def validate(name: str, lr: object, extra: dict) -> None:
@@ -90,10 +109,12 @@ def validate(name: str, lr: object, extra: dict) -> None:
         return
     # torch checks ranges itself (negative momentum, betas outside [0, 1), nesterov without
     # momentum ...); let it, and report its words against the key.
+    import torch
+
     probe = torch.zeros(1, requires_grad=True)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
     try:
-        TORCH_OPTIMIZERS[name]([probe], lr=lr, **kwargs)
+        torch_optimizer_class(name)([probe], lr=lr, **kwargs)
     except (ValueError, TypeError, RuntimeError) as exc:
         key = next((k for k in extra if k in str(exc)), None) or (
             sorted(extra)[0] if len(extra) == 1 else "optimizer"
@@ -102,14 +123,11 @@ def validate(name: str, lr: object, extra: dict) -> None:
         raise InputError(field, str(exc)) from None
 
 
-Stepper = Callable[[torch.Tensor], None]
-
-
 def make_torch_optimizer(
     name: str, x: torch.Tensor, lr: float, extra: dict
 ) -> torch.optim.Optimizer:
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
-    cls = TORCH_OPTIMIZERS[name]
+    cls = torch_optimizer_class(name)
     if "foreach" in inspect.signature(cls.__init__).parameters:
         # One parameter tensor: the per-tensor path skips the list bookkeeping of foreach.
         kwargs.setdefault("foreach", False)

@@ -1,7 +1,8 @@
 """Ready-made sessions: every worked example of the seed articles, plus classic test matrices.
 
 The seed examples are built exactly as the articles build them (``torch.manual_seed(314)``
-then ``torch.rand``; ``A_MAT``/``B_VEC``; the four-unknown puzzle; the quadratic fit).
+then ``torch.rand``; ``A_MAT``/``B_VEC``; the four-unknown puzzle; the quadratic fit). torch
+is imported only by the presets that draw from its generator.
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
-import torch
 
 from . import session as sessions
 from .errors import InputError
-from .losses import check_energy_matrix
 from .matrixio import load_matrix
-from .problems import Inverse, LinearSystem, Polyfit
+from .problems import Inverse, LinearSystem, Polyfit, Problem
 from .resources import resource_path
 
 A_MAT = [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
@@ -35,20 +33,32 @@ class Preset:
     params: dict = field(default_factory=dict)  # tunable parameters and their defaults
 
 
-def _session(problem: LinearSystem | Inverse, **kw: object) -> sessions.Session:
+def _session(problem: Problem, **kw: object) -> sessions.Session:
     return sessions.make(problem, **kw)
 
 
 def _torch_rand(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    import torch
+
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(shape, generator=gen).double().numpy()
 
 
+def seed_3x3_problem() -> LinearSystem:
+    """The numpy-vs-torch article's system (also the linear_system kind's default)."""
+    return LinearSystem(np.array(A_MAT, float), np.array(B_VEC, float))
+
+
 def seed_3x3() -> sessions.Session:
     return _session(
-        LinearSystem(np.array(A_MAT, float), np.array(B_VEC, float)),
-        loss="half_sum_squares", optimizer="gd", lr=0.1, init="zeros",
-        max_iters=2000, tol=1e-16, dtype="float64",
+        seed_3x3_problem(),
+        loss="half_sum_squares",
+        optimizer="gd",
+        lr=0.1,
+        init="zeros",
+        max_iters=2000,
+        tol=1e-16,
+        dtype="float64",
     )
 
 
@@ -56,21 +66,40 @@ def seed_random_2x2(seed: int = 314) -> sessions.Session:
     a = _torch_rand((2, 2), seed) + np.eye(2)  # + I keeps the random matrix well away from singular
     b = _torch_rand((2,), seed + 1)
     return _session(
-        LinearSystem(a, b), loss="l2_norm", optimizer="gd", lr=0.001, init="rand", seed=seed,
-        max_iters=20000, tol=0.01, dtype="float32",
+        LinearSystem(a, b),
+        loss="l2_norm",
+        optimizer="gd",
+        lr=0.001,
+        init="rand",
+        seed=seed,
+        max_iters=20000,
+        tol=0.01,
+        dtype="float32",
     )
 
 
 def _seed_inverse(m: np.ndarray) -> sessions.Session:
     return _session(
-        Inverse(m, "left"), loss="mse", optimizer="sgd", lr=0.9,
-        optimizer_args={"momentum": 0.9}, init="rand", seed=314, max_iters=10000, tol=0.0,
+        Inverse(m, "left"),
+        loss="mse",
+        optimizer="sgd",
+        lr=0.9,
+        optimizer_args={"momentum": 0.9},
+        init="rand",
+        seed=314,
+        max_iters=10000,
+        tol=0.0,
         dtype="float32",
     )
 
 
+def seed_inverse_random_matrix() -> np.ndarray:
+    """torch.manual_seed(314); torch.rand(4, 4), as the inverse article draws M."""
+    return _torch_rand((4, 4), 314)
+
+
 def seed_inverse_random() -> sessions.Session:
-    return _seed_inverse(_torch_rand((4, 4), 314))
+    return _seed_inverse(seed_inverse_random_matrix())
 
 
 def seed_inverse_diagonal() -> sessions.Session:
@@ -80,17 +109,35 @@ def seed_inverse_diagonal() -> sessions.Session:
 def seed_puzzle() -> sessions.Session:
     return _session(
         LinearSystem(np.array(PUZZLE_A, float), np.array(PUZZLE_B, float)),
-        loss="sum_squares", optimizer="adam", lr=0.01, init="randn", seed=314,
-        max_iters=2000, tol=1e-12, dtype="float32",
+        loss="sum_squares",
+        optimizer="adam",
+        lr=0.01,
+        init="randn",
+        seed=314,
+        max_iters=2000,
+        tol=1e-12,
+        dtype="float32",
     )
 
 
-def seed_polyfit(seed: int = 314, samples: int = 20) -> sessions.Session:
+def seed_polyfit_samples(seed: int = 314, samples: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of x² + 2x + 3 (the article's poly1d([1, 2, 3])) at normal x scaled by 5."""
     xs = np.random.default_rng(seed).standard_normal(samples) * 5
-    ys = np.polyval([1.0, 2.0, 3.0], xs)  # x² + 2x + 3, as the article's poly1d([1, 2, 3])
+    return xs, np.polyval([1.0, 2.0, 3.0], xs)
+
+
+def seed_polyfit(seed: int = 314, samples: int = 20) -> sessions.Session:
+    xs, ys = seed_polyfit_samples(seed, samples)
     return _session(
-        Polyfit(xs, ys, 2), loss="mse", optimizer="nadam", lr=0.01, init="randn", seed=seed,
-        max_iters=1000, tol=0.0, dtype="float32",
+        Polyfit(xs, ys, 2),
+        loss="mse",
+        optimizer="nadam",
+        lr=0.01,
+        init="randn",
+        seed=seed,
+        max_iters=1000,
+        tol=0.0,
+        dtype="float32",
     )
 
 
@@ -113,6 +160,8 @@ def random_conditioned(n: int = 10, cond: float = 100.0, seed: int = 0) -> sessi
 
 
 def hilbert(n: int = 5) -> sessions.Session:
+    import scipy.linalg
+
     a = scipy.linalg.hilbert(n)
     return _recommended_gd(LinearSystem(a, a @ np.ones(n)), max_iters=10000, tol=1e-20)
 
@@ -130,51 +179,95 @@ def random_spd(n: int = 10, seed: int = 0, cond: float = 50.0) -> sessions.Sessi
 def matrix_file(name: str = "gr_30_30") -> sessions.Session:
     """A shipped real matrix with b = A·1, so the exact solution is all ones (least squares
     and minimum norm for rectangular ones)."""
-    a = load_matrix(resource_path("matrices", f"{name}.mtx"), "preset")
+    path = resource_path("matrices", f"{name}.mtx")
+    a = load_matrix(path, "preset")
     problem = LinearSystem(a, a @ np.ones(a.shape[1]))
-    try:  # SPD matrices get the energy loss: gd then converges with κ instead of κ²
-        check_energy_matrix(a)
-        loss = "energy"
-    except InputError:
-        loss = "half_sum_squares"
-    s = _recommended_gd(problem, loss, max_iters=5000, tol=1e-20)
-    s.files = {"A": str(resource_path("matrices", f"{name}.mtx"))}
-    return s
+    # SPD matrices get the energy loss: gd then converges with κ instead of κ²
+    loss = "energy" if problem.spd_refusal() is None else "half_sum_squares"
+    return _recommended_gd(problem, loss, max_iters=5000, tol=1e-20, files={"A": str(path)})
 
 
 PRESETS: dict[str, Preset] = {
     p.key: p
     for p in [
-        Preset("seed-3x3", "3×3 system A_MAT, B_VEC (gd from zeros)",
-               "The numpy-vs-torch article's system; gd iterates match a numpy loop.", seed_3x3),
-        Preset("seed-random-2x2", "Random 2×2, ‖Ax − b‖ loss",
-               "The first article: random A, b and x, the L2 norm (not squared) as loss, "
-               "stop below stop_loss.", seed_random_2x2, {"seed": 314}),
-        Preset("seed-inverse-random", "Inverse of random 4×4 (manual_seed 314)",
-               "X·M = I by SGD with momentum 0.9, lr 0.9, mse loss.", seed_inverse_random),
-        Preset("seed-inverse-diagonal", "Inverse of diag(1, 2, 3, 4)",
-               "The same method on a diagonal matrix: converges faster.", seed_inverse_diagonal),
-        Preset("seed-puzzle", "Four-unknown puzzle (A+B=9, C−D=1, A+C=8, B−D=2)",
-               "Rank 3: many solutions. From zeros, gd finds the minimum-norm one.", seed_puzzle),
-        Preset("seed-polyfit", "Quadratic fit of x² + 2x + 3 (20 samples)",
-               "Least-squares polynomial coefficients by NAdam.", seed_polyfit,
-               {"seed": 314, "samples": 20}),
-        Preset("random-cond", "Random n×n with chosen condition number",
-               "Singular values log-spaced from 1 to 1/cond.", random_conditioned,
-               {"n": 10, "cond": 100.0, "seed": 0}),
+        Preset(
+            "seed-3x3",
+            "3×3 system A_MAT, B_VEC (gd from zeros)",
+            "The numpy-vs-torch article's system; gd iterates match a numpy loop.",
+            seed_3x3,
+        ),
+        Preset(
+            "seed-random-2x2",
+            "Random 2×2, ‖Ax − b‖ loss",
+            "The first article: random A, b and x, the L2 norm (not squared) as loss, "
+            "stop below stop_loss.",
+            seed_random_2x2,
+            {"seed": 314},
+        ),
+        Preset(
+            "seed-inverse-random",
+            "Inverse of random 4×4 (manual_seed 314)",
+            "X·M = I by SGD with momentum 0.9, lr 0.9, mse loss.",
+            seed_inverse_random,
+        ),
+        Preset(
+            "seed-inverse-diagonal",
+            "Inverse of diag(1, 2, 3, 4)",
+            "The same method on a diagonal matrix: converges faster.",
+            seed_inverse_diagonal,
+        ),
+        Preset(
+            "seed-puzzle",
+            "Four-unknown puzzle (A+B=9, C−D=1, A+C=8, B−D=2)",
+            "Rank 3: many solutions. From zeros, gd finds the minimum-norm one.",
+            seed_puzzle,
+        ),
+        Preset(
+            "seed-polyfit",
+            "Quadratic fit of x² + 2x + 3 (20 samples)",
+            "Least-squares polynomial coefficients by NAdam.",
+            seed_polyfit,
+            {"seed": 314, "samples": 20},
+        ),
+        Preset(
+            "random-cond",
+            "Random n×n with chosen condition number",
+            "Singular values log-spaced from 1 to 1/cond.",
+            random_conditioned,
+            {"n": 10, "cond": 100.0, "seed": 0},
+        ),
         Preset("hilbert", "Hilbert matrix", "Notoriously ill-conditioned.", hilbert, {"n": 5}),
-        Preset("random-spd", "Random SPD (energy loss)",
-               "½xᵀAx − bᵀx converges with κ, not κ².", random_spd,
-               {"n": 10, "seed": 0, "cond": 50.0}),
-        Preset("matrix-gr_30_30", "gr_30_30 (900×900 Laplacian, real)",
-               "SuiteSparse HB/gr_30_30, b = A·1.", lambda: matrix_file("gr_30_30")),
-        Preset("matrix-nos4", "nos4 (100×100 SPD, real)", "SuiteSparse HB/nos4, b = A·1.",
-               lambda: matrix_file("nos4")),
-        Preset("matrix-west0067", "west0067 (67×67 nonsymmetric, real)",
-               "SuiteSparse HB/west0067, b = A·1.", lambda: matrix_file("west0067")),
-        Preset("matrix-lp_afiro", "lp_afiro (27×51, minimum norm, real)",
-               "LPnetlib/lp_afiro: under-determined; from zeros gd reaches the minimum-norm "
-               "solution.", lambda: matrix_file("lp_afiro")),
+        Preset(
+            "random-spd",
+            "Random SPD (energy loss)",
+            "½xᵀAx − bᵀx converges with κ, not κ².",
+            random_spd,
+            {"n": 10, "seed": 0, "cond": 50.0},
+        ),
+        Preset(
+            "matrix-gr_30_30",
+            "gr_30_30 (900×900 Laplacian, real)",
+            "SuiteSparse HB/gr_30_30, b = A·1.",
+            lambda: matrix_file("gr_30_30"),
+        ),
+        Preset(
+            "matrix-nos4",
+            "nos4 (100×100 SPD, real)",
+            "SuiteSparse HB/nos4, b = A·1.",
+            lambda: matrix_file("nos4"),
+        ),
+        Preset(
+            "matrix-west0067",
+            "west0067 (67×67 nonsymmetric, real)",
+            "SuiteSparse HB/west0067, b = A·1.",
+            lambda: matrix_file("west0067"),
+        ),
+        Preset(
+            "matrix-lp_afiro",
+            "lp_afiro (27×51, minimum norm, real)",
+            "LPnetlib/lp_afiro: under-determined; from zeros gd reaches the minimum-norm solution.",
+            lambda: matrix_file("lp_afiro"),
+        ),
     ]
 }
 

@@ -2,28 +2,62 @@
 
 Every problem is linear in its unknowns: ``residual(x) = K(x) - target``. The analysis reads
 ``K`` through ``spectrum()``; the engine evaluates residuals through ``bind()`` on a device.
+
+A problem never changes once built. It keeps private copies of its arrays (a caller's buffer,
+say a table being edited, is neither aliased nor frozen) and shows them read-only. What is
+costly to derive (singular values, the exact solution) is computed on first use and kept.
+
+The long derivations take ``cancel`` (a ``threading.Event``) and check it between passes of
+every iterative loop: power iteration, inverse iteration. Cancelled, they raise
+``errors.Cancelled`` and keep nothing, so a later call starts clean. Each of these remains one
+uninterruptible LAPACK call: the full SVD (``min(shape) <= FULL_SVD_LIMIT``, about a second at
+1200), the LU factorisation before an inverse iteration, and the exact solution beyond the SVD
+limit (``np.linalg.solve``, ``lstsq``, ``inv``).
+
+torch and scipy are imported where they are used, so that describing a problem (the kinds
+registry, sessions, the window's tables) does not load them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import scipy.linalg
-import torch
 
-from .errors import InputError
-from .kernels import matvec_for
+from .errors import InputError, check_cancel
 from .matrixio import check_array
+
+if TYPE_CHECKING:
+    import threading
+
+    import torch
 
 # Up to this many columns/rows the spectrum comes from a full SVD (about a second at 1200);
 # beyond it the extreme singular values are estimated iteratively.
 FULL_SVD_LIMIT = 1200
 
+SIDES = ("left", "right", "both")
 
-@dataclass
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+def _owned(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A private C-ordered copy of ``value`` and a read-only view of it.
+
+    The copy stays writable only so that torch can share its memory (``torch.from_numpy``
+    warns on read-only arrays, and a copy per run would double the memory of a large matrix
+    for every run compared on it); nothing writes to it.
+    """
+    store = np.array(value, dtype=np.float64, order="C")
+    return store, _readonly(store.view())
+
+
+@dataclass(frozen=True)
 class Spectrum:
     """Singular values of the problem's linear operator K (those that were computed)."""
 
@@ -45,12 +79,18 @@ def _rank_tol(s: np.ndarray, shape: tuple[int, int]) -> float:
     return float(s[0]) * max(shape) * np.finfo(np.float64).eps if s.size else 0.0
 
 
-def _power_sqrt(apply: Callable[[np.ndarray], np.ndarray], v: np.ndarray, iters: int,
-                rtol: float) -> float:
+def _power_sqrt(
+    apply: Callable[[np.ndarray], np.ndarray],
+    v: np.ndarray,
+    iters: int,
+    rtol: float,
+    cancel: threading.Event | None = None,
+) -> float:
     """sqrt of the largest eigenvalue of the positive semi-definite map ``apply`` (KᵀK for
     an operator K: its largest singular value), by power iteration from ``v``."""
     est = 0.0
     for _ in range(iters):
+        check_cancel(cancel)
         w = apply(v)
         nrm = np.linalg.norm(w)
         if nrm == 0 or not np.isfinite(nrm):
@@ -63,22 +103,35 @@ def _power_sqrt(apply: Callable[[np.ndarray], np.ndarray], v: np.ndarray, iters:
     return est
 
 
-def _estimate_spectrum(a: np.ndarray) -> Spectrum:
-    """Power iteration for sigma_max, inverse iteration through an LU for sigma_min."""
+def _start_vectors(n: int) -> tuple[np.ndarray, np.ndarray]:
+    # Both estimates start from the same two fixed vectors whichever runs first, so a
+    # cancelled and repeated analysis gives the same numbers as an uninterrupted one.
     rng = np.random.default_rng(0)
-    smax = _power_sqrt(lambda v: a.T @ (a @ v), rng.standard_normal(a.shape[1]), 200, 1e-10)
-    smin = float("nan")
-    if a.shape[0] == a.shape[1]:
-        try:
-            lu = scipy.linalg.lu_factor(a, check_finite=False)
-            inv_norm = _power_sqrt(
-                lambda v: scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1)),
-                rng.standard_normal(a.shape[1]), 100, 1e-8,
-            )
-            smin = 1.0 / inv_norm if np.isfinite(inv_norm) and inv_norm > 0 else 0.0
-        except (np.linalg.LinAlgError, ValueError):
-            smin = 0.0
-    return Spectrum(float(smax), smin, smin if smin > 0 else None, None, None, exact=False)
+    return rng.standard_normal(n), rng.standard_normal(n)
+
+
+def _estimate_sigma_max(a: np.ndarray, cancel: threading.Event | None) -> float:
+    v = _start_vectors(a.shape[1])[0]
+    return float(_power_sqrt(lambda v: a.T @ (a @ v), v, 200, 1e-10, cancel))
+
+
+def _estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> float:
+    """Inverse iteration through an LU for a square ``a``; 0 when it is singular."""
+    import scipy.linalg
+
+    check_cancel(cancel)
+    try:
+        lu = scipy.linalg.lu_factor(a, check_finite=False)
+        inv_norm = _power_sqrt(
+            lambda v: scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1)),
+            _start_vectors(a.shape[1])[1],
+            100,
+            1e-8,
+            cancel,
+        )
+    except (np.linalg.LinAlgError, ValueError):
+        return 0.0
+    return 1.0 / inv_norm if np.isfinite(inv_norm) and inv_norm > 0 else 0.0
 
 
 def _svd_spectrum(a: np.ndarray) -> tuple[Spectrum, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -86,29 +139,90 @@ def _svd_spectrum(a: np.ndarray) -> tuple[Spectrum, tuple[np.ndarray, np.ndarray
     rank = int((s > _rank_tol(s, a.shape)).sum())
     smin = float(s[-1]) if rank == s.size else 0.0
     nonzero = float(s[rank - 1]) if rank else None
-    return Spectrum(float(s[0]), smin, nonzero, rank, s, exact=True), (u, s, vt)
+    return Spectrum(float(s[0]), smin, nonzero, rank, _readonly(s), exact=True), (u, s, vt)
 
 
-@dataclass
-class LinearSystem:
+class _Problem:
+    """Private arrays shown read-only, and a cache of what is derived from them."""
+
+    kind: ClassVar[str]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Only the constructor's private state is ever set; a problem shared by sessions and
+        # runs must not change under them.
+        if not name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__} never changes; build a new one")
+        object.__setattr__(self, name, value)
+
+    def _keep(self, **arrays: np.ndarray) -> None:
+        if not hasattr(self, "_store"):
+            self._store: dict[str, np.ndarray] = {}
+            self._shown: dict[str, np.ndarray] = {}
+            self._cache: dict[str, object] = {}
+        for key, value in arrays.items():
+            self._store[key], self._shown[key] = _owned(value)
+
+    def _memo(self, key: str, compute: Callable[[], object]) -> object:
+        """``compute()`` once. Only a finished value is kept: a computation that raised (a
+        cancelled one) leaves nothing behind."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        value = compute()
+        self._cache[key] = value
+        return value
+
+    def _spectrum_of(
+        self, key: str, svd: Callable[[], tuple[Spectrum, object]], cancel: threading.Event | None
+    ) -> Spectrum:
+        """Singular values of array ``key``: all of them from one SVD when affordable, else
+        the largest by power iteration and, for a square matrix, the smallest by inverse
+        iteration. Each finished estimate is kept on its own, so an analysis cancelled
+        between them resumes where it stopped."""
+        a = self._shown[key]
+        if min(a.shape) <= FULL_SVD_LIMIT:
+            check_cancel(cancel)
+            return self._memo(f"svd:{key}", svd)[0]
+        smax = self._memo(f"sigma_max:{key}", lambda: _estimate_sigma_max(a, cancel))
+        smin = float("nan")
+        if a.shape[0] == a.shape[1]:
+            smin = self._memo(f"sigma_min:{key}", lambda: _estimate_sigma_min(a, cancel))
+        return Spectrum(smax, smin, smin if smin > 0 else None, None, None, exact=False)
+
+
+class LinearSystem(_Problem):
     """``A x = b`` for any m x n ``A``: square, least squares, or minimum norm."""
 
-    A: np.ndarray
-    b: np.ndarray
-    kind: str = field(default="linear_system", init=False)
+    kind: ClassVar[str] = "linear_system"
 
-    def __post_init__(self) -> None:
-        self.A = check_array(self.A, "problem.A", ndim=(2,))
-        self.b = check_array(self.b, "problem.b", ndim=(1, 2))
-        if self.b.ndim == 2:
-            if 1 not in self.b.shape:
-                raise InputError("problem.b", f"expected a vector, got shape {self.b.shape}")
-            self.b = self.b.reshape(-1)
-        if self.b.shape[0] != self.A.shape[0]:
+    def __init__(self, A: np.ndarray, b: np.ndarray) -> None:  # noqa: N803 - the maths' names
+        a = check_array(A, "problem.A", ndim=(2,))
+        vec = check_array(b, "problem.b", ndim=(1, 2))
+        if vec.ndim == 2:
+            if 1 not in vec.shape:
+                raise InputError("problem.b", f"expected a vector, got shape {vec.shape}")
+            vec = vec.reshape(-1)
+        if vec.shape[0] != a.shape[0]:
             raise InputError(
                 "problem.b",
-                f"has {self.b.shape[0]} entries but A has {self.A.shape[0]} rows; they must match",
+                f"has {vec.shape[0]} entries but A has {a.shape[0]} rows; they must match",
             )
+        self._keep(A=a, b=vec)
+
+    def __reduce__(self) -> tuple:
+        return (LinearSystem, (self.A, self.b))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(A: {self.A.shape})"
+
+    @property
+    def A(self) -> np.ndarray:  # noqa: N802 - the maths' name
+        return self._shown["A"]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self._shown["b"]
 
     @property
     def unknown_shape(self) -> tuple[int, ...]:
@@ -125,84 +239,154 @@ class LinearSystem:
         """The matrix whose shape, rank and condition the user is shown."""
         return self.A
 
-    @cached_property
-    def _svd(self) -> tuple[Spectrum, tuple | None]:
-        if min(self.A.shape) <= FULL_SVD_LIMIT:
-            return _svd_spectrum(self.A)
-        return _estimate_spectrum(self.A), None
+    def _svd_and_solution(self) -> tuple[Spectrum, np.ndarray]:
+        # The minimum-norm least-squares solution comes with the SVD at the cost of two
+        # mat-vecs, so the factors (two n x n matrices) need not be kept for it.
+        spec, (u, s, vt) = _svd_spectrum(self.A)
+        r = spec.rank or 0
+        return spec, _readonly(vt[:r].T @ ((u[:, :r].T @ self.b) / s[:r]))
 
-    def spectrum(self) -> Spectrum:
+    def spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
         """Singular values of A (the operator of this problem)."""
-        return self._svd[0]
+        return self._spectrum_of("A", self._svd_and_solution, cancel)
 
-    @cached_property
-    def exact(self) -> np.ndarray:
+    def matrix_spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
+        return self.spectrum(cancel)
+
+    def solve(self, cancel: threading.Event | None = None) -> np.ndarray:
         """The reference answer: the solution, or the minimum-norm least-squares solution."""
-        spec, svd = self._svd
-        if svd is not None:
-            u, s, vt = svd
-            r = spec.rank or 0
-            return vt[:r].T @ ((u[:, :r].T @ self.b) / s[:r])
+        if min(self.A.shape) <= FULL_SVD_LIMIT:
+            check_cancel(cancel)
+            return self._memo("svd:A", self._svd_and_solution)[1]
+        check_cancel(cancel)
+        return self._memo("exact", self._solve_large)
+
+    def _solve_large(self) -> np.ndarray:
         if self.A.shape[0] == self.A.shape[1]:
             try:
-                return np.linalg.solve(self.A, self.b)
+                return _readonly(np.linalg.solve(self.A, self.b))
             except np.linalg.LinAlgError:
                 pass
-        return np.linalg.lstsq(self.A, self.b, rcond=None)[0]
+        return _readonly(np.linalg.lstsq(self.A, self.b, rcond=None)[0])
+
+    @property
+    def exact(self) -> np.ndarray:
+        """``solve()``: the exact reference, read-only."""
+        return self.solve()
+
+    def spd_refusal(self) -> str | None:
+        """Why the energy loss does not apply to A (not square, symmetric or positive
+        definite), or None when it does. Computed once: a Cholesky factorisation."""
+        return self._memo("spd", lambda: spd_refusal(self.A))
 
     def residual_np(self, x: np.ndarray) -> np.ndarray:
         """Residuals of a batch of unknowns (rows of ``x``), in numpy."""
         return x @ self.A.T - self.b
 
     def bind(self, device: torch.device, dtype: torch.dtype) -> BoundProblem:
-        a = torch.as_tensor(self.A, dtype=dtype).to(device).contiguous()
-        b = torch.as_tensor(self.b, dtype=dtype).to(device)
-        matvec = matvec_for(a)
+        import torch
+
+        from . import kernels
+
+        a = torch.from_numpy(self._store["A"]).to(device=device, dtype=dtype).contiguous()
+        b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)
+        matvec = kernels.matvec_for(a)
         return BoundProblem(
             residual=lambda x: matvec(x) - b,
             tensors={"A": a, "b": b},
         )
 
 
+def spd_refusal(a: np.ndarray) -> str | None:
+    """Why ``a`` is not symmetric positive definite (the energy loss's need), or None."""
+    if a.shape[0] != a.shape[1]:
+        return f"energy needs a square A, got shape {a.shape}"
+    scale = float(np.max(np.abs(a))) or 1.0
+    asym = float(np.max(np.abs(a - a.T)))
+    if asym > 1e-10 * scale:
+        return f"energy needs a symmetric A; max |A - Aᵀ| is {asym:.3g}"
+    try:
+        np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        w = float(np.linalg.eigvalsh(a)[0]) if a.shape[0] <= 2000 else float("nan")
+        return f"energy needs a positive definite A; its smallest eigenvalue is {w:.3g}"
+    return None
+
+
 class Polyfit(LinearSystem):
     """Least-squares polynomial fit: coefficients, highest power first (as ``np.poly1d``)."""
+
+    kind: ClassVar[str] = "polyfit"
 
     def __init__(self, x: np.ndarray, y: np.ndarray, degree: int) -> None:
         xs = check_array(x, "problem.x", ndim=(1, 2)).reshape(-1)
         ys = check_array(y, "problem.y", ndim=(1, 2)).reshape(-1)
+        if (
+            isinstance(degree, bool)
+            or not isinstance(degree, int | np.integer)
+            or not 0 <= degree < xs.size
+        ):
+            raise InputError(
+                "problem.degree",
+                f"expected an integer from 0 to {xs.size - 1} (below the {xs.size} samples), "
+                f"got {degree!r}",
+            )
         if xs.shape != ys.shape:
             raise InputError("problem.y", f"has {ys.size} samples but x has {xs.size}")
-        if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
-            raise InputError("problem.degree", f"expected an integer >= 0, got {degree!r}")
-        self.samples_x, self.samples_y, self.degree = xs, ys, degree
-        super().__init__(np.vander(xs, degree + 1), ys)
-        self.kind = "polyfit"
+        self._degree = int(degree)
+        super().__init__(np.vander(xs, self._degree + 1), ys)
+        self._keep(x=xs, y=ys)
+
+    def __reduce__(self) -> tuple:
+        return (Polyfit, (self.samples_x, self.samples_y, self.degree))
+
+    @property
+    def samples_x(self) -> np.ndarray:
+        return self._shown["x"]
+
+    @property
+    def samples_y(self) -> np.ndarray:
+        return self._shown["y"]
+
+    @property
+    def degree(self) -> int:
+        return self._degree
 
     def unknown_names(self) -> list[str]:
         return [f"c{p}" for p in range(self.degree, -1, -1)]
 
 
-SIDES = ("left", "right", "both")
-
-
-@dataclass
-class Inverse:
+class Inverse(_Problem):
     """Find ``X`` with ``X M = I`` (left), ``M X = I`` (right) or ``(XM + MX)/2 = I`` (both)."""
 
-    M: np.ndarray
-    side: str = "left"
-    kind: str = field(default="inverse", init=False)
+    kind: ClassVar[str] = "inverse"
 
-    def __post_init__(self) -> None:
-        self.M = check_array(self.M, "problem.M", ndim=(2,))
-        if self.M.shape[0] != self.M.shape[1]:
-            raise InputError("problem.M", f"must be square, got shape {self.M.shape}")
-        if self.side not in SIDES:
-            raise InputError("problem.side", f"unknown side {self.side!r}; expected one of {SIDES}")
+    def __init__(self, M: np.ndarray, side: str = "left") -> None:  # noqa: N803
+        m = check_array(M, "problem.M", ndim=(2,))
+        if m.shape[0] != m.shape[1]:
+            raise InputError("problem.M", f"must be square, got shape {m.shape}")
+        if side not in SIDES:
+            raise InputError("problem.side", f"unknown side {side!r}; expected one of {SIDES}")
+        self._side = side
+        self._keep(M=m)
         spec = self.matrix_spectrum()
         if spec.sigma_min <= 0:
-            rank = f"rank {spec.rank} < {self.M.shape[0]}" if spec.rank is not None else "rank"
+            rank = f"rank {spec.rank} < {self.n}" if spec.rank is not None else "rank"
             raise InputError("problem.M", f"is singular ({rank}); it has no inverse")
+
+    def __reduce__(self) -> tuple:
+        return (Inverse, (self.M, self.side))
+
+    def __repr__(self) -> str:
+        return f"Inverse(M: {self.M.shape}, side={self.side!r})"
+
+    @property
+    def M(self) -> np.ndarray:  # noqa: N802
+        return self._shown["M"]
+
+    @property
+    def side(self) -> str:
+        return self._side
 
     @property
     def n(self) -> int:
@@ -222,20 +406,19 @@ class Inverse:
     def matrix(self) -> np.ndarray:
         return self.M
 
-    @cached_property
-    def _matrix_svd(self) -> Spectrum:
-        if self.n <= FULL_SVD_LIMIT:
-            return _svd_spectrum(self.M)[0]
-        return _estimate_spectrum(self.M)
+    def matrix_spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
+        """Singular values of M."""
+        return self._spectrum_of("M", lambda: _svd_spectrum(self.M), cancel)
 
-    def matrix_spectrum(self) -> Spectrum:
-        return self._matrix_svd
-
-    @cached_property
-    def _operator_spectrum(self) -> Spectrum:
+    def spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
+        """Singular values of the linear map X -> residual + I."""
         if self.side != "both":
             # X -> XM and X -> MX have M's singular values, each repeated n times.
-            return self._matrix_svd
+            return self.matrix_spectrum(cancel)
+        check_cancel(cancel)
+        return self._memo("operator", lambda: self._both_sides_spectrum(cancel))
+
+    def _both_sides_spectrum(self, cancel: threading.Event | None) -> Spectrum:
         n = self.n
         eye = np.eye(n)
         if n <= 24:
@@ -249,16 +432,17 @@ class Inverse:
             return 0.5 * (y @ m.T + m.T @ y)
 
         x0 = np.random.default_rng(0).standard_normal((n, n))
-        smax = _power_sqrt(normal_map, x0, 300, 1e-10)
+        smax = _power_sqrt(normal_map, x0, 300, 1e-10, cancel)
         return Spectrum(float(smax), float("nan"), None, None, None, exact=False)
 
-    def spectrum(self) -> Spectrum:
-        """Singular values of the linear map X -> residual + I."""
-        return self._operator_spectrum
+    def solve(self, cancel: threading.Event | None = None) -> np.ndarray:
+        """M⁻¹, the exact answer for every side."""
+        check_cancel(cancel)
+        return self._memo("exact", lambda: _readonly(np.linalg.inv(self.M)))
 
-    @cached_property
+    @property
     def exact(self) -> np.ndarray:
-        return np.linalg.inv(self.M)
+        return self.solve()
 
     def residual_np(self, x: np.ndarray) -> np.ndarray:
         xs = x.reshape(-1, self.n, self.n)
@@ -272,17 +456,23 @@ class Inverse:
         return r.reshape(x.shape[0], -1)
 
     def bind(self, device: torch.device, dtype: torch.dtype) -> BoundProblem:
-        m = torch.as_tensor(self.M, dtype=dtype).to(device)
+        import torch
+
+        m = torch.from_numpy(self._store["M"]).to(device=device, dtype=dtype)
         eye = torch.eye(self.n, dtype=dtype, device=device)
         if self.side == "left":
+
             def res(x: torch.Tensor) -> torch.Tensor:
                 return x @ m - eye
         elif self.side == "right":
+
             def res(x: torch.Tensor) -> torch.Tensor:
                 return m @ x - eye
         else:
+
             def res(x: torch.Tensor) -> torch.Tensor:
                 return 0.5 * (x @ m + m @ x) - eye
+
         return BoundProblem(residual=res, tensors={"M": m})
 
 

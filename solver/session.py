@@ -1,48 +1,74 @@
 """Session files (JSON, version 1): everything needed to reproduce a run.
 
 Unknown keys are errors naming the key; missing keys take the defaults of DESIGN.md.
+
+A Session never changes: its problem's arrays, its initial values and its mappings are
+read-only, and ``replace``/``with_problem`` return new, validated sessions. Importing this
+module does not load torch: a ``gd`` session on the CPU is validated without it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import optimizers
-from .devices import resolve_device
+from .devices import check_device
 from .errors import InputError
+from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import check_array, load_matrix
-from .problems import SIDES, Inverse, LinearSystem, Polyfit
+from .problems import Problem
 
 VERSION = 1
 DTYPES = ("float32", "float64")
 INIT_KINDS = ("zeros", "rand", "randn", "values")
-PROBLEM_KINDS = ("linear_system", "inverse", "polyfit")
+PROBLEM_KINDS = tuple(KINDS)
 
-_PROBLEM_KEYS = {
-    "linear_system": {"kind", "A", "b"},
-    "inverse": {"kind", "M", "side"},
-    "polyfit": {"kind", "x", "y", "degree"},
-}
 _TOP_KEYS = {"version", "problem", "loss", "optimizer", "init", "stop", "dtype", "device"}
 
 
-@dataclass
-class Session:
-    """A validated session. ``problem`` is built; ``files`` remembers matrices read from disk."""
+class ReadOnlyDict(dict):
+    """A dict that refuses every change: a session's mappings are part of the session.
+    ``dict(d)`` is an editable copy."""
 
-    problem: LinearSystem | Inverse
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("a session never changes; make a new one with Session.replace")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+    def __reduce__(self) -> tuple:
+        return (ReadOnlyDict, (dict(self),))
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> ReadOnlyDict:
+        return ReadOnlyDict(copy.deepcopy(dict(self), memo))
+
+
+@dataclass(frozen=True, eq=False)
+class Session:
+    """A validated session. ``problem`` is built; ``files`` remembers matrices read from disk.
+
+    Frozen, and compared by identity (comparing arrays has no single truth value).
+    """
+
+    problem: Problem
     loss: str = "half_sum_squares"
     optimizer: str = "gd"
     lr: float = 0.1
-    optimizer_args: dict = field(default_factory=dict)
+    optimizer_args: Mapping[str, object] = field(default_factory=dict)
     init: str = "zeros"
     seed: int = 0
     init_values: np.ndarray | None = None
@@ -50,24 +76,46 @@ class Session:
     tol: float = 0.0
     dtype: str = "float64"
     device: str = "cpu"
-    files: dict[str, str] = field(default_factory=dict)  # problem key -> absolute path
+    files: Mapping[str, str] = field(default_factory=dict)  # problem key -> absolute path
+
+    def __post_init__(self) -> None:
+        for arr in kind_of(self.problem).arrays_of(self.problem).values():
+            arr.flags.writeable = False
+        if self.init_values is not None:
+            values = np.array(self.init_values, dtype=np.float64)  # private: the caller's stays
+            values.flags.writeable = False
+            object.__setattr__(self, "init_values", values)
+        # Lists (betas) become tuples, so that no part of the session can be edited in place.
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in self.optimizer_args.items()}
+        object.__setattr__(self, "optimizer_args", ReadOnlyDict(args))
+        object.__setattr__(self, "files", ReadOnlyDict(self.files))
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt through __init__, so that a copy (or an unpickled session) is frozen too.
+        return (_rebuild, (_fields(self),))
 
     def replace(self, **changes: object) -> Session:
-        """A copy with ``changes``, validated as a whole (the original is untouched)."""
-        new = copy.copy(self)
-        new.optimizer_args = dict(self.optimizer_args)
-        new.files = dict(self.files)
-        for k, v in changes.items():
-            if not hasattr(new, k):
+        """A new session with ``changes``, validated as a whole (this one is untouched)."""
+        values = _fields(self)
+        for k in changes:
+            if k not in values:
                 raise AttributeError(k)
-            setattr(new, k, v)
+        values.update(changes)
         # The problem object is already validated; only the settings go through the checks
         # (a round trip through JSON lists would cost seconds for a 2000 x 2000 matrix).
-        return _with_settings(new.problem, _settings_dict(new), None, new.files)
+        return _with_settings(values["problem"], _settings(values), None, dict(values["files"]))
 
-    def with_problem(self, problem: LinearSystem | Inverse) -> Session:
-        """The same settings on another (already validated) problem."""
-        return _with_settings(problem, _settings_dict(self), None, {})
+    def with_problem(self, problem: Problem) -> Session:
+        """The same settings on another (already validated) problem; no file references."""
+        return _with_settings(problem, _settings(_fields(self)), None, {})
+
+
+def _fields(s: Session) -> dict[str, object]:
+    return {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+
+
+def _rebuild(values: dict[str, object]) -> Session:
+    return Session(**values)
 
 
 def _short(value: object) -> str:
@@ -78,7 +126,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def make(problem: LinearSystem | Inverse, **settings: object) -> Session:
+def make(problem: Problem, **settings: object) -> Session:
     """A validated Session for ``problem`` with ``settings`` (Session field names)."""
     return Session(problem=problem).replace(**settings)
 
@@ -122,35 +170,27 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
     raise InputError(fld, f"expected a list of numbers or {{'file': path}}, got {_short(value)}")
 
 
-def _problem(obj: object, base: Path | None, files: dict) -> LinearSystem | Inverse:
+def _problem(obj: object, base: Path | None, files: dict) -> Problem:
     _require(isinstance(obj, dict), "problem", f"expected an object, got {_short(obj)}")
-    kind = obj.get("kind", "linear_system")
+    name = obj.get("kind", "linear_system")
     _require(
-        kind in PROBLEM_KINDS,
+        name in KINDS,
         "problem.kind",
-        f"unknown kind {kind!r}; expected one of {PROBLEM_KINDS}",
+        f"unknown kind {name!r}; expected one of {PROBLEM_KINDS}",
     )
-    _check_keys(obj, _PROBLEM_KEYS[kind], "problem")
-    for key in sorted(_PROBLEM_KEYS[kind] - {"kind", "side"}):
-        _require(key in obj, f"problem.{key}", f"missing; a {kind} problem needs it")
-    if kind == "linear_system":
-        a = _array(obj["A"], "problem.A", base, files, (2,))
-        b = _array(obj["b"], "problem.b", base, files, (1,))
-        return LinearSystem(a, b)
-    if kind == "inverse":
-        side = obj.get("side", "left")
-        _require(side in SIDES, "problem.side", f"unknown side {side!r}; expected one of {SIDES}")
-        return Inverse(_array(obj["M"], "problem.M", base, files, (2,)), side)
-    xs = _array(obj["x"], "problem.x", base, files, (1,))
-    ys = _array(obj["y"], "problem.y", base, files, (1,))
-    deg = obj["degree"]
-    _require(
-        isinstance(deg, int) and not isinstance(deg, bool) and 0 <= deg < xs.size,
-        "problem.degree",
-        f"expected an integer from 0 to {xs.size - 1} (below the {xs.size} samples), "
-        f"got {deg!r}",
+    kind = KINDS[name]
+    _check_keys(
+        obj, {"kind", *(a.key for a in kind.arrays), *(p.key for p in kind.params)}, "problem"
     )
-    return Polyfit(xs, ys, deg)
+    needed = [a.key for a in kind.arrays] + [p.key for p in kind.params if p.required]
+    for key in sorted(needed):
+        _require(key in obj, f"problem.{key}", f"missing; a {name} problem needs it")
+    # Parameters with a list of choices are checked before any (perhaps large) array is read.
+    params = kind.check_params({p.key: obj[p.key] for p in kind.params if p.key in obj})
+    arrays = {
+        a.key: _array(obj[a.key], f"problem.{a.key}", base, files, (a.ndim,)) for a in kind.arrays
+    }
+    return kind.build(arrays, params)
 
 
 def from_dict(data: object, base: Path | None = None) -> Session:
@@ -165,7 +205,7 @@ def from_dict(data: object, base: Path | None = None) -> Session:
 
 
 def _with_settings(
-    problem: LinearSystem | Inverse, data: dict, base: Path | None, files: dict[str, str]
+    problem: Problem, data: Mapping, base: Path | None, files: dict[str, str]
 ) -> Session:
     """Validate every key but the problem against ``problem`` and build the Session."""
     loss = data.get("loss", "half_sum_squares")
@@ -213,7 +253,9 @@ def _with_settings(
     )
     tol = stop.get("tol", 0.0)
     _require(
-        isinstance(tol, int | float) and not isinstance(tol, bool) and math.isfinite(tol)
+        isinstance(tol, int | float)
+        and not isinstance(tol, bool)
+        and math.isfinite(tol)
         and tol >= 0,
         "stop.tol",
         f"expected a finite number >= 0, got {tol!r}",
@@ -222,7 +264,7 @@ def _with_settings(
     dtype = data.get("dtype", "float64")
     _require(dtype in DTYPES, "dtype", f"unknown dtype {dtype!r}; expected one of {DTYPES}")
     device = data.get("device", "cpu")
-    resolve_device(device)
+    check_device(device)
 
     session = Session(
         problem=problem,
@@ -243,49 +285,43 @@ def _with_settings(
     return session
 
 
-def problem_arrays(problem: LinearSystem | Inverse) -> dict[str, np.ndarray]:
+def problem_arrays(problem: Problem) -> dict[str, np.ndarray]:
     """The arrays a session file stores for ``problem``, by their key under "problem"."""
-    if isinstance(problem, Inverse):
-        return {"M": problem.M}
-    if isinstance(problem, Polyfit):
-        return {"x": problem.samples_x, "y": problem.samples_y}
-    return {"A": problem.A, "b": problem.b}
+    return kind_of(problem).arrays_of(problem)
 
 
 def _problem_dict(s: Session, base: Path | None) -> dict:
-    p = s.problem
-    out: dict = {"kind": p.kind}
-    for key, value in problem_arrays(p).items():
+    kind = kind_of(s.problem)
+    out: dict = {"kind": kind.name}
+    for key, value in kind.arrays_of(s.problem).items():
         if key in s.files:
             path = s.files[key]
             out[key] = {"file": os.path.relpath(path, base) if base else path}
         else:
             out[key] = value.tolist()
-    if isinstance(p, Inverse):
-        out["side"] = p.side
-    elif isinstance(p, Polyfit):
-        out["degree"] = p.degree
+    out.update(kind.params_of(s.problem))
     return out
 
 
 def to_dict(s: Session, base: Path | None = None) -> dict:
     """The JSON form of ``s``; file references are written relative to ``base``."""
-    return {"version": VERSION, "problem": _problem_dict(s, base), **_settings_dict(s)}
+    return {"version": VERSION, "problem": _problem_dict(s, base), **_settings(_fields(s))}
 
 
-def _settings_dict(s: Session) -> dict:
-    init: dict = {"kind": s.init}
-    if s.init in ("rand", "randn"):
-        init["seed"] = s.seed
-    elif s.init == "values":
-        init["x"] = np.asarray(s.init_values).tolist()
+def _settings(values: Mapping[str, object]) -> dict:
+    """The settings part of a session file, from Session field values."""
+    init: dict = {"kind": values["init"]}
+    if values["init"] in ("rand", "randn"):
+        init["seed"] = values["seed"]
+    elif values["init"] == "values":
+        init["x"] = np.asarray(values["init_values"]).tolist()
     return {
-        "loss": s.loss,
-        "optimizer": {"name": s.optimizer, "lr": s.lr, **s.optimizer_args},
+        "loss": values["loss"],
+        "optimizer": {"name": values["optimizer"], "lr": values["lr"], **values["optimizer_args"]},
         "init": init,
-        "stop": {"max_iters": s.max_iters, "tol": s.tol},
-        "dtype": s.dtype,
-        "device": s.device,
+        "stop": {"max_iters": values["max_iters"], "tol": values["tol"]},
+        "dtype": values["dtype"],
+        "device": values["device"],
     }
 
 

@@ -36,7 +36,7 @@ def test_run_is_the_same_whichever_blas_wins(monkeypatch, dtype):
     runs = {}
     for name, choice in {"torch": lambda t: partial(torch.mv, t),
                          "numpy": kernels.host_matvec}.items():
-        monkeypatch.setattr("solver.problems.matvec_for", choice)
+        monkeypatch.setattr("solver.kernels.matvec_for", choice)
         run = Run(s)
         run.advance()
         runs[name] = run

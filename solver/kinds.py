@@ -1,0 +1,294 @@
+"""The registry of problem kinds: what each kind's problem is made of and how it behaves.
+
+For each kind: the arrays and parameters a session file stores under ``"problem"`` (and the
+window shows as tables and fields), how a problem is built and validated from them, what it
+becomes on switching kinds or importing a matrix file, which losses apply, its exact reference
+and its analysis. Everything else iterates over ``KINDS`` or asks ``kind_of(problem)`` instead
+of branching on a kind's name: a new kind is a problem class plus one entry here.
+
+Importing this module loads neither torch nor scipy, so the window can build its tables from
+it before either has loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .analysis import Analysis, analyze_linear
+from .errors import InputError
+from .losses import LOSSES
+from .problems import SIDES, Inverse, LinearSystem, Polyfit
+
+if TYPE_CHECKING:
+    from .problems import Problem
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    key: str  # its key under "problem" in a session file: "A", "b", "M", "x", "y"
+    title: str  # how its table is titled in the window
+    ndim: int  # 2: a matrix; 1: a vector (shown as one column)
+    rows_like: str | None = None  # key of the array whose row count this one must share
+    square: bool = False  # a square matrix: one size, not rows and columns
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    key: str  # its key under "problem": "side", "degree"
+    label: str  # "Side", "Degree"
+    default: object  # what build() uses when it is not given
+    choices: tuple | None = None  # the allowed values; None for an integer
+    required: bool = False  # a session file must state it (files predating the default)
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """One kind of problem. The methods here hold for every kind linear in its unknowns;
+    each kind's subclass supplies the rest (``_make``, ``arrays_of`` ...)."""
+
+    name: str
+    label: str
+    arrays: tuple[ArraySpec, ...]
+    params: tuple[ParamSpec, ...]
+    matrix_key: str  # the array whose shape / rank / condition is shown; a matrix file's target
+
+    # -- building ----------------------------------------------------------------------------
+    def build(
+        self, arrays: Mapping[str, np.ndarray], params: Mapping[str, object] | None = None
+    ) -> Problem:
+        """A validated problem from its arrays (by key) and parameters (defaults for those
+        not given). Raises InputError naming ``problem.<key>``."""
+        known = [a.key for a in self.arrays]
+        for key in arrays:
+            if key not in known:
+                raise InputError(f"problem.{key}", f"unknown key; expected one of {sorted(known)}")
+        for key in known:
+            if key not in arrays:
+                raise InputError(f"problem.{key}", f"missing; a {self.name} problem needs it")
+        return self._make(arrays, self.check_params(params or {}))
+
+    def check_params(self, params: Mapping[str, object]) -> dict[str, object]:
+        """``params`` with the defaults filled in; a value outside a parameter's choices (or
+        an unknown key) raises InputError naming it. Integers are checked by ``build``."""
+        known = {p.key: p for p in self.params}
+        for key in params:
+            if key not in known:
+                raise InputError(f"problem.{key}", f"unknown key; expected one of {sorted(known)}")
+        out = {}
+        for p in self.params:
+            value = params.get(p.key, p.default)
+            if p.choices is not None and value not in p.choices:
+                raise InputError(
+                    f"problem.{p.key}", f"unknown {p.key} {value!r}; expected one of {p.choices}"
+                )
+            out[p.key] = value
+        return out
+
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        raise NotImplementedError
+
+    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
+        """The problem's arrays (read-only), by key, in ``self.arrays`` order."""
+        raise NotImplementedError
+
+    def params_of(self, problem: Problem) -> dict[str, object]:
+        return {}
+
+    def default_problem(self) -> Problem:
+        """What a user gets on switching to this kind (when nothing converts)."""
+        raise NotImplementedError
+
+    def convert(self, problem: Problem) -> Problem | None:
+        """This kind's problem made from ``problem`` (of any kind) where that makes sense,
+        else None. A problem of this kind is returned as it is."""
+        if kind_of(problem) is self:
+            return problem
+        return self._convert(problem)
+
+    def _convert(self, problem: Problem) -> Problem | None:
+        return None
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        """What a matrix read from a file becomes in ``problem`` (into array ``key``, or the
+        kind's usual target): the new problem, the keys of its arrays now backed by the file,
+        and a note for the user ("" when there is nothing to say)."""
+        raise NotImplementedError
+
+    def _target(self, key: str | None, allowed: tuple[str, ...]) -> str:
+        key = self.matrix_key if key is None else key
+        if key not in allowed:
+            raise InputError(
+                f"problem.{key}",
+                f"a {self.name} problem takes a matrix file into {' or '.join(allowed)}",
+            )
+        return key
+
+    # -- losses, reference, analysis ---------------------------------------------------------
+    def loss_refusal(self, problem: Problem, loss: str) -> str | None:
+        """Why ``loss`` does not apply to ``problem``, or None when it does."""
+        if loss not in LOSSES:
+            return f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}"
+        if loss == "energy":
+            return "energy applies only to a linear_system with an SPD matrix A"
+        return None
+
+    def losses(self, problem: Problem) -> tuple[str, ...]:
+        """The losses that apply to ``problem``, in ``solver.losses.LOSSES`` order."""
+        return tuple(name for name in LOSSES if self.loss_refusal(problem, name) is None)
+
+    def exact(self, problem: Problem) -> np.ndarray:
+        """The exact reference, in the unknowns' shape (read-only)."""
+        return np.asarray(problem.solve()).reshape(problem.unknown_shape)
+
+    def analyze(
+        self,
+        problem: Problem,
+        loss: str,
+        lr: float | None,
+        cancel: threading.Event | None = None,
+    ) -> Analysis:
+        """See ``solver.analysis``: raises ``errors.Cancelled`` once ``cancel`` is set."""
+        return analyze_linear(problem, loss, lr, cancel)
+
+
+class _LinearSystemKind(ProblemKind):
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        return LinearSystem(arrays["A"], arrays["b"])
+
+    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
+        return {"A": problem.A, "b": problem.b}
+
+    def default_problem(self) -> Problem:
+        from . import presets
+
+        return presets.seed_3x3_problem()
+
+    def _convert(self, problem: Problem) -> Problem | None:
+        if isinstance(problem, Inverse):
+            # b = M·1 so that the exact solution is all ones, as for an imported matrix
+            return self.build({"A": problem.M, "b": problem.M @ np.ones(problem.n)})
+        return None
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        key = self._target(key, ("A", "b"))
+        if key == "b":
+            vec = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+            return self.build({"A": problem.A, "b": vec}), ["b"], ""
+        if arr.ndim != 2:
+            raise InputError("problem.A", f"A must be a 2-D matrix, got shape {arr.shape}")
+        b, note = problem.b, ""
+        if b.shape[0] != arr.shape[0]:
+            b = arr @ np.ones(arr.shape[1])
+            note = "b set to A·1 so the exact solution is all ones"
+        return self.build({"A": arr, "b": b}), ["A"], note
+
+    def loss_refusal(self, problem: Problem, loss: str) -> str | None:
+        if loss == "energy":
+            return problem.spd_refusal()
+        return super().loss_refusal(problem, loss)
+
+
+class _InverseKind(ProblemKind):
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        return Inverse(arrays["M"], params["side"])
+
+    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
+        return {"M": problem.M}
+
+    def params_of(self, problem: Problem) -> dict[str, object]:
+        return {"side": problem.side}
+
+    def default_problem(self) -> Problem:
+        from . import presets
+
+        return Inverse(presets.seed_inverse_random_matrix(), "left")
+
+    def _convert(self, problem: Problem) -> Problem | None:
+        if type(problem) is not LinearSystem or problem.A.shape[0] != problem.A.shape[1]:
+            return None
+        try:
+            return self.build({"M": problem.A})
+        except InputError:  # singular: it has no inverse to approximate
+            return None
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        self._target(key, ("M",))
+        if arr.ndim != 2:
+            raise InputError("problem.M", f"M must be a 2-D matrix, got shape {arr.shape}")
+        return self.build({"M": arr}, self.params_of(problem)), ["M"], ""
+
+
+class _PolyfitKind(ProblemKind):
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        return Polyfit(arrays["x"], arrays["y"], params["degree"])
+
+    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
+        return {"x": problem.samples_x, "y": problem.samples_y}
+
+    def params_of(self, problem: Problem) -> dict[str, object]:
+        return {"degree": problem.degree}
+
+    def default_problem(self) -> Problem:
+        from . import presets
+
+        xs, ys = presets.seed_polyfit_samples()
+        return Polyfit(xs, ys, 2)
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        self._target(key, ("x", "y"))
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise InputError("problem.x", f"samples need two columns (x, y), got shape {arr.shape}")
+        # Copied, not referenced: a session file names one file per array, and this one
+        # holds both columns.
+        problem = self.build({"x": arr[:, 0], "y": arr[:, 1]}, self.params_of(problem))
+        return problem, [], ""
+
+
+KINDS: dict[str, ProblemKind] = {
+    k.name: k
+    for k in (
+        _LinearSystemKind(
+            name="linear_system",
+            label="Linear system  A x = b",
+            arrays=(ArraySpec("A", "A", 2), ArraySpec("b", "b", 1, rows_like="A")),
+            params=(),
+            matrix_key="A",
+        ),
+        _InverseKind(
+            name="inverse",
+            label="Matrix inverse  X ≈ M⁻¹",
+            arrays=(ArraySpec("M", "M", 2, square=True),),
+            params=(ParamSpec("side", "Side", "left", SIDES),),
+            matrix_key="M",
+        ),
+        _PolyfitKind(
+            name="polyfit",
+            label="Polynomial fit  y ≈ p(x)",
+            arrays=(ArraySpec("x", "x", 1), ArraySpec("y", "y", 1, rows_like="x")),
+            params=(ParamSpec("degree", "Degree", 2, required=True),),
+            # The fit's matrix is the Vandermonde matrix of x; a two-column file fills x and y.
+            matrix_key="x",
+        ),
+    )
+}
+
+
+def kind_of(problem: Problem) -> ProblemKind:
+    """The registry entry of ``problem``'s kind."""
+    try:
+        return KINDS[problem.kind]
+    except (AttributeError, KeyError):
+        raise TypeError(f"not a problem of a registered kind: {problem!r}") from None
