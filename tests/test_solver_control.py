@@ -6,6 +6,7 @@ Threads meet at events set from inside an update, so nothing here depends on tim
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -128,6 +129,70 @@ def test_pause_from_another_thread() -> None:
     worker.join(WAIT)
     assert result == [51] and not run.finished
     assert run.advance(9) == 9 and run.iteration == 60  # the pause request was used up
+
+
+# -- stop inside one L-BFGS update ---------------------------------------------------------
+def lbfgs_run(max_iter: int) -> Run:
+    """200 unknowns, L-BFGS with no tolerance: one update at max_iter 1e8 runs for hours."""
+    rng = np.random.default_rng(5)
+    a = np.eye(200) + 0.3 * rng.standard_normal((200, 200)) / np.sqrt(200)
+    s = make({"A": a.tolist(), "b": rng.standard_normal(200).tolist()},
+             optimizer={"name": "lbfgs", "lr": 1, "max_iter": max_iter, "tolerance_grad": 0,
+                        "tolerance_change": 0},
+             init={"kind": "randn", "seed": 1}, stop={"max_iters": 10**6})
+    return Run(s, track=range(200))
+
+
+def hook_evaluations(run: Run, at: int, action: Callable[[], None]) -> None:
+    """Call ``action`` before the loss evaluation number ``at`` (counted from this call)."""
+    loss_fn, count = run._loss_fn, [0]
+
+    def counted(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        count[0] += 1
+        if count[0] == at:
+            action()
+        return loss_fn(r, x)
+
+    run._loss_fn = counted
+
+
+def assert_x_is_the_last_entry(run: Run) -> None:
+    its, rows = run.history.trajectory()
+    assert its[-1] == run.iteration
+    np.testing.assert_array_equal(run.x(), rows[-1])
+    assert run.history.loss[-1] == pytest.approx(
+        0.5 * np.sum(run.problem.residual_np(run.x()[None]) ** 2), rel=1e-12)
+
+
+def test_stop_inside_a_huge_lbfgs_update_ends_the_run_within_one_evaluation() -> None:
+    run = lbfgs_run(max_iter=10**8)
+    start = run.x()
+    inside = threading.Event()
+    hook_evaluations(run, 50, inside.set)  # well inside the first update, which never ends
+    worker = threading.Thread(target=run.advance)
+    worker.start()
+    assert inside.wait(WAIT)
+    requested = time.perf_counter()
+    run.request_stop()
+    worker.join(5.0)  # a hang detector: the evaluation in flight takes microseconds
+    assert not worker.is_alive(), "the L-BFGS update ignored the stop request"
+    assert time.perf_counter() - requested < 5.0
+    assert run.stop_reason == "stopped" and run.iteration == 0 and len(run.history) == 1
+    np.testing.assert_array_equal(run.x(), start)  # the abandoned update's moves are undone
+    assert_x_is_the_last_entry(run)
+    assert run.message == "stopped by you at iteration 0"
+    assert run.advance() == 0
+
+
+def test_stop_inside_a_later_lbfgs_update_keeps_the_updates_before_it() -> None:
+    run = lbfgs_run(max_iter=20)
+    # Each update evaluates the loss 20 times (plus the engine's one): evaluation 50 falls
+    # inside the third update.
+    hook_evaluations(run, 50, run.request_stop)
+    run.advance()
+    assert run.stop_reason == "stopped"
+    assert run.iteration == 2 and len(run.history) == 3
+    assert_x_is_the_last_entry(run)
 
 
 @pytest.mark.parametrize("steps", [[1], [7, 5], [1, 1, 1, 300, 2]])
