@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError
-from .problems import Spectrum, spd_refusal
+from .spectra import Spectrum, spd_refusal
 
 if TYPE_CHECKING:
     import torch

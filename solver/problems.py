@@ -8,11 +8,11 @@ say a table being edited, is neither aliased nor frozen) and shows them read-onl
 costly to derive (singular values, the exact solution) is computed on first use and kept.
 
 The long derivations take ``cancel`` (a ``threading.Event``) and check it between passes of
-every iterative loop: power iteration, inverse iteration. Cancelled, they raise
-``errors.Cancelled`` and keep nothing, so a later call starts clean. Each of these remains one
-uninterruptible LAPACK call: the full SVD (``min(shape) <= FULL_SVD_LIMIT``, about a second at
-1200), the LU factorisation before an inverse iteration, and the exact solution beyond the SVD
-limit (``np.linalg.solve``, ``lstsq``, ``inv``).
+every iterative loop (``solver.spectra``). Cancelled, they raise ``errors.Cancelled`` and keep
+nothing, so a later call starts clean. Each of these remains one uninterruptible LAPACK call:
+the full SVD (``min(shape) <= FULL_SVD_LIMIT``, about a second at 1200), the LU factorisation
+before an inverse iteration, and the exact solution beyond the SVD limit
+(``np.linalg.solve``, ``lstsq``, ``inv``).
 
 torch and scipy are imported where they are used, so that describing a problem (the kinds
 registry, sessions, the window's tables) does not load them.
@@ -28,22 +28,23 @@ import numpy as np
 
 from .errors import InputError, check_cancel
 from .matrixio import check_array
+from .spectra import (
+    FULL_SVD_LIMIT,
+    Spectrum,
+    estimate_sigma_max,
+    estimate_sigma_min,
+    power_sqrt,
+    readonly,
+    spd_refusal,
+    svd_spectrum,
+)
 
 if TYPE_CHECKING:
     import threading
 
     import torch
 
-# Up to this many columns/rows the spectrum comes from a full SVD (about a second at 1200);
-# beyond it the extreme singular values are estimated iteratively.
-FULL_SVD_LIMIT = 1200
-
 SIDES = ("left", "right", "both")
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr.flags.writeable = False
-    return arr
 
 
 def _owned(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,92 +55,7 @@ def _owned(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for every run compared on it); nothing writes to it.
     """
     store = np.array(value, dtype=np.float64, order="C")
-    return store, _readonly(store.view())
-
-
-@dataclass(frozen=True)
-class Spectrum:
-    """Singular values of the problem's linear operator K (those that were computed)."""
-
-    sigma_max: float
-    sigma_min: float  # smallest singular value overall (0 when rank-deficient)
-    sigma_min_nonzero: float | None
-    rank: int | None
-    values: np.ndarray | None  # all singular values, descending, when affordable
-    exact: bool  # True when from a full SVD, False when estimated
-
-    @property
-    def cond(self) -> float | None:
-        if self.sigma_min <= 0 or not np.isfinite(self.sigma_min):
-            return None
-        return self.sigma_max / self.sigma_min
-
-
-def _rank_tol(s: np.ndarray, shape: tuple[int, int]) -> float:
-    return float(s[0]) * max(shape) * np.finfo(np.float64).eps if s.size else 0.0
-
-
-def _power_sqrt(
-    apply: Callable[[np.ndarray], np.ndarray],
-    v: np.ndarray,
-    iters: int,
-    rtol: float,
-    cancel: threading.Event | None = None,
-) -> float:
-    """sqrt of the largest eigenvalue of the positive semi-definite map ``apply`` (KᵀK for
-    an operator K: its largest singular value), by power iteration from ``v``."""
-    est = 0.0
-    for _ in range(iters):
-        check_cancel(cancel)
-        w = apply(v)
-        nrm = np.linalg.norm(w)
-        if nrm == 0 or not np.isfinite(nrm):
-            break
-        new = float(np.sqrt(nrm / np.linalg.norm(v)))
-        v = w / nrm
-        if abs(new - est) <= rtol * new:
-            return new
-        est = new
-    return est
-
-
-def _start_vectors(n: int) -> tuple[np.ndarray, np.ndarray]:
-    # Both estimates start from the same two fixed vectors whichever runs first, so a
-    # cancelled and repeated analysis gives the same numbers as an uninterrupted one.
-    rng = np.random.default_rng(0)
-    return rng.standard_normal(n), rng.standard_normal(n)
-
-
-def _estimate_sigma_max(a: np.ndarray, cancel: threading.Event | None) -> float:
-    v = _start_vectors(a.shape[1])[0]
-    return float(_power_sqrt(lambda v: a.T @ (a @ v), v, 200, 1e-10, cancel))
-
-
-def _estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> float:
-    """Inverse iteration through an LU for a square ``a``; 0 when it is singular."""
-    import scipy.linalg
-
-    check_cancel(cancel)
-    try:
-        lu = scipy.linalg.lu_factor(a, check_finite=False)
-        inv_norm = _power_sqrt(
-            lambda v: scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1)),
-            _start_vectors(a.shape[1])[1],
-            100,
-            1e-8,
-            cancel,
-        )
-    except (np.linalg.LinAlgError, ValueError):
-        return 0.0
-    return 1.0 / inv_norm if np.isfinite(inv_norm) and inv_norm > 0 else 0.0
-
-
-def _svd_spectrum(a: np.ndarray) -> tuple[Spectrum, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    u, s, vt = np.linalg.svd(a, full_matrices=False)
-    rank = int((s > _rank_tol(s, a.shape)).sum())
-    smin = float(s[-1]) if rank == s.size else 0.0
-    nonzero = float(s[rank - 1]) if rank else None
-    return Spectrum(float(s[0]), smin, nonzero, rank, _readonly(s), exact=True), (u, s, vt)
+    return store, readonly(store.view())
 
 
 class _Problem:
@@ -184,10 +100,10 @@ class _Problem:
         if min(a.shape) <= FULL_SVD_LIMIT:
             check_cancel(cancel)
             return self._memo(f"svd:{key}", svd)[0]
-        smax = self._memo(f"sigma_max:{key}", lambda: _estimate_sigma_max(a, cancel))
+        smax = self._memo(f"sigma_max:{key}", lambda: estimate_sigma_max(a, cancel))
         smin = float("nan")
         if a.shape[0] == a.shape[1]:
-            smin = self._memo(f"sigma_min:{key}", lambda: _estimate_sigma_min(a, cancel))
+            smin = self._memo(f"sigma_min:{key}", lambda: estimate_sigma_min(a, cancel))
         return Spectrum(smax, smin, smin if smin > 0 else None, None, None, exact=False)
 
 
@@ -242,9 +158,9 @@ class LinearSystem(_Problem):
     def _svd_and_solution(self) -> tuple[Spectrum, np.ndarray]:
         # The minimum-norm least-squares solution comes with the SVD at the cost of two
         # mat-vecs, so the factors (two n x n matrices) need not be kept for it.
-        spec, (u, s, vt) = _svd_spectrum(self.A)
+        spec, (u, s, vt) = svd_spectrum(self.A)
         r = spec.rank or 0
-        return spec, _readonly(vt[:r].T @ ((u[:, :r].T @ self.b) / s[:r]))
+        return spec, readonly(vt[:r].T @ ((u[:, :r].T @ self.b) / s[:r]))
 
     def spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
         """Singular values of A (the operator of this problem)."""
@@ -264,10 +180,10 @@ class LinearSystem(_Problem):
     def _solve_large(self) -> np.ndarray:
         if self.A.shape[0] == self.A.shape[1]:
             try:
-                return _readonly(np.linalg.solve(self.A, self.b))
+                return readonly(np.linalg.solve(self.A, self.b))
             except np.linalg.LinAlgError:
                 pass
-        return _readonly(np.linalg.lstsq(self.A, self.b, rcond=None)[0])
+        return readonly(np.linalg.lstsq(self.A, self.b, rcond=None)[0])
 
     @property
     def exact(self) -> np.ndarray:
@@ -295,22 +211,6 @@ class LinearSystem(_Problem):
             residual=lambda x: matvec(x) - b,
             tensors={"A": a, "b": b},
         )
-
-
-def spd_refusal(a: np.ndarray) -> str | None:
-    """Why ``a`` is not symmetric positive definite (the energy loss's need), or None."""
-    if a.shape[0] != a.shape[1]:
-        return f"energy needs a square A, got shape {a.shape}"
-    scale = float(np.max(np.abs(a))) or 1.0
-    asym = float(np.max(np.abs(a - a.T)))
-    if asym > 1e-10 * scale:
-        return f"energy needs a symmetric A; max |A - Aᵀ| is {asym:.3g}"
-    try:
-        np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        w = float(np.linalg.eigvalsh(a)[0]) if a.shape[0] <= 2000 else float("nan")
-        return f"energy needs a positive definite A; its smallest eigenvalue is {w:.3g}"
-    return None
 
 
 class Polyfit(LinearSystem):
@@ -408,7 +308,8 @@ class Inverse(_Problem):
 
     def matrix_spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
         """Singular values of M."""
-        return self._spectrum_of("M", lambda: _svd_spectrum(self.M), cancel)
+        # Only the singular values are kept: the factors would hold two more n x n matrices.
+        return self._spectrum_of("M", lambda: (svd_spectrum(self.M)[0], None), cancel)
 
     def spectrum(self, cancel: threading.Event | None = None) -> Spectrum:
         """Singular values of the linear map X -> residual + I."""
@@ -424,7 +325,7 @@ class Inverse(_Problem):
         if n <= 24:
             # Row-major vec: vec(XM) = (I kron M^T) vec X, vec(MX) = (M kron I) vec X.
             k = 0.5 * (np.kron(eye, self.M.T) + np.kron(self.M, eye))
-            return _svd_spectrum(k)[0]
+            return svd_spectrum(k)[0]
         m = self.M
 
         def normal_map(x: np.ndarray) -> np.ndarray:  # TᵀT for T(X) = (XM + MX) / 2
@@ -432,13 +333,13 @@ class Inverse(_Problem):
             return 0.5 * (y @ m.T + m.T @ y)
 
         x0 = np.random.default_rng(0).standard_normal((n, n))
-        smax = _power_sqrt(normal_map, x0, 300, 1e-10, cancel)
+        smax = power_sqrt(normal_map, x0, 300, 1e-10, cancel)
         return Spectrum(float(smax), float("nan"), None, None, None, exact=False)
 
     def solve(self, cancel: threading.Event | None = None) -> np.ndarray:
         """M⁻¹, the exact answer for every side."""
         check_cancel(cancel)
-        return self._memo("exact", lambda: _readonly(np.linalg.inv(self.M)))
+        return self._memo("exact", lambda: readonly(np.linalg.inv(self.M)))
 
     @property
     def exact(self) -> np.ndarray:
