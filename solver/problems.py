@@ -20,6 +20,7 @@ registry, sessions, the window's tables) does not load them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -47,15 +48,26 @@ if TYPE_CHECKING:
 SIDES = ("left", "right", "both")
 
 
+# The read-only views problems hand out, by id. A problem built from another's array shares
+# it: a parameter change or a kind switch copies no large matrix, and ``new.A is old.A``
+# tells that an array did not change.
+_SHOWN: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
 def _owned(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A private C-ordered copy of ``value`` and a read-only view of it.
+    """A private C-ordered copy of ``value`` and a read-only view of it (or, for a view
+    another problem showed, that problem's pair).
 
     The copy stays writable only so that torch can share its memory (``torch.from_numpy``
     warns on read-only arrays, and a copy per run would double the memory of a large matrix
     for every run compared on it); nothing writes to it.
     """
+    if isinstance(value, np.ndarray) and _SHOWN.get(id(value)) is value:
+        return value.base, value
     store = np.array(value, dtype=np.float64, order="C")
-    return store, readonly(store.view())
+    view = readonly(store.view())
+    _SHOWN[id(view)] = view
+    return store, view
 
 
 class _Problem:
@@ -213,14 +225,17 @@ class LinearSystem(_Problem):
         )
 
 
+def _flat(arr: np.ndarray) -> np.ndarray:
+    return arr if arr.ndim == 1 else arr.reshape(-1)  # the same object when it can be
+
+
 class Polyfit(LinearSystem):
     """Least-squares polynomial fit: coefficients, highest power first (as ``np.poly1d``)."""
 
     kind: ClassVar[str] = "polyfit"
 
     def __init__(self, x: np.ndarray, y: np.ndarray, degree: int) -> None:
-        xs = check_array(x, "problem.x", ndim=(1, 2)).reshape(-1)
-        ys = check_array(y, "problem.y", ndim=(1, 2)).reshape(-1)
+        xs, ys = _flat(check_array(x, "problem.x")), _flat(check_array(y, "problem.y"))
         if (
             isinstance(degree, bool)
             or not isinstance(degree, int | np.integer)

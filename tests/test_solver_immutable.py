@@ -142,3 +142,20 @@ def test_problem_arrays_is_the_kinds_mapping() -> None:
     for kind in KINDS.values():
         p = kind.default_problem()
         assert sessions.problem_arrays(p).keys() == kind.arrays_of(p).keys()
+
+
+def test_a_problem_built_from_anothers_arrays_shares_them() -> None:
+    """A parameter change or a kind switch copies no matrix, and identity says what stayed."""
+    inv = KINDS["inverse"]
+    p = inv.build({"M": np.diag([1.0, 2.0, 3.0])})
+    q = inv.build(inv.arrays_of(p), {"side": "both"})
+    assert q.M is p.M and q.side == "both"
+    system = KINDS["linear_system"]
+    a = system.default_problem()
+    assert KINDS["inverse"].convert(a).M is a.A
+    kept, _, _ = system.import_matrix(a, np.diag([2.0, 3.0, 4.0]))
+    replaced, _, _ = system.import_matrix(a, np.ones((2, 2)))
+    assert kept.b is a.b and replaced.b is not a.b
+    fit = KINDS["polyfit"].default_problem()
+    lower = KINDS["polyfit"].build(KINDS["polyfit"].arrays_of(fit), {"degree": 1})
+    assert lower.samples_x is fit.samples_x and lower.samples_y is fit.samples_y
