@@ -142,11 +142,17 @@ class StallMeter(QtCore.QObject):
 
 def live_run(app, win, session) -> None:
     """Start ``session`` flat out in the window and let it warm up."""
-    win.load_session(session)
-    win.set_speed(None)
-    assert win.start_run(), win.last_error
-    wait(app, 30, lambda: win.run is not None and win.run.iteration > 0)
+    win.editor.load_session(session)
+    win.toolbar.set_speed(None)
+    assert win.live.start(), win.model.last_error
+    wait(app, 30, lambda: done_updates(win) > 0)
     wait(app, 0.3)
+
+
+def done_updates(win) -> int:
+    """Updates the shown run has applied, from its history (exact, not frame-rate status)."""
+    rec = win.model.selected
+    return -1 if rec is None or rec.history is None else len(rec.history) - 1
 
 
 def paired_ratios(app, win, session, track, seconds: float, pairs: int) -> dict:
@@ -160,20 +166,20 @@ def paired_ratios(app, win, session, track, seconds: float, pairs: int) -> dict:
     live_run(app, win, session)
     out = {"head": [], "live": [], "ratio": [], "fps": [], "busy": []}
     for _ in range(pairs):
-        win.pause()
-        wait(app, 10, lambda: win.state == "paused")
+        win.live.pause()
+        wait(app, 10, lambda: win.model.state == "paused")
         i0, t0 = head.iteration, time.perf_counter()
         head.advance(max_seconds=seconds)
         h = (head.iteration - i0) / (time.perf_counter() - t0)
-        win.resume()
-        wait(app, 10, lambda: win.state == "running")
+        win.live.resume()
+        wait(app, 10, lambda: win.model.state == "running")
         wait(app, 0.1)
-        i0, t0 = win.run.iteration, time.perf_counter()
-        f0, b0 = win.frame_stats()
+        i0, t0 = done_updates(win), time.perf_counter()
+        f0, b0 = win.live.frame_stats()
         wait(app, seconds)
         dt = time.perf_counter() - t0
-        live = (win.run.iteration - i0) / dt
-        f1, b1 = win.frame_stats()
+        live = (done_updates(win) - i0) / dt
+        f1, b1 = win.live.frame_stats()
         out["head"].append(h)
         out["live"].append(live)
         out["ratio"].append(live / h)
@@ -193,22 +199,23 @@ def longest_stall(app, win, session, seconds: float) -> float:
 
 def stop_latency(app, win) -> tuple[float, float, float]:
     """(Stop -> worker idle, Stop -> window told, one iteration) in seconds, mid-run."""
-    run = win.run
+    rec = win.model.selected
     told = []
-    win.run_finished.connect(lambda *_: told.append(time.perf_counter()))
+    win.model.run_finished.connect(lambda *_: told.append(time.perf_counter()))
     t0 = time.perf_counter()
-    win.stop()
-    run_idle = win.worker.idle_event.wait(5)
+    win.live.stop()
+    run_idle = win.live.worker.idle_event.wait(5)
     t_idle = time.perf_counter() - t0
     wait(app, 5, lambda: bool(told))
-    per_iter = run.elapsed / max(run.iteration, 1)
-    assert run_idle and run.stop_reason.value == "stopped", run.message
+    st = rec.status
+    per_iter = st.elapsed / max(st.iteration, 1)
+    assert run_idle and st.stop_reason == "stopped", st.message
     return t_idle, told[0] - t0, per_iter
 
 
 def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     """Redraws per second of the loss plot following a run of ``points`` iterations."""
-    from gui.plots import RunSource
+    from gui.views.plots import RunSource
     from solver.history import History
 
     h = History(["x1", "x2", "x3"])
@@ -220,9 +227,9 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
         c = e - s
         h.append(loss[s:e], np.sqrt(2 * loss[s:e]), loss[s:e] ** 0.5,
                  np.zeros((c, 3)) + loss[s:e, None])
-    src = RunSource(h, np.zeros(3), ["x1", "x2", "x3"], (3,), "linear_system",
+    src = RunSource(h, np.zeros(3), ["x1", "x2", "x3"], (3,),
                     lambda x: x)
-    win.reset()
+    win.model.select(None)
     win.plots.set_source(src)
     plot = win.plots.loss_plot
     frames = 0
@@ -254,7 +261,8 @@ def main() -> int:
 
     configure_application(app)
     QtCore.QStandardPaths.setTestModeEnabled(True)
-    from gui.mainwindow import PLOT_TRACK_LIMIT, MainWindow
+    from gui.editing import PLOT_TRACK_LIMIT
+    from gui.mainwindow import MainWindow
     from solver.history import default_tracked
 
     tmp = tempfile.mkdtemp(prefix="gui-bench-")

@@ -1,31 +1,37 @@
 """Descent Lab's window (PySide6 + pyqtgraph) on top of the Qt-free ``solver`` package.
 
-Nothing here imports torch or the solver at module level on the start-up path (``app``,
-``mainwindow``, ``panels``, ``tablemodel``, ``worker``): the window paints first, then loads
-them. ``plots`` (pyqtgraph) is imported after the first paint.
+Rooms, top to bottom (arrows point down; pyproject's import contracts check them):
 
-Programmatic use (tests, the self-test)::
+* ``app``          process set-up (``configure_process``, ``settle_process``) and start-up
+* ``mainwindow``   menus, toolbar, docks, status bar and the wiring between them
+* ``live``         run controls, the worker's thread, the frame scheduler
+* ``files``        the dialogs behind File and Presets
+* ``worker``       ``SolverWorker`` on its QThread: owns every ``solver.Run``, one command queue
+* ``editing``      a user's edit becomes a new session or a refusal
+* ``analysis``     keeps the analysis of the current problem up to date, off the GUI thread
+* ``persistence``  QSettings, autosave and restore, files the user writes
+* ``model``        ``AppModel``: session, runs (``RunRecord``), selection, inspected iteration
+* ``views/``       docks and plots; each subscribes to the model and keeps its own state
 
-    from gui.app import configure_application
-    from gui.mainwindow import MainWindow
+Nothing on the start-up path (``app``, ``mainwindow`` and what it imports at module level)
+imports torch or pyqtgraph: the window paints first, then loads them.
+
+Programmatic use (tests, the self-test, benchmarks)::
 
     win = MainWindow(settings=QSettings(path, QSettings.IniFormat), data_dir=tmp, dialogs=False)
-    # built synchronously: win.is_ready is True and win.session holds the 3x3 example
-    win.load_session("examples/seed-3x3.json")   # or a solver Session, or
-    win.load_preset("seed-inverse-random")       # -> bool; False: refused, nothing changed
-    win.start_run()              # a new run of win.session (True if started)
-    win.run_or_resume()          # F5
-    win.pause(); win.resume(); win.step(n); win.stop(); win.reset()
-    win.set_speed(10)            # iterations per second; None: as fast as possible
+    # built synchronously: win.model.ready is True and win.model.session holds the 3x3 example
+    win.editor.load_session("examples/seed-3x3.json")   # or a solver Session, or
+    win.editor.load_preset("seed-inverse-random")       # -> bool; False: refused, unchanged
+    win.live.start()             # a new run of the session (True if started)
+    win.live.run_or_resume()     # F5
+    win.live.pause(); win.live.resume(); win.live.step(n); win.live.stop(); win.live.reset()
+    win.toolbar.set_speed(10)    # iterations per second; None: as fast as possible
 
-Signals: ``ready()``, ``state_changed(str)`` ("idle" | "running" | "paused"),
-``run_finished(reason, message)`` (the engine's StopReason value and ``Run.message``),
-``error_shown(text)`` (every refusal or failure; also in ``win.last_error``).
-Read-only state: ``win.session`` (last valid Session), ``win.run`` (the current
-``solver.Run``: read ``history``, ``iteration``, ``message``, and ``result()`` once
-finished; never drive it), ``win.state``, ``win.analysis``, ``win.worker`` (``SolverWorker``;
-``worker.idle_event`` is set whenever no update is under way).
-``win.shutdown()`` (also on close) stops the worker thread within a second and autosaves.
+Read state from the model: ``session``, ``state`` ("idle" | "starting" | "running" |
+"paused"), ``runs`` and ``selected`` (``RunRecord``: ``status`` snapshot, read-only
+``history``), ``analysis``, ``last_error``; its signals (``run_finished(id, reason, message)``,
+``refused(title, text)``, ...) say when they change. ``win.shutdown()`` (also on close) stops
+the worker thread within a second and autosaves.
 
 ``gui.app.run_app(args)`` runs the application; with ``args.self_test`` it calls
 ``gui.selftest.run_self_test(app) -> int`` and returns that exit status.

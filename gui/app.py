@@ -13,6 +13,7 @@ Environment hooks (for benchmarks and tests):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -45,31 +46,48 @@ QListWidget#devices::item:disabled { color: #9aa1ab; }
 """
 
 
+def configure_process() -> None:
+    """Process-wide settings the live window depends on (the app and the tests alike)."""
+    # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
+    # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
+    sys.setswitchinterval(0.001)
+
+
+def settle_process() -> None:
+    """Once the solver and plots are loaded: pyqtgraph's patches, and a frozen heap."""
+    from .views.plotkit import install_patches
+
+    install_patches()
+    # torch, numpy, Qt and pyqtgraph leave ~230k long-lived objects; a full collection
+    # walks them all (~150 ms here) in whichever thread trips it, mid-run, holding the
+    # GIL: a visible stall. Frozen, they are skipped by every later collection.
+    gc.collect()
+    gc.freeze()
+
+
 def configure_application(app: QtWidgets.QApplication) -> None:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
     app.setStyle("Fusion")
     app.setStyleSheet(STYLE)
-    # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
-    # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
-    sys.setswitchinterval(0.001)
+    configure_process()
 
 
 def _log_runs(window: MainWindow, path: str) -> None:
-    def write(reason: str, message: str) -> None:
-        run = window.run
+    def write(run_id: int, reason: str, message: str) -> None:
+        rec = window.model.run(run_id)
         entry = {
             "stop_reason": reason,
             "message": message,
-            "iterations": run.iteration if run is not None else None,
-            "final_loss": float(run.history.loss[-1]) if run is not None else None,
+            "iterations": rec.status.iteration if rec is not None else None,
+            "final_loss": rec.status.final_loss if rec is not None else None,
             "time": time.time(),
         }
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
 
-    window.run_finished.connect(write)
+    window.model.run_finished.connect(write)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -103,4 +121,13 @@ def run_app(args: argparse.Namespace) -> int:
         _log_runs(window, log)
     app.aboutToQuit.connect(window.shutdown)
     window.show()
-    return app.exec()
+    status = app.exec()
+    window.shutdown()
+    if window.analyzer.busy():
+        # An analysis is inside one LAPACK call that cannot be interrupted (an SVD or LU of a
+        # large matrix). Everything the user made is saved by now; ending the process here
+        # is what keeps quitting prompt, since interpreter exit would wait for that call.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

@@ -80,20 +80,21 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
     settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings=settings, data_dir=tmp, dialogs=False)
     finished: list[tuple[str, str]] = []
-    win.run_finished.connect(lambda reason, msg: finished.append((reason, msg)))
+    model = win.model
+    model.run_finished.connect(lambda _id, reason, msg: finished.append((reason, msg)))
     try:
         win.show()
-        _wait(app, lambda: win.is_ready, 30, "the window to become ready")
-        if not win.load_session(examples_dir() / "seed-3x3.json"):
-            raise SelfTestError(f"the example session was refused: {win.last_error}")
-        if not win.start_run():
-            raise SelfTestError(f"Run did not start: {win.last_error}")
+        _wait(app, lambda: model.ready, 30, "the window to become ready")
+        if not win.editor.load_session(examples_dir() / "seed-3x3.json"):
+            raise SelfTestError(f"the example session was refused: {model.last_error}")
+        if not win.live.start():
+            raise SelfTestError(f"Run did not start: {model.last_error}")
         _wait(app, lambda: bool(finished), RUN_TIMEOUT_S, "the run to finish")
         reason, message = finished[0]
         if reason != "converged":
             raise SelfTestError(f"the run ended '{reason}': {message}")
         # The history's numpy trajectory, not the run's tensors: those belong to the worker.
-        x = win.run.history.trajectory()[1][-1]
+        x = model.selected.history.trajectory()[1][-1]
         exact = np.linalg.solve(
             np.array([[1.0, 2, 0], [0, 1, 0], [0, 0, 1]]), np.array([1.0, 2, 3])
         )
@@ -101,8 +102,8 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
         if not err < 1e-6:
             raise SelfTestError(f"x = {x.tolist()} is {err:.3g} away from {exact.tolist()}")
         for name in ("loss.png", "loss.svg"):  # the exporters load what a bundle may trim
-            if not win.export_plot("loss", tmp / name) or (tmp / name).stat().st_size == 0:
-                raise SelfTestError(f"exporting the loss plot as {name} failed: {win.last_error}")
+            if not win.files.export_plot("loss", tmp / name) or (tmp / name).stat().st_size == 0:
+                raise SelfTestError(f"exporting the loss plot as {name} failed: {model.last_error}")
         return message, err
     finally:
         win.shutdown()

@@ -1,30 +1,25 @@
-"""The solver worker: a QObject on its own QThread that drives one ``solver.Run`` at a time.
+"""The solver worker: a QObject on its own QThread that owns every ``solver.Run``.
 
-It never touches widgets; the GUI never touches the Run's tensors. The GUI reads the Run's
-History (safe for one writer and many readers) and is told, at most ``PROGRESS_HZ`` times a
-second, how far it has grown.
+Nothing outside this module holds a Run. Commands (start, pause, resume, step, stop, speed,
+shutdown) go into one queue and are applied in order on the worker thread, so a Stop or Pause
+pressed right after Run acts on the run that Run started, however long its creation takes.
+The GUI receives immutable ``RunStatus`` snapshots and, once per run, its History (read only
+to the GUI through ``gui.model.HistoryView``; its arrays only grow).
 
 The GIL is what makes or breaks this design. At small n a Run is pure Python and holds the GIL
-almost all the time; every Python call the GUI thread makes (a paint callback, a timer slot)
-then waits for the interpreter's switch interval. A frame of plots is dozens of such calls, so
-a naive design stalls the event loop for hundreds of milliseconds. Instead:
+almost all the time; every Python call the GUI thread makes then waits for the interpreter's
+switch interval. So:
 
-* the worker runs the engine in short slices (``Run.advance(max_updates, max_seconds)``), and
-  between slices takes commands and publishes progress;
-* the GUI ``hold()``s the worker for each frame (pulling decimated data, then painting):
-  ``hold`` asks the Run to pause at the next iteration and waits, without the GIL, until the
-  worker sits on its condition; ``release()`` wakes it. The frame runs at full speed and the
-  solver loses exactly its duration, which the window keeps to a small share of wall time;
-* runs are parked unless one update is long (``park``: below ``PARK_LIMIT`` multiply-adds,
-  up to about n = 4000, ~10 ms an update). Small ones are GIL-bound; mid-sized ones run a
-  2-thread BLAS that a GUI frame on one of the two cores stalls as a whole (measured at
-  n = 2000: 0.49x headless drawing beside it, 0.93x parked). Only updates too long to wait
-  for within ``PARK_TIMEOUT`` run on while the GUI draws;
-* progress is emitted only when the GUI asked for the next frame (``request_progress``), at
-  most ``PROGRESS_HZ`` a second: each signal is a GIL round trip the solver pays for.
-
-Commands (``start``, ``resume``, ``pause``, ``step``, ``stop``, ``reset``, ``set_speed``,
-``shutdown``) may be called from any thread; they set state under a lock and wake the worker.
+* the worker advances the run in short slices (``Run.advance(max_updates, max_seconds)``) and
+  reads its queue between slices; a new command asks the run to pause at its next iteration
+  (a Stop also interrupts a long L-BFGS step within one function evaluation);
+* the GUI ``hold()``s the worker for each frame: ``hold`` asks the run to pause and waits,
+  without the GIL, until the worker sits on its condition; ``release()`` wakes it. Runs are
+  parked unless one update is long (``PARK_LIMIT`` multiply-adds, ~10 ms here): small ones are
+  GIL-bound, mid-sized ones run a 2-thread BLAS that a frame on one of the two cores stalls as
+  a whole (measured at n = 2000: 0.49x headless drawing beside it, 0.93x parked);
+* status is published only when the GUI asked for the next frame (``request_progress``), at
+  most ``PROGRESS_HZ`` a second, and on every change of state.
 """
 
 from __future__ import annotations
@@ -32,15 +27,17 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
-    import numpy as np
+from .model import FINISHED, PAUSED, RUNNING, RunStatus
 
+if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
     from solver.engine import Run
     from solver.session import Session
 
@@ -56,157 +53,117 @@ PARK_TIMEOUT = 0.03
 # frame: an update then ends well within PARK_TIMEOUT (4000 x 4000 ≈ 10 ms here).
 PARK_LIMIT = 20_000_000
 
-IDLE, RUNNING, PAUSED, STEPPING = "idle", "running", "paused", "stepping"
+STEPPING = "stepping"  # running a counted number of updates; shown as running
+
+
+def preload_solver() -> BaseException | None:
+    """Import the solver (torch included) ahead of the first run, on any thread; returns
+    the exception instead of raising, for the window to report."""
+    try:
+        import solver.analysis  # noqa: F401
+        import solver.devices  # noqa: F401
+        import solver.engine  # noqa: F401
+        import solver.kinds  # noqa: F401
+        import solver.presets  # noqa: F401
+        import solver.session  # noqa: F401
+    except Exception as exc:  # reported in the window, not on a dead thread
+        return exc
+    return None
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: str  # start | pause | resume | step | stop | speed | shutdown
+    run_id: int = 0
+    session: Session | None = None
+    track: Sequence[int] | None = None
+    n: int | None = None  # start: updates before pausing (None: run); step: how many
+    speed: float | None = None
 
 
 class SolverWorker(QtCore.QObject):
-    """Drives a Run on the thread it lives on. See the module docstring for the protocol."""
+    """Drives the runs on the thread it lives on. See the module docstring."""
 
-    # generation, the Run (read-only for the GUI: history, iteration, message).
-    run_created = QtCore.Signal(int, object)
-    # generation, iteration, history entries; at most PROGRESS_HZ a second while running, and
-    # only after the GUI asked (``request_progress``), so it is never told more than it draws.
-    progressed = QtCore.Signal(int, int, int)
-    # generation, state: "running" | "paused" | "idle".
-    state_changed = QtCore.Signal(int, str)
-    # generation, stop reason value, message (the engine's words).
-    run_finished = QtCore.Signal(int, str, str)
-    # generation, message: the run could not be created or the worker hit an unexpected error.
-    failed = QtCore.Signal(int, str)
+    created = QtCore.Signal(int, object)  # run id, its History (read only for the GUI)
+    status = QtCore.Signal(object)  # RunStatus
+    failed = QtCore.Signal(int, str)  # run id, message: not created, or an unexpected error
 
     def __init__(self) -> None:
         super().__init__()
         self._cond = threading.Condition()
+        self._queue: deque[_Command] = deque()
         self._quit = False
-        self._run: Run | None = None
-        self._gen = 0
-        self._pending: tuple[int, Session, Sequence[int] | None, int] | None = None
-        self._mode = IDLE
-        self._steps_left = 0
-        self._stop_wanted = False
-        self._speed: float | None = None  # iterations per second; None: as fast as possible
         self._hold = 0
-        self._in_advance = False
         self._parked = threading.Event()  # set while the loop waits (runs no Python)
-        # Park for the GUI unless an update is too long to wait for (see PARK_LIMIT).
-        self.park = True
+        self._advancing: Run | None = None  # the run inside advance(), for interrupts
+        # Worker-thread state.
+        self._run: Run | None = None
+        self._run_id = 0
+        self._mode = PAUSED
+        self._steps_left = 0
+        self._speed: float | None = None
+        self._anchor: tuple[float, int] | None = None  # (time, iteration) of the schedule
         self._iter_seconds = 1e-4  # running estimate of one update's cost
-        self._anchor: tuple[float, int] | None = None  # (time, iteration) of the speed schedule
         self._last_emit = 0.0
+        self._published = ""
+        self.park = True
         self._progress_wanted = True
         self._want_x = False
-        self._drop_run = False
-        self._announced = IDLE  # the last state told to the GUI
-        self.latest_x: np.ndarray | None = None  # snapshot of x (problem shape), when asked
         self.idle_event = threading.Event()  # set whenever no update is under way
         self.idle_event.set()
 
     # -- commands (any thread) ---------------------------------------------------------------
-    def start(
-        self, session: Session, track: Sequence[int] | None = None, steps: int | None = None
-    ) -> int:
-        """Create a new Run for ``session`` and run it (or, with ``steps``, apply that many
-        updates and pause). Any current run is abandoned. Returns the run's generation."""
+    def _send(self, cmd: _Command) -> None:
         with self._cond:
-            self._gen += 1
-            gen = self._gen
-            if self._run is not None:
-                self._run.request_pause()
-            self._pending = (gen, session, track, -1 if steps is None else steps)
-            self._stop_wanted = False  # a Stop pressed before this start was for the old run
+            if cmd.name == "shutdown":
+                self._quit = True
+            self._queue.append(cmd)
             self.idle_event.clear()
+            run = self._advancing
+            if run is not None:
+                run.request_pause()  # back to the queue at the next iteration
+                # A Stop or quit must not wait for a long step; a Stop queued behind a Start
+                # is for the new run, and the Start ends this one anyway.
+                if cmd.name == "shutdown" or (
+                    cmd.name == "stop" and not any(c.name == "start" for c in self._queue)
+                ):
+                    run.request_stop()
             self._cond.notify_all()
-        return gen
 
-    def has_pending(self) -> bool:
-        """True between ``start`` and the Run's creation on the worker thread."""
-        with self._cond:
-            return self._pending is not None
-
-    def resume(self) -> None:
-        with self._cond:
-            if self._run is not None and not self._run.finished:
-                self._mode = RUNNING
-                self._anchor = None
-                self.idle_event.clear()
-                self._cond.notify_all()
+    def start(self, run_id: int, session: Session, track: Sequence[int] | None = None,
+              steps: int | None = None) -> None:
+        """Create a run of ``session`` and run it (``steps``: that many updates, then pause).
+        A run still live is stopped first and keeps its history."""
+        self._send(_Command("start", run_id, session, track, steps))
 
     def pause(self) -> None:
-        with self._cond:
-            if self._pending is not None:  # the run is not created yet: create it paused
-                self._pending = (*self._pending[:3], 0)
-            elif self._mode in (RUNNING, STEPPING):
-                self._mode = PAUSED
-                self._steps_left = 0
-                if self._run is not None:
-                    self._run.request_pause()
-                self._cond.notify_all()
+        self._send(_Command("pause"))
+
+    def resume(self) -> None:
+        self._send(_Command("resume"))
 
     def step(self, n: int = 1) -> None:
         """Apply exactly ``n`` updates from where the run is, then pause."""
-        with self._cond:
-            if self._pending is not None and n >= 1:  # not created yet: create it stepping
-                self._pending = (*self._pending[:3], n)
-                return
-            if self._run is None or self._run.finished or n < 1:
-                return
-            if self._mode == RUNNING and self._run is not None:
-                self._run.request_pause()
-            self._mode = STEPPING
-            self._steps_left = n
-            self.idle_event.clear()
-            self._cond.notify_all()
+        self._send(_Command("step", n=max(1, int(n))))
 
     def stop(self) -> None:
-        """Finish the run now (reason 'stopped'), keeping its history."""
-        with self._cond:
-            if self._pending is not None:  # stop the run as soon as it is created
-                self._stop_wanted = True
-                self._cond.notify_all()
-                return
-            if self._run is None or self._run.finished:
-                return
-            self._stop_wanted = True
-            self._run.request_stop()
-            self.idle_event.clear()
-            self._cond.notify_all()
-
-    def reset(self) -> None:
-        """Drop the current run; its late signals carry an old generation and are ignored."""
-        with self._cond:
-            self._gen += 1
-            self._pending = None
-            if self._run is not None:
-                self._run.request_stop()
-            self._drop_run = True
-            self.idle_event.clear()
-            self._cond.notify_all()
+        """Finish the live run now (reason 'stopped'), keeping its history."""
+        self._send(_Command("stop"))
 
     def set_speed(self, iterations_per_second: float | None) -> None:
-        with self._cond:
-            self._speed = iterations_per_second
-            self._anchor = None
-            if self._run is not None and self._in_advance:
-                self._run.request_pause()  # re-plan the slice at the new speed
-            self._cond.notify_all()
-
-    def request_progress(self) -> None:
-        """The GUI is ready for another frame: the next slice that adds history says so.
-        (One signal per frame the GUI can draw, never more than PROGRESS_HZ.)"""
-        self._progress_wanted = True
-
-    def want_x(self, on: bool) -> None:
-        """Ask for ``latest_x`` snapshots after each slice (costs one copy of x per frame)."""
-        self._want_x = on
+        self._send(_Command("speed", speed=iterations_per_second))
 
     def shutdown(self) -> None:
         """Stop whatever runs and make ``loop`` return (the thread can then quit)."""
-        with self._cond:
-            self._quit = True
-            if self._run is not None:
-                self._run.request_stop()
-            self._hold = 0
-            self._cond.notify_all()
+        self._send(_Command("shutdown"))
+
+    def request_progress(self) -> None:
+        """The GUI is ready for another frame: the next slice publishes its status."""
+        self._progress_wanted = True
+
+    def want_x(self, on: bool) -> None:
+        """Ask for x in each status (costs one copy of x per frame)."""
+        self._want_x = on
 
     # -- frame guard (GUI thread) ------------------------------------------------------------
     def hold(self) -> None:
@@ -216,11 +173,11 @@ class SolverWorker(QtCore.QObject):
         uncontended instead of trading the GIL back and forth every switch interval."""
         with self._cond:
             self._hold += 1
-            run = self._run if self._in_advance and self.park and self._hold == 1 else None
+            run = self._advancing if self.park and self._hold == 1 else None
             if run is not None:
                 self._parked.clear()
+                run.request_pause()
         if run is not None:
-            run.request_pause()
             self._parked.wait(PARK_TIMEOUT)
 
     def release(self) -> None:
@@ -230,218 +187,213 @@ class SolverWorker(QtCore.QObject):
                 self._cond.notify_all()
 
     @contextmanager
-    def held(self):
+    def held(self):  # noqa: ANN201 - a context manager
         self.hold()
         try:
             yield
         finally:
             self.release()
 
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @property
-    def generation(self) -> int:
-        return self._gen
-
     # -- the loop (worker thread) ------------------------------------------------------------
     @QtCore.Slot()
     def loop(self) -> None:
-        """Runs until ``shutdown``: waits for work, creates runs, advances them in slices."""
+        """Runs until ``shutdown``: applies commands, advances the run in slices."""
         while True:
             try:
                 if not self._once():
                     return
             except Exception as exc:  # never die silently: report, drop the run, go on
                 text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                rid, self._run, self._mode = self._run_id, None, PAUSED
                 with self._cond:
-                    gen, self._run, self._mode = self._gen, None, IDLE
-                    self._in_advance = False
+                    self._advancing = None
                     quitting = self._quit
                 self.idle_event.set()
                 if quitting:
                     return
                 try:
-                    self.failed.emit(gen, f"unexpected error in the solver thread: {text}")
-                    self._announce(gen, IDLE)
+                    self.failed.emit(rid, f"unexpected error in the solver thread: {text}")
                 except RuntimeError:  # the window (and this QObject's C++ side) is gone
                     return
 
+    def _busy(self) -> bool:
+        return self._run is not None and not self._run.finished and self._mode in (
+            RUNNING, STEPPING)
+
     def _once(self) -> bool:
         with self._cond:
-            while True:
-                if self._quit:
-                    self._run = None
-                    self.idle_event.set()
-                    return False
-                if self._pending is not None or self._drop_run or self._stop_wanted:
-                    break
-                if self._announced != self._visible_mode():
-                    break
-                if self._hold == 0 and self._run is not None and self._mode in (
-                    RUNNING,
-                    STEPPING,
-                ):
+            while not self._queue:
+                if self._hold == 0 and self._busy():
                     wait = self._throttle_wait()
                     if wait <= 0:
                         break
                     self._parked.set()
                     self._cond.wait(wait)
                     continue
-                if self._hold == 0 and self._mode in (IDLE, PAUSED):
+                if self._hold == 0:
                     self.idle_event.set()
                 self._parked.set()
                 self._cond.wait(0.5)
-            pending, self._pending = self._pending, None
-            drop, self._drop_run = self._drop_run, False
-            stop = self._stop_wanted and pending is None
-            if pending is None:  # a Stop for a run still to be created waits for it
-                self._stop_wanted = False
-            run, gen, mode = self._run, self._gen, self._mode
+            commands = list(self._queue)
+            self._queue.clear()
+        for cmd in commands:
+            if cmd.name == "shutdown":
+                self._finish_run(stopped=True)
+                self._run = None
+                self.idle_event.set()
+                return False
+            self._apply(cmd)
+        if commands:
+            return True
+        self._slice()
+        return True
 
-        if drop and pending is None:
-            with self._cond:
-                if self._gen == gen:
-                    self._run, self._mode = None, IDLE
-            self.idle_event.set()
-            self._announce(gen, IDLE)
-            return True
-        if pending is not None:
-            self._create(*pending)
-            return True
-        if stop and run is not None and not run.finished:
-            run.stop()  # the driving thread finishes it, even while paused
-            self._finished(gen, run)
-            return True
-        if run is None or run.finished or mode not in (RUNNING, STEPPING) or self._hold:
-            if run is not None and self._announced != self._visible_mode():
-                self._emit_progress(gen, run, force=True)
-                self._announce(gen, self._visible_mode())
-            return True
+    def _apply(self, cmd: _Command) -> None:
+        run = self._run
+        if cmd.name == "start":
+            self._finish_run(stopped=True)
+            self._create(cmd)
+        elif cmd.name == "speed":
+            self._speed, self._anchor = cmd.speed, None
+        elif run is None or run.finished:
+            return  # nothing live: pause, resume, step and stop have nothing to act on
+        elif cmd.name == "pause":
+            if self._mode != PAUSED:
+                self._mode, self._steps_left = PAUSED, 0
+                self._publish(force=True)
+        elif cmd.name == "resume":
+            self._mode, self._anchor = RUNNING, None
+            self._publish(force=True)
+        elif cmd.name == "step":
+            self._mode, self._steps_left = STEPPING, cmd.n or 1
+            self._publish(force=True)
+        elif cmd.name == "stop":
+            self._finish_run(stopped=True)
 
-        if self._announced != RUNNING:
-            self._announce(gen, RUNNING)
-        with self._cond:  # set_speed/resume rewrite _speed and _anchor from the GUI thread
-            speed = self._speed
-            if mode == STEPPING:
-                budget = self._steps_left
-            elif speed is not None:
-                budget = self._due(run, speed)
-                if speed <= SINGLE_STEP_SPEED:
-                    budget = min(budget, 1)
-            else:
-                budget = None
+    def _create(self, cmd: _Command) -> None:
+        from solver.engine import Run
+        from solver.errors import InputError
+
+        self._run_id, self._published = cmd.run_id, ""
+        try:
+            run = Run(cmd.session, track=cmd.track)
+        except (InputError, ValueError, RuntimeError) as exc:
+            self._run = None
+            self.failed.emit(cmd.run_id, str(exc).splitlines()[0])
+            return
+        p = run.problem
+        cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
+        self.park = p.matrix().size * cols < PARK_LIMIT
+        self._run, self._anchor = run, None
+        if cmd.n is None:
+            self._mode = RUNNING
+        elif cmd.n > 0:
+            self._mode, self._steps_left = STEPPING, cmd.n
+        else:
+            self._mode = PAUSED
+        self.created.emit(cmd.run_id, run.history)
+        if run.finished:  # max_iters 0, or a start that already meets tol or diverged
+            self._finish_run(stopped=False)
+        else:
+            self._publish(force=True)
+
+    def _finish_run(self, stopped: bool) -> None:
+        run = self._run
+        if run is None:
+            return
+        if stopped and not run.finished:
+            run.stop()
+        if self._published != FINISHED:
+            self._publish(force=True)
+        self._run = None
+
+    def _slice(self) -> None:
+        run, mode = self._run, self._mode
+        if run is None or not self._busy():
+            return
+        if mode == STEPPING:
+            budget = self._steps_left
+        elif self._speed is not None:
+            budget = self._due(run, self._speed)
+            if self._speed <= SINGLE_STEP_SPEED:
+                budget = min(budget, 1)
+        else:
+            budget = None
         cap = max(1, int(SLICE_SECONDS / max(self._iter_seconds, 1e-7)))
         budget = cap if budget is None else min(budget, cap)
         if budget <= 0:
-            return True
-
+            return
         with self._cond:
-            if self._hold or self._quit or self._pending is not None or self._mode != mode:
-                return True
-            self._in_advance = True
+            if self._hold or self._queue:
+                return
+            self._advancing = run
+        if self._published != RUNNING:
+            self._publish(force=True)
         t0 = time.perf_counter()
         try:
             done = run.advance(max_updates=budget, max_seconds=SLICE_SECONDS)
         finally:
             with self._cond:
-                self._in_advance = False
+                self._advancing = None
         dt = time.perf_counter() - t0
         if done:
             self._iter_seconds = 0.7 * self._iter_seconds + 0.3 * (dt / done)
-
-        with self._cond:
-            if mode == STEPPING and self._mode == STEPPING:
-                self._steps_left -= done
-                if self._steps_left <= 0:
-                    self._mode = PAUSED
-        if self._want_x:
-            self.latest_x = run.x()
-        if run.finished:
-            self._finished(gen, run)
-            return True
-        paused = self._visible_mode() == PAUSED
-        self._emit_progress(gen, run, force=paused)
-        if paused:
-            self._announce(gen, PAUSED)
-        return True
-
-    def _visible_mode(self) -> str:
-        """What the GUI should show: stepping counts as running."""
-        return RUNNING if self._mode == STEPPING else self._mode
-
-    def _announce(self, gen: int, state: str) -> None:
-        self._announced = state
-        self.state_changed.emit(gen, state)
-
-    def _create(self, gen: int, session: Session, track: Sequence[int] | None, steps: int) -> None:
-        from solver.engine import Run
-        from solver.errors import InputError
-
-        try:
-            run = Run(session, track=track)
-        except (InputError, ValueError, RuntimeError) as exc:
-            with self._cond:
-                if self._gen == gen:
-                    self._run, self._mode = None, IDLE
-            self.idle_event.set()
-            self.failed.emit(gen, str(exc).splitlines()[0])
-            self._announce(gen, IDLE)
-            return
-        p = run.problem
-        cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
-        with self._cond:
-            if self._gen != gen:  # reset or restarted meanwhile
-                return
-            self.park = p.matrix().size * cols < PARK_LIMIT
-            self._run = run
-            self._anchor = None
-            if steps > 0:
-                self._mode, self._steps_left = STEPPING, steps
-            elif steps == 0:
+        if mode == STEPPING:
+            self._steps_left -= done
+            if self._steps_left <= 0:
                 self._mode = PAUSED
-            else:
-                self._mode = RUNNING
-        self.latest_x = run.x()
-        self.run_created.emit(gen, run)
-        self._emit_progress(gen, run, force=True)
-        if run.finished:  # max_iters 0, or a start that already meets tol or diverged
-            self._finished(gen, run)
+        if run.finished:
+            self._finish_run(stopped=False)
         else:
-            self._announce(gen, PAUSED if steps == 0 else RUNNING)
+            self._publish(force=self._mode == PAUSED)
 
-    def _finished(self, gen: int, run: Run) -> None:
-        self.latest_x = run.x()
-        with self._cond:
-            if self._run is run:
-                self._mode = IDLE
-        self._emit_progress(gen, run, force=True)
-        reason = run.stop_reason.value if run.stop_reason is not None else "stopped"
-        self.idle_event.set()
-        self.run_finished.emit(gen, reason, run.message)
-        self._announce(gen, IDLE)
+    def _state(self) -> str:
+        run = self._run
+        if run is None or run.finished:
+            return FINISHED
+        return RUNNING if self._mode in (RUNNING, STEPPING) else PAUSED
 
-    def _emit_progress(self, gen: int, run: Run, force: bool = False) -> None:
+    def _publish(self, force: bool = False) -> None:
+        """Emit the run's status: always when forced (a change of state), otherwise only
+        when the GUI asked for a frame and at most PROGRESS_HZ a second."""
         now = time.perf_counter()
-        if force or (self._progress_wanted and now - self._last_emit >= 1 / PROGRESS_HZ):
-            self._last_emit = now
-            self._progress_wanted = False
-            self.progressed.emit(gen, run.iteration, len(run.history))
+        if not force and (not self._progress_wanted or now - self._last_emit < 1 / PROGRESS_HZ):
+            return
+        run = self._run
+        if run is None:
+            return
+        state = self._state()
+        x = None
+        if self._want_x or state != RUNNING:
+            x = run.x()
+            x.flags.writeable = False
+        n = len(run.history)
+        self._last_emit = now
+        self._progress_wanted = False
+        self._published = state
+        self.status.emit(RunStatus(
+            run_id=self._run_id,
+            state=state,
+            iteration=run.iteration,
+            entries=n,
+            stop_reason=run.stop_reason.value if run.stop_reason is not None else None,
+            message=run.message,
+            elapsed=run.elapsed,
+            grad_evals=run.grad_evals,
+            final_loss=float(run.history.loss[n - 1]) if n else None,
+            x=x,
+        ))
 
     def _throttle_wait(self) -> float:
         """Seconds until the speed schedule allows the next update (0: go now)."""
-        if self._speed is None or self._mode != RUNNING or self._run is None:
-            return 0.0
-        if self._anchor is None:
+        if self._speed is None or self._mode != RUNNING or self._anchor is None:
             return 0.0
         t0, it0 = self._anchor
         due_at = t0 + (self._run.iteration - it0 + 1) / self._speed
         return max(0.0, due_at - time.perf_counter())
 
     def _due(self, run: Run, speed: float) -> int:
-        """Updates the speed schedule allows now; anchors the schedule on first use.
-        Called with ``_cond`` held."""
+        """Updates the speed schedule allows now; anchors the schedule on first use."""
         now = time.perf_counter()
         if self._anchor is None:
             self._anchor = (now - 1 / speed, run.iteration)

@@ -58,25 +58,32 @@ def window(make_window) -> MainWindow:
 
 def endless(w: MainWindow, **changes) -> None:
     """Make the current session run until stopped (no tol, no iteration limit)."""
-    w.load_session(w.session.replace(max_iters=10**9, tol=0.0, **changes))
+    w.editor.load_session(w.model.session.replace(max_iters=10**9, tol=0.0, **changes))
 
 
 def put_cursor(view: QtWidgets.QTableView, row: int, col: int) -> None:
     """Select one cell, whatever keyboard modifiers an earlier test left behind."""
-    view.selectionModel().setCurrentIndex(view.model().index(row, col),
-                                          QtCore.QItemSelectionModel.ClearAndSelect)
+    view.selectionModel().setCurrentIndex(
+        view.model().index(row, col), QtCore.QItemSelectionModel.ClearAndSelect
+    )
+
+
+def iteration(w: MainWindow) -> int:
+    """The shown run's iteration (-1 before any run)."""
+    rec = w.model.selected
+    return -1 if rec is None else rec.status.iteration
 
 
 def wait_state(qtbot, w: MainWindow, state: str) -> None:
-    qtbot.waitUntil(lambda: w.state == state, timeout=LONG)
+    qtbot.waitUntil(lambda: w.model.state == state, timeout=LONG)
 
 
 def test_starts_on_the_seed_3x3_system(window):
-    s = window.session
-    assert window.is_ready
+    s = window.model.session
+    assert window.model.ready
     assert s.problem.A.tolist() == [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
     assert s.problem.b.tolist() == [1, 2, 3]
-    assert window.matrix.a_model.array().tolist() == s.problem.A.tolist()
+    assert window.matrix.model_of("A").array().tolist() == s.problem.A.tolist()
     assert window.act_run.isEnabled()
     # the analysis is on show: shape, rank, condition number, exact solution
     facts = window.matrix.facts.text()
@@ -88,126 +95,130 @@ def test_starts_on_the_seed_3x3_system(window):
 def test_run_converges_like_the_engine(qtbot, window):
     from solver.engine import Run
 
-    with qtbot.waitSignal(window.run_finished, timeout=LONG) as sig:
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         qtbot.keyClick(window, Qt.Key_F5)
-    reason, message = sig.args
+    _run_id, reason, message = sig.args
     assert reason == "converged"
-    assert "converged" in window.statusBar().currentMessage().lower()
-    headless = Run(window.session, track=window.run.history.tracked)
+    assert "converged" in window.status.currentMessage().lower()
+    headless = Run(window.model.session, track=window.model.selected.history.tracked)
     headless.advance()
-    assert window.run.iteration == headless.iteration
-    assert np.array_equal(window.run.x(), headless.x())
-    assert np.array_equal(window.run.history.loss, headless.history.loss)
-    assert np.allclose(window.run.x(), [-3, 2, 3], atol=1e-7)
+    assert iteration(window) == headless.iteration
+    assert np.array_equal(window.model.selected.status.x, headless.x())
+    assert np.array_equal(window.model.selected.history.loss, headless.history.loss)
+    assert np.allclose(window.model.selected.status.x, [-3, 2, 3], atol=1e-7)
     assert message == headless.message
     # the plots got the whole run, the status bar the final numbers
     x, y = window.plots.loss_curve.getOriginalDataset()
-    assert abs(x[-1] - window.run.iteration) <= 1  # decimated: bucket positions
-    assert window.st_iter.text() == f"iteration {window.run.iteration:,}"
-    assert window.state == "idle" and window.act_run.isEnabled()
+    assert abs(x[-1] - iteration(window)) <= 1  # decimated: bucket positions
+    assert window.status.st_iter.text() == f"iteration {iteration(window):,}"
+    assert window.model.state == "idle" and window.act_run.isEnabled()
 
 
 def test_pause_then_step_advances_exactly_one_iteration(qtbot, window):
     endless(window)
-    window.start_run()
-    qtbot.waitUntil(lambda: window.run is not None and window.run.iteration > 50, timeout=LONG)
+    window.live.start()
+    qtbot.waitUntil(lambda: iteration(window) > 50, timeout=LONG)
     qtbot.keyClick(window, Qt.Key_F6)
     wait_state(qtbot, window, "paused")
-    it = window.run.iteration
-    assert len(window.run.history) == it + 1
+    it = iteration(window)
+    assert len(window.model.selected.history) == it + 1
     qtbot.wait(200)
-    assert window.run.iteration == it  # paused means paused
+    assert iteration(window) == it  # paused means paused
 
     qtbot.keyClick(window, Qt.Key_F10)
-    qtbot.waitUntil(lambda: window.run.iteration == it + 1 and window.state == "paused",
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: iteration(window) == it + 1 and window.model.state == "paused", timeout=LONG
+    )
     qtbot.wait(200)
-    assert window.run.iteration == it + 1
-    assert len(window.run.history) == it + 2
-    assert window.st_iter.text() == f"iteration {it + 1:,}"
+    assert iteration(window) == it + 1
+    assert len(window.model.selected.history) == it + 2
+    assert window.status.st_iter.text() == f"iteration {it + 1:,}"
 
     window.step_n.setValue(25)
     window.act_step_n.trigger()
-    qtbot.waitUntil(lambda: window.run.iteration == it + 26 and window.state == "paused",
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: iteration(window) == it + 26 and window.model.state == "paused", timeout=LONG
+    )
     qtbot.wait(200)
-    assert window.run.iteration == it + 26
+    assert iteration(window) == it + 26
 
     qtbot.keyClick(window, Qt.Key_F5)  # resume
-    qtbot.waitUntil(lambda: window.run.iteration > it + 100, timeout=LONG)
-    window.stop()
+    qtbot.waitUntil(lambda: iteration(window) > it + 100, timeout=LONG)
+    window.live.stop()
     wait_state(qtbot, window, "idle")
 
 
 def test_step_from_idle_starts_a_paused_run(qtbot, window):
-    window.step(1)
-    qtbot.waitUntil(lambda: window.run is not None and window.state == "paused", timeout=LONG)
-    assert window.run.iteration == 1
-    assert len(window.run.history) == 2
+    window.live.step(1)
+    qtbot.waitUntil(
+        lambda: window.model.selected is not None and window.model.state == "paused", timeout=LONG
+    )
+    assert iteration(window) == 1
+    assert len(window.model.selected.history) == 2
 
 
 def test_stop_mid_run_keeps_the_history(qtbot, window):
     endless(window)
-    window.start_run()
-    qtbot.waitUntil(lambda: window.run is not None and window.run.iteration > 200, timeout=LONG)
-    with qtbot.waitSignal(window.run_finished, timeout=LONG) as sig:
+    window.live.start()
+    qtbot.waitUntil(lambda: iteration(window) > 200, timeout=LONG)
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         qtbot.keyClick(window, Qt.Key_F5, Qt.ShiftModifier)
-    assert sig.args[0] == "stopped"
-    assert "stopped by you" in window.statusBar().currentMessage().lower()
-    run = window.run
-    assert len(run.history) == run.iteration + 1 > 200
-    assert window.state == "idle" and window.act_run.isEnabled()
+    assert sig.args[1] == "stopped"
+    assert "stopped by you" in window.status.currentMessage().lower()
+    run = window.model.selected
+    assert len(run.history) == run.status.iteration + 1 > 200
+    assert window.model.state == "idle" and window.act_run.isEnabled()
     assert not window.act_stop.isEnabled()
 
 
 def test_reset_clears_the_run_and_plots(qtbot, window):
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
     assert len(window.plots.loss_curve.getOriginalDataset()[0]) > 0
     qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)
-    assert window.run is None
+    assert window.model.selected is None
     x, _ = window.plots.loss_curve.getOriginalDataset()
     assert x is None or len(x) == 0
-    assert window.st_iter.text() == "iteration —"
+    assert window.status.st_iter.text() == "iteration —"
     assert not window.act_reset.isEnabled()
-    assert window.session is not None and window.act_run.isEnabled()
+    assert window.model.session is not None and window.act_run.isEnabled()
 
 
 def test_invalid_cell_disables_run_and_names_the_cell(qtbot, window):
-    model = window.matrix.a_model
-    before = window.session
+    model = window.matrix.model_of("A")
+    before = window.model.session
     model.setData(model.index(1, 2), "abc")
     assert not window.act_run.isEnabled()
-    assert "A[2, 3]" in window.last_error and "abc" in window.last_error
+    assert "A[2, 3]" in window.model.last_error and "abc" in window.model.last_error
     assert window.matrix.error_label.isVisible()
     assert "A[2, 3]" in window.matrix.error_label.text()
-    assert window.session is before  # the last good problem is kept
+    assert window.model.session is before  # the last good problem is kept
     assert model.data(model.index(1, 2), Qt.BackgroundRole) is not None
-    assert not window.start_run()
+    assert not window.live.start()
 
     model.setData(model.index(0, 0), "nan")
-    assert "A[1, 1]" in window.last_error  # row-major: the first bad cell is named
+    assert "A[1, 1]" in window.model.last_error  # row-major: the first bad cell is named
 
     model.setData(model.index(0, 0), "4")
     model.setData(model.index(1, 2), "0.5")
     assert window.act_run.isEnabled()
     assert not window.matrix.error_label.isVisible()
-    assert window.session.problem.A[1, 2] == 0.5 and window.session.problem.A[0, 0] == 4
+    assert window.model.session.problem.A[1, 2] == 0.5 and window.model.session.problem.A[0, 0] == 4
 
 
 def test_resizing_and_pasting_a_block(qtbot, window):
-    window.matrix.cols.setValue(4)
-    window.matrix.rows.setValue(4)
-    assert window.session.problem.A.shape == (4, 4)
-    assert window.session.problem.b.shape == (4,)
-    view = window.matrix.a_view
+    window.matrix.page.sizes["A"][1].setValue(4)
+    window.matrix.page.sizes["A"][0].setValue(4)
+    assert window.model.session.problem.A.shape == (4, 4)
+    assert window.model.session.problem.b.shape == (4,)
+    view = window.matrix.view("A")
     put_cursor(view, 0, 0)
     assert view.paste_text("4\t1\t0\t0\n1\t4\t1\t0\n0\t1\t4\t1\n0\t0\t1\t4\n")
-    assert window.session.problem.A[1].tolist() == [1, 4, 1, 0]
+    assert window.model.session.problem.A[1].tolist() == [1, 4, 1, 0]
     # comma-separated works too, at the current cell
     put_cursor(view, 3, 2)
     assert view.paste_text("7, 8")
-    assert window.session.problem.A[3].tolist() == [0, 0, 7, 8]
+    assert window.model.session.problem.A[3].tolist() == [0, 0, 7, 8]
 
 
 @pytest.mark.parametrize(
@@ -219,53 +230,52 @@ def test_resizing_and_pasting_a_block(qtbot, window):
     ],
 )
 def test_bad_paste_changes_nothing(qtbot, window, text, words):
-    before = window.session
-    a = window.matrix.a_model.array()
-    view = window.matrix.a_view
+    before = window.model.session
+    a = window.matrix.model_of("A").array()
+    view = window.matrix.view("A")
     put_cursor(view, 0, 0)
     assert not view.paste_text(text)
-    assert words in window.last_error
-    assert np.array_equal(window.matrix.a_model.array(), a)
-    assert window.session is before
+    assert words in window.model.last_error
+    assert np.array_equal(window.matrix.model_of("A").array(), a)
+    assert window.model.session is before
     assert window.act_run.isEnabled()
 
 
 def test_every_preset_loads(qtbot, window):
+    from solver.kinds import kind_of
     from solver.presets import PRESETS
 
-    for key, preset in PRESETS.items():
-        assert window.load_preset(key), window.last_error
-        p = window.session.problem
-        assert window.matrix.kind == p.kind
+    for preset_key, preset in PRESETS.items():
+        assert window.editor.load_preset(preset_key), window.model.last_error
+        p = window.model.session.problem
+        kind = kind_of(p)
+        assert window.matrix.page.kind is kind
         assert preset.title in window.windowTitle()
-        if p.kind == "inverse":
-            assert np.array_equal(window.matrix.m_model.array(), p.M)
-        elif p.kind == "polyfit":
-            assert np.array_equal(window.matrix.s_model.array()[:, 0], p.samples_x)
-        else:
-            assert window.matrix.a_model.shape == p.A.shape
-        assert window.hyper.loss.currentData() == window.session.loss
-        assert window.hyper.optimizer.currentData() == window.session.optimizer
+        shown = window.matrix.arrays()  # every array of the kind is in its table
+        for key, arr in kind.arrays_of(p).items():
+            assert np.array_equal(shown[key], arr), (preset_key, key)
+        assert window.hyper.loss.currentData() == window.model.session.loss
+        assert window.hyper.optimizer.currentData() == window.model.session.optimizer
     # the presets menu lists them all
     keys = [a.data() for a in window.presets_menu.actions()]
     assert keys == list(PRESETS)
 
 
 def test_inverse_preset_runs_with_heat_maps(qtbot, window):
-    window.load_preset("seed-inverse-diagonal")
+    window.editor.load_preset("seed-inverse-diagonal")
     assert window.hyper.kind.currentData() == "inverse"
-    window.load_session(window.session.replace(max_iters=300))
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
+    window.editor.load_session(window.model.session.replace(max_iters=300))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
     tabs = window.plots.tabs
     assert tabs.isTabEnabled(1) and tabs.isTabEnabled(2)
     tabs.setCurrentIndex(1)
-    window._frame(force=True)
+    window.live._frame(force=True)
     img = window.plots.heat_x.image
     assert img is not None and img.shape == (4, 4)
-    assert np.allclose(img, window.run.x(), atol=1e-6)
+    assert np.allclose(img, window.model.selected.status.x, atol=1e-6)
     tabs.setCurrentIndex(2)
-    window._frame(force=True)
+    window.live._frame(force=True)
     assert window.plots.heat_r.image.shape == (4, 4)
 
 
@@ -303,94 +313,96 @@ def test_choosing_an_unavailable_device_is_refused(qtbot, window):
     missing = [d for d in list_devices() if not d.available]
     if not missing:
         pytest.skip("every device kind is available here")
-    window._on_hyper_changed({"device": missing[0].id})
-    assert window.session.device == "cpu"
-    assert "unavailable" in window.last_error
+    window.editor.change({"device": missing[0].id})
+    assert window.model.session.device == "cpu"
+    assert "unavailable" in window.model.last_error
 
 
 def test_closing_mid_run_stops_the_worker_within_a_second(qtbot, make_window):
     from solver.presets import build
 
     w = make_window()
-    w.load_session(build("random-cond", n=300, cond=10.0).replace(max_iters=10**9, tol=0.0))
-    w.start_run()
-    qtbot.waitUntil(lambda: w.run is not None and w.run.iteration > 10, timeout=LONG)
-    thread = w._thread
+    w.editor.load_session(build("random-cond", n=300, cond=10.0).replace(max_iters=10**9, tol=0.0))
+    w.live.start()
+    qtbot.waitUntil(lambda: iteration(w) > 10, timeout=LONG)
+    thread = w.live._thread
     t0 = time.perf_counter()
     w.close()
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0, f"closing took {elapsed:.2f} s"
     assert thread.isFinished()
-    assert w.autosave_path().is_file()
+    assert w.persistence.autosave_path().is_file()
 
 
 def test_energy_loss_on_a_non_spd_matrix_is_refused(qtbot, window):
-    before = window.session
+    before = window.model.session
     idx = window.hyper.loss.findData("energy")
     window.hyper.loss.setCurrentIndex(idx)
     window.hyper.loss.activated.emit(idx)
-    assert "symmetric" in window.last_error or "positive definite" in window.last_error
-    assert window.session is before and window.session.loss == "half_sum_squares"
+    assert "symmetric" in window.model.last_error or "positive definite" in window.model.last_error
+    assert window.model.session is before and window.model.session.loss == "half_sum_squares"
     assert window.hyper.loss.currentData() == "half_sum_squares"  # the widget is put back
 
 
 def test_singular_inverse_matrix_is_refused(qtbot, window):
-    window.load_preset("seed-inverse-diagonal")
-    before = window.session
-    m = window.matrix.m_model
+    window.editor.load_preset("seed-inverse-diagonal")
+    before = window.model.session
+    m = window.matrix.model_of("M")
     m.setData(m.index(0, 0), "0")
-    assert "singular" in window.last_error
+    assert "singular" in window.model.last_error
     assert not window.act_run.isEnabled()
-    assert window.session is before and window.session.problem.M[0, 0] == 1
+    assert window.model.session is before and window.model.session.problem.M[0, 0] == 1
     m.setData(m.index(0, 0), "2")
-    assert window.act_run.isEnabled() and window.session.problem.M[0, 0] == 2
+    assert window.act_run.isEnabled() and window.model.session.problem.M[0, 0] == 2
 
 
 @pytest.mark.parametrize(
     ("content", "words"),
     [
         ("{not json", "not valid JSON"),
-        ('{"version": 1, "problem": {"kind": "linear_system", "A": [[1]], "b": [1]}, "lr": 1}',
-         "lr"),
+        (
+            '{"version": 1, "problem": {"kind": "linear_system", "A": [[1]], "b": [1]}, "lr": 1}',
+            "lr",
+        ),
         ('{"problem": {"kind": "linear_system", "A": [[1, 2]], "b": [1, 2]}}', "problem.b"),
     ],
 )
 def test_broken_session_file_keeps_the_previous_state(qtbot, window, tmp_path, content, words):
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
-    run, before = window.run, window.session
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    run, before = window.model.selected, window.model.session
     path = tmp_path / "broken.json"
     path.write_text(content)
-    assert not window.load_session(path)
-    assert words in window.last_error and "broken.json" in window.last_error
-    assert window.session is before and window.run is run
+    assert not window.editor.load_session(path)
+    assert words in window.model.last_error and "broken.json" in window.model.last_error
+    assert window.model.session is before and window.model.selected is run
 
 
 def test_bad_learning_rate_is_refused_and_named(qtbot, window):
-    before = window.session
+    before = window.model.session
     window.hyper.lr.setText("abc")
     window.hyper.lr.setModified(True)
     window.hyper.lr.editingFinished.emit()
-    assert "optimizer.lr" in window.last_error
-    assert window.session is before
+    assert "optimizer.lr" in window.model.last_error
+    assert window.model.session is before
     assert window.hyper.lr.text() == "0.1"
     window.hyper.lr.setText("-1")
     window.hyper.lr.setModified(True)
     window.hyper.lr.editingFinished.emit()
-    assert "optimizer.lr" in window.last_error and window.session.lr == 0.1
+    assert "optimizer.lr" in window.model.last_error and window.model.session.lr == 0.1
 
 
 def test_changing_settings_keeps_a_finished_runs_history(qtbot, window):
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
-    run, n = window.run, len(window.run.history)
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    run, n = window.model.selected, len(window.model.selected.history)
     window.hyper.lr.setText("0.05")
     window.hyper.lr.setModified(True)
     window.hyper.lr.editingFinished.emit()
-    window._on_hyper_changed({"optimizer": "adam", "optimizer_args": {}})
-    window.matrix.a_model.setData(window.matrix.a_model.index(0, 1), "1")
-    assert window.session.lr == 0.05 and window.session.optimizer == "adam"
-    assert window.run is run and len(run.history) == n
+    window.editor.change({"optimizer": "adam", "optimizer_args": {}})
+    window.matrix.model_of("A").setData(window.matrix.model_of("A").index(0, 1), "1")
+    assert window.model.session.lr == 0.05 and window.model.session.optimizer == "adam"
+    assert window.model.selected is run and len(run.history) == n
     assert len(window.plots.loss_curve.getOriginalDataset()[0]) > 0
 
 
@@ -398,60 +410,62 @@ def test_optimizer_fields_are_exactly_its_arguments(qtbot, window):
     from solver.optimizers import OPTIMIZER_NAMES, hyperparameters
 
     for name in OPTIMIZER_NAMES:
-        window._on_hyper_changed({"optimizer": name, "optimizer_args": {}})
+        window.editor.change({"optimizer": name, "optimizer_args": {}})
         form = window.hyper.opt_form
-        labels = [form.itemAt(i, QtWidgets.QFormLayout.LabelRole).widget().text()
-                  for i in range(form.rowCount())]
+        labels = [
+            form.itemAt(i, QtWidgets.QFormLayout.LabelRole).widget().text()
+            for i in range(form.rowCount())
+        ]
         assert labels == [h.name.replace("_", " ") for h in hyperparameters(name)], name
-    window._on_hyper_changed({"optimizer": "sgd", "optimizer_args": {}})
+    window.editor.change({"optimizer": "sgd", "optimizer_args": {}})
     mom = window.hyper.arg_widget("momentum")
     mom.setText("0.9")
     mom.editingFinished.emit()
-    assert window.session.optimizer_args == {"momentum": 0.9}
+    assert window.model.session.optimizer_args == {"momentum": 0.9}
     nest = window.hyper.arg_widget("nesterov")
     nest.setChecked(True)
-    assert window.session.optimizer_args == {"momentum": 0.9, "nesterov": True}
+    assert window.model.session.optimizer_args == {"momentum": 0.9, "nesterov": True}
     mom.setText("-2")  # torch refuses; the engine names the key
     mom.editingFinished.emit()
-    assert "optimizer.momentum" in window.last_error
-    assert window.session.optimizer_args == {"momentum": 0.9, "nesterov": True}
+    assert "optimizer.momentum" in window.model.last_error
+    assert window.model.session.optimizer_args == {"momentum": 0.9, "nesterov": True}
 
 
 def test_recommended_learning_rate_button(qtbot, window):
-    rec = window.analysis.recommended_lr
+    rec = window.model.analysis.recommended_lr
     assert f"{rec:.4g}" in window.hyper.lr_info.text()
-    assert f"{window.analysis.max_stable_lr:.4g}" in window.hyper.lr_info.text()
+    assert f"{window.model.analysis.max_stable_lr:.4g}" in window.hyper.lr_info.text()
     window.hyper.recommended.click()
-    assert window.session.lr == pytest.approx(rec, rel=1e-5)
+    assert window.model.session.lr == pytest.approx(rec, rel=1e-5)
 
 
 def test_divergence_is_explained_and_plots_survive(qtbot, window):
-    window.load_session(window.session.replace(lr=1.0, max_iters=100_000, tol=0.0))
+    window.editor.load_session(window.model.session.replace(lr=1.0, max_iters=100_000, tol=0.0))
     assert "diverge" in window.hyper.lr_info.text()
-    with qtbot.waitSignal(window.run_finished, timeout=LONG) as sig:
-        window.start_run()
-    assert sig.args[0] == "diverged"
-    assert "lr × L" in sig.args[1] and "> 2" in sig.args[1]
-    assert "diverged" in window.statusBar().currentMessage().lower()
-    window._frame(force=True)  # non-finite values in a log plot must not raise
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
+        window.live.start()
+    assert sig.args[1] == "diverged"
+    assert "lr × L" in sig.args[2] and "> 2" in sig.args[2]
+    assert "diverged" in window.status.currentMessage().lower()
+    window.live._frame(force=True)  # non-finite values in a log plot must not raise
     x, y = window.plots.loss_curve.getOriginalDataset()
-    assert len(x) == len(window.run.history)
-    assert not np.isfinite(window.run.history.loss[-1])
+    assert len(x) == len(window.model.selected.history)
+    assert not np.isfinite(window.model.selected.history.loss[-1])
 
 
 def test_speed_control_slows_the_run(qtbot, window):
     endless(window)
-    window.set_speed(10)
+    window.toolbar.set_speed(10)
     assert window.speed_text.text() == "10 it/s"
     t0 = time.perf_counter()
-    window.start_run()
-    qtbot.waitUntil(lambda: window.run is not None and window.run.iteration >= 2, timeout=LONG)
+    window.live.start()
+    qtbot.waitUntil(lambda: iteration(window) >= 2, timeout=LONG)
     qtbot.wait(1000)
     # 10 it/s on a schedule from the start: a busy machine can only make it fewer
-    assert window.run.iteration <= 10 * (time.perf_counter() - t0) + 2
-    window.set_speed(None)
-    qtbot.waitUntil(lambda: window.run.iteration > 500, timeout=LONG)
-    window.stop()
+    assert iteration(window) <= 10 * (time.perf_counter() - t0) + 2
+    window.toolbar.set_speed(None)
+    qtbot.waitUntil(lambda: iteration(window) > 500, timeout=LONG)
+    window.live.stop()
     wait_state(qtbot, window, "idle")
 
 
@@ -464,79 +478,82 @@ def test_worker_errors_reach_a_message_box(qtbot, make_window, monkeypatch):
         raise ZeroDivisionError("simulated failure")
 
     monkeypatch.setattr(Run, "advance", broken)
-    w.start_run()
-    qtbot.waitUntil(lambda: bool(w.message_boxes()), timeout=LONG)
-    box = w.message_boxes()[0]
+    w.live.start()
+    qtbot.waitUntil(lambda: bool(w.boxes.open_boxes()), timeout=LONG)
+    box = w.boxes.open_boxes()[0]
     assert "simulated failure" in box.text() and "ZeroDivisionError" in box.text()
-    assert "simulated failure" in w.statusBar().currentMessage()
-    assert w.state == "idle"
+    assert "simulated failure" in w.status.currentMessage()
+    assert w.model.state == "idle"
     box.close()
     monkeypatch.undo()
-    with qtbot.waitSignal(w.run_finished, timeout=LONG) as sig:
-        w.start_run()  # the worker survived
-    assert sig.args[0] == "converged"
+    with qtbot.waitSignal(w.model.run_finished, timeout=LONG) as sig:
+        w.live.start()  # the worker survived
+    assert sig.args[1] == "converged"
 
 
 def test_track_selection_chooses_the_plotted_components(qtbot, window):
-    window.load_preset("random-cond")  # 10 unknowns
+    window.editor.load_preset("random-cond")  # 10 unknowns
     window.hyper.track.setText("2-3, 7")
     window.hyper.track.editingFinished.emit()
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
-    assert window.run.history.tracked.tolist() == [1, 2, 6]
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    assert window.model.selected.history.tracked.tolist() == [1, 2, 6]
     names = [item[1].text for item in window.plots.x_legend.items]
     assert names == ["x2", "x3", "x7"]
     window.hyper.track.setText("0, 99")
     window.hyper.track.editingFinished.emit()
-    assert "does not exist" in window.last_error
+    assert "does not exist" in window.model.last_error
 
 
 def test_files_import_export(qtbot, window, tmp_path):
     a = np.array([[4.0, 1.0], [1.0, 3.0]])
     np.save(tmp_path / "a.npy", a)
-    assert window.import_matrix(tmp_path / "a.npy")
-    assert np.array_equal(window.session.problem.A, a)
-    assert np.allclose(window.session.problem.b, a @ np.ones(2))  # b no longer fitted
+    assert window.editor.import_matrix(tmp_path / "a.npy")
+    assert np.array_equal(window.model.session.problem.A, a)
+    assert np.allclose(window.model.session.problem.b, a @ np.ones(2))  # b no longer fitted
     (tmp_path / "b.csv").write_text("1\n2\n")
-    assert window.import_matrix(tmp_path / "b.csv", target="b")
-    assert window.session.problem.b.tolist() == [1, 2]
+    assert window.editor.import_matrix(tmp_path / "b.csv", target="b")
+    assert window.model.session.problem.b.tolist() == [1, 2]
     (tmp_path / "bad.csv").write_text("1,2\n3,x\n")
-    before = window.session
-    assert not window.import_matrix(tmp_path / "bad.csv")
-    assert "bad.csv" in window.last_error and window.session is before
+    before = window.model.session
+    assert not window.editor.import_matrix(tmp_path / "bad.csv")
+    assert "bad.csv" in window.model.last_error and window.model.session is before
 
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
-    assert window.export_csv(tmp_path / "h.csv")
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    assert window.persistence.export_csv(tmp_path / "h.csv")
     lines = (tmp_path / "h.csv").read_text().splitlines()
-    assert lines[0].startswith("iteration,loss") and len(lines) == len(window.run.history) + 1
+    assert (
+        lines[0].startswith("iteration,loss")
+        and len(lines) == len(window.model.selected.history) + 1
+    )
     for which in ("loss", "error", "x", "bars"):
-        assert window.export_plot(which, tmp_path / f"{which}.png"), window.last_error
+        assert window.files.export_plot(which, tmp_path / f"{which}.png"), window.model.last_error
         assert (tmp_path / f"{which}.png").read_bytes()[:4] == b"\x89PNG"
-    assert not window.export_plot("loss", tmp_path / "missing" / "loss.png")
-    assert "missing" in window.last_error
+    assert not window.files.export_plot("loss", tmp_path / "missing" / "loss.png")
+    assert "missing" in window.model.last_error
     for which in ("loss", "error", "x", "bars"):  # vector export: valid SVG with the curves
-        assert window.export_plot(which, tmp_path / f"{which}.svg"), window.last_error
+        assert window.files.export_plot(which, tmp_path / f"{which}.svg"), window.model.last_error
         doc = minidom.parse(str(tmp_path / f"{which}.svg"))
         shapes = doc.getElementsByTagName("path") + doc.getElementsByTagName("polyline")
         assert shapes, which
 
-    assert window.save_session(tmp_path / "s.json")
+    assert window.persistence.save_session(tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["problem"]["A"] == {"file": "a.npy"}
-    window.load_preset("seed-puzzle")
-    assert window.load_session(tmp_path / "s.json")
-    assert np.array_equal(window.session.problem.A, a)
+    window.editor.load_preset("seed-puzzle")
+    assert window.editor.load_session(tmp_path / "s.json")
+    assert np.array_equal(window.model.session.problem.A, a)
 
 
 def test_settings_and_last_session_survive_a_restart(qtbot, make_window):
     w = make_window()
-    w._on_hyper_changed({"lr": 0.05})
-    w.set_speed(30)
+    w.editor.change({"lr": 0.05})
+    w.toolbar.set_speed(30)
     w.hyper.track.setText("1-2")
     w.close()
     w2 = make_window()
-    assert w2.session.lr == 0.05
+    assert w2.model.session.lr == 0.05
     assert w2.speed_text.text() == "30 it/s"
     assert w2.hyper.track.text() == "1-2"
     assert "last session" in w2.windowTitle()
@@ -546,13 +563,12 @@ def test_a_damaged_autosave_falls_back_to_the_example(qtbot, make_window, tmp_pa
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "last-session.json").write_text('{"version": 1, "problem": 3}')
     w = make_window()
-    assert w.session.problem.A.shape == (3, 3)
-    assert "could not be restored" in w.statusBar().currentMessage()
+    assert w.model.session.problem.A.shape == (3, 3)
+    assert "could not be restored" in w.status.currentMessage()
 
 
 def test_big_matrix_table_scrolls_quickly(qtbot):
-    from gui.panels import MatrixView
-    from gui.tablemodel import ArrayModel
+    from gui.views.tables import ArrayModel, MatrixView
 
     model = ArrayModel("A", np.random.default_rng(0).standard_normal((2000, 2000)))
     view = MatrixView()
@@ -572,8 +588,8 @@ def test_big_matrix_table_scrolls_quickly(qtbot):
 
 
 def test_crosshair_reads_out_the_history(qtbot, window):
-    with qtbot.waitSignal(window.run_finished, timeout=LONG):
-        window.start_run()
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
     qtbot.wait(200)  # let the final frame settle the ranges
     plot = window.plots.loss_plot
     vb = plot.getViewBox()
@@ -584,28 +600,27 @@ def test_crosshair_reads_out_the_history(qtbot, window):
     text = readout.label.textItem.toPlainText()
     k = int(text.split()[1].replace(",", ""))
     assert abs(k - 500) <= 10
-    assert f"loss {window.run.history.loss[k]:.6g}" in text
+    assert f"loss {window.model.selected.history.loss[k]:.6g}" in text
     assert readout.vline.isVisible() and abs(readout.vline.value() - 500) < 10
 
 
 def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     endless(window)
-    window.start_run()
-    qtbot.waitUntil(lambda: window.run is not None and window.run.iteration > 2000,
-                    timeout=LONG)
+    window.live.start()
+    qtbot.waitUntil(lambda: iteration(window) > 2000, timeout=LONG)
     vb = window.plots.loss_plot.getViewBox()
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 1000, timeout=LONG)  # following
     vb.setXRange(10, 60, padding=0)  # what a zoom does: auto-range off
-    it = window.run.iteration
-    qtbot.waitUntil(lambda: window.run.iteration > it + 2000, timeout=LONG)
+    it = iteration(window)
+    qtbot.waitUntil(lambda: iteration(window) > it + 2000, timeout=LONG)
     qtbot.wait(300)
     x0, x1 = vb.viewRange()[0]
     assert (round(x0), round(x1)) == (10, 60)  # the view stayed where the user put it
     x, _ = window.plots.loss_curve.getOriginalDataset()
     assert x.min() >= 0 and x.max() <= 70  # only the visible iterations are pulled
     vb.enableAutoRange()  # the "A" button
-    qtbot.waitUntil(lambda: vb.viewRange()[0][1] > window.run.iteration / 2, timeout=LONG)
-    window.stop()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] > iteration(window) / 2, timeout=LONG)
+    window.live.stop()
     wait_state(qtbot, window, "idle")
 
 
@@ -614,24 +629,24 @@ def test_session_given_on_the_command_line(qtbot, make_window, tmp_path):
 
     example = Path(__file__).resolve().parent.parent / "examples" / "seed-puzzle.json"
     w = make_window(session_path=str(example))
-    assert w.session.optimizer == "adam" and w.session.problem.A.shape == (4, 4)
+    assert w.model.session.optimizer == "adam" and w.model.session.problem.A.shape == (4, 4)
     assert "seed-puzzle.json" in w.windowTitle()
     w.close()
     (tmp_path / "bad.json").write_text("{")
     w2 = make_window(session_path=str(tmp_path / "bad.json"))
-    assert w2.is_ready and w2.session.optimizer == "adam"  # the last session, restored
-    assert "bad.json" in w2.last_error and "bad.json" in w2.statusBar().currentMessage()
+    assert w2.model.ready and w2.model.session.optimizer == "adam"  # the last session, restored
+    assert "bad.json" in w2.model.last_error and "bad.json" in w2.status.currentMessage()
 
 
 def test_a_settings_change_does_not_clear_an_invalid_cell(qtbot, window):
-    model = window.matrix.a_model
+    model = window.matrix.model_of("A")
     model.setData(model.index(1, 2), "abc")
     assert not window.act_run.isEnabled()
-    window._on_hyper_changed({"lr": 0.05})  # a valid change elsewhere
-    assert window.session.lr == 0.05
+    window.editor.change({"lr": 0.05})  # a valid change elsewhere
+    assert window.model.session.lr == 0.05
     assert not window.act_run.isEnabled()  # the table still shows 'abc'
     assert window.matrix.error_label.isVisible()
-    assert not window.start_run()
+    assert not window.live.start()
 
 
 @pytest.fixture
@@ -652,19 +667,94 @@ def slow_run_creation(monkeypatch):
 def test_stop_right_after_run_stops_the_new_run(qtbot, window, slow_run_creation):
     endless(window)
     finished = []
-    window.run_finished.connect(lambda reason, msg: finished.append(reason))
-    assert window.start_run()
-    window.stop()  # before the worker has created the Run
+    window.model.run_finished.connect(lambda _id, reason, msg: finished.append(reason))
+    assert window.live.start()
+    window.live.stop()  # before the worker has created the Run
     qtbot.waitUntil(lambda: finished == ["stopped"], timeout=LONG)
-    assert window.run.iteration < 1000  # it did not run on
+    assert iteration(window) < 1000  # it did not run on
 
 
 def test_pause_right_after_run_creates_it_paused(qtbot, window, slow_run_creation):
     endless(window)
-    assert window.start_run()
-    window.pause()
-    qtbot.waitUntil(lambda: window.run is not None, timeout=LONG)
+    assert window.live.start()
+    window.live.pause()
+    qtbot.waitUntil(lambda: window.model.selected is not None, timeout=LONG)
     wait_state(qtbot, window, "paused")
-    n = len(window.run.history)
+    n = len(window.model.selected.history)
     qtbot.wait(300)
-    assert len(window.run.history) == n == 1  # paused before its first update
+    assert len(window.model.selected.history) == n == 1  # paused before its first update
+
+
+def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, window):
+    finished = []
+    window.model.run_finished.connect(lambda _id, reason, _m: finished.append(reason))
+    window.live.start()
+    qtbot.waitUntil(lambda: len(finished) == 1, timeout=LONG)
+    window.editor.change({"lr": 0.05})
+    window.live.start()
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=LONG)
+    table = window.runs.table_model
+    assert table.rowCount() == 2
+    rows = [[table.data(table.index(r, c)) for c in range(table.columnCount())]
+            for r in range(2)]
+    assert rows[0][1] == "gd" and rows[0][2] == "0.1" and rows[1][2] == "0.05"
+    assert rows[0][5] == "converged" and rows[1][5] == "max iterations"  # half the step
+    first, second = window.model.runs
+    assert rows[0][3] == f"{first.status.iteration:,}"
+    assert window.model.selected is second  # the newest run is on show
+    # choosing a row shows that run in the plots and the status bar
+    window.runs.view.selectRow(0)
+    assert window.model.selected is first
+    window.live._frame(force=True)
+    x, _ = window.plots.loss_curve.getOriginalDataset()
+    assert abs(x[-1] - first.status.iteration) <= 1
+    assert window.status.st_iter.text() == f"iteration {first.status.iteration:,}"
+    assert first.name in window.plots.caption.text()
+
+
+def test_pin_rename_and_delete_from_the_runs_dock(qtbot, window):
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    rec = window.model.selected
+    window.runs.pin_button.click()
+    assert rec.pinned and window.runs.pin_button.isChecked()
+    table = window.runs.table_model
+    assert table.setData(table.index(0, 0), "baseline")
+    assert rec.name == "baseline" and table.data(table.index(0, 0)) == "baseline"
+    assert not table.setData(table.index(0, 0), "  ")
+    assert "empty" in window.model.last_error and rec.name == "baseline"
+    window.runs.delete_button.click()
+    assert window.model.runs == [] and window.model.selected is None
+    assert table.rowCount() == 0 and not window.act_reset.isEnabled()
+    x, _ = window.plots.loss_curve.getOriginalDataset()
+    assert x is None or len(x) == 0
+
+
+def test_a_run_of_another_problem_is_greyed_and_captioned(qtbot, window):
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    rec = window.model.selected
+    assert not rec.stale and "earlier problem" not in window.plots.caption.text()
+    window.editor.load_preset("seed-puzzle")
+    assert rec.stale
+    table = window.runs.table_model
+    assert table.data(table.index(0, 0), Qt.ForegroundRole) is not None  # greyed
+    assert "another problem" in table.data(table.index(0, 0), Qt.ToolTipRole)
+    assert "earlier problem" in window.plots.caption.text()
+    # back to the same problem: the run is current again
+    window.editor.load_preset("seed-3x3")
+    assert not rec.stale and "earlier problem" not in window.plots.caption.text()
+
+
+def test_deleting_the_live_run_stops_it(qtbot, window):
+    endless(window)
+    window.live.start()
+    qtbot.waitUntil(lambda: iteration(window) > 50, timeout=LONG)
+    window.runs.delete_button.click()
+    assert window.model.state == "idle" and window.model.runs == []
+    qtbot.waitUntil(window.live.worker.idle_event.is_set, timeout=LONG)
+    assert window.act_run.isEnabled()
+    window.editor.change({"max_iters": 100})
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
+        window.live.start()  # a fresh run works as before
+    assert sig.args[1] == "max_iters" and window.model.selected.status.iteration == 100

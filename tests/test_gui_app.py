@@ -142,3 +142,40 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
     autosave = home / "data" / "DescentLab" / "Descent Lab" / "last-session.json"
     assert autosave.is_file()
     assert json.loads(autosave.read_text())["problem"]["A"] == [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path):
+    """A 5000×5000 system takes seconds to analyse (power iterations, then one LU that
+    cannot be interrupted); Ctrl+Q meanwhile must end the process promptly, with status 0."""
+    home = tmp_path / "home"
+    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", HOME=str(home),
+               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               XDG_RUNTIME_DIR=str(tmp_path / "runtime"))
+    (tmp_path / "runtime").mkdir(mode=0o700)
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "big.npy", rng.standard_normal((5000, 5000)))
+    np.save(tmp_path / "b.npy", np.ones(5000))
+    session = tmp_path / "big-session.json"
+    session.write_text(json.dumps({"version": 1, "problem": {
+        "kind": "linear_system", "A": {"file": "big.npy"}, "b": {"file": "b.npy"}}}))
+    app = subprocess.Popen([sys.executable, "main.py", str(session)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The title names the session once it is loaded, and its analysis has begun.
+        found = wait_for(lambda: xdotool(env, "search", "--name", "big-session.json").stdout
+                         .split(), 120)
+        assert found, "the big session was never loaded"
+        assert app.poll() is None
+        xdotool(env, "windowfocus", "--sync", found[0])
+        t0 = time.monotonic()
+        xdotool(env, "key", "--clearmodifiers", "ctrl+q")
+        rc = app.wait(30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+    assert rc == 0, app.stderr.read()[-2000:]
+    # A hang detector, not a benchmark: before, the process never exited at all.
+    assert elapsed < 5, f"quitting took {elapsed:.1f} s"
+    print(f"quit during the analysis: exited {elapsed:.2f} s after Ctrl+Q")

@@ -1,4 +1,4 @@
-"""An editable table over a numpy array: no per-cell widgets, so 2000 x 2000 scrolls freely.
+"""Editable tables over numpy arrays: no per-cell widgets, so 2000 x 2000 scrolls freely.
 
 Typed text that is not a finite number is kept beside the array (``invalid``), drawn in red
 and named in ``first_problem()``; the array itself only ever holds finite numbers, so what
@@ -14,7 +14,7 @@ import io
 import math
 
 import numpy as np
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 
@@ -233,3 +233,67 @@ class ArrayModel(QtCore.QAbstractTableModel):
         if self.row_names and section < len(self.row_names):
             return self.row_names[section]
         return str(section + 1)
+
+
+class MatrixView(QtWidgets.QTableView):
+    """A table view with spreadsheet paste (Ctrl+V) of a whole block at the current cell."""
+
+    paste_failed = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Fixed section sizes: no per-row size hints, so huge models scroll without measuring.
+        for h in (self.horizontalHeader(), self.verticalHeader()):
+            h.setSectionResizeMode(QtWidgets.QHeaderView.Fixed)
+            h.setHighlightSections(True)
+        self.verticalHeader().setDefaultSectionSize(22)
+        self.horizontalHeader().setDefaultSectionSize(78)
+        self.setAlternatingRowColors(True)
+        self.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
+        self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
+        self.setEditTriggers(
+            QtWidgets.QAbstractItemView.DoubleClicked
+            | QtWidgets.QAbstractItemView.EditKeyPressed
+            | QtWidgets.QAbstractItemView.AnyKeyPressed
+        )
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.matches(QtGui.QKeySequence.Paste):
+            self.paste_text(QtWidgets.QApplication.clipboard().text())
+            return
+        if event.matches(QtGui.QKeySequence.Copy):
+            self.copy_selection()
+            return
+        super().keyPressEvent(event)
+
+    def paste_text(self, text: str) -> bool:
+        model = self.model()
+        if not isinstance(model, ArrayModel) or not model.editable:
+            return False
+        idx = self.currentIndex()
+        sel = self.selectionModel().selectedIndexes() if self.selectionModel() else []
+        if idx.isValid() and idx in sel:  # a dragged block: its top-left, like a spreadsheet
+            r = min(i.row() for i in sel)
+            c = min(i.column() for i in sel)
+        elif idx.isValid():
+            r, c = idx.row(), idx.column()
+        else:
+            r, c = 0, 0
+        try:
+            model.paste(r, c, text)
+        except PasteError as exc:
+            self.paste_failed.emit(str(exc))
+            return False
+        return True
+
+    def copy_selection(self) -> None:
+        sel = self.selectionModel().selectedIndexes() if self.selectionModel() else []
+        if not sel:
+            return
+        rows = sorted({i.row() for i in sel})
+        cols = sorted({i.column() for i in sel})
+        m = self.model()
+        lines = [
+            "\t".join(str(m.data(m.index(r, c), Qt.EditRole)) for c in cols) for r in rows
+        ]
+        QtWidgets.QApplication.clipboard().setText("\n".join(lines))

@@ -1,0 +1,91 @@
+"""Analysis of the current problem (condition, step-size limits, exact solution), kept off
+the GUI thread for large matrices and cancelled as soon as it is out of date.
+
+Small problems are analysed at once (well under a frame). Larger ones go to a plain thread
+with a cancel flag that the solver's iterative parts check (``solver.errors.Cancelled``). One
+LAPACK call (a full SVD, an LU) cannot be interrupted; ``busy()`` tells the app at quit that
+one may still be running, so it can end the process without waiting for it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6 import QtCore
+
+from .model import AppModel
+
+# Problems up to this many matrix entries are analysed on the GUI thread (well under a frame).
+SYNC_ANALYSIS_LIMIT = 40_000
+
+
+class _Relay(QtCore.QObject):
+    """Carries a result from a plain thread to the GUI thread (a queued signal)."""
+
+    done = QtCore.Signal(object)
+
+
+class Analyzer(QtCore.QObject):
+    """Analyses the model's session whenever its problem or settings change."""
+
+    def __init__(self, model: AppModel, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._gen = 0
+        self._cancel = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._closing = False
+        # Unparented and held here: a thread emitting on it can never outlive it.
+        self._relay = _Relay()
+        self._relay.done.connect(self._done)
+        model.session_changed.connect(lambda s, _note, _changed: self.analyze(s))
+
+    def analyze(self, s: object) -> None:
+        from solver.kinds import kind_of
+
+        self._cancel.set()  # whatever runs is out of date
+        self._cancel = threading.Event()
+        self._gen += 1
+        gen, cancel = self._gen, self._cancel
+        kind = kind_of(s.problem)
+        if s.problem.matrix().size <= SYNC_ANALYSIS_LIMIT:
+            self._done((gen, _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)))
+            return
+        # Until it is done, the old problem's step sizes must not be offered for this one.
+        self.model.set_analysis(None)
+        relay = self._relay
+
+        def work() -> None:
+            result = _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)
+            if not cancel.is_set():
+                relay.done.emit((gen, result))
+
+        t = threading.Thread(target=work, name="analysis", daemon=True)
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+
+    def _done(self, result: tuple) -> None:
+        from solver.errors import Cancelled
+
+        gen, a = result
+        if gen != self._gen or self._closing or isinstance(a, Cancelled):
+            return
+        self.model.set_analysis(a)
+
+    def shutdown(self, wait_s: float = 0.5) -> None:
+        """Cancel the analysis and give it ``wait_s`` to end."""
+        self._closing = True
+        self._cancel.set()
+        for t in self._threads:
+            t.join(wait_s)
+
+    def busy(self) -> bool:
+        """Whether an analysis thread is still inside a call that cannot be interrupted."""
+        return any(t.is_alive() for t in self._threads)
+
+
+def _safe(fn, *args: object) -> object:  # noqa: ANN001
+    try:
+        return fn(*args)
+    except Exception as exc:  # shown in the panel; the analysis is advice, not a gate
+        return exc

@@ -1,0 +1,232 @@
+"""Editing rules: every user edit becomes a new, validated session or a refusal.
+
+The engine judges each request (``Session.replace``, the problem kinds' ``build``, session
+files); a valid result becomes the model's session, a refused one reaches the user through
+``AppModel.refuse`` with the engine's message and changes nothing. Nothing here touches a
+widget: panels report what the user asked for, and show what the model then holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .model import IDLE, AppModel
+
+if TYPE_CHECKING:
+    from solver.session import Session
+
+PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
+PLOT_TRACK_MAX = 32  # most components a user may ask to plot (one legend must stay readable)
+
+
+def track_indices(session: Session, text: str) -> list[int]:
+    """Components to record and plot: the user's 1-based list ("1, 3-5"), or an even spread.
+    Raises ValueError naming the bad part."""
+    from solver.history import default_tracked
+
+    n = int(np.prod(session.problem.unknown_shape))
+    text = text.strip()
+    if not text:
+        return default_tracked(n, PLOT_TRACK_LIMIT).tolist()
+    out: set[int] = set()
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(p) for p in part.split("-", 1))
+                out.update(range(lo, hi + 1))
+            else:
+                out.add(int(part))
+        except ValueError:
+            raise ValueError(f"plot x: {part!r} is not a number or a range like 2-5") from None
+    bad = sorted(i for i in out if not 1 <= i <= n)
+    if bad:
+        raise ValueError(f"plot x: component {bad[0]} does not exist; x has {n} components")
+    if len(out) > PLOT_TRACK_MAX:
+        raise ValueError(f"plot x: {len(out)} components chosen; at most {PLOT_TRACK_MAX}")
+    return sorted(i - 1 for i in out)
+
+
+def read_session(path: str | Path) -> tuple[Session, str]:
+    """Load a session file; an unavailable device falls back to the CPU (said so)."""
+    from solver import session as sessions
+    from solver.errors import InputError
+
+    try:
+        return sessions.load(path), ""
+    except InputError as exc:
+        if exc.field != "device":
+            raise
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data["device"] = "cpu"
+        return sessions.from_dict(data, Path(path).resolve().parent), f" ({exc}; using cpu)"
+
+
+class Editor:
+    """Applies the user's edits to ``model``. Every method returns whether it applied."""
+
+    def __init__(self, model: AppModel) -> None:
+        self.model = model
+        self._kind_memory: dict[str, tuple[object, dict]] = {}
+
+    def _note(self, text: str) -> str:
+        live = self.model.state != IDLE
+        return f"{text} (applies to the next run)" if live and text else text
+
+    # -- whole sessions ----------------------------------------------------------------------
+    def load_session(self, source: object) -> bool:
+        """A Session object or a session file; refused (with a message) changes nothing."""
+        from solver.errors import InputError
+
+        if hasattr(source, "problem"):
+            self.model.set_session(source, "Session loaded", label="untitled")
+            return True
+        try:
+            s, why = read_session(source)
+        except (InputError, OSError, ValueError) as exc:
+            self.model.refuse("Session not loaded", f"{source}: {exc}")
+            return False
+        name = Path(source).name
+        self.model.set_session(s, f"Opened {name}{why}", label=name)
+        return True
+
+    def load_preset(self, key: str, **params: object) -> bool:
+        from solver import presets
+        from solver.errors import InputError
+
+        try:
+            s = presets.build(key, **params)
+        except (InputError, ValueError) as exc:
+            self.model.refuse("Preset not loaded", str(exc))
+            return False
+        title = presets.PRESETS[key].title
+        self.model.set_session(s, f"Preset: {title}", label=title)
+        return True
+
+    # -- settings ----------------------------------------------------------------------------
+    def change(self, change: Mapping[str, object]) -> bool:
+        """Session fields from the solver and device panels; ``kind`` and the problem's
+        parameters (``side``, ``degree``) rebuild the problem."""
+        from solver.errors import InputError
+        from solver.kinds import kind_of
+
+        s = self.model.session
+        if s is None:
+            return False
+        change = dict(change)
+        try:
+            if "kind" in change:
+                return self.switch_kind(str(change["kind"]))
+            kind = kind_of(s.problem)
+            params = {p.key: change.pop(p.key) for p in kind.params if p.key in change}
+            if params:
+                problem = kind.build(kind.arrays_of(s.problem),
+                                     {**kind.params_of(s.problem), **params})
+                new = s.with_problem(problem).replace(files=dict(s.files), **change)
+            else:
+                new = s.replace(**change)
+        except InputError as exc:
+            self.model.refuse("Setting refused", str(exc), revert=True)
+            return False
+        note = "Changes apply to the next run" if self.model.state != IDLE else ""
+        self.model.set_session(new, note, refill=bool(params))
+        return True
+
+    def switch_kind(self, name: str) -> bool:
+        from solver.errors import InputError
+        from solver.kinds import KINDS, kind_of
+
+        s = self.model.session
+        cur = kind_of(s.problem)
+        if name == cur.name:
+            return True
+        self._kind_memory[cur.name] = (s.problem, dict(s.files))
+        if name in self._kind_memory:
+            problem, files = self._kind_memory[name]
+        else:
+            kind = KINDS[name]
+            problem, files = kind.convert(s.problem) or kind.default_problem(), {}
+        try:
+            new = s.with_problem(problem).replace(files=files)
+        except InputError:  # a loss that does not apply to the new kind: the default one
+            new = s.with_problem(problem).replace(files=files, loss="half_sum_squares")
+        self.model.set_session(new, f"Switched to a {name.replace('_', ' ')} problem")
+        return True
+
+    def use_recommended_lr(self) -> bool:
+        a = self.model.analysis
+        if a is None or isinstance(a, BaseException) or not a.recommended_lr:
+            self.model.refuse("No recommended step size", "the analysis has not finished")
+            return False
+        return self.change({"lr": float(f"{a.recommended_lr:.6g}")})
+
+    # -- tables ------------------------------------------------------------------------------
+    def tables_edited(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
+                      invalid: str | None) -> bool:
+        """The tables' valid content (and the first invalid cell, if any). An invalid table
+        disables Run until it is fixed; a settings change meanwhile does not clear that."""
+        from solver.errors import InputError
+        from solver.kinds import kind_of
+
+        s = self.model.session
+        if s is None:
+            return False
+        msg = invalid
+        if msg is None:
+            kind = kind_of(s.problem)
+            try:
+                problem = kind.build(arrays, {**kind.params_of(s.problem), **params})
+                new = s.with_problem(problem)
+            except InputError as exc:
+                msg = str(exc)
+            else:
+                self.model.set_session(new, self._note("Problem updated"), refill=False)
+                return True
+        self.model.last_error = msg
+        self.model.set_table_error(msg)
+        self.model.message.emit(msg)
+        return False
+
+    def import_matrix(self, path: str | Path, target: str | None = None) -> bool:
+        """A .mtx/.csv/.npy file into the problem's matrix (or ``target``, e.g. "b")."""
+        from solver.errors import InputError
+        from solver.kinds import kind_of
+        from solver.matrixio import load_matrix
+
+        s = self.model.session
+        path = str(Path(path).resolve())
+        name = Path(path).name
+        try:
+            arr = load_matrix(path, name)
+            kind = kind_of(s.problem)
+            problem, keys, note = kind.import_matrix(s.problem, arr, target)
+            kept = {k: v for k, v in s.files.items() if k not in keys}
+            if kind_of(problem) is not kind:
+                kept = {}
+            files = {**{k: v for k, v in kept.items() if k in kind.arrays_of(problem)},
+                     **dict.fromkeys(keys, path)}
+            new = s.with_problem(problem).replace(files=files)
+        except InputError as exc:
+            self.model.refuse("Matrix not imported", str(exc))
+            return False
+        self.model.set_session(new, f"Imported {name}" + (f"; {note}" if note else ""))
+        return True
+
+    def set_track(self, text: str) -> bool:
+        """The "Plot x" choice; applies to the next run."""
+        if self.model.session is not None:
+            try:
+                track_indices(self.model.session, text)
+            except ValueError as exc:
+                self.model.refuse("Plot selection refused", str(exc))
+                return False
+        self.model.track_text = text
+        self.model.message.emit("The plotted components change with the next run")
+        return True

@@ -1,0 +1,254 @@
+"""The live-run driver: the run controls, the worker's thread, and the frame scheduler.
+
+It turns Run / Pause / Step / Stop into worker commands and model records, feeds the worker's
+status snapshots into the model, and paces redraws: each frame holds the worker (see
+``gui.worker``), emits ``frame`` for the views to pull what they show, and releases the
+worker once the event loop has painted. Frames take at most ``FRAME_SHARE`` of wall time
+while a run goes, so the solver keeps the rest.
+
+It never calls the window: refusals and messages go through the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from PySide6 import QtCore
+
+from .editing import track_indices
+from .model import FINISHED, IDLE, PAUSED, RUNNING, AppModel, RunStatus
+from .worker import SolverWorker
+
+# Share of wall time the GUI may spend drawing (with the solver parked) while a run is live.
+FRAME_SHARE = 0.09
+MAX_FPS = 60
+MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
+# How long quitting waits for the worker thread; every step is interruptible, so it is short.
+SHUTDOWN_WAIT_MS = 1000
+
+
+class LiveRun(QtCore.QObject):
+    """Owns the worker thread; the window's run controls call its methods."""
+
+    # Draw now: (everything: every plot, not one in turn; tight: fit ranges to the data).
+    frame = QtCore.Signal(bool, bool)
+
+    def __init__(self, model: AppModel, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.speed: float | None = None
+        self.wants_x: Callable[[], bool] = lambda: False
+        self.worker: SolverWorker | None = None
+        self._thread: QtCore.QThread | None = None
+        self._closing = False
+        self._busy = 0.0  # seconds of GUI work (frames, paints) since the last frame
+        self._frames = 0
+        self._busy_total = 0.0
+        self._cost = 0.0
+        self._in_frame = False
+        self._frame_t0 = 0.0
+        self._next_frame = 0.0
+        self._dirty = False
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._frame)
+        model.live_discarded.connect(self._discarded)
+        model.selection_changed.connect(lambda _r: self.redraw())
+
+    # -- the worker thread -------------------------------------------------------------------
+    def start_worker(self) -> None:
+        if self.worker is not None or self._closing:
+            return
+        self.worker = SolverWorker()
+        self._thread = QtCore.QThread(self)
+        self._thread.setObjectName("solver")
+        self.worker.moveToThread(self._thread)
+        self._thread.started.connect(self.worker.loop)
+        self.worker.created.connect(self._created)
+        self.worker.status.connect(self._status)
+        self.worker.failed.connect(self._failed)
+        self._thread.start()
+        self.worker.set_speed(self.speed)
+
+    def shutdown(self) -> bool:
+        """Stop the run and the worker thread. True when the thread has ended (it always
+        should: every step is interruptible; a False is reported, never forced)."""
+        if self._closing:
+            return True
+        self._closing = True
+        self._timer.stop()
+        if self.worker is None:
+            return True
+        self.worker.shutdown()
+        self._thread.quit()
+        return self._thread.wait(SHUTDOWN_WAIT_MS)
+
+    # -- controls ----------------------------------------------------------------------------
+    def start(self, steps: int | None = None) -> bool:
+        """A new run of the current session (``steps``: that many updates, then pause).
+        The previous live run is stopped and stays listed. False (said why) if it cannot."""
+        m = self.model
+        if not m.can_run() or self.worker is None:
+            m.refuse("Cannot run", m.table_error or "the solver is still loading")
+            return False
+        try:
+            track = track_indices(m.session, m.track_text)
+        except ValueError as exc:
+            m.refuse("Cannot run", str(exc))
+            return False
+        rec = m.add_run(m.session, track)
+        self._next_frame = 0.0
+        self.worker.start(rec.id, m.session, track, steps)
+        m.message.emit("Starting…")
+        return True
+
+    def run_or_resume(self) -> None:
+        """F5: resume a paused run, else start a new one."""
+        state = self.model.state
+        if state == PAUSED:
+            self.worker.resume()
+        elif state == IDLE:
+            self.start()
+
+    def toggle_pause(self) -> None:
+        state = self.model.state
+        if state == PAUSED:
+            self.worker.resume()
+        elif state != IDLE:
+            self.worker.pause()
+
+    def pause(self) -> None:
+        if self.model.state not in (IDLE, PAUSED):
+            self.worker.pause()
+
+    def resume(self) -> None:
+        if self.model.state == PAUSED:
+            self.worker.resume()
+
+    def step(self, n: int = 1) -> None:
+        """Apply ``n`` updates and pause; from idle, start a new run that does so."""
+        if self.worker is None:
+            return
+        if self.model.state == IDLE:
+            self.start(steps=n)
+        else:
+            self.worker.step(n)
+
+    def stop(self) -> None:
+        if self.worker is not None and self.model.state != IDLE:
+            self.worker.stop()
+
+    def reset(self) -> None:
+        """Discard the selected run and its history (stopping it if it is live)."""
+        rec = self.model.selected
+        if rec is None:
+            return
+        self.model.delete(rec)
+        self.model.message.emit(f"Discarded {rec.name} and its history")
+
+    def set_speed(self, iterations_per_second: float | None) -> None:
+        self.speed = iterations_per_second
+        if self.worker is not None:
+            self.worker.set_speed(iterations_per_second)
+
+    def _discarded(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    # -- worker signals ----------------------------------------------------------------------
+    def _created(self, run_id: int, history: object) -> None:
+        self.model.run_created(run_id, history)
+        self.redraw()
+
+    def _status(self, status: RunStatus) -> None:
+        m = self.model
+        m.update_status(status)
+        if status.run_id != m.live_id:
+            return
+        if status.state == PAUSED:
+            m.message.emit(f"Paused at iteration {status.iteration:,}")
+            self._frame(force=True)
+        elif status.state == FINISHED:
+            self._frame(force=True)
+            m.message.emit(status.message[:1].upper() + status.message[1:])
+            if status.stop_reason == "error":
+                m.refuse("The run failed", status.message)
+        elif status.state == RUNNING and m.selected is not None:
+            self.redraw()
+
+    def _failed(self, run_id: int, message: str) -> None:
+        self.model.run_failed(run_id, message)
+
+    # -- frames ------------------------------------------------------------------------------
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run GUI Python with the solver parked, and count its cost. Inside a frame the
+        solver is parked already; its paints are part of its cost."""
+        w = self.worker
+        if self._in_frame or w is None:
+            yield
+            return
+        t0 = time.perf_counter()
+        w.hold()
+        try:
+            yield
+        finally:
+            w.release()
+            self._busy += time.perf_counter() - t0
+
+    def redraw(self) -> None:
+        """Ask for a frame (at the pace the frame budget allows)."""
+        self._dirty = True
+        if self._timer.isActive() or self._closing:
+            return
+        delay = max(0.0, self._next_frame - time.perf_counter())
+        self._timer.start(int(delay * 1000))
+
+    def _frame(self, force: bool = False) -> None:
+        """One redraw. The solver stays parked until the event loop has also painted what
+        changed: the paints are posted ahead of the zero-timer that ends the frame. ``force``
+        (a pause, a finish) draws even inside a frame that is still being painted."""
+        if self._closing:
+            return
+        if self._in_frame:
+            if force:
+                self._draw()
+            return
+        self._in_frame = True
+        self._frame_t0 = time.perf_counter()
+        if self.worker is not None:
+            self.worker.hold()
+        try:
+            self._draw()
+        finally:
+            QtCore.QTimer.singleShot(0, self._end_frame)
+
+    def _draw(self) -> None:
+        self._dirty = False
+        if self.worker is not None:
+            self.worker.want_x(self.wants_x())
+        state = self.model.state
+        self.frame.emit(state != RUNNING, state == IDLE)
+
+    def _end_frame(self) -> None:
+        if self.worker is not None:
+            self.worker.release()
+        self._in_frame = False
+        cost = self._busy + time.perf_counter() - self._frame_t0
+        self._busy = 0.0
+        self._frames += 1
+        self._busy_total += cost
+        # Smoothed, so one slow frame (an axis that moved) does not freeze the plots.
+        self._cost = 0.7 * self._cost + 0.3 * cost
+        gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / FRAME_SHARE))
+        self._next_frame = time.perf_counter() + (gap if self.model.state == RUNNING else 0.0)
+        if self.worker is not None:
+            self.worker.request_progress()
+        if self._dirty:
+            self.redraw()
+
+    def frame_stats(self) -> tuple[int, float]:
+        """(frames drawn, seconds of GUI work with the solver parked) since start-up."""
+        return self._frames, self._busy_total + self._busy

@@ -1,0 +1,358 @@
+"""The application model: the current session, the runs, the selection, the inspected
+iteration. A ``QObject`` with signals and no widgets; every view subscribes to it and none
+calls another view.
+
+Runs are ``RunRecord``s: the session they ran, a read-only view of their history, their
+latest status snapshot from the worker, a colour, and what the user made of them (name, pin).
+The model keeps the last ``KEEP_RUNS`` unpinned runs plus every pinned one. A run whose
+problem is not the current session's is ``stale``: it stays listed (greyed) but no view shows
+it as if it were current.
+
+Edits and the live-run driver change the model or speak through it (``refused``,
+``message``); they never call the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6 import QtCore
+
+if TYPE_CHECKING:  # the solver (and torch) loads after the window has painted
+    from solver.history import History
+    from solver.session import Session
+
+KEEP_RUNS = 8
+RUN_COLOURS = ["#1a56db", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d",
+               "#b91c1c", "#4b5563", "#ca8a04"]
+
+# Live states of a run, as the worker reports them.
+STARTING, RUNNING, PAUSED, FINISHED = "starting", "running", "paused", "finished"
+# What the run controls show: the live run's state, or idle when none is live.
+IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """One immutable snapshot of a run, published by the worker."""
+
+    run_id: int
+    state: str = STARTING  # starting | running | paused | finished
+    iteration: int = 0
+    entries: int = 0
+    stop_reason: str | None = None  # the engine's StopReason value once finished
+    message: str = ""
+    elapsed: float = 0.0  # seconds the solver spent on this run
+    grad_evals: int = 0
+    final_loss: float | None = None
+    x: np.ndarray | None = None  # a read-only copy of the unknowns, when it was asked for
+
+    @property
+    def live(self) -> bool:
+        return self.state in (STARTING, RUNNING, PAUSED)
+
+
+class HistoryView:
+    """Read-only access to a run's History: its arrays only grow, and what is handed out
+    cannot be written to."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, history: History) -> None:
+        self._h = history
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+    @staticmethod
+    def _ro(a: np.ndarray) -> np.ndarray:
+        v = a.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._ro(self._h.loss)
+
+    @property
+    def residual_norm(self) -> np.ndarray:
+        return self._ro(self._h.residual_norm)
+
+    @property
+    def error(self) -> np.ndarray:
+        return self._ro(self._h.error)
+
+    @property
+    def tracked(self) -> np.ndarray:
+        return self._ro(self._h.tracked)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._h.names)
+
+    @property
+    def trajectory_stride(self) -> int:
+        return self._h.trajectory_stride
+
+    def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
+        its, vals = self._h.trajectory()
+        return self._ro(its), self._ro(vals)
+
+    def envelope(self, name: str, start: int = 0, stop: int | None = None,
+                 max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+        return self._h.envelope(name, start, stop, max_points)
+
+    def to_csv(self, path: str) -> None:
+        self._h.to_csv(path)
+
+
+@dataclass(eq=False)
+class RunRecord:
+    """A run the user started. Views read it; only the model changes it."""
+
+    id: int
+    session: Session
+    colour: str
+    name: str
+    status: RunStatus
+    history: HistoryView | None = None  # set once the worker has created the run
+    pinned: bool = False
+    stale: bool = False  # its problem is not the current session's
+    track: Sequence[int] | None = field(default=None, repr=False)
+
+    @property
+    def live(self) -> bool:
+        return self.status.live
+
+    def final_loss(self) -> float | None:
+        if self.history is None or len(self.history) == 0:
+            return None
+        return float(self.history.loss[len(self.history) - 1])
+
+
+def same_problem(a: object, b: object) -> bool:
+    """Whether two problems are the same (identity first; else kind, parameters, arrays)."""
+    if a is b:
+        return True
+    from solver.kinds import kind_of
+
+    ka, kb = kind_of(a), kind_of(b)
+    if ka is not kb or ka.params_of(a) != kb.params_of(b):
+        return False
+    xa, xb = ka.arrays_of(a), kb.arrays_of(b)
+    return all(np.array_equal(xa[k], xb[k]) for k in xa)
+
+
+class AppModel(QtCore.QObject):
+    """See the module docstring. All methods run on the GUI thread."""
+
+    # session, note, whether the tables must be refilled with its problem
+    session_changed = QtCore.Signal(object, str, bool)
+    analysis_changed = QtCore.Signal(object)  # solver Analysis, an exception, or None (busy)
+    table_error_changed = QtCore.Signal(object)  # str | None
+    runs_changed = QtCore.Signal()  # membership, order, names, pins or staleness
+    run_updated = QtCore.Signal(int)  # run id: a new status or history
+    selection_changed = QtCore.Signal(object)  # RunRecord | None
+    inspected_changed = QtCore.Signal(object)  # iteration (int) | None
+    state_changed = QtCore.Signal(str)  # idle | starting | running | paused
+    run_finished = QtCore.Signal(int, str, str)  # run id, stop reason, message
+    refused = QtCore.Signal(str, str)  # title, text: a refusal or failure to show the user
+    session_reverted = QtCore.Signal(object)  # a refused edit: panels show the session again
+    live_discarded = QtCore.Signal()  # the live run was deleted: the driver stops it
+    message = QtCore.Signal(str)  # a status line
+    ready_changed = QtCore.Signal(bool)
+    label_changed = QtCore.Signal(str)  # the session's name (file name, preset title)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session: Session | None = None
+        self.session_label = ""
+        self.analysis: Any = None
+        self.table_error: str | None = None
+        self.runs: list[RunRecord] = []
+        self.selected: RunRecord | None = None
+        self.inspected: int | None = None
+        self.live_id: int | None = None  # the run the worker drives
+        self.track_text = ""  # the user's "Plot x" choice (validated by editing)
+        self.ready = False
+        self.last_error = ""
+        self._next_id = 1
+
+    # -- session -----------------------------------------------------------------------------
+    def set_session(self, s: Session, note: str = "", *, label: str | None = None,
+                    refill: bool = True) -> None:
+        """Make ``s`` (already valid) the session. A new problem clears the tables' error and
+        turns the runs of other problems stale; ``refill``: the tables must show ``s``'s
+        problem (False when they already hold it: an edit typed into them)."""
+        old = self.session
+        self.session = s
+        if label is not None:
+            self.set_label(label)
+        if old is None or s.problem is not old.problem:
+            self.set_table_error(None)
+            changed = False
+            for r in self.runs:
+                stale = not same_problem(r.session.problem, s.problem)
+                changed |= stale != r.stale
+                r.stale = stale
+            if changed:
+                self.runs_changed.emit()
+        self.session_changed.emit(s, note, refill)
+        if note:
+            self.message.emit(note)
+
+    def set_label(self, label: str) -> None:
+        self.session_label = label
+        self.label_changed.emit(label)
+
+    def set_analysis(self, analysis: object) -> None:
+        self.analysis = analysis
+        self.analysis_changed.emit(analysis)
+
+    def set_table_error(self, text: str | None) -> None:
+        if text != self.table_error:
+            self.table_error = text
+            self.table_error_changed.emit(text)
+
+    def set_ready(self) -> None:
+        self.ready = True
+        self.ready_changed.emit(True)
+
+    def refuse(self, title: str, text: str, *, revert: bool = False) -> None:
+        """Bad news for the user (the window shows it); nothing else changes. ``revert``:
+        the panels put their widgets back to the session."""
+        self.last_error = text
+        if revert and self.session is not None:
+            self.session_reverted.emit(self.session)
+        self.refused.emit(title, text)
+
+    def can_run(self) -> bool:
+        return self.ready and self.session is not None and self.table_error is None
+
+    # -- runs --------------------------------------------------------------------------------
+    def add_run(self, session: Session, track: Sequence[int] | None) -> RunRecord:
+        """A new run record (state starting) that becomes the live and selected run."""
+        rid = self._next_id
+        self._next_id += 1
+        rec = RunRecord(id=rid, session=session, colour=RUN_COLOURS[(rid - 1) % len(RUN_COLOURS)],
+                        name=f"Run {rid}", status=RunStatus(rid), track=track)
+        self.runs.append(rec)
+        self.live_id = rid
+        self._evict()
+        self.runs_changed.emit()
+        self.select(rec)
+        self.state_changed.emit(STARTING)
+        return rec
+
+    def _evict(self) -> None:
+        unpinned = [r for r in self.runs if not r.pinned and r.id != self.live_id]
+        for r in unpinned[: max(0, len(unpinned) - KEEP_RUNS + 1)]:
+            self.runs.remove(r)
+            if self.selected is r:
+                self.selected = None
+                self.selection_changed.emit(None)
+
+    def run(self, run_id: int | None) -> RunRecord | None:
+        return next((r for r in self.runs if r.id == run_id), None)
+
+    @property
+    def live(self) -> RunRecord | None:
+        return self.run(self.live_id)
+
+    @property
+    def state(self) -> str:
+        """What the run controls reflect: the live run's state, or idle."""
+        rec = self.live
+        if rec is None or not rec.live:
+            return IDLE
+        return rec.status.state
+
+    def run_created(self, run_id: int, history: History) -> None:
+        rec = self.run(run_id)
+        if rec is not None:
+            rec.history = HistoryView(history)
+            self.run_updated.emit(run_id)
+
+    def update_status(self, status: RunStatus) -> None:
+        rec = self.run(status.run_id)
+        if rec is None:
+            return
+        before = rec.status
+        if status.x is None and before.x is not None:
+            # Snapshots without x keep the last one the plots were given.
+            status = _with_x(status, before.x)
+        rec.status = status
+        self.run_updated.emit(rec.id)
+        if status.state != before.state and rec.id == self.live_id:
+            self.state_changed.emit(self.state)
+            if status.state == FINISHED:
+                self.run_finished.emit(rec.id, status.stop_reason or "stopped", status.message)
+
+    def run_failed(self, run_id: int, message: str) -> None:
+        """The worker could not create or continue the run: it ends with reason error."""
+        rec = self.run(run_id)
+        if rec is not None and rec.live:
+            self.update_status(RunStatus(run_id, FINISHED, rec.status.iteration,
+                                         rec.status.entries, "error", message,
+                                         rec.status.elapsed, rec.status.grad_evals,
+                                         rec.status.final_loss, rec.status.x))
+        self.refuse("The run could not continue", message)
+
+    def select(self, rec: RunRecord | None) -> None:
+        if rec is not None and rec not in self.runs:
+            return
+        if rec is not self.selected:
+            self.selected = rec
+            self.inspected = None
+            self.selection_changed.emit(rec)
+
+    def pin(self, rec: RunRecord, on: bool = True) -> None:
+        rec.pinned = on
+        if not on:
+            self._evict()
+        self.runs_changed.emit()
+
+    def rename(self, rec: RunRecord, name: str) -> bool:
+        name = name.strip()
+        if not name:
+            self.refuse("Run not renamed", "a run's name cannot be empty")
+            return False
+        rec.name = name
+        self.runs_changed.emit()
+        return True
+
+    def delete(self, rec: RunRecord) -> None:
+        """Forget a run (the live one must be stopped first: the driver does that)."""
+        if rec not in self.runs:
+            return
+        self.runs.remove(rec)
+        if rec.id == self.live_id:
+            self.live_id = None
+            if rec.live:
+                self.live_discarded.emit()
+            self.state_changed.emit(IDLE)
+        if self.selected is rec:
+            self.selected = None
+            self.inspected = None
+            self.selection_changed.emit(None)
+        self.runs_changed.emit()
+
+    def inspect(self, iteration: int | None) -> None:
+        """The iteration under inspection in the selected run (None: the newest)."""
+        if iteration is not None and (self.selected is None or self.selected.history is None):
+            return
+        if iteration is not None:
+            iteration = int(min(max(iteration, 0), max(len(self.selected.history) - 1, 0)))
+        if iteration != self.inspected:
+            self.inspected = iteration
+            self.inspected_changed.emit(iteration)
+
+
+
+def _with_x(s: RunStatus, x: np.ndarray) -> RunStatus:
+    from dataclasses import replace
+
+    return replace(s, x=x)

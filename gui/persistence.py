@@ -1,0 +1,157 @@
+"""What outlives the window: QSettings, the autosaved session, files the user writes.
+
+Each dock saves and restores its own state through the ``Persistent`` protocol (its own
+QSettings group); this module holds the window's geometry, the autosave and its restore, and
+writing sessions and histories. Autosaves are atomic (``solver.session.save``): a crash never
+leaves half a session, and one that cannot be restored is left where it is and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from PySide6 import QtCore
+
+from .editing import Editor, read_session
+from .model import STARTING, AppModel
+
+AUTOSAVE_NAME = "last-session.json"
+# Arrays larger than this go beside the autosave as .npy, keeping the JSON small and fast.
+AUTOSAVE_INLINE_LIMIT = 10_000
+
+
+class Persistent(Protocol):
+    """A dock or view that keeps its own settings."""
+
+    def save_state(self, settings: QtCore.QSettings) -> None: ...
+
+    def restore_state(self, settings: QtCore.QSettings) -> None: ...
+
+
+def default_data_dir() -> Path:
+    loc = QtCore.QStandardPaths.StandardLocation.AppDataLocation
+    return Path(QtCore.QStandardPaths.writableLocation(loc))
+
+
+class Persistence:
+    """Settings, autosave and restore for one window."""
+
+    def __init__(self, model: AppModel, settings: QtCore.QSettings, data_dir: Path) -> None:
+        self.model = model
+        self.settings = settings
+        self.data_dir = Path(data_dir)
+        self.parts: list[Persistent] = []
+        self._saved_arrays: dict[str, tuple[object, str]] = {}
+        # A run starting is the moment to keep the session it runs.
+        model.state_changed.connect(lambda st: self.autosave() if st == STARTING else None)
+
+    # -- settings ----------------------------------------------------------------------------
+    def restore(self) -> None:
+        for p in self.parts:
+            p.restore_state(self.settings)
+
+    def save(self) -> None:
+        for p in self.parts:
+            p.save_state(self.settings)
+        if self.model.session is not None:
+            self.settings.setValue("session/device", self.model.session.device)
+        self.settings.sync()
+
+    def last_dir(self, name: str = "") -> str:
+        d = self.settings.value("files/dir", "") or str(Path.home())
+        return str(Path(d) / name) if name else d
+
+    def remember_dir(self, path: str) -> None:
+        self.settings.setValue("files/dir", str(Path(path).resolve().parent))
+
+    # -- the autosaved session ---------------------------------------------------------------
+    def autosave_path(self) -> Path:
+        return self.data_dir / AUTOSAVE_NAME
+
+    def autosave(self) -> None:
+        """Write the session where the next start finds it; big arrays go beside as .npy
+        (written again only when the array changed)."""
+        from solver import session as sessions
+        from solver.kinds import kind_of
+        from solver.matrixio import save_matrix
+
+        s = self.model.session
+        if s is None:
+            return
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            files = dict(s.files)
+            for key, arr in kind_of(s.problem).arrays_of(s.problem).items():
+                if key in files or arr.size <= AUTOSAVE_INLINE_LIMIT:
+                    continue
+                path = self.data_dir / f"last-session-{key}.npy"
+                saved = self._saved_arrays.get(key)
+                if saved is None or saved[0] is not arr or saved[1] != str(path):
+                    save_matrix(path, arr)
+                    self._saved_arrays[key] = (arr, str(path))
+                files[key] = str(path)
+            sessions.save(replace(s, files=files), self.autosave_path())
+        except OSError as exc:
+            self.model.message.emit(f"Could not autosave the session: {exc}")
+
+    def load_initial(self, editor: Editor, session_path: str | None) -> None:
+        """The session given on the command line, else the last one, else the 3×3 example
+        (on the last device used, if it is still here)."""
+        from solver import presets
+        from solver.errors import InputError
+
+        note = ""
+        if session_path:
+            if editor.load_session(session_path):
+                return
+            note = self.model.last_error
+        auto = self.autosave_path()
+        if auto.is_file():  # also when the file given could not be opened
+            try:
+                s, why = read_session(auto)
+                self.model.set_session(s, "", label="last session")
+                self.model.message.emit(note or f"Restored the last session{why}")
+                return
+            except Exception as exc:  # a damaged autosave must never stop the app starting
+                note = note or f"the last session could not be restored: {exc}"
+        s = presets.build(presets.DEFAULT_PRESET)
+        device = str(self.settings.value("session/device", "cpu") or "cpu")
+        if device != s.device:
+            try:
+                s = s.replace(device=device)
+            except InputError:
+                pass
+        self.model.set_session(s, "", label=presets.PRESETS[presets.DEFAULT_PRESET].title)
+        self.model.message.emit(note or "Loaded the 3×3 example")
+
+    # -- files the user writes ---------------------------------------------------------------
+    def save_session(self, path: str | Path) -> bool:
+        from solver import session as sessions
+
+        m = self.model
+        if m.table_error:
+            m.refuse("Session not saved", f"{m.table_error}; fix it before saving")
+            return False
+        try:
+            sessions.save(m.session, path)
+        except OSError as exc:
+            m.refuse("Session not saved", f"{path}: {exc}")
+            return False
+        m.set_label(Path(path).name)
+        m.message.emit(f"Saved {path}")
+        return True
+
+    def export_csv(self, path: str | Path) -> bool:
+        rec = self.model.selected
+        if rec is None or rec.history is None:
+            self.model.refuse("Nothing to export", "run the solver first")
+            return False
+        try:
+            rec.history.to_csv(str(path))
+        except OSError as exc:
+            self.model.refuse("History not exported", f"{path}: {exc}")
+            return False
+        self.model.message.emit(f"Exported {len(rec.history):,} iterations to {path}")
+        return True

@@ -1,0 +1,325 @@
+"""The Problem dock: one table per array of the problem kind, its size and parameters, and
+what the analysis says (shape, rank, condition, the exact solution).
+
+Built from the solver's registry of problem kinds (``solver.kinds``): each kind's arrays
+become tables, vectors that share a matrix's rows sit beside it, and its parameters become
+fields. Nothing here branches on a kind's name. The panel reports what the user typed
+(``edited``, ``param_changed``); it shows what the model holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from .tables import ArrayModel, MatrixView
+
+Qt = QtCore.Qt
+
+MAX_SIZE = 5000  # rows/columns the spin boxes allow; files may be larger (engine limits apply)
+# How a parameter's choices read in the panel (the session keeps the plain value).
+CHOICE_LABELS = {
+    "left": "left:  X M = I",
+    "right": "right:  M X = I",
+    "both": "both:  (XM + MX)/2 = I",
+}
+
+
+def fmt(v: float | None, digits: int = 4) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    return f"{v:.{digits}g}"
+
+
+def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
+    s = QtWidgets.QSpinBox()
+    s.setRange(lo, hi)
+    s.setToolTip(tip)
+    s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
+    s.setGroupSeparatorShown(True)
+    return s
+
+
+def _titled(title: str, w: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    box = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    lay.addWidget(QtWidgets.QLabel(f"<b>{title}</b>"))
+    lay.addWidget(w, 1)
+    return box
+
+
+class _KindPage:
+    """The tables, size fields and parameter fields of one problem kind."""
+
+    def __init__(self, kind: object, panel: MatrixPanel) -> None:
+        self.kind = kind
+        self.models: dict[str, ArrayModel] = {}
+        self.views: dict[str, MatrixView] = {}
+        self.sizes: dict[str, tuple[QtWidgets.QSpinBox, ...]] = {}
+        self.params: dict[str, QtWidgets.QWidget] = {}
+        self.bar: list[QtWidgets.QWidget] = []
+        self.widget = QtWidgets.QSplitter(Qt.Horizontal)
+        self.widget.setChildrenCollapsible(False)
+        for spec in kind.arrays:
+            model = ArrayModel(spec.title)
+            model.edited.connect(panel._on_model_edited)
+            view = MatrixView()
+            view.setModel(model)
+            view.paste_failed.connect(panel.message)
+            if spec.ndim == 1:
+                view.setMinimumWidth(110)
+                view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
+            self.models[spec.key], self.views[spec.key] = model, view
+            self.widget.addWidget(_titled(spec.title, view))
+            self.widget.setStretchFactor(self.widget.count() - 1, 4 if spec.ndim == 2 else 1)
+            if spec.rows_like is not None:
+                continue
+            if spec.square:
+                spins = (_spin(1, MAX_SIZE, f"size n of the square matrix {spec.title}"),)
+                labels = ("Size n",)
+            elif spec.ndim == 2:
+                spins = (_spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
+                         _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"))
+                labels = ("Rows", "Columns")
+            else:
+                spins = (_spin(1, 100_000, f"entries of {spec.title}"),)
+                labels = ("Entries",)
+            for lab, sp in zip(labels, spins, strict=True):
+                sp.valueChanged.connect(lambda _v, k=spec.key: panel._on_shape(k))
+                self.bar += [QtWidgets.QLabel(lab), sp]
+            self.sizes[spec.key] = spins
+        for p in kind.params:
+            if p.choices:
+                w = QtWidgets.QComboBox()
+                for c in p.choices:
+                    w.addItem(CHOICE_LABELS.get(c, str(c)), c)
+                w.activated.connect(lambda _i, k=p.key, c=w: panel._on_param(k, c.currentData()))
+            else:
+                w = _spin(0, 50, p.label)
+                w.valueChanged.connect(lambda v, k=p.key: panel._on_param(k, v))
+            self.params[p.key] = w
+            self.bar += [QtWidgets.QLabel(p.label), w]
+
+
+class MatrixPanel(QtWidgets.QWidget):
+    """Tables for the problem's data, its size, and what the analysis says about it."""
+
+    edited = QtCore.Signal()  # a table's content or shape changed
+    param_changed = QtCore.Signal(dict)  # a parameter of the problem kind ("side", "degree")
+    message = QtCore.Signal(str)  # a paste that was refused, etc.
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        self.pages: dict[str, _KindPage] = {}
+        self.page: _KindPage | None = None
+        self.exact_model = ArrayModel("exact", editable=False)
+
+        self.presets_button = QtWidgets.QToolButton()
+        self.presets_button.setText("Presets")
+        self.presets_button.setPopupMode(QtWidgets.QToolButton.InstantPopup)
+        self.shape_bar = QtWidgets.QHBoxLayout()
+        self.shape_bar.setContentsMargins(0, 0, 0, 0)
+        self.shape_bar.addStretch(1)
+        self.shape_bar.addWidget(self.presets_button)
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(QtWidgets.QLabel("Loading the solver…", alignment=Qt.AlignCenter))
+
+        self.error_label = QtWidgets.QLabel()
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(
+            "QLabel#errorLabel { color: #9b1c1c; background: #fde8e8; border: 1px solid #f5b5b5;"
+            " border-radius: 4px; padding: 4px 6px; }"
+        )
+        self.error_label.hide()
+
+        self.facts = QtWidgets.QLabel("Loading the solver…")
+        self.facts.setObjectName("facts")
+        self.facts.setTextFormat(Qt.RichText)
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.exact_view = MatrixView()
+        self.exact_view.setModel(self.exact_model)
+        self.exact_view.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.exact_view.setMinimumHeight(70)
+        self.exact_view.horizontalHeader().setDefaultSectionSize(90)
+        exact_box = QtWidgets.QGroupBox("Exact solution (reference)")
+        ev = QtWidgets.QVBoxLayout(exact_box)
+        ev.setContentsMargins(6, 4, 6, 6)
+        ev.addWidget(self.facts)
+        ev.addWidget(self.exact_view, 1)
+
+        split = QtWidgets.QSplitter(Qt.Vertical)
+        split.setObjectName("matrixSplitter")
+        top = QtWidgets.QWidget()
+        tl = QtWidgets.QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(self.shape_bar)
+        tl.addWidget(self.stack, 1)
+        tl.addWidget(self.error_label)
+        split.addWidget(top)
+        split.addWidget(exact_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(split)
+
+    def bind(self, model: object) -> None:
+        """Show what ``model`` (the AppModel) holds, from now on."""
+        model.session_changed.connect(
+            lambda s, _note, refill: self.show_problem(s.problem) if refill else None)
+        model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
+        model.table_error_changed.connect(self.show_error)
+
+    # -- the registry --------------------------------------------------------------------------
+    def set_kinds(self, kinds: Mapping[str, object]) -> None:
+        """One page per problem kind (called once the solver has loaded)."""
+        for name, kind in kinds.items():
+            page = _KindPage(kind, self)
+            self.pages[name] = page
+            self.stack.addWidget(page.widget)
+            for w in page.bar:
+                self.shape_bar.insertWidget(self.shape_bar.count() - 2, w)
+                w.hide()
+
+    def view(self, key: str) -> MatrixView:
+        return self.page.views[key]
+
+    def model_of(self, key: str) -> ArrayModel:
+        return self.page.models[key]
+
+    # -- showing a problem -----------------------------------------------------------------------
+    def show_problem(self, problem: object) -> None:
+        """Fill the tables, sizes and parameters from an engine problem."""
+        from solver.kinds import kind_of
+
+        kind = kind_of(problem)
+        self._loading = True
+        try:
+            for page in self.pages.values():
+                for w in page.bar:
+                    w.setVisible(page.kind is kind)
+            self.page = self.pages[kind.name]
+            self.stack.setCurrentWidget(self.page.widget)
+            arrays = kind.arrays_of(problem)
+            for key, model in self.page.models.items():
+                model.set_array(arrays[key])
+            for key, spins in self.page.sizes.items():
+                shape = arrays[key].shape
+                for sp, v in zip(spins, shape, strict=False):
+                    sp.setValue(v)
+            for key, value in kind.params_of(problem).items():
+                w = self.page.params[key]
+                if isinstance(w, QtWidgets.QComboBox):
+                    w.setCurrentIndex(w.findData(value))
+                else:
+                    w.setValue(int(value))
+        finally:
+            self._loading = False
+
+    def focus_table(self) -> None:
+        if self.page is None:
+            return
+        view = next(iter(self.page.views.values()))
+        view.setFocus()
+        if not view.currentIndex().isValid():
+            view.setCurrentIndex(view.model().index(0, 0))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The tables' valid content, by array key."""
+        return {k: m.array() for k, m in self.page.models.items()}
+
+    def invalid_message(self) -> str | None:
+        for m in self.page.models.values():
+            msg = m.first_problem()
+            if msg:
+                return msg
+        return None
+
+    def show_error(self, text: str | None) -> None:
+        self.error_label.setText(f"{text}. Run is disabled until this is fixed." if text else "")
+        self.error_label.setVisible(bool(text))
+
+    def show_analysis(self, session: object, a: object) -> None:
+        """Shape, rank, condition and the exact solution; ``a`` None while it is computed."""
+        if a is None:
+            self.facts.setText("Analysing the matrix…")
+            self.exact_model.set_array(np.zeros((0, 1)))
+            return
+        if isinstance(a, BaseException):
+            self.facts.setText(f"analysis failed: {a}")
+            self.exact_model.set_array(np.zeros((0, 1)))
+            return
+        m, n = a.shape
+        cond = "∞ (singular)" if a.cond is None else fmt(a.cond, 4)
+        rank = "—" if a.rank is None else f"{a.rank}"
+        est = "" if a.spectrum_exact else " (estimated)"
+        parts = [f"<b>{m}×{n}</b>", f"rank <b>{rank}</b>", f"cond <b>{cond}</b>{est}"]
+        if a.lipschitz is not None:
+            parts.append(f"L = {fmt(a.lipschitz)}")
+        if a.rate is not None and session.optimizer == "gd":
+            iters = a.iterations_for(1e-6)
+            parts.append(f"gd rate {fmt(a.rate)}" + (f" (≈{iters:,} it per 10⁻⁶)" if iters else ""))
+        self.facts.setText(" · ".join(parts))
+        exact = np.asarray(a.exact, float)
+        if exact.ndim == 2:
+            self.exact_model.row_names = None
+            self.exact_model.set_array(exact)
+        else:
+            self.exact_model.set_array(exact, row_names=session.problem.unknown_names())
+
+    # -- edits ---------------------------------------------------------------------------------
+    def _on_model_edited(self) -> None:
+        if not self._loading:
+            self.edited.emit()
+
+    def _on_param(self, key: str, value: object) -> None:
+        if not self._loading:
+            self.param_changed.emit({key: value})
+
+    def _on_shape(self, key: str) -> None:
+        if self._loading:
+            return
+        page = self.page
+        self._loading = True
+        try:
+            spins = page.sizes[key]
+            model = page.models[key]
+            spec = next(s for s in page.kind.arrays if s.key == key)
+            old = model.shape[0]
+            if spec.square:
+                n = spins[0].value()
+                model.resize(n, n)
+                if n > old:  # new rows and columns start as the identity's: M stays invertible
+                    a = model.array()
+                    a[np.arange(old, n), np.arange(old, n)] = 1.0
+                    invalid = dict(model.invalid)
+                    model.set_array(a)
+                    model.invalid = invalid
+            else:
+                model.resize(spins[0].value(), spins[1].value() if len(spins) > 1 else 1)
+            for s in page.kind.arrays:
+                if s.rows_like == key:
+                    page.models[s.key].resize(model.shape[0], 1)
+        finally:
+            self._loading = False
+        self.edited.emit()
+
+    # -- state ---------------------------------------------------------------------------------
+    def save_state(self, settings: QtCore.QSettings) -> None:
+        settings.setValue("problemDock/splitter", self.splitter.saveState())
+
+    def restore_state(self, settings: QtCore.QSettings) -> None:
+        state = settings.value("problemDock/splitter")
+        if not state or not self.splitter.restoreState(state):
+            # The tables first: the exact solution needs a few rows, the data all it can get.
+            self.splitter.setSizes([700, 300])

@@ -1,0 +1,32 @@
+"""Refusals and failures as non-blocking message boxes (the status bar says them too)."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+class MessageBoxes:
+    """Opens one window-modal warning per message; ``enabled`` False: none (tests, quitting)."""
+
+    def __init__(self, parent: QtWidgets.QWidget, enabled: bool = True) -> None:
+        self.parent = parent
+        self.enabled = enabled
+        self._boxes: list[QtWidgets.QMessageBox] = []
+
+    def show(self, title: str, text: str) -> None:
+        if not self.enabled:
+            return
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, title, text,
+                                    QtWidgets.QMessageBox.Ok, self.parent)
+        box.setAttribute(QtCore.Qt.WA_DeleteOnClose)
+        box.finished.connect(lambda _r, b=box: self._boxes.remove(b) if b in self._boxes else None)
+        self._boxes.append(box)
+        box.open()
+
+    def open_boxes(self) -> list[QtWidgets.QMessageBox]:
+        return [b for b in self._boxes if b.isVisible()]
+
+    def close_all(self) -> None:
+        self.enabled = False
+        for b in list(self._boxes):
+            b.close()

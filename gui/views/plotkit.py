@@ -1,0 +1,290 @@
+"""Plot building blocks on top of pyqtgraph: fast axes, guarded painting, range keeping,
+crosshair read-outs, and the pyqtgraph patches ``gui.app.configure_process`` installs.
+
+Imported after the window is up: pyqtgraph is not on the startup path.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters)
+from PySide6 import QtCore, QtGui, QtWidgets
+
+pg.setConfigOptions(background="w", foreground="#3c4043", antialias=False)
+
+LOSS_PEN = pg.mkPen("#1a56db", width=2)
+ERROR_PEN = pg.mkPen("#d97706", width=2)
+RESIDUAL_PEN = pg.mkPen("#059669", width=2)
+CROSS_PEN = pg.mkPen("#9ca3af", width=1, style=QtCore.Qt.DashLine)
+EXACT_BRUSH = pg.mkBrush("#cbd5e1")
+LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
+X_BRUSH = pg.mkBrush("#1a56db")
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+# Points drawn per pixel of plot width (a min and a max per column).
+POINTS_PER_PIXEL = 2
+
+Guard = Callable[[], AbstractContextManager]
+
+
+class FastAxis(pg.AxisItem):
+    """An axis that paints straight onto its painter. pyqtgraph's records a QPicture and
+    replays it, which costs twice; here the item is cached as a pixmap anyway (``cache``),
+    so it is painted once per range change, straight into that pixmap."""
+
+    def paint(self, p: QtGui.QPainter, opt: object, widget: object) -> None:
+        if self.style["tickFont"]:
+            p.setFont(self.style["tickFont"])
+        specs = self.generateDrawSpecs(p)
+        if specs is not None:
+            self.drawPicture(p, *specs)
+
+
+def _axes() -> dict[str, FastAxis]:
+    axes = {k: FastAxis(k) for k in ("left", "bottom")}
+    for a in axes.values():
+        # SI prefixes rescale the tick values and label ("loss (x1e+27)"): wrong on a log
+        # axis and confusing on a diverging one; plain numbers it is.
+        a.enableAutoSIPrefix(False)
+    return axes
+
+
+class GuardedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile)."""
+
+    def __init__(self, guard: Guard | None = None, **kwargs: object) -> None:
+        super().__init__(axisItems=_axes(), **kwargs)
+        self.guard = guard
+
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
+        if self.guard is None:
+            super().paintEvent(ev)
+            return
+        with self.guard():
+            super().paintEvent(ev)
+
+
+def curve(plot: pg.PlotWidget, pen: QtGui.QPen, name: str) -> pg.PlotDataItem:
+    c = pg.PlotDataItem(pen=pen, name=name)
+    plot.getPlotItem().addItem(c, ignoreBounds=True)  # the plot's RangeKeeper sets its range
+    return c
+
+
+def cache(item: QtWidgets.QGraphicsItem) -> QtWidgets.QGraphicsItem:
+    # Axes, titles and legends lay out text on every paint, and a new curve repaints the
+    # area under a legend each frame: as pixmaps they cost a blit instead (several times
+    # cheaper here), redrawn only when they change (an axis whose range moved).
+    item.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
+    return item
+
+
+def cache_decorations(pi: pg.PlotItem) -> None:
+    for name in ("left", "bottom"):
+        cache(pi.getAxis(name))
+    cache(pi.titleLabel)
+
+
+X_STEPS = (1, 2, 5, 10)
+
+
+def _step_up(v: float) -> float:
+    """The next round number >= v (1, 2 or 5 times a power of ten)."""
+    if v <= 1:
+        return 1.0
+    e = 10.0 ** math.floor(math.log10(v))
+    return next(m * e for m in X_STEPS if m * e >= v)
+
+
+def finite_range(*arrays: np.ndarray, positive: bool = False) -> tuple[float, float] | None:
+    lo, hi = math.inf, -math.inf
+    for a in arrays:
+        a = np.asarray(a)
+        ok = np.isfinite(a) & (a > 0) if positive else np.isfinite(a)
+        if ok.any():
+            f = a[ok]
+            lo, hi = min(lo, float(f.min())), max(hi, float(f.max()))
+    return (lo, hi) if lo <= hi else None
+
+
+class RangeKeeper:
+    """Auto-range in steps. An invisible two-point item is the only thing the view box
+    auto-ranges on (the curves are added with ``ignoreBounds``), and it moves only when the
+    data outgrow it: x to the next round number, a log y to whole decades, a linear y to
+    round bounds. Axes then change a few times per run instead of every frame, and each
+    change costs a full repaint. pyqtgraph's own auto-range behaviour is kept: a user's zoom
+    turns it off, the "A" button turns it back on.
+    """
+
+    def __init__(self, plot: pg.PlotWidget, log_y: bool) -> None:
+        self.log_y = log_y
+        self.item = pg.PlotDataItem([0.0, 1.0], [1.0, 10.0] if log_y else [0.0, 1.0],
+                                    pen=pg.mkPen(0, 0, 0, 0))
+        plot.getPlotItem().addItem(self.item)
+        self.bounds: tuple[float, float, float, float] | None = None
+
+    def reset(self) -> None:
+        self.bounds = None
+
+    def update(self, x_last: float, y: tuple[float, float] | None, tight: bool,
+               may_move: bool = True) -> bool:
+        """Fit the bounds to the data; True if they moved (a full repaint follows).
+        With ``may_move`` False a needed move waits (the curve may overrun briefly)."""
+        x1 = max(float(x_last), 1.0) if tight else _step_up(x_last)
+        old = self.bounds
+        if y is None:
+            y0, y1 = (old[2], old[3]) if old else ((0.1, 10.0) if self.log_y else (-1.0, 1.0))
+        elif self.log_y:
+            # Whole decades; the lower bound in steps that grow with the span, so a loss
+            # falling through hundreds of decades moves the axis a few times, not each frame.
+            lo, hi = math.log10(y[0]), math.log10(y[1])
+            e1 = math.ceil(hi)
+            e0 = math.floor(lo)
+            if not tight:
+                step = max(1.0, round(_nice(max(e1 - lo, 1.0) / 4)))
+                e0 = math.floor(lo / step) * step
+                if old is not None and e1 == math.log10(old[3]):
+                    o0 = math.log10(old[2])
+                    if o0 <= lo and e1 - o0 <= 4 * max(e1 - lo, 1.0):
+                        e0 = o0
+            y0, y1 = 10.0 ** e0, 10.0 ** max(e1, e0 + 1)
+        else:
+            y0, y1 = _linear_bounds(y[0], y[1], None if tight or old is None else old[2:])
+        new = (0.0, x1, y0, y1)
+        if new == old or not may_move:
+            return False
+        self.bounds = new
+        self.item.setData([0.0, x1], [y0, y1])
+        return True
+
+
+def _nice(step: float) -> float:
+    e = 10.0 ** math.floor(math.log10(step))
+    return next(m * e for m in (1, 2, 2.5, 5, 10) if m * e >= step)
+
+
+def _linear_bounds(lo: float, hi: float, cur: tuple[float, float] | None) -> tuple[float, float]:
+    """Round bounds around [lo, hi]; the current ones are kept while they still fit well."""
+    if cur is not None and cur[0] <= lo and hi <= cur[1] and cur[1] - cur[0] <= 4 * (hi - lo):
+        return cur
+    span = hi - lo
+    if not math.isfinite(span):
+        return lo, hi
+    if span <= 0:
+        pad = abs(lo) * 0.1 or 0.5
+        lo, hi, span = lo - pad, hi + pad, 2 * pad
+    step = _nice(span / 4)
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
+
+
+def warm_fonts() -> None:
+    """Lay out and draw every glyph a tick label uses once, now: the first superscript
+    digit measured inside a paint costs up to ~200 ms here (font fallback), a visible stall.
+    Both the picture and the raster engine keep their own glyph caches."""
+    text = "0123456789 ⁰¹²³⁴⁵⁶⁷⁸⁹⁻ −.e+×‖"
+    for device in (QtGui.QPicture(), QtGui.QImage(400, 40, QtGui.QImage.Format_ARGB32)):
+        p = QtGui.QPainter(device)
+        for size in (8, 9, 10):
+            f = p.font()
+            f.setPointSize(size)
+            p.setFont(f)
+            p.boundingRect(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
+            p.drawText(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
+        p.end()
+
+
+def is_shown(w: QtWidgets.QWidget) -> bool:
+    # Background tabs, closed docks and a minimized window are not drawn into.
+    return w.isVisible() and not w.window().isMinimized()
+
+
+def fmt(v: float) -> str:
+    return f"{v:.6g}" if math.isfinite(v) else str(v)
+
+
+class Readout:
+    """Crosshair and a text read-out in the plot's corner, rate-limited mouse tracking."""
+
+    def __init__(self, plot: pg.PlotWidget, text_of: Callable[[float, float], str | None],
+                 vertical_only: bool = True) -> None:
+        self.plot = plot
+        self.text_of = text_of
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=CROSS_PEN)
+        self.hline = None if vertical_only else pg.InfiniteLine(angle=0, movable=False,
+                                                                 pen=CROSS_PEN)
+        self.label = pg.TextItem("", color="#111827", anchor=(0, 0),
+                                 fill=pg.mkBrush(255, 255, 255, 215))
+        vb = plot.getViewBox()
+        self.label.setParentItem(vb)  # pixel position inside the view box, not data coords
+        self.label.setPos(6, 4)
+        self.label.setZValue(100)
+        for item in (self.vline, self.hline):
+            if item is not None:
+                plot.addItem(item, ignoreBounds=True)
+                item.hide()
+        self.label.hide()
+        self.proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
+
+    def _moved(self, args: tuple) -> None:
+        pos = args[0]
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            self.hide()
+            return
+        p = vb.mapSceneToView(pos)
+        text = self.text_of(p.x(), p.y())
+        if not text:
+            self.hide()
+            return
+        self.vline.setPos(p.x())
+        self.vline.show()
+        if self.hline is not None:
+            self.hline.setPos(p.y())
+            self.hline.show()
+        self.label.setText(text)
+        self.label.show()
+
+    def hide(self) -> None:
+        self.vline.hide()
+        if self.hline is not None:
+            self.hline.hide()
+        self.label.hide()
+
+
+def install_patches() -> None:
+    """pyqtgraph fixes this app relies on, for the pinned version only (a newer release is
+    checked against the tests before its pin moves)."""
+    if pg.__version__.startswith("0.14."):
+        tolerate_closed_svg_paths()
+
+
+def tolerate_closed_svg_paths() -> None:
+    """pyqtgraph 0.14's SVG exporter reads every token of a path as "x,y", but Qt 6.11 ends
+    closed paths with a bare "Z" and the export fails. Take the Z out while the exporter
+    maps the coordinates, and put it back after (installed once)."""
+    import pyqtgraph.exporters.SVGExporter  # noqa: F401
+
+    mod = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    original = mod.correctCoordinates
+    if getattr(original, "tolerates_close", False):
+        return
+
+    def correct(node, defs, item, options):  # noqa: ANN001, ANN202 - pyqtgraph's signature
+        closed = []
+        for path in node.getElementsByTagName("path"):
+            tokens = path.getAttribute("d").split()
+            kept = [t for t in tokens if t not in ("Z", "z")]
+            if len(kept) != len(tokens):
+                path.setAttribute("d", " ".join(kept))
+                closed.append(path)
+        original(node, defs, item, options)
+        for path in closed:
+            path.setAttribute("d", path.getAttribute("d").rstrip() + " Z")
+
+    correct.tolerates_close = True
+    mod.correctCoordinates = correct

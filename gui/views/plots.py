@@ -1,0 +1,435 @@
+"""The live plots: loss, error and residual, the components of x, x against the exact
+solution, and for inverse problems heat maps of X and of its residual.
+
+They show the model's selected run. Each frame pulls only what the plots can show:
+``History.envelope`` (min/max per bucket) for the visible iterations, and a strided slice of
+the x trajectory. Plots that are hidden (a background tab) are skipped and catch up when
+shown. pyqtgraph's own features do the rest: log axes, auto-range that stops following once
+the user zooms (the "A" button resumes it), legends, colour bars and exporters.
+
+Imported after the window is up: pyqtgraph is not on the startup path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .plotkit import (
+    ERROR_PEN,
+    EXACT_BRUSH,
+    LEGEND_BRUSH,
+    LOSS_PEN,
+    PALETTE,
+    POINTS_PER_PIXEL,
+    RESIDUAL_PEN,
+    X_BRUSH,
+    Guard,
+    GuardedPlotWidget,
+    RangeKeeper,
+    Readout,
+    cache,
+    cache_decorations,
+    curve,
+    finite_range,
+    is_shown,
+    warm_fonts,
+)
+from .readouts import ReadoutTexts
+
+
+@dataclass
+class RunSource:
+    """What the plots read from one run: its history and the facts of its problem."""
+
+    history: object  # solver.history.History
+    exact: np.ndarray  # flattened reference solution
+    names: list[str]  # every unknown's name
+    unknown_shape: tuple[int, ...]
+    residual: Callable[[np.ndarray], np.ndarray]  # rows of flat x -> rows of flat residuals
+
+    @property
+    def matrix_unknowns(self) -> bool:
+        """The unknowns form one matrix (an inverse): heat maps show it and its residual."""
+        return len(self.unknown_shape) == 2
+
+    @classmethod
+    def from_record(cls, rec: object) -> RunSource:
+        """The plots' view of a run record (its history must exist)."""
+        from solver.kinds import kind_of
+
+        p = rec.session.problem
+        exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)
+        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape),
+                   p.residual_np)
+
+
+class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
+    """All plots of the window. ``set_source`` picks the run; ``refresh`` draws a frame."""
+
+    inspected = QtCore.Signal(object)  # the iteration under the crosshair (None: none)
+
+    def __init__(self, guard: Guard | None = None, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.guard = guard
+        self.src: RunSource | None = None
+        self.record: object = None  # the RunRecord on show
+        self._x_curves: list[pg.PlotDataItem] = []
+        self._x_columns: np.ndarray = np.zeros(0, np.int64)
+        self._latest_x: np.ndarray | None = None
+        self._turn = 0
+        self._moved = False
+        self._tight = True
+
+        warm_fonts()
+        self.loss_plot = self._plot("Loss", "loss", log=True)
+        self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss")
+        self.err_plot = self._plot("Error and residual", "norm", log=True)
+        cache(self.err_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+        self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
+        self.res_curve = curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual")
+        self.x_plot = self._plot("Components of x", "value")
+        self.x_legend = cache(self.x_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+
+        self.bar_plot = self._plot("x (blue) against the exact solution (grey)", "value",
+                                   bottom="component")
+        self.bar_plot.setMouseEnabled(x=True, y=True)
+        self.exact_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=EXACT_BRUSH,
+                                          pen=pg.mkPen(None))
+        self.x_bars = pg.BarGraphItem(x=[], height=[], width=0.4, brush=X_BRUSH,
+                                      pen=pg.mkPen(None))
+        self.bar_plot.addItem(self.exact_bars, ignoreBounds=True)
+        self.bar_plot.addItem(self.x_bars, ignoreBounds=True)
+        self.frames = {
+            "loss": RangeKeeper(self.loss_plot, True),
+            "error": RangeKeeper(self.err_plot, True),
+            "x": RangeKeeper(self.x_plot, False),
+            "bars": RangeKeeper(self.bar_plot, False),
+        }
+
+        self.heat_x_plot, self.heat_x, self.heat_x_bar = self._heat("X (current)")
+        self.heat_r_plot, self.heat_r, self.heat_r_bar = self._heat("Residual of X")
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.bar_plot, "x vs exact")
+        self.tabs.addTab(self.heat_x_plot, "X heat map")
+        self.tabs.addTab(self.heat_r_plot, "Residual heat map")
+        self.tabs.currentChanged.connect(lambda _i: self.refresh(everything=True,
+                                                                 tight=self._tight))
+        self._set_heat_tabs(False)
+
+        top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        top.setObjectName("plotsTop")
+        top.addWidget(self.loss_plot)
+        top.addWidget(self.err_plot)
+        bottom = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        bottom.setObjectName("plotsBottom")
+        bottom.addWidget(self.x_plot)
+        bottom.addWidget(self.tabs)
+        outer = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        outer.setObjectName("plotsOuter")
+        outer.addWidget(top)
+        outer.addWidget(bottom)
+        for s in (top, bottom, outer):
+            s.setChildrenCollapsible(False)
+        self.splitters = [outer, top, bottom]
+        self.caption = QtWidgets.QLabel()
+        self.caption.setObjectName("plotCaption")
+        self.caption.setStyleSheet("QLabel#plotCaption { background: white; padding: 3px 8px;"
+                                   " color: #374151; }")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.caption)
+        lay.addWidget(outer, 1)
+
+        self._readouts = [
+            Readout(self.loss_plot, self._loss_text),
+            Readout(self.err_plot, self._err_text),
+            Readout(self.x_plot, self._x_text),
+            Readout(self.bar_plot, self._bar_text),
+            Readout(self.heat_x_plot, lambda x, y: self._heat_text(x, y, False), False),
+            Readout(self.heat_r_plot, lambda x, y: self._heat_text(x, y, True), False),
+        ]
+        self.plots = {
+            "loss": self.loss_plot,
+            "error": self.err_plot,
+            "x": self.x_plot,
+            "bars": self.bar_plot,
+            "heat_x": self.heat_x_plot,
+            "heat_residual": self.heat_r_plot,
+        }
+        self.show_run(None)
+
+    # -- construction -----------------------------------------------------------------------
+    def _plot(self, title: str, left: str, *, log: bool = False,
+              bottom: str = "iteration") -> GuardedPlotWidget:
+        w = GuardedPlotWidget(self.guard)
+        pi = w.getPlotItem()
+        pi.setTitle(title, size="10pt")
+        pi.setLabel("left", left)
+        pi.setLabel("bottom", bottom)
+        # No grid: its lines belong to the axes and cost ~20 ms each time a range moves.
+        pi.setLogMode(x=False, y=log)
+        cache_decorations(pi)
+        w.setMinimumSize(220, 160)
+        return w
+
+    def _heat(self, title: str) -> tuple[GuardedPlotWidget, pg.ImageItem, pg.ColorBarItem]:
+        w = GuardedPlotWidget(self.guard)
+        pi = w.getPlotItem()
+        pi.setTitle(title, size="10pt")
+        pi.setLabel("left", "row")
+        pi.setLabel("bottom", "column")
+        pi.invertY(True)
+        pi.setAspectLocked(True)
+        img = pg.ImageItem(axisOrder="row-major")
+        pi.addItem(img)
+        bar = pi.addColorBar(img, colorMap="CET-D1", values=(-1, 1), interactive=False)
+        cache_decorations(pi)
+        cache_decorations(bar)
+        w.setMinimumSize(220, 160)
+        return w, img, bar
+
+    def _set_heat_tabs(self, on: bool) -> None:
+        for i in (1, 2):
+            self.tabs.setTabEnabled(i, on)
+            self.tabs.setTabToolTip(i, "" if on else "for matrix-inverse problems")
+        if not on and self.tabs.currentIndex() != 0:
+            self.tabs.setCurrentIndex(0)
+
+    # -- data -------------------------------------------------------------------------------
+    def set_source(self, src: RunSource | None) -> None:
+        """Show ``src`` (a new run), or clear every plot with None."""
+        self.src = src
+        self._latest_x = None
+        for c in self._x_curves:
+            self.x_plot.removeItem(c)
+        self._x_curves = []
+        self.x_legend.clear()
+        for c in (self.loss_curve, self.err_curve, self.res_curve):
+            c.setData([], [])
+        self.exact_bars.setOpts(x=[], height=[])
+        self.x_bars.setOpts(x=[], height=[])
+        self.heat_x.clear()
+        self.heat_r.clear()
+        for r in self._readouts:
+            r.hide()
+        for p in self.plots.values():
+            p.getPlotItem().enableAutoRange()
+        for f in self.frames.values():
+            f.reset()
+        if src is None:
+            self._set_heat_tabs(False)
+            return
+        tracked = np.asarray(src.history.tracked, np.int64)
+        self._x_columns = tracked
+        k = len(tracked)
+        self.x_legend.setColumnCount(1 if k <= 8 else 2 if k <= 16 else 3)
+        for j, idx in enumerate(tracked):
+            color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
+            pen = pg.mkPen(color, width=1.5)
+            self._x_curves.append(curve(self.x_plot, pen, src.names[idx]))
+        xs = np.arange(1, k + 1, dtype=float)
+        self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
+        ax = self.bar_plot.getPlotItem().getAxis("bottom")
+        every = max(1, -(-k // 8))  # at most 8 names fit under the bars
+        ax.setTicks([[(float(i + 1), src.names[t]) for i, t in enumerate(tracked)
+                      if i % every == 0]])
+        inverse = src.matrix_unknowns
+        self._set_heat_tabs(inverse)
+        if inverse:
+            ex = src.exact.reshape(src.unknown_shape)
+            self._heat_levels(self.heat_x_bar, ex)
+
+    def bind(self, model: object) -> None:
+        """Plot the model's selected run, from now on; the crosshair on an iteration plot
+        sets the model's inspected iteration."""
+        model.selection_changed.connect(self.show_run)
+        model.runs_changed.connect(self.update_caption)
+        self.inspected.connect(model.inspect)
+        self.show_run(model.selected)
+
+    def show_run(self, rec: object) -> None:
+        """Plot the run record ``rec`` (None: clear). A run of another problem than the
+        current one is captioned so, never shown as if it were current."""
+        self.record = rec
+        if rec is None or rec.history is None:
+            self.set_source(None)
+            self.caption.setText("No run selected: press Run (F5) or Step (F10)"
+                                 if rec is None else f"{rec.name}: starting…")
+            return
+        self.set_source(RunSource.from_record(rec))
+        self.loss_curve.setPen(pg.mkPen(rec.colour, width=2))
+        self.update_caption()
+
+    def update_caption(self) -> None:
+        rec = self.record
+        if rec is None:
+            return
+        text = f"<b style='color:{rec.colour}'>■</b> {rec.name}"
+        if rec.stale:
+            text += ("  <span style='color:#b45309'>· a run of an earlier problem, not the one"
+                     " in the Problem panel</span>")
+        if text != self.caption.text():
+            self.caption.setText(text)
+
+    def frame(self, everything: bool, tight: bool) -> None:
+        """Draw the selected run's newest data (called by the live-run driver per frame)."""
+        rec = self.record
+        if rec is None:
+            return
+        if self.src is None and rec.history is not None:
+            self.show_run(rec)
+        x = rec.status.x
+        self._latest_x = None if x is None else np.asarray(x, float).reshape(-1)
+        self.update_caption()
+        self.refresh(everything=everything or not rec.live, tight=tight or not rec.live)
+
+    def wants_x(self) -> bool:
+        """Whether a visible plot needs the full current x (the heat maps do)."""
+        return (self.src is not None and self.src.matrix_unknowns
+                and self.tabs.currentIndex() > 0)
+
+    def refresh(self, everything: bool = False, tight: bool = False) -> None:
+        """Draw the run into the visible plots. While it runs the loss plot is drawn every
+        frame and the others take turns, one per frame: each plot costs a few ms of GUI
+        time, which the solver thread loses. ``everything`` (paused, finished) draws them
+        all; ``tight`` (finished) fits the ranges to the data instead of growing in steps.
+        """
+        src = self.src
+        if src is None or len(src.history) == 0:
+            return
+        self._moved = False
+        self._tight = tight
+        final = everything
+        shown = [name for name, plot in self._updaters() if is_shown(plot)]
+        if everything:
+            todo = shown
+        else:
+            rest = [name for name in shown if name != "loss"]
+            todo = [name for name in shown if name == "loss"]
+            if rest:
+                self._turn = (self._turn + 1) % len(rest)
+                todo.append(rest[self._turn])
+        for name in todo:
+            getattr(self, f"_draw_{name}")(final)
+
+    def _fit(self, key: str, y: tuple[float, float] | None, x_last: float, final: bool,
+             tight: bool | None = None) -> None:
+        # A range change repaints a whole plot (axes and all, ~10 ms here): at most one per
+        # frame while running keeps frames short; the others wait a frame or two.
+        tight = self._tight if tight is None else tight
+        self._moved |= self.frames[key].update(x_last, y, tight, final or not self._moved)
+
+    def _updaters(self) -> list[tuple[str, QtWidgets.QWidget]]:
+        return [("loss", self.loss_plot), ("error", self.err_plot), ("x", self.x_plot),
+                ("bars", self.bar_plot), ("heat_x", self.heat_x_plot),
+                ("heat_residual", self.heat_r_plot)]
+
+    def _draw_loss(self, final: bool) -> None:
+        h = self.src.history
+        n = len(h)
+        s, e, pts = self._window(self.loss_plot, n)
+        x, y = h.envelope("loss", s, e, pts)
+        self.loss_curve.setData(x, y)
+        self._fit("loss", finite_range(y, positive=True), n - 1, final)
+
+    def _draw_error(self, final: bool) -> None:
+        h = self.src.history
+        n = len(h)
+        s, e, pts = self._window(self.err_plot, n)
+        x, ye = h.envelope("error", s, e, pts)
+        self.err_curve.setData(x, ye)
+        x, yr = h.envelope("residual_norm", s, e, pts)
+        self.res_curve.setData(x, yr)
+        self._fit("error", finite_range(ye, yr, positive=True), n - 1, final)
+
+    def _draw_x(self, final: bool) -> None:
+        h = self.src.history
+        n = len(h)
+        its, vals = h.trajectory()
+        if not len(its):
+            return
+        s, e, pts = self._window(self.x_plot, n)
+        i0, i1 = np.searchsorted(its, [s, e])
+        i1 = max(i1, i0 + 1) if i0 < len(its) else i1
+        step = max(1, -(-(i1 - i0) // max(pts // 2, 1)))
+        sel = np.arange(i0, i1, step)
+        if len(sel) and sel[-1] != i1 - 1:
+            sel = np.append(sel, i1 - 1)  # always end on the newest row
+        t = its[sel].astype(float)
+        v = vals[sel]
+        for j, c in enumerate(self._x_curves):
+            c.setData(t, v[:, j])
+        self._fit("x", finite_range(v), n - 1, final)
+
+    def _draw_bars(self, final: bool) -> None:
+        its, vals = self.src.history.trajectory()
+        if not len(its):
+            return
+        k = vals.shape[1]
+        self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=vals[-1], width=0.4)
+        ex = self.src.exact[self._x_columns]
+        self._fit("bars", finite_range(vals[-1], ex, [0.0]), k + 0.5, final, tight=True)
+
+    def _draw_heat_x(self, final: bool) -> None:
+        if not self.src.matrix_unknowns or self._latest_x is None:
+            return
+        x = self._latest_x.reshape(self.src.unknown_shape)
+        self.heat_x.setImage(x, autoLevels=False)
+        self._heat_levels(self.heat_x_bar, x)
+
+    def _draw_heat_residual(self, final: bool) -> None:
+        if not self.src.matrix_unknowns or self._latest_x is None:
+            return
+        r = self.src.residual(self._latest_x[None, :])[0].reshape(self.src.unknown_shape)
+        self.heat_r.setImage(r, autoLevels=False)
+        self._heat_levels(self.heat_r_bar, r)
+
+    @staticmethod
+    def _heat_levels(bar: pg.ColorBarItem, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)]
+        m = float(np.max(np.abs(finite))) if finite.size else 1.0
+        m = m if m > 0 else 1.0
+        bar.setLevels((-m, m))
+
+    @staticmethod
+    def _window(plot: pg.PlotWidget, n: int) -> tuple[int, int, int]:
+        """History rows [start, stop) the plot shows, and how many points it can use."""
+        vb = plot.getViewBox()
+        pts = max(200, int(vb.width()) * POINTS_PER_PIXEL)
+        if vb.autoRangeEnabled()[0]:
+            return 0, n, pts
+        x0, x1 = vb.viewRange()[0]
+        s = max(0, min(n, math.floor(x0) - 1))
+        e = max(s, min(n, math.ceil(x1) + 2))
+        return s, e, pts
+
+    # -- export -----------------------------------------------------------------------------
+    def export(self, which: str, path: str | Path) -> None:
+        """Write plot ``which`` with pyqtgraph's exporters: SVG for a ``.svg`` path, else a
+        PNG at twice its size on screen."""
+        item = self.plots[which].getPlotItem()
+        if str(path).lower().endswith(".svg"):
+            pg.exporters.SVGExporter(item).export(str(path))
+            return
+        exp = pg.exporters.ImageExporter(item)
+        exp.parameters()["width"] = max(800, int(item.width()) * 2)
+        if not exp.export(str(path)):
+            raise OSError("cannot write the image there")
+
+    def save_state(self, settings: QtCore.QSettings) -> None:
+        settings.setValue("window/plots", [s.saveState() for s in self.splitters])
+
+    def restore_state(self, settings: QtCore.QSettings) -> None:
+        for s, st in zip(self.splitters, settings.value("window/plots", []) or [], strict=False):
+            if st:
+                s.restoreState(st)

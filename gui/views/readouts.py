@@ -1,0 +1,74 @@
+"""What the crosshair read-outs say: the numbers of the run under the pointer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .plotkit import fmt
+
+
+class ReadoutTexts:
+    """Read-out texts for ``PlotPanel`` (uses its ``src``, ``_x_columns``, ``_latest_x`` and
+    ``inspected``); each returns None where there is nothing to read."""
+
+    def _iteration_at(self, x: float) -> int | None:
+        if self.src is None or len(self.src.history) == 0 or not math.isfinite(x):
+            return None
+        n = len(self.src.history)
+        k = int(min(max(round(x), 0), n - 1))
+        self.inspected.emit(k)
+        return k
+
+    def _loss_text(self, x: float, _y: float) -> str | None:
+        k = self._iteration_at(x)
+        if k is None:
+            return None
+        return f"iteration {k:,}   loss {fmt(float(self.src.history.loss[k]))}"
+
+    def _err_text(self, x: float, _y: float) -> str | None:
+        k = self._iteration_at(x)
+        if k is None:
+            return None
+        h = self.src.history
+        return (f"iteration {k:,}   error {fmt(float(h.error[k]))}   "
+                f"residual {fmt(float(h.residual_norm[k]))}")
+
+    def _x_text(self, x: float, _y: float) -> str | None:
+        k = self._iteration_at(x)
+        if k is None:
+            return None
+        its, vals = self.src.history.trajectory()
+        if not len(its):
+            return None
+        r = int(min(np.searchsorted(its, k), len(its) - 1))
+        names = [self.src.names[i] for i in self._x_columns]
+        parts = [f"{nm} = {fmt(float(v))}" for nm, v in zip(names[:6], vals[r][:6], strict=False)]
+        more = "  …" if len(names) > 6 else ""
+        return f"iteration {int(its[r]):,}\n" + "\n".join(parts) + more
+
+    def _bar_text(self, x: float, _y: float) -> str | None:
+        if self.src is None:
+            return None
+        j = round(x) - 1
+        its, vals = self.src.history.trajectory()
+        if not 0 <= j < len(self._x_columns) or not len(its):
+            return None
+        idx = int(self._x_columns[j])
+        return (f"{self.src.names[idx]} = {fmt(float(vals[-1][j]))}   "
+                f"exact {fmt(float(self.src.exact[idx]))}")
+
+    def _heat_text(self, x: float, y: float, residual: bool) -> str | None:
+        if self.src is None or not self.src.matrix_unknowns or self._latest_x is None:
+            return None
+        n = self.src.unknown_shape[0]
+        c, r = math.floor(x), math.floor(y)
+        if not (0 <= r < n and 0 <= c < n):
+            return None
+        if residual:
+            v = self.src.residual(self._latest_x[None, :])[0].reshape(n, n)[r, c]
+            return f"residual[{r + 1},{c + 1}] = {fmt(float(v))}"
+        v = self._latest_x.reshape(n, n)[r, c]
+        ex = self.src.exact.reshape(n, n)[r, c]
+        return f"X[{r + 1},{c + 1}] = {fmt(float(v))}   exact {fmt(float(ex))}"

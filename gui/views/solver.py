@@ -1,0 +1,293 @@
+"""The Solver dock: problem kind, loss, optimizer with exactly its arguments, step size beside
+what the analysis recommends, stop rules, precision, start point and the plotted components.
+
+Every user change becomes one ``changed(dict)`` of session fields; the editing rules apply it
+or refuse it, and the panel then shows what the model holds (``show_session``).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from .matrix import fmt
+
+Qt = QtCore.Qt
+
+INIT_LABELS = {
+    "zeros": "zeros",
+    "rand": "rand (uniform [0, 1))",
+    "randn": "randn (normal)",
+    "values": "values (from the session)",
+}
+
+
+class _ArgField:
+    """One optimizer argument's editor, built from its torch default's type."""
+
+    def __init__(self, name: str, default: object) -> None:
+        self.name = name
+        self.default = default
+        if isinstance(default, bool):
+            self.widget: QtWidgets.QWidget = QtWidgets.QCheckBox()
+        else:
+            w = QtWidgets.QLineEdit()
+            if default is None:
+                w.setPlaceholderText("None")
+            self.widget = w
+        self.set(default)
+
+    def set(self, value: object) -> None:
+        if isinstance(self.widget, QtWidgets.QCheckBox):
+            self.widget.setChecked(bool(value))
+        elif value is None:
+            self.widget.setText("")
+        elif isinstance(value, list | tuple):
+            self.widget.setText(", ".join(repr(v) if isinstance(v, float) else str(v)
+                                          for v in value))
+        else:
+            self.widget.setText(repr(value) if isinstance(value, float) else str(value))
+
+    def value(self) -> object:
+        """The typed value, shaped like the default (the engine judges if it is allowed)."""
+        if isinstance(self.widget, QtWidgets.QCheckBox):
+            return self.widget.isChecked()
+        text = self.widget.text().strip()
+        if isinstance(self.default, tuple):
+            parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+            return [_number(p) for p in parts]
+        if text == "":
+            return None if self.default is None else text
+        return _number(text)
+
+
+def _number(text: str) -> object:
+    t = text.strip()
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        return t
+
+
+class SolverPanel(QtWidgets.QWidget):
+    """Problem kind, loss, optimizer (with exactly its arguments), step size, stop rules.
+
+    Every user change becomes one ``changed(dict)`` of session fields; the window applies
+    it through the engine's validation or calls ``show_session`` to put the widgets back.
+    """
+
+    changed = QtCore.Signal(dict)  # session field -> new value ("kind"/"side" for the problem)
+    use_recommended = QtCore.Signal()
+    track_changed = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        self._arg_fields: list[_ArgField] = []
+        self._optimizer = None
+
+        self.kind = QtWidgets.QComboBox()
+        self.loss = QtWidgets.QComboBox()
+        self.optimizer = QtWidgets.QComboBox()
+        self.lr = QtWidgets.QLineEdit()
+        self.lr.setToolTip("learning rate (step size)")
+        self.lr_info = QtWidgets.QLabel("")
+        self.lr_info.setObjectName("lrInfo")
+        self.lr_info.setWordWrap(True)
+        self.lr_info.setTextFormat(Qt.RichText)
+        self.recommended = QtWidgets.QPushButton("Use recommended")
+        self.recommended.setToolTip("set lr = 1/L, always stable for plain gradient descent")
+        self.recommended.clicked.connect(self.use_recommended)
+        self.tol = QtWidgets.QLineEdit()
+        self.tol.setToolTip("stop when the loss falls below this (0: never)")
+        self.max_iters = QtWidgets.QSpinBox()
+        self.max_iters.setRange(0, 2_000_000_000)
+        self.max_iters.setGroupSeparatorShown(True)
+        self.max_iters.setKeyboardTracking(False)
+        self.dtype = QtWidgets.QComboBox()
+        self.dtype.addItems(["float64", "float32"])
+        self.init = QtWidgets.QComboBox()
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setKeyboardTracking(False)
+        self.track = QtWidgets.QLineEdit()
+        self.track.setPlaceholderText("all, or 12 spread out")
+        self.track.setToolTip(
+            "which components of x to plot and record each iteration (1-based); "
+            "applies to the next run"
+        )
+
+        for combo in (self.kind, self.loss, self.optimizer, self.dtype, self.init):
+            # Long labels must not widen the dock: the combo elides, the popup shows all.
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        self.opt_box = QtWidgets.QWidget()
+        self.opt_form = QtWidgets.QFormLayout(self.opt_box)
+        self.opt_form.setContentsMargins(12, 0, 0, 0)
+
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignRight)
+        form.addRow("Problem", self.kind)
+        form.addRow("Loss", self.loss)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow(self.opt_box)
+        lr_row = QtWidgets.QHBoxLayout()
+        lr_row.addWidget(self.lr, 1)
+        lr_row.addWidget(self.recommended)
+        form.addRow("Learning rate", lr_row)
+        form.addRow("", self.lr_info)
+        form.addRow("Tolerance", self.tol)
+        form.addRow("Max iterations", self.max_iters)
+        form.addRow("Precision", self.dtype)
+        form.addRow("Initial x", self.init)
+        form.addRow("Seed", self.seed)
+        form.addRow("Plot x", self.track)
+        self.form = form
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addLayout(form)
+        lay.addStretch(1)
+
+        self.kind.activated.connect(lambda: self._emit(kind=self.kind.currentData()))
+        self.loss.activated.connect(lambda: self._emit(loss=self.loss.currentData()))
+        self.optimizer.activated.connect(self._on_optimizer)
+        self.lr.editingFinished.connect(lambda: self._emit_number("lr", self.lr))
+        self.tol.editingFinished.connect(lambda: self._emit_number("tol", self.tol))
+        self.max_iters.valueChanged.connect(lambda v: self._emit(max_iters=v))
+        self.dtype.activated.connect(lambda: self._emit(dtype=self.dtype.currentText()))
+        self.init.activated.connect(lambda: self._emit(init=self.init.currentData()))
+        self.seed.valueChanged.connect(lambda v: self._emit(seed=v))
+        self.track.editingFinished.connect(lambda: self.track_changed.emit(self.track.text()))
+        self.setEnabled(False)
+
+    def bind(self, model: object) -> None:
+        """Show what ``model`` (the AppModel) holds, from now on."""
+        model.session_changed.connect(lambda s, _note, _refill: self.show_session(s))
+        model.session_reverted.connect(self.show_session)
+        model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
+
+    # -- filling ----------------------------------------------------------------------------
+    def set_choices(self, kinds: dict, losses: dict, optimizer_labels: dict) -> None:
+        """Problem kinds, losses and optimizers as the engine names them (once it is loaded)."""
+        self.kind.clear()
+        for name, kind in kinds.items():
+            self.kind.addItem(kind.label, name)
+        self.loss.clear()
+        for name, loss in losses.items():
+            self.loss.addItem(f"{loss.label}   ({name})", name)
+            self.loss.setItemData(self.loss.count() - 1, loss.formula, Qt.ToolTipRole)
+        self.optimizer.clear()
+        for name, label in optimizer_labels.items():
+            self.optimizer.addItem(label, name)
+        self.setEnabled(True)
+
+    def show_session(self, s: object) -> None:
+        """Put every widget to the session's value (also used to undo a refused edit)."""
+        self._loading = True
+        try:
+            self.kind.setCurrentIndex(self.kind.findData(s.problem.kind))
+            self.loss.setCurrentIndex(self.loss.findData(s.loss))
+            self.optimizer.setCurrentIndex(self.optimizer.findData(s.optimizer))
+            self._build_args(s.optimizer, s.optimizer_args)
+            self.lr.setText(f"{s.lr:.10g}")
+            self.tol.setText(f"{s.tol:.6g}")
+            for edit in (self.lr, self.tol):
+                edit.setCursorPosition(0)  # show the leading digits of a long number
+            self.max_iters.setValue(s.max_iters)
+            self.dtype.setCurrentText(s.dtype)
+            self.init.clear()
+            for k, label in INIT_LABELS.items():
+                if k != "values" or s.init == "values":
+                    self.init.addItem(label, k)
+            self.init.setCurrentIndex(self.init.findData(s.init))
+            self.seed.setValue(s.seed)
+            self.seed.setEnabled(s.init in ("rand", "randn"))
+        finally:
+            self._loading = False
+
+    def _build_args(self, name: str, values: dict) -> None:
+        from solver.optimizers import hyperparameters
+
+        if name != self._optimizer:
+            while self.opt_form.rowCount():
+                self.opt_form.removeRow(0)
+            self._arg_fields = []
+            for hp in hyperparameters(name):
+                f = _ArgField(hp.name, hp.default)
+                if isinstance(f.widget, QtWidgets.QCheckBox):
+                    f.widget.toggled.connect(self._emit_args)
+                else:
+                    f.widget.editingFinished.connect(self._emit_args)
+                self.opt_form.addRow(hp.name.replace("_", " "), f.widget)
+                self._arg_fields.append(f)
+            self._optimizer = name
+        for f in self._arg_fields:
+            f.set(values.get(f.name, f.default))
+        self.opt_box.setVisible(bool(self._arg_fields))
+
+    def arg_widget(self, name: str) -> QtWidgets.QWidget | None:
+        return next((f.widget for f in self._arg_fields if f.name == name), None)
+
+    def show_analysis(self, session: object, a: object) -> None:
+        """The step sizes the analysis recommends; None while it is computed."""
+        if a is None or isinstance(a, BaseException):
+            # Until it is done, the old problem's step sizes must not be offered for this one.
+            self.lr_info.setText("analysing…" if a is None else "")
+            self.recommended.setEnabled(False)
+            return
+        note = ""
+        why = a.divergence_reason(session.lr) if session.optimizer == "gd" else None
+        if why:
+            note = f"<span style='color:#b91c1c'>gd will diverge: {why}</span>"
+        elif session.optimizer != "gd" and a.recommended_lr is not None:
+            note = "<span style='color:#6b7280'>limits are for plain gradient descent</span>"
+        self.show_lr_info(a.recommended_lr, a.max_stable_lr, note)
+
+    def show_lr_info(self, recommended: float | None, limit: float | None, note: str = "") -> None:
+        if recommended is None:
+            text = "no step-size limit for this loss (not smooth)"
+        else:
+            text = f"recommended <b>{fmt(recommended)}</b> · stable below <b>{fmt(limit)}</b>"
+        self.lr_info.setText(text + (f"<br>{note}" if note else ""))
+        self.recommended.setEnabled(recommended is not None)
+
+    # -- user edits -------------------------------------------------------------------------
+    def _emit(self, **change: object) -> None:
+        if not self._loading:
+            self.changed.emit(change)
+
+    def _emit_number(self, key: str, edit: QtWidgets.QLineEdit) -> None:
+        if self._loading or not edit.isModified():
+            return
+        edit.setModified(False)
+        text = edit.text().strip()
+        try:
+            value: object = float(text)
+        except ValueError:
+            value = text  # the engine names the field and says what it expected
+        self.changed.emit({key: value})
+
+    def _on_optimizer(self) -> None:
+        if not self._loading:
+            self.changed.emit({"optimizer": self.optimizer.currentData(), "optimizer_args": {}})
+
+    def _emit_args(self) -> None:
+        if self._loading:
+            return
+        args = {}
+        for f in self._arg_fields:
+            v = f.value()
+            if v != f.default and not (isinstance(f.default, tuple) and tuple(v) == f.default):
+                args[f.name] = v
+        self.changed.emit({"optimizer_args": args})
+
+    # -- state ---------------------------------------------------------------------------------
+    def save_state(self, settings: QtCore.QSettings) -> None:
+        settings.setValue("run/track", self.track.text())
+
+    def restore_state(self, settings: QtCore.QSettings) -> None:
+        self.track.setText(str(settings.value("run/track", "") or ""))

@@ -1,0 +1,76 @@
+"""The status bar: the shown run's iteration, loss, speed and time, and the live state."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+from PySide6 import QtWidgets
+
+from ..model import IDLE, PAUSED, RUNNING, STARTING, AppModel
+from .matrix import fmt
+
+_BADGES = {RUNNING: ("running", "#1a56db"), STARTING: ("starting", "#1a56db"),
+           PAUSED: ("paused", "#b45309"), IDLE: ("idle", "#4b5563")}
+
+
+class RunStatusBar(QtWidgets.QStatusBar):
+    """Permanent fields for the selected run; messages on the left."""
+
+    def __init__(self, model: AppModel, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = model
+        self._rates: deque[tuple[float, int]] = deque(maxlen=32)
+        self._rate_of = 0
+        self.st_state = QtWidgets.QLabel("idle")
+        self.st_state.setObjectName("stateBadge")
+        self.st_iter = QtWidgets.QLabel("iteration —")
+        self.st_loss = QtWidgets.QLabel("loss —")
+        self.st_rate = QtWidgets.QLabel("— it/s")
+        self.st_time = QtWidgets.QLabel("0.00 s")
+        for w, width in ((self.st_iter, 150), (self.st_loss, 140), (self.st_rate, 110),
+                         (self.st_time, 80)):
+            w.setMinimumWidth(width)
+            self.addPermanentWidget(w)
+        self.addPermanentWidget(self.st_state)
+        model.message.connect(self.showMessage)
+        model.refused.connect(lambda title, text: self.showMessage(f"{title}: {text}"))
+        model.state_changed.connect(self.show_state)
+        model.selection_changed.connect(lambda _r: self.update_run())
+        self.show_state(IDLE)
+
+    def show_state(self, state: str) -> None:
+        text, colour = _BADGES.get(state, _BADGES[IDLE])
+        self.st_state.setText(text)
+        self.st_state.setStyleSheet(f"QLabel {{ color: white; background: {colour};"
+                                    " border-radius: 3px; padding: 1px 8px; }")
+
+    def update_run(self) -> None:
+        """The selected run's numbers (called every frame)."""
+        rec = self.app.selected
+        if rec is None or rec.history is None or len(rec.history) == 0:
+            self.st_iter.setText("iteration —")
+            self.st_loss.setText("loss —")
+            self.st_rate.setText("— it/s")
+            self.st_time.setText("0.00 s")
+            return
+        n = len(rec.history)
+        it = n - 1
+        loss = float(rec.history.loss[it])
+        st = rec.status
+        now = time.perf_counter()
+        if self._rate_of != rec.id:
+            self._rates.clear()
+            self._rate_of = rec.id
+        self._rates.append((now, it))
+        while len(self._rates) > 2 and now - self._rates[0][0] > 1.0:
+            self._rates.popleft()
+        if st.state == RUNNING and len(self._rates) >= 2 and now > self._rates[0][0]:
+            rate = (it - self._rates[0][1]) / (now - self._rates[0][0])
+        else:
+            rate = st.iteration / st.elapsed if st.elapsed > 0 else 0.0
+        self.st_iter.setText(f"iteration {it:,}")
+        self.st_loss.setText(f"loss {fmt(loss, 4) if math.isfinite(loss) else loss}")
+        self.st_rate.setText(f"{rate:,.0f} it/s")
+        self.st_time.setText(f"{st.elapsed:.2f} s")
