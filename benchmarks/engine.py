@@ -78,8 +78,15 @@ def system(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def engine_run(problem: LinearSystem, optimizer: str) -> Run:
     args = {"momentum": MOMENTUM} if optimizer == "sgd" else {}
     s = Session(
-        problem=problem, loss="half_sum_squares", optimizer=optimizer, lr=LR,
-        optimizer_args=args, init="zeros", max_iters=10**12, tol=0.0, dtype="float64",
+        problem=problem,
+        loss="half_sum_squares",
+        optimizer=optimizer,
+        lr=LR,
+        optimizer_args=args,
+        init="zeros",
+        max_iters=10**12,
+        tol=0.0,
+        dtype="float64",
     )
     return Run(s)
 
@@ -129,7 +136,7 @@ def interleaved(sides: dict[str, Callable[[], None]], repeats: int) -> dict[str,
     names = list(sides)
     times: dict[str, list[float]] = {k: [] for k in names}
     for r in range(repeats):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             t0 = time.perf_counter()
             sides[name]()
@@ -160,18 +167,31 @@ def bench_ratios(repeats: int) -> tuple[list[dict], dict]:
         for opt in ("gd", "sgd"):
             run = engine_run(problem, opt)
             hand = hand_loop(a, b, opt)
-            t = interleaved({"engine": lambda run=run, k=k: run.advance(k),
-                             "hand": lambda hand=hand, k=k: hand(k)}, rounds)
+            t = interleaved(
+                {
+                    "engine": lambda run=run, k=k: run.advance(k),
+                    "hand": lambda hand=hand, k=k: hand(k),
+                },
+                rounds,
+            )
             assert run.stop_reason is None, run.message
             med = {side: statistics.median(v) for side, v in t.items()}
-            rows.append({"n": n, "optimizer": "gd" if opt == "gd" else "sgd momentum",
-                         "engine_us": 1e6 * med["engine"] / k, "hand_us": 1e6 * med["hand"] / k,
-                         "ratio": paired_ratio(t["hand"], t["engine"]),
-                         "spread": ratio_spread(t["hand"], t["engine"])})
-            print(f"n={n:5d} {opt:4s} engine {rows[-1]['engine_us']:9.1f} us/it  "
-                  f"hand {rows[-1]['hand_us']:9.1f} us/it  ratio {rows[-1]['ratio']:.3f} "
-                  f"(middle half {rows[-1]['spread'][0]:.3f}-{rows[-1]['spread'][1]:.3f})",
-                  flush=True)
+            rows.append(
+                {
+                    "n": n,
+                    "optimizer": "gd" if opt == "gd" else "sgd momentum",
+                    "engine_us": 1e6 * med["engine"] / k,
+                    "hand_us": 1e6 * med["hand"] / k,
+                    "ratio": paired_ratio(t["hand"], t["engine"]),
+                    "spread": ratio_spread(t["hand"], t["engine"]),
+                }
+            )
+            print(
+                f"n={n:5d} {opt:4s} engine {rows[-1]['engine_us']:9.1f} us/it  "
+                f"hand {rows[-1]['hand_us']:9.1f} us/it  ratio {rows[-1]['ratio']:.3f} "
+                f"(middle half {rows[-1]['spread'][0]:.3f}-{rows[-1]['spread'][1]:.3f})",
+                flush=True,
+            )
             if n == max(SIZES) and opt == "gd":
                 matvec = bench_matvec(run, a, b, k, rounds)
     return rows, matvec
@@ -193,8 +213,9 @@ def bench_matvec(run: Run, a: np.ndarray, b: np.ndarray, k: int, repeats: int) -
             r = torch.mv(at, xt) - bt
             torch.mv(at.t(), r)
 
-    t = interleaved({"engine": lambda: run.advance(k), "numpy": numpy_two, "torch": torch_two},
-                    repeats)
+    t = interleaved(
+        {"engine": lambda: run.advance(k), "numpy": numpy_two, "torch": torch_two}, repeats
+    )
     out: dict = {side: 1e6 * statistics.median(v) / k for side, v in t.items()}
     out["n"] = len(b)
     out["share"] = matvec_share(run, k)
@@ -209,10 +230,13 @@ def bench_matvec(run: Run, a: np.ndarray, b: np.ndarray, k: int, repeats: int) -
     out["vs_numpy_min"] = fastest["engine"] / fastest["numpy"]
     out["vs_torch_min"] = fastest["engine"] / fastest["torch"]
     out["torch_vs_numpy_min"] = fastest["torch"] / fastest["numpy"]
-    print(f"n={len(b)} per iteration: engine {out['engine']:.0f} us, two numpy mat-vecs "
-          f"{out['numpy']:.0f} us ({out['vs_numpy']:.3f}x), two torch mat-vecs "
-          f"{out['torch']:.0f} us ({out['vs_torch']:.3f}x); fastest rounds: "
-          f"{out['vs_numpy_min']:.3f}x numpy, {out['vs_torch_min']:.3f}x torch", flush=True)
+    print(
+        f"n={len(b)} per iteration: engine {out['engine']:.0f} us, two numpy mat-vecs "
+        f"{out['numpy']:.0f} us ({out['vs_numpy']:.3f}x), two torch mat-vecs "
+        f"{out['torch']:.0f} us ({out['vs_torch']:.3f}x); fastest rounds: "
+        f"{out['vs_numpy_min']:.3f}x numpy, {out['vs_torch_min']:.3f}x torch",
+        flush=True,
+    )
     return out
 
 
@@ -225,9 +249,11 @@ def matvec_share(run: Run, k: int) -> float:
     prof.disable()
     stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, ..., own time, ...)}
     total = sum(v[2] for v in stats.values())
-    inside = sum(v[2] for key, v in stats.items()
-                 if "torch.mv" in key[2] or "run_backward" in key[2]
-                 or key[0].endswith("kernels.py"))
+    inside = sum(
+        v[2]
+        for key, v in stats.items()
+        if "torch.mv" in key[2] or "run_backward" in key[2] or key[0].endswith("kernels.py")
+    )
     return inside / total
 
 
@@ -275,8 +301,11 @@ def blas_info() -> tuple[str, str]:
     try:
         from threadpoolctl import threadpool_info  # optional: sees the BLAS numpy loaded
 
-        libs = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
-                for i in threadpool_info() if i.get("user_api") == "blas"]
+        libs = [
+            f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
         np_blas = ", ".join(libs) or "unknown"
     except ImportError:
         cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -300,12 +329,30 @@ def load_average() -> str:
         return "unknown"
 
 
-def report(rows: list[dict], mv: dict, mem: dict, started: datetime, secs: float,
-           loads: tuple[str, str], repeats: int) -> str:
+def report(
+    rows: list[dict],
+    mv: dict,
+    mem: dict,
+    started: datetime,
+    secs: float,
+    loads: tuple[str, str],
+    repeats: int,
+) -> str:
     np_blas, torch_blas = blas_info()
-    env = ", ".join(f"{k}={os.environ[k]}" for k in
-                    ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                     "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ) or "none"
+    env = (
+        ", ".join(
+            f"{k}={os.environ[k]}"
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+            )
+            if k in os.environ
+        )
+        or "none"
+    )
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     command = " ".join(["PYTHONPATH=. .venv/bin/python benchmarks/engine.py", *sys.argv[1:]])
     lines = [
@@ -335,9 +382,11 @@ def report(rows: list[dict], mv: dict, mem: dict, started: datetime, secs: float
             ok = "parity: the target lies within the rounds' noise"
         else:
             ok = "**missed**"
-        lines.append(f"| {r['n']} | {r['optimizer']} | {r['engine_us']:.1f} | "
-                     f"{r['hand_us']:.1f} | {r['ratio']:.3f}× | {lo:.3f}–{hi:.3f} | "
-                     f"≥ {TARGET_RATIO:.1f}× {ok} |")
+        lines.append(
+            f"| {r['n']} | {r['optimizer']} | {r['engine_us']:.1f} | "
+            f"{r['hand_us']:.1f} | {r['ratio']:.3f}× | {lo:.3f}–{hi:.3f} | "
+            f"≥ {TARGET_RATIO:.1f}× {ok} |"
+        )
     lines += [
         "",
         "Both sides do one forward and one autograd backward per update and keep every loss; "
@@ -416,15 +465,24 @@ def main() -> int:
     run_iters = MEMORY_ITERS if args.full else 100_000
     run_pk, run_hist, run_secs = run_peak(run_iters)
     small_peak, _ = history_peak(run_iters, block)
-    mem = {"block": block, "hist_peak": hist_peak, "hist_held": hist_held,
-           "run_iters": run_iters, "run_peak": run_pk, "run_secs": run_secs,
-           "hist_peak_small": small_peak}
-    print(f"history of {MEMORY_ITERS:,} updates: peak {hist_peak:.1f} MB, held {hist_held:.1f} MB;"
-          f" real Run of {run_iters:,}: peak {run_pk:.1f} MB (History alone {small_peak:.1f} MB,"
-          f" {run_secs:.0f} s)")
+    mem = {
+        "block": block,
+        "hist_peak": hist_peak,
+        "hist_held": hist_held,
+        "run_iters": run_iters,
+        "run_peak": run_pk,
+        "run_secs": run_secs,
+        "hist_peak_small": small_peak,
+    }
+    print(
+        f"history of {MEMORY_ITERS:,} updates: peak {hist_peak:.1f} MB, held {hist_held:.1f} MB;"
+        f" real Run of {run_iters:,}: peak {run_pk:.1f} MB (History alone {small_peak:.1f} MB,"
+        f" {run_secs:.0f} s)"
+    )
 
-    text = report(rows, mv, mem, started, time.perf_counter() - t0,
-                  (load_start, load_average()), repeats)
+    text = report(
+        rows, mv, mem, started, time.perf_counter() - t0, (load_start, load_average()), repeats
+    )
     if not args.quick:
         write_section("Engine", text)
         print("wrote the Engine section of docs/BENCHMARKS.md")

@@ -47,12 +47,23 @@ def first_paint_times(repeats: int, extra_env: dict | None = None) -> list[float
     out = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as home:
-            env = dict(os.environ, DESCENT_LAB_EXIT_AFTER_PAINT="1", HOME=home,
-                       XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
-                       **(extra_env or {}))
+            env = dict(
+                os.environ,
+                DESCENT_LAB_EXIT_AFTER_PAINT="1",
+                HOME=home,
+                XDG_CONFIG_HOME=f"{home}/config",
+                XDG_DATA_HOME=f"{home}/data",
+                **(extra_env or {}),
+            )
             t0 = time.time()
-            p = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, cwd=ROOT,
-                               capture_output=True, text=True, timeout=60)
+            p = subprocess.run(
+                [sys.executable, str(ROOT / "main.py")],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             line = next((ln for ln in p.stdout.splitlines() if ln.startswith("first-paint")), None)
             if line is None:
                 raise RuntimeError(f"main.py printed no first-paint line: {p.stderr[-500:]}")
@@ -65,9 +76,12 @@ def first_paint_times_x11(repeats: int) -> list[float]:
     if shutil.which("Xvfb") is None:
         return []
     r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24",
-                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(w)
     try:
         ready, _, _ = select.select([r], [], [], 30)
@@ -225,10 +239,10 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     for s in range(0, points, chunk):
         e = min(points, s + chunk)
         c = e - s
-        h.append(loss[s:e], np.sqrt(2 * loss[s:e]), loss[s:e] ** 0.5,
-                 np.zeros((c, 3)) + loss[s:e, None])
-    src = RunSource(h, np.zeros(3), ["x1", "x2", "x3"], (3,),
-                    lambda x: x)
+        h.append(
+            loss[s:e], np.sqrt(2 * loss[s:e]), loss[s:e] ** 0.5, np.zeros((c, 3)) + loss[s:e, None]
+        )
+    src = RunSource(h, np.zeros(3), ["x1", "x2", "x3"], (3,), lambda x: x)
     win.model.select(None)
     win.plots.set_source(src)
     plot = win.plots.loss_plot
@@ -281,52 +295,88 @@ def main() -> int:
         ratio = statistics.median(r["ratio"])
         head, live = statistics.median(r["head"]), statistics.median(r["live"])
         fps, busy = statistics.median(r["fps"]), statistics.median(r["busy"])
-        print(f"n={n}: headless {head:,.0f} it/s, window {live:,.0f} it/s, ratio {ratio:.2f} "
-              f"(pairs: {', '.join(f'{x:.2f}' for x in r['ratio'])}); plots redrawn "
-              f"{fps:.0f}/s, GUI busy {100 * busy:.0f}% of the time", flush=True)
+        print(
+            f"n={n}: headless {head:,.0f} it/s, window {live:,.0f} it/s, ratio {ratio:.2f} "
+            f"(pairs: {', '.join(f'{x:.2f}' for x in r['ratio'])}); plots redrawn "
+            f"{fps:.0f}/s, GUI busy {100 * busy:.0f}% of the time",
+            flush=True,
+        )
         stops = [stop_latency(app, win)]
         stalls = []
         for _ in range(3):
             stalls.append(longest_stall(app, win, session, args.seconds))
             stops.append(stop_latency(app, win))
         stall = max(stalls)
-        print(f"   longest event-loop stall {stall * 1e3:.1f} ms "
-              f"({', '.join(f'{x * 1e3:.0f}' for x in stalls)} ms)", flush=True)
+        print(
+            f"   longest event-loop stall {stall * 1e3:.1f} ms "
+            f"({', '.join(f'{x * 1e3:.0f}' for x in stalls)} ms)",
+            flush=True,
+        )
         worst = max(stops, key=lambda t: t[0] - t[2])
         told = max(t[1] for t in stops)
-        print(f"   stop -> worker idle: worst {worst[0] * 1e3:.1f} ms with one iteration "
-              f"{worst[2] * 1e3:.2f} ms; -> window told: worst {told * 1e3:.1f} ms", flush=True)
+        print(
+            f"   stop -> worker idle: worst {worst[0] * 1e3:.1f} ms with one iteration "
+            f"{worst[2] * 1e3:.2f} ms; -> window told: worst {told * 1e3:.1f} ms",
+            flush=True,
+        )
         rows += [
-            (f"solver it/s with the window ÷ headless, n = {n}",
-             f"**{ratio:.2f}×** ({live:,.0f} ÷ {head:,.0f} it/s; pairs "
-             f"{min(r['ratio']):.2f}–{max(r['ratio']):.2f})", "≥ 0.8×", ratio >= 0.8),
-            (f"longest event-loop stall, flat-out run, n = {n}",
-             f"**{stall * 1e3:.0f} ms** (3 runs: {', '.join(f'{x * 1e3:.0f}' for x in stalls)})",
-             "≤ 50 ms", stall <= 0.05),
-            (f"Stop → worker idle, n = {n} (4 stops)",
-             f"**{worst[0] * 1e3:.1f} ms** worst (one iteration {worst[2] * 1e3:.2f} ms); "
-             f"window told within {told * 1e3:.0f} ms",
-             "≤ 100 ms + one iteration", all(t[0] <= 0.1 + t[2] for t in stops)),
+            (
+                f"solver it/s with the window ÷ headless, n = {n}",
+                f"**{ratio:.2f}×** ({live:,.0f} ÷ {head:,.0f} it/s; pairs "
+                f"{min(r['ratio']):.2f}–{max(r['ratio']):.2f})",
+                "≥ 0.8×",
+                ratio >= 0.8,
+            ),
+            (
+                f"longest event-loop stall, flat-out run, n = {n}",
+                f"**{stall * 1e3:.0f} ms** (3 runs: {', '.join(f'{x * 1e3:.0f}' for x in stalls)})",
+                "≤ 50 ms",
+                stall <= 0.05,
+            ),
+            (
+                f"Stop → worker idle, n = {n} (4 stops)",
+                f"**{worst[0] * 1e3:.1f} ms** worst (one iteration {worst[2] * 1e3:.2f} ms); "
+                f"window told within {told * 1e3:.0f} ms",
+                "≤ 100 ms + one iteration",
+                all(t[0] <= 0.1 + t[2] for t in stops),
+            ),
         ]
-        notes.append(f"n = {n}: the plots redrew {fps:.0f} times a second during the paired "
-                     f"segments, the GUI thread busy {100 * busy:.0f}% of the time.")
+        notes.append(
+            f"n = {n}: the plots redrew {fps:.0f} times a second during the paired "
+            f"segments, the GUI thread busy {100 * busy:.0f}% of the time."
+        )
 
     fps = loss_plot_fps(app, win, 1_000_000, 3.0)
     print(f"loss plot with 1,000,000 points: {fps:.1f} frames/s", flush=True)
-    rows.append(("loss plot holding 1,000,000 points: decimate + setData + paint",
-                 f"**{fps:.0f} frames/s**", "≥ 30 frames/s", fps >= 30))
+    rows.append(
+        (
+            "loss plot holding 1,000,000 points: decimate + setData + paint",
+            f"**{fps:.0f} frames/s**",
+            "≥ 30 frames/s",
+            fps >= 30,
+        )
+    )
     for times, where in ((startup, "offscreen"), (startup_x11, "Xvfb, xcb")):
         if not times:
             continue
         med = statistics.median(times)
-        print(f"python main.py -> first paint ({where}): median {med:.3f} s, max "
-              f"{max(times):.3f} s ({', '.join(f'{t:.2f}' for t in times)})")
-        rows.append((f"`python main.py` → first painted window ({len(times)} launches, {where})",
-                     f"**{med:.2f} s** median, {max(times):.2f} s worst", "≤ 1.0 s",
-                     med <= 1.0))
+        print(
+            f"python main.py -> first paint ({where}): median {med:.3f} s, max "
+            f"{max(times):.3f} s ({', '.join(f'{t:.2f}' for t in times)})"
+        )
+        rows.append(
+            (
+                f"`python main.py` → first painted window ({len(times)} launches, {where})",
+                f"**{med:.2f} s** median, {max(times):.2f} s worst",
+                "≤ 1.0 s",
+                med <= 1.0,
+            )
+        )
     platform_name = os.environ["QT_QPA_PLATFORM"]
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-          f"{platform.python_version()}, QT_QPA_PLATFORM={platform_name}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}, QT_QPA_PLATFORM={platform_name}"
+    )
     win.close()
     ok = all(r[3] for r in rows)
     print("targets met" if ok else "targets NOT met")
@@ -343,11 +393,10 @@ def write_doc(rows, notes, started: float, load0: float, platform_name: str, arg
     from benchmarks.report import cpu_model, write_section
 
     took = time.time() - started
-    table = "\n".join(f"| {w} | {m} | {t} {'ok' if ok else '**missed**'} |"
-                       for w, m, t, ok in rows)
+    table = "\n".join(f"| {w} | {m} | {t} {'ok' if ok else '**missed**'} |" for w, m, t, ok in rows)
     cmd = "PYTHONPATH=. .venv/bin/python benchmarks/gui_stream.py --write"
     body = f"""
-Measured {time.strftime('%Y-%m-%d %H:%M', time.localtime(started))} on {os.cpu_count()} cores \
+Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {os.cpu_count()} cores \
 ({cpu_model()}), no GPU; Python {platform.python_version()}, PySide6 {pyside_version}, \
 pyqtgraph {pg_version}, torch {torch.__version__} ({torch.get_num_threads()} threads); \
 QT_QPA_PLATFORM={platform_name}, window 1440×900 with all plots visible. Command: `{cmd}` \
@@ -363,7 +412,7 @@ How: throughput is measured in {args.pairs} alternating pairs of {args.seconds:g
 paused while the headless one goes), and the ratio is the median of the pairs' ratios. The \
 stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python calls a \
 second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
-{chr(10).join('- ' + n for n in notes)}
+{chr(10).join("- " + n for n in notes)}
 
 Design that holds these (see `gui/worker.py`): the worker runs the engine in slices of \
 ≈1/60 s and is parked (waiting on a condition, without the GIL) for the length of each GUI \

@@ -108,6 +108,7 @@ def run_app(args: argparse.Namespace) -> int:
 
     window = MainWindow(defer=True, session_path=getattr(args, "session", None))
     if os.environ.get("DESCENT_LAB_EXIT_AFTER_PAINT") == "1":
+
         def report() -> None:
             print(f"first-paint {time.time():.6f}", flush=True)
             QtCore.QTimer.singleShot(0, lambda: app.exit(0))

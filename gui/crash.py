@@ -38,8 +38,9 @@ def write_log(text: str, folder: Path | None = None) -> Path:
     raise OSError("no writable folder for the crash log")
 
 
-def _report(kind: type[BaseException], value: BaseException, tb: TracebackType | None,
-            where: str) -> None:
+def _report(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None, where: str
+) -> None:
     text = f"Descent Lab: uncaught exception in {where}\n" + "".join(
         traceback.format_exception(kind, value, tb)
     )

@@ -127,8 +127,9 @@ class Editor:
             kind = kind_of(s.problem)
             params = {p.key: change.pop(p.key) for p in kind.params if p.key in change}
             if params:
-                problem = kind.build(kind.arrays_of(s.problem),
-                                     {**kind.params_of(s.problem), **params})
+                problem = kind.build(
+                    kind.arrays_of(s.problem), {**kind.params_of(s.problem), **params}
+                )
                 new = s.with_problem(problem).replace(files=dict(s.files), **change)
             else:
                 new = s.replace(**change)
@@ -168,8 +169,9 @@ class Editor:
         return self.change({"lr": float(f"{a.recommended_lr:.6g}")})
 
     # -- tables ------------------------------------------------------------------------------
-    def tables_edited(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
-                      invalid: str | None) -> bool:
+    def tables_edited(
+        self, arrays: Mapping[str, np.ndarray], params: Mapping[str, object], invalid: str | None
+    ) -> bool:
         """The tables' valid content (and the first invalid cell, if any). An invalid table
         disables Run until it is fixed; a settings change meanwhile does not clear that."""
         from solver.errors import InputError
@@ -210,8 +212,10 @@ class Editor:
             kept = {k: v for k, v in s.files.items() if k not in keys}
             if kind_of(problem) is not kind:
                 kept = {}
-            files = {**{k: v for k, v in kept.items() if k in kind.arrays_of(problem)},
-                     **dict.fromkeys(keys, path)}
+            files = {
+                **{k: v for k, v in kept.items() if k in kind.arrays_of(problem)},
+                **dict.fromkeys(keys, path),
+            }
             new = s.with_problem(problem).replace(files=files)
         except InputError as exc:
             self.model.refuse("Matrix not imported", str(exc))

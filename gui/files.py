@@ -23,8 +23,14 @@ PLOT_FILTER = "PNG image (*.png);;SVG vector image (*.svg)"
 class FileCommands:
     """Open, save, import and export, each with its dialog."""
 
-    def __init__(self, parent: QtWidgets.QWidget, model: AppModel, editor: Editor,
-                 persistence: Persistence, plots: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget,
+        model: AppModel,
+        editor: Editor,
+        persistence: Persistence,
+        plots: Callable[[], object],
+    ) -> None:
         self.parent = parent
         self.model = model
         self.editor = editor

@@ -36,8 +36,14 @@ Qt = QtCore.Qt
 SP = QtWidgets.QStyle.StandardPixmap
 ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
-PLOT_NAMES = {"loss": "Loss", "error": "Error and residual", "x": "Components of x",
-              "bars": "x vs exact", "heat_x": "X heat map", "heat_residual": "Residual heat map"}
+PLOT_NAMES = {
+    "loss": "Loss",
+    "error": "Error and residual",
+    "x": "Components of x",
+    "bars": "x vs exact",
+    "heat_x": "X heat map",
+    "heat_residual": "Residual heat map",
+}
 
 
 # The window's actions: attribute act_<name>, (text, shortcut, icon, tooltip).
@@ -69,18 +75,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
     first_painted = QtCore.Signal()
 
-    def __init__(self, settings: QtCore.QSettings | None = None,
-                 data_dir: str | Path | None = None, *, defer: bool = False,
-                 session_path: str | None = None, dialogs: bool = True) -> None:
+    def __init__(
+        self,
+        settings: QtCore.QSettings | None = None,
+        data_dir: str | Path | None = None,
+        *,
+        defer: bool = False,
+        session_path: str | None = None,
+        dialogs: bool = True,
+    ) -> None:
         super().__init__()
         self.model = AppModel(self)
         self.editor = Editor(self.model)
         self.live = LiveRun(self.model, self)
-        self.persistence = Persistence(self.model, settings or QtCore.QSettings(),
-                                       Path(data_dir or default_data_dir()))
+        self.persistence = Persistence(
+            self.model, settings or QtCore.QSettings(), Path(data_dir or default_data_dir())
+        )
         self.analyzer = Analyzer(self.model, self)
-        self.files = FileCommands(self, self.model, self.editor, self.persistence,
-                                  lambda: self.plots)
+        self.files = FileCommands(
+            self, self.model, self.editor, self.persistence, lambda: self.plots
+        )
         self.boxes = MessageBoxes(self, enabled=dialogs)
         self.plots = None
         self._session_path = session_path
@@ -112,20 +126,35 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build(self) -> None:
         live, files = self.live, self.files
-        slots = {"run": live.run_or_resume, "pause": live.toggle_pause,
-                 "step": lambda: live.step(1), "step_n": lambda: live.step(self.step_n.value()),
-                 "stop": live.stop, "reset": live.reset, "open": files.open_session,
-                 "save": files.save_session, "import": lambda: files.import_matrix(None),
-                 "import_b": lambda: files.import_matrix("b"),
-                 "export_csv": files.export_history, "quit": self.close}
+        slots = {
+            "run": live.run_or_resume,
+            "pause": live.toggle_pause,
+            "step": lambda: live.step(1),
+            "step_n": lambda: live.step(self.step_n.value()),
+            "stop": live.stop,
+            "reset": live.reset,
+            "open": files.open_session,
+            "save": files.save_session,
+            "import": lambda: files.import_matrix(None),
+            "import_b": lambda: files.import_matrix("b"),
+            "export_csv": files.export_history,
+            "quit": self.close,
+        }
         for name, (text, key, icon, tip) in ACTIONS.items():
             setattr(self, f"act_{name}", self._action(text, slots[name], key, icon, tip))
         self.act_quit.setShortcutContext(Qt.ApplicationShortcut)
 
         menu = self.menuBar()
         m_file = menu.addMenu("&File")
-        for a in (self.act_open, self.act_save, None, self.act_import, self.act_import_b, None,
-                  self.act_export_csv):
+        for a in (
+            self.act_open,
+            self.act_save,
+            None,
+            self.act_import,
+            self.act_import_b,
+            None,
+            self.act_export_csv,
+        ):
             m_file.addSeparator() if a is None else m_file.addAction(a)
         self.export_menu = m_file.addMenu("Export plot")
         self.export_menu.setEnabled(False)
@@ -134,8 +163,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presets_menu = menu.addMenu("&Presets")
         self.presets_menu.addAction("Loading…").setEnabled(False)
         m_run = menu.addMenu("&Run")
-        run_actions = [self.act_run, self.act_pause, self.act_step, self.act_step_n, None,
-                       self.act_stop, self.act_reset]
+        run_actions = [
+            self.act_run,
+            self.act_pause,
+            self.act_step,
+            self.act_step_n,
+            None,
+            self.act_stop,
+            self.act_reset,
+        ]
         for a in run_actions:
             m_run.addSeparator() if a is None else m_run.addAction(a)
         self.view_menu = menu.addMenu("&View")
@@ -165,14 +201,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStatusBar(self.status)
         self.status.showMessage("Loading the solver…")
 
-    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,
-              area: Qt.DockWidgetArea) -> QtWidgets.QDockWidget:
+    def _dock(
+        self, title: str, name: str, widget: QtWidgets.QWidget, area: Qt.DockWidgetArea
+    ) -> QtWidgets.QDockWidget:
         d = QtWidgets.QDockWidget(title, self)
         d.setObjectName(name)
         d.setWidget(widget)
-        d.setFeatures(QtWidgets.QDockWidget.DockWidgetMovable
-                      | QtWidgets.QDockWidget.DockWidgetFloatable
-                      | QtWidgets.QDockWidget.DockWidgetClosable)
+        d.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetMovable
+            | QtWidgets.QDockWidget.DockWidgetFloatable
+            | QtWidgets.QDockWidget.DockWidgetClosable
+        )
         self.addDockWidget(area, d)
         self.view_menu.addAction(d.toggleViewAction())
         return d
@@ -183,19 +222,24 @@ class MainWindow(QtWidgets.QMainWindow):
             view.bind(m)
         self.toolbar.speed_changed.connect(self.live.set_speed)
         matrix.edited.connect(
-            lambda: ed.tables_edited(matrix.arrays(), {}, matrix.invalid_message()))
+            lambda: ed.tables_edited(matrix.arrays(), {}, matrix.invalid_message())
+        )
         matrix.param_changed.connect(ed.change)
         matrix.message.connect(lambda text: m.refuse("Paste refused", text))
         self.hyper.changed.connect(ed.change)
         self.hyper.use_recommended.connect(ed.use_recommended_lr)
         self.hyper.track_changed.connect(ed.set_track)
         self.devices.chosen.connect(lambda d: ed.change({"device": d}))
-        for signal in (m.session_changed, m.table_error_changed, m.state_changed,
-                       m.selection_changed):
+        for signal in (
+            m.session_changed,
+            m.table_error_changed,
+            m.state_changed,
+            m.selection_changed,
+        ):
             signal.connect(self._update_controls)
         m.label_changed.connect(
-            lambda label: self.setWindowTitle(f"{APPLICATION} — {label}" if label
-                                              else APPLICATION))
+            lambda label: self.setWindowTitle(f"{APPLICATION} — {label}" if label else APPLICATION)
+        )
         m.refused.connect(self.boxes.show)
         self.live.frame.connect(self.status.update_run)
 
@@ -211,8 +255,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self._engine_loaded(preload_solver())
             return
         # torch's import (1-1.5 s) runs beside the pyqtgraph import and plot construction.
-        threading.Thread(target=lambda: self._relay.done.emit(preload_solver()),
-                         name="import-solver", daemon=True).start()
+        threading.Thread(
+            target=lambda: self._relay.done.emit(preload_solver()),
+            name="import-solver",
+            daemon=True,
+        ).start()
         self._build_plots()
 
     def _build_plots(self) -> None:
@@ -278,8 +325,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_export_csv.setEnabled(m.selected is not None)
         self.act_save.setEnabled(m.session is not None)
         self.act_import.setEnabled(m.ready)
-        self.act_import_b.setEnabled(m.ready and m.session is not None
-                                     and "b" in _array_keys(m.session.problem))
+        self.act_import_b.setEnabled(
+            m.ready and m.session is not None and "b" in _array_keys(m.session.problem)
+        )
 
     # == window state and shutdown ============================================================
     def save_state(self, settings: QtCore.QSettings) -> None:
@@ -302,12 +350,17 @@ class MainWindow(QtWidgets.QMainWindow):
     def _size_docks(self) -> None:
         """The first layout: the docks get a fixed share and the plots get the rest."""
         w, h = self.width(), self.height()
-        self.resizeDocks([self.dock_matrix, self.dock_hyper],
-                         [max(300, int(w * 0.27)), max(280, int(w * 0.22))], Qt.Horizontal)
-        self.resizeDocks([self.dock_matrix, self.dock_runs], [int(h * 0.62), int(h * 0.3)],
-                         Qt.Vertical)
-        self.resizeDocks([self.dock_hyper, self.dock_devices], [int(h * 0.68), int(h * 0.2)],
-                         Qt.Vertical)
+        self.resizeDocks(
+            [self.dock_matrix, self.dock_hyper],
+            [max(300, int(w * 0.27)), max(280, int(w * 0.22))],
+            Qt.Horizontal,
+        )
+        self.resizeDocks(
+            [self.dock_matrix, self.dock_runs], [int(h * 0.62), int(h * 0.3)], Qt.Vertical
+        )
+        self.resizeDocks(
+            [self.dock_hyper, self.dock_devices], [int(h * 0.68), int(h * 0.2)], Qt.Vertical
+        )
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
         # Installed until the first paint only: a Python paintEvent override would run on

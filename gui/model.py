@@ -26,8 +26,18 @@ if TYPE_CHECKING:  # the solver (and torch) loads after the window has painted
     from solver.session import Session
 
 KEEP_RUNS = 8
-RUN_COLOURS = ["#1a56db", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d",
-               "#b91c1c", "#4b5563", "#ca8a04"]
+RUN_COLOURS = [
+    "#1a56db",
+    "#d97706",
+    "#059669",
+    "#7c3aed",
+    "#db2777",
+    "#0891b2",
+    "#65a30d",
+    "#b91c1c",
+    "#4b5563",
+    "#ca8a04",
+]
 
 # Live states of a run, as the worker reports them.
 STARTING, RUNNING, PAUSED, FINISHED = "starting", "running", "paused", "finished"
@@ -101,8 +111,9 @@ class HistoryView:
         its, vals = self._h.trajectory()
         return self._ro(its), self._ro(vals)
 
-    def envelope(self, name: str, start: int = 0, stop: int | None = None,
-                 max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    def envelope(
+        self, name: str, start: int = 0, stop: int | None = None, max_points: int = 2000
+    ) -> tuple[np.ndarray, np.ndarray]:
         return self._h.envelope(name, start, stop, max_points)
 
     def to_csv(self, path: str) -> None:
@@ -182,8 +193,9 @@ class AppModel(QtCore.QObject):
         self._next_id = 1
 
     # -- session -----------------------------------------------------------------------------
-    def set_session(self, s: Session, note: str = "", *, label: str | None = None,
-                    refill: bool = True) -> None:
+    def set_session(
+        self, s: Session, note: str = "", *, label: str | None = None, refill: bool = True
+    ) -> None:
         """Make ``s`` (already valid) the session. A new problem clears the tables' error and
         turns the runs of other problems stale; ``refill``: the tables must show ``s``'s
         problem (False when they already hold it: an edit typed into them)."""
@@ -237,8 +249,14 @@ class AppModel(QtCore.QObject):
         """A new run record (state starting) that becomes the live and selected run."""
         rid = self._next_id
         self._next_id += 1
-        rec = RunRecord(id=rid, session=session, colour=RUN_COLOURS[(rid - 1) % len(RUN_COLOURS)],
-                        name=f"Run {rid}", status=RunStatus(rid), track=track)
+        rec = RunRecord(
+            id=rid,
+            session=session,
+            colour=RUN_COLOURS[(rid - 1) % len(RUN_COLOURS)],
+            name=f"Run {rid}",
+            status=RunStatus(rid),
+            track=track,
+        )
         self.runs.append(rec)
         self.live_id = rid
         self._evict()
@@ -295,10 +313,20 @@ class AppModel(QtCore.QObject):
         """The worker could not create or continue the run: it ends with reason error."""
         rec = self.run(run_id)
         if rec is not None and rec.live:
-            self.update_status(RunStatus(run_id, FINISHED, rec.status.iteration,
-                                         rec.status.entries, "error", message,
-                                         rec.status.elapsed, rec.status.grad_evals,
-                                         rec.status.final_loss, rec.status.x))
+            self.update_status(
+                RunStatus(
+                    run_id,
+                    FINISHED,
+                    rec.status.iteration,
+                    rec.status.entries,
+                    "error",
+                    message,
+                    rec.status.elapsed,
+                    rec.status.grad_evals,
+                    rec.status.final_loss,
+                    rec.status.x,
+                )
+            )
         self.refuse("The run could not continue", message)
 
     def select(self, rec: RunRecord | None) -> None:
@@ -349,7 +377,6 @@ class AppModel(QtCore.QObject):
         if iteration != self.inspected:
             self.inspected = iteration
             self.inspected_changed.emit(iteration)
-
 
 
 def _with_x(s: RunStatus, x: np.ndarray) -> RunStatus:

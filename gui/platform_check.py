@@ -14,9 +14,15 @@ from pathlib import Path
 
 HEADLESS_PLATFORMS = {"offscreen", "minimal", "vnc", "eglfs", "linuxfb"}
 # Debian/Ubuntu package for each library the xcb plugin most often misses.
-PACKAGES = {"libxcb-cursor": "libxcb-cursor0", "libxkbcommon-x11": "libxkbcommon-x11-0",
-            "libEGL": "libegl1", "libGL": "libgl1", "libfontconfig": "libfontconfig1",
-            "libxcb-icccm": "libxcb-icccm4", "libxcb-keysyms": "libxcb-keysyms1"}
+PACKAGES = {
+    "libxcb-cursor": "libxcb-cursor0",
+    "libxkbcommon-x11": "libxkbcommon-x11-0",
+    "libEGL": "libegl1",
+    "libGL": "libgl1",
+    "libfontconfig": "libfontconfig1",
+    "libxcb-icccm": "libxcb-icccm4",
+    "libxcb-keysyms": "libxcb-keysyms1",
+}
 
 
 def platform_problem() -> str | None:
@@ -32,27 +38,34 @@ def platform_problem() -> str | None:
         elif os.environ.get("DISPLAY"):
             requested = "xcb"
         else:
-            return ("no display found: neither DISPLAY nor WAYLAND_DISPLAY is set. Start it "
-                    "from a desktop session, or set QT_QPA_PLATFORM=offscreen for a check "
-                    "without a screen (e.g. --self-test).")
+            return (
+                "no display found: neither DISPLAY nor WAYLAND_DISPLAY is set. Start it "
+                "from a desktop session, or set QT_QPA_PLATFORM=offscreen for a check "
+                "without a screen (e.g. --self-test)."
+            )
     folder = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
     plugin = folder / f"libq{requested}.so"
     if not plugin.exists():
         have = sorted(p.name[4:-3] for p in folder.glob("libq*.so"))
-        return (f"the Qt platform plugin '{requested}' is missing from {folder}; "
-                f"available: {', '.join(have) or 'none'}.")
+        return (
+            f"the Qt platform plugin '{requested}' is missing from {folder}; "
+            f"available: {', '.join(have) or 'none'}."
+        )
     if requested in HEADLESS_PLATFORMS:
         return None
     try:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
         detail = str(exc)
-        hint = next((f" Install the package {pkg}." for lib, pkg in PACKAGES.items()
-                     if lib in detail), "")
+        hint = next(
+            (f" Install the package {pkg}." for lib, pkg in PACKAGES.items() if lib in detail), ""
+        )
         return f"the Qt platform plugin '{requested}' cannot load: {detail}.{hint}"
     if requested == "xcb" and not _x_server_reachable():
-        return (f"cannot connect to the X display {os.environ.get('DISPLAY', '')!r}: "
-                "is the X server running, and may this user connect to it?")
+        return (
+            f"cannot connect to the X display {os.environ.get('DISPLAY', '')!r}: "
+            "is the X server running, and may this user connect to it?"
+        )
     return None
 
 

@@ -121,10 +121,14 @@ def run_self_test(app: QtWidgets.QApplication) -> int:
 
         print(f"resources: {len(examples)} example sessions load; icon and .mtx read")
         print(f"engine: {combos} optimizer/loss combinations advance")
-        print(f"window run: {message}; error to exact solution {err:.2e}; "
-              "loss plot exported as PNG and SVG")
-        print(f"torch {torch.__version__}, frozen={bool(getattr(sys, 'frozen', False))}, "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"window run: {message}; error to exact solution {err:.2e}; "
+            "loss plot exported as PNG and SVG"
+        )
+        print(
+            f"torch {torch.__version__}, frozen={bool(getattr(sys, 'frozen', False))}, "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
     except Exception as exc:  # report every failure as one line: this is the check itself
         print(f"SELFTEST FAIL: {type(exc).__name__}: {exc}", flush=True)
         return 1

@@ -130,8 +130,13 @@ class SolverWorker(QtCore.QObject):
                     run.request_stop()
             self._cond.notify_all()
 
-    def start(self, run_id: int, session: Session, track: Sequence[int] | None = None,
-              steps: int | None = None) -> None:
+    def start(
+        self,
+        run_id: int,
+        session: Session,
+        track: Sequence[int] | None = None,
+        steps: int | None = None,
+    ) -> None:
         """Create a run of ``session`` and run it (``steps``: that many updates, then pause).
         A run still live is stopped first and keeps its history."""
         self._send(_Command("start", run_id, session, track, steps))
@@ -217,8 +222,9 @@ class SolverWorker(QtCore.QObject):
                     return
 
     def _busy(self) -> bool:
-        return self._run is not None and not self._run.finished and self._mode in (
-            RUNNING, STEPPING)
+        return (
+            self._run is not None and not self._run.finished and self._mode in (RUNNING, STEPPING)
+        )
 
     def _once(self) -> bool:
         with self._cond:
@@ -371,18 +377,20 @@ class SolverWorker(QtCore.QObject):
         self._last_emit = now
         self._progress_wanted = False
         self._published = state
-        self.status.emit(RunStatus(
-            run_id=self._run_id,
-            state=state,
-            iteration=run.iteration,
-            entries=n,
-            stop_reason=run.stop_reason.value if run.stop_reason is not None else None,
-            message=run.message,
-            elapsed=run.elapsed,
-            grad_evals=run.grad_evals,
-            final_loss=float(run.history.loss[n - 1]) if n else None,
-            x=x,
-        ))
+        self.status.emit(
+            RunStatus(
+                run_id=self._run_id,
+                state=state,
+                iteration=run.iteration,
+                entries=n,
+                stop_reason=run.stop_reason.value if run.stop_reason is not None else None,
+                message=run.message,
+                elapsed=run.elapsed,
+                grad_evals=run.grad_evals,
+                final_loss=float(run.history.loss[n - 1]) if n else None,
+                x=x,
+            )
+        )
 
     def _throttle_wait(self) -> float:
         """Seconds until the speed schedule allows the next update (0: go now)."""

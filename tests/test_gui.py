@@ -695,8 +695,7 @@ def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, win
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=LONG)
     table = window.runs.table_model
     assert table.rowCount() == 2
-    rows = [[table.data(table.index(r, c)) for c in range(table.columnCount())]
-            for r in range(2)]
+    rows = [[table.data(table.index(r, c)) for c in range(table.columnCount())] for r in range(2)]
     assert rows[0][1] == "gd" and rows[0][2] == "0.1" and rows[1][2] == "0.05"
     assert rows[0][5] == "converged" and rows[1][5] == "max iterations"  # half the step
     first, second = window.model.runs

@@ -34,7 +34,9 @@ def display():
     r, w = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(w)
     try:
@@ -53,8 +55,7 @@ def display():
 
 
 def xdotool(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def wait_for(what, timeout: float, step: float = 0.2):
@@ -74,8 +75,12 @@ def xwd_to_png(xwd: Path, png: Path) -> np.ndarray:
     data = xwd.read_bytes()
     fields = struct.unpack(">25I", data[:100])
     header_size, version, fmt, _depth, width, height = fields[:6]
-    byte_order, bits_per_pixel, bytes_per_line, ncolors = fields[7], fields[11], fields[12], \
-        fields[19]
+    byte_order, bits_per_pixel, bytes_per_line, ncolors = (
+        fields[7],
+        fields[11],
+        fields[12],
+        fields[19],
+    )
     step = bits_per_pixel // 8  # xwd packs 24-bit pixels in 3 bytes; rows keep their stride
     assert version == 7 and fmt == 2 and step in (3, 4), fields
     start = header_size + 12 * ncolors
@@ -104,12 +109,19 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
         DESCENT_LAB_RUN_LOG=str(log),
     )
     (tmp_path / "runtime").mkdir(mode=0o700)
-    app = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # The title names the loaded session once the solver is in: "Descent Lab — 3×3 ...".
-        found = wait_for(lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout
-                         .split(), 90)
+        found = wait_for(
+            lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout.split(), 90
+        )
         assert found, f"no loaded window appeared; stderr: {app.stderr and app.poll()}"
         wid = found[0]
         xdotool(env, "windowfocus", "--sync", wid)
@@ -122,8 +134,9 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
         time.sleep(0.5)  # let the final frame reach the screen
 
         shot = tmp_path / "window.xwd"
-        subprocess.run(["xwd", "-root", "-silent", "-out", str(shot)], env=env, check=True,
-                       timeout=60)
+        subprocess.run(
+            ["xwd", "-root", "-silent", "-out", str(shot)], env=env, check=True, timeout=60
+        )
         rgb = xwd_to_png(shot, tmp_path / "window.png")
         assert (tmp_path / "window.png").stat().st_size > 10_000
         assert rgb.std() > 10  # not a blank screen
@@ -148,22 +161,45 @@ def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path
     """A 5000×5000 system takes seconds to analyse (power iterations, then one LU that
     cannot be interrupted); Ctrl+Q meanwhile must end the process promptly, with status 0."""
     home = tmp_path / "home"
-    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", HOME=str(home),
-               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
-               XDG_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(
+        os.environ,
+        DISPLAY=display,
+        QT_QPA_PLATFORM="xcb",
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     (tmp_path / "runtime").mkdir(mode=0o700)
     rng = np.random.default_rng(0)
     np.save(tmp_path / "big.npy", rng.standard_normal((5000, 5000)))
     np.save(tmp_path / "b.npy", np.ones(5000))
     session = tmp_path / "big-session.json"
-    session.write_text(json.dumps({"version": 1, "problem": {
-        "kind": "linear_system", "A": {"file": "big.npy"}, "b": {"file": "b.npy"}}}))
-    app = subprocess.Popen([sys.executable, "main.py", str(session)], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    session.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "problem": {
+                    "kind": "linear_system",
+                    "A": {"file": "big.npy"},
+                    "b": {"file": "b.npy"},
+                },
+            }
+        )
+    )
+    app = subprocess.Popen(
+        [sys.executable, "main.py", str(session)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # The title names the session once it is loaded, and its analysis has begun.
-        found = wait_for(lambda: xdotool(env, "search", "--name", "big-session.json").stdout
-                         .split(), 120)
+        found = wait_for(
+            lambda: xdotool(env, "search", "--name", "big-session.json").stdout.split(), 120
+        )
         assert found, "the big session was never loaded"
         assert app.poll() is None
         xdotool(env, "windowfocus", "--sync", found[0])

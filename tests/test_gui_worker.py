@@ -65,8 +65,9 @@ def test_stop_before_the_run_exists_stops_that_run(qtbot, worker, gated_creation
     worker.start(1, endless())
     worker.stop()  # queued behind the start: it is for the new run
     gated_creation.set()
-    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).state == FINISHED,
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: last(worker) is not None and last(worker).state == FINISHED, timeout=LONG
+    )
     s = last(worker)
     assert s.stop_reason == "stopped" and s.iteration == 0
 
@@ -75,13 +76,13 @@ def test_pause_before_the_run_exists_creates_it_paused(qtbot, worker, gated_crea
     worker.start(1, endless())
     worker.pause()
     gated_creation.set()
-    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).state == PAUSED,
-                    timeout=LONG)
+    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).state == PAUSED, timeout=LONG)
     qtbot.waitUntil(worker.idle_event.is_set, timeout=LONG)
     assert last(worker).iteration == 0 and last(worker).entries == 1
     worker.step(3)
-    qtbot.waitUntil(lambda: last(worker).state == PAUSED and last(worker).iteration == 3,
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: last(worker).state == PAUSED and last(worker).iteration == 3, timeout=LONG
+    )
     qtbot.waitUntil(worker.idle_event.is_set, timeout=LONG)
     assert last(worker).iteration == 3
 
@@ -90,17 +91,23 @@ def test_step_before_the_run_exists_steps_that_run(qtbot, worker, gated_creation
     worker.start(1, endless())
     worker.step(5)
     gated_creation.set()
-    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).state == PAUSED
-                    and last(worker).iteration == 5, timeout=LONG)
+    qtbot.waitUntil(
+        lambda: (
+            last(worker) is not None
+            and last(worker).state == PAUSED
+            and last(worker).iteration == 5
+        ),
+        timeout=LONG,
+    )
 
 
 def test_a_new_start_finishes_the_live_run_which_keeps_its_history(qtbot, worker):
     worker.start(1, endless())
-    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 100,
-                    timeout=LONG)
+    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 100, timeout=LONG)
     worker.start(2, presets.build(presets.DEFAULT_PRESET))
-    qtbot.waitUntil(lambda: last(worker, 2) is not None and last(worker, 2).state == FINISHED,
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: last(worker, 2) is not None and last(worker, 2).state == FINISHED, timeout=LONG
+    )
     first = last(worker, 1)
     assert first.state == FINISHED and first.stop_reason == "stopped"
     assert first.entries == first.iteration + 1 > 100
@@ -109,8 +116,12 @@ def test_a_new_start_finishes_the_live_run_which_keeps_its_history(qtbot, worker
 
 def test_stop_interrupts_a_long_lbfgs_step(qtbot, worker):
     s = presets.build("random-cond", n=400, cond=1e6).replace(
-        optimizer="lbfgs", lr=1.0, max_iters=5, tol=0.0,
-        optimizer_args={"max_iter": 10**8, "tolerance_grad": 0.0, "tolerance_change": 0.0})
+        optimizer="lbfgs",
+        lr=1.0,
+        max_iters=5,
+        tol=0.0,
+        optimizer_args={"max_iter": 10**8, "tolerance_grad": 0.0, "tolerance_change": 0.0},
+    )
     worker.start(1, s)
     qtbot.waitUntil(lambda: worker._advancing is not None, timeout=LONG)  # inside the step
     t0 = time.perf_counter()

@@ -25,14 +25,25 @@ ANALYSIS_KEYS = {"cond", "lipschitz", "max_stable_lr", "recommended_lr"}
 
 def headless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`python main.py --headless ...` in a fresh interpreter, from the repository root."""
-    return subprocess.run([sys.executable, "main.py", "--headless", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "main.py", "--headless", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_there_is_an_example_for_every_seed_article_and_a_matrix_file() -> None:
     names = {p.stem for p in EXAMPLES}
-    assert {"seed-3x3", "seed-random-2x2", "seed-inverse-random", "seed-inverse-diagonal",
-            "seed-puzzle", "seed-polyfit"} <= names
+    assert {
+        "seed-3x3",
+        "seed-random-2x2",
+        "seed-inverse-random",
+        "seed-inverse-diagonal",
+        "seed-puzzle",
+        "seed-polyfit",
+    } <= names
     assert any(n.startswith("matrix-") for n in names)
 
 
@@ -71,8 +82,9 @@ def test_every_example_runs_headless_with_the_documented_json(
         assert an["cond"] == pytest.approx(3 + 2 * np.sqrt(2))
         assert an["lipschitz"] == pytest.approx(3 + 2 * np.sqrt(2))
     if path.stem == "seed-inverse-diagonal":
-        np.testing.assert_allclose(result["x"], np.diag([1, 1 / 2, 1 / 3, 1 / 4]).ravel(),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            result["x"], np.diag([1, 1 / 2, 1 / 3, 1 / 4]).ravel(), atol=1e-6
+        )
         assert an["cond"] == pytest.approx(4.0)
     if path.stem.startswith("matrix-"):
         # b = A·1 there: the answer is all ones.
@@ -122,10 +134,12 @@ def test_a_bad_session_exits_non_zero_with_one_line_naming_the_key(tmp_path: Pat
 
 @pytest.mark.parametrize(
     ("content", "key"),
-    [('{"problem": {"A": [[1]], "b": [1]}, "optimiser": {}}', "optimiser"),
-     ('{"problem": {"A": {"file": "nowhere.mtx"}, "b": [1]}}', "problem.A.file"),
-     ('{"problem": {"A": [[1, 2]], "b": [1]}, "device": "cuda:3"}', "device"),
-     ("{not json", "session")],
+    [
+        ('{"problem": {"A": [[1]], "b": [1]}, "optimiser": {}}', "optimiser"),
+        ('{"problem": {"A": {"file": "nowhere.mtx"}, "b": [1]}}', "problem.A.file"),
+        ('{"problem": {"A": [[1, 2]], "b": [1]}, "device": "cuda:3"}', "device"),
+        ("{not json", "session"),
+    ],
 )
 def test_bad_sessions_in_process_report_the_key(
     tmp_path: Path, capsys: pytest.CaptureFixture, content: str, key: str
@@ -145,8 +159,14 @@ def test_a_missing_session_file_is_reported(capsys: pytest.CaptureFixture) -> No
 
 
 def test_an_unwritable_out_path_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code = main.main(["--headless", str(ROOT / "examples" / "seed-3x3.json"), "--out",
-                      str(tmp_path / "missing-dir" / "h.csv")])
+    code = main.main(
+        [
+            "--headless",
+            str(ROOT / "examples" / "seed-3x3.json"),
+            "--out",
+            str(tmp_path / "missing-dir" / "h.csv"),
+        ]
+    )
     assert code == 2
     assert "--out" in capsys.readouterr().err
 
@@ -198,6 +218,5 @@ def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
     assert run.stop_reason.value == "diverged"
     text = json.dumps(run.result(), allow_nan=False)  # raises on NaN/Infinity
     assert json.loads(text)["stop_reason"] == "diverged"
-    huge = Run(seed_3x3().replace(init="values", init_values=[1e200, -1e200, 1e200],
-                                  max_iters=0))
+    huge = Run(seed_3x3().replace(init="values", init_values=[1e200, -1e200, 1e200], max_iters=0))
     assert huge.error_norm() == pytest.approx(np.sqrt(3) * 1e200, rel=1e-12)

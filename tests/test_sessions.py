@@ -37,19 +37,32 @@ def valid() -> dict:
 
 # -- round trips -----------------------------------------------------------------------------
 ROUND_TRIPS = {
-    "linear": {**VALID, "loss": "mse", "dtype": "float32",
-               "optimizer": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.99],
-                             "weight_decay": 0.001, "amsgrad": True},
-               "init": {"kind": "values", "x": [0.5, -1.0, 2.0]},
-               "stop": {"max_iters": 77, "tol": 1e-9}},
-    "inverse": {"version": 1, "problem": {"kind": "inverse", "M": [[2, 1], [0.5, 3]],
-                                          "side": "both"},
-                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.9, "nesterov": True},
-                "init": {"kind": "rand", "seed": 314}},
-    "polyfit": {"problem": {"kind": "polyfit", "x": [0, 1, 2, 3], "y": [1, 2, 5, 10],
-                            "degree": 2},
-                "loss": "sum_squares", "optimizer": {"name": "lbfgs", "lr": 1, "history_size": 5},
-                "init": {"kind": "randn", "seed": 7}},
+    "linear": {
+        **VALID,
+        "loss": "mse",
+        "dtype": "float32",
+        "optimizer": {
+            "name": "adam",
+            "lr": 0.01,
+            "betas": [0.8, 0.99],
+            "weight_decay": 0.001,
+            "amsgrad": True,
+        },
+        "init": {"kind": "values", "x": [0.5, -1.0, 2.0]},
+        "stop": {"max_iters": 77, "tol": 1e-9},
+    },
+    "inverse": {
+        "version": 1,
+        "problem": {"kind": "inverse", "M": [[2, 1], [0.5, 3]], "side": "both"},
+        "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.9, "nesterov": True},
+        "init": {"kind": "rand", "seed": 314},
+    },
+    "polyfit": {
+        "problem": {"kind": "polyfit", "x": [0, 1, 2, 3], "y": [1, 2, 5, 10], "degree": 2},
+        "loss": "sum_squares",
+        "optimizer": {"name": "lbfgs", "lr": 1, "history_size": 5},
+        "init": {"kind": "randn", "seed": 7},
+    },
 }
 
 
@@ -60,8 +73,18 @@ def test_save_then_load_gives_the_same_session(case: str, tmp_path: Path) -> Non
     again = sessions.load(tmp_path / "s.json")
 
     assert sessions.to_dict(again) == sessions.to_dict(first)
-    for key in ("loss", "optimizer", "lr", "optimizer_args", "init", "seed", "max_iters", "tol",
-                "dtype", "device"):
+    for key in (
+        "loss",
+        "optimizer",
+        "lr",
+        "optimizer_args",
+        "init",
+        "seed",
+        "max_iters",
+        "tol",
+        "dtype",
+        "device",
+    ):
         assert getattr(again, key) == getattr(first, key), key
     np.testing.assert_array_equal(again.problem.matrix(), first.problem.matrix())
     assert again.problem.kind == first.problem.kind
@@ -76,8 +99,13 @@ def test_round_trip_keeps_the_values_typed(tmp_path: Path) -> None:
     s = sessions.from_dict(copy.deepcopy(ROUND_TRIPS["linear"]))
     sessions.save(s, tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text())
-    assert data["optimizer"] == {"name": "adam", "lr": 0.01, "betas": [0.8, 0.99],
-                                 "weight_decay": 0.001, "amsgrad": True}
+    assert data["optimizer"] == {
+        "name": "adam",
+        "lr": 0.01,
+        "betas": [0.8, 0.99],
+        "weight_decay": 0.001,
+        "amsgrad": True,
+    }
     assert data["init"] == {"kind": "values", "x": [0.5, -1.0, 2.0]}
     assert data["stop"] == {"max_iters": 77, "tol": 1e-9}
     assert data["version"] == 1
@@ -87,7 +115,15 @@ def test_round_trip_keeps_the_values_typed(tmp_path: Path) -> None:
 def test_missing_keys_take_the_documented_defaults() -> None:
     s = sessions.from_dict({"problem": {"A": [[2.0]], "b": [4.0]}})
     assert (s.loss, s.optimizer, s.lr, s.init, s.max_iters, s.tol, s.dtype, s.device) == (
-        "half_sum_squares", "gd", 0.1, "zeros", 1000, 0.0, "float64", "cpu")
+        "half_sum_squares",
+        "gd",
+        0.1,
+        "zeros",
+        1000,
+        0.0,
+        "float64",
+        "cpu",
+    )
     assert s.problem.kind == "linear_system"
 
 
@@ -128,7 +164,8 @@ def test_csv_and_npy_files_load(tmp_path: Path) -> None:
     np.savetxt(tmp_path / "a.csv", a, delimiter=",")
     np.save(tmp_path / "b.npy", np.array([1.0, 2.0, 3.0]))
     s = sessions.from_dict(
-        {"problem": {"A": {"file": "a.csv"}, "b": {"file": "b.npy"}}}, base=tmp_path)
+        {"problem": {"A": {"file": "a.csv"}, "b": {"file": "b.npy"}}}, base=tmp_path
+    )
     np.testing.assert_array_equal(s.problem.A, a)
     np.testing.assert_array_equal(s.problem.b, [1.0, 2.0, 3.0])
 
@@ -168,8 +205,9 @@ def test_file_references_are_saved_relative_to_the_session(tmp_path: Path) -> No
     (tmp_path / "sessions" / "mine").mkdir(parents=True)
     a = np.array([[2.0, 0.0], [0.0, 4.0]])
     np.save(tmp_path / "data" / "a.npy", a)
-    (tmp_path / "data" / "s.json").write_text(json.dumps(
-        {"problem": {"A": {"file": "a.npy"}, "b": [1.0, 1.0]}}))
+    (tmp_path / "data" / "s.json").write_text(
+        json.dumps({"problem": {"A": {"file": "a.npy"}, "b": [1.0, 1.0]}})
+    )
 
     s = sessions.load(tmp_path / "data" / "s.json")
     target = tmp_path / "sessions" / "mine" / "copy.json"
@@ -216,8 +254,12 @@ def _drop(key: str) -> Callable[[dict, Path], dict]:
 NAN = float("nan")
 BAD = [
     ("unknown top-level key", _set("colour", "blue"), "colour", "unknown key"),
-    ("unknown optimizer key", _set("optimizer.momentum", 0.9), "optimizer.momentum",
-     "unknown key for gd"),
+    (
+        "unknown optimizer key",
+        _set("optimizer.momentum", 0.9),
+        "optimizer.momentum",
+        "unknown key for gd",
+    ),
     ("lr zero", _set("optimizer.lr", 0), "optimizer.lr", "> 0"),
     ("lr negative", _set("optimizer.lr", -1e-3), "optimizer.lr", "> 0"),
     ("lr not a number", _set("optimizer.lr", "fast"), "optimizer.lr", "> 0"),
@@ -227,73 +269,136 @@ BAD = [
     ("tol negative", _set("stop.tol", -1e-9), "stop.tol", ">= 0"),
     ("unknown stop key", _set("stop.patience", 3), "stop.patience", "unknown key"),
     ("b too short", _set("problem.b", [1, 2]), "problem.b", "2 entries but A has 3 rows"),
-    ("NaN entry", _set("problem.A", [[1, NAN, 0], [0, 1, 0], [0, 0, 1]]), "problem.A",
-     "entry [0, 1] is nan"),
+    (
+        "NaN entry",
+        _set("problem.A", [[1, NAN, 0], [0, 1, 0], [0, 0, 1]]),
+        "problem.A",
+        "entry [0, 1] is nan",
+    ),
     ("infinite entry", _set("problem.b", [1, math.inf, 3]), "problem.b", "entry [1] is inf"),
-    ("non-numeric entry", _set("problem.A", [[1, "two", 0], [0, 1, 0], [0, 0, 1]]),
-     "problem.A", "expected numbers"),
-    ("ragged rows", _set("problem.A", [[1, 2, 0], [0, 1], [0, 0, 1]]), "problem.A",
-     "equal-length rows"),
+    (
+        "non-numeric entry",
+        _set("problem.A", [[1, "two", 0], [0, 1, 0], [0, 0, 1]]),
+        "problem.A",
+        "expected numbers",
+    ),
+    (
+        "ragged rows",
+        _set("problem.A", [[1, 2, 0], [0, 1], [0, 0, 1]]),
+        "problem.A",
+        "equal-length rows",
+    ),
     ("empty matrix", _set("problem.A", [[]]), "problem.A", "is empty"),
     ("matrix as a number", _set("problem.A", 5), "problem.A", "expected a list of numbers"),
     ("3-D matrix", _set("problem.A", [[[1]]]), "problem.A", "2-D"),
-    ("non-square M", _set("problem", {"kind": "inverse", "M": [[1, 2, 3], [4, 5, 6]]}),
-     "problem.M", "must be square"),
-    ("singular M", _set("problem", {"kind": "inverse", "M": [[1, 2], [2, 4]]}), "problem.M",
-     "singular"),
-    ("unknown side", _set("problem", {"kind": "inverse", "M": [[1]], "side": "top"}),
-     "problem.side", "unknown side"),
+    (
+        "non-square M",
+        _set("problem", {"kind": "inverse", "M": [[1, 2, 3], [4, 5, 6]]}),
+        "problem.M",
+        "must be square",
+    ),
+    (
+        "singular M",
+        _set("problem", {"kind": "inverse", "M": [[1, 2], [2, 4]]}),
+        "problem.M",
+        "singular",
+    ),
+    (
+        "unknown side",
+        _set("problem", {"kind": "inverse", "M": [[1]], "side": "top"}),
+        "problem.side",
+        "unknown side",
+    ),
     ("unknown problem kind", _set("problem.kind", "eigen"), "problem.kind", "unknown kind"),
     ("unknown problem key", _set("problem.M", [[1]]), "problem.M", "unknown key"),
     ("missing b", _set("problem", {"A": [[1]]}), "problem.b", "missing"),
     ("missing problem", _drop("problem"), "problem", "missing"),
     ("unknown loss", _set("loss", "huber"), "loss", "unknown loss 'huber'"),
-    ("unknown optimizer", _set("optimizer", {"name": "adadelta", "lr": 1}), "optimizer.name",
-     "unknown optimizer 'adadelta'"),
+    (
+        "unknown optimizer",
+        _set("optimizer", {"name": "adadelta", "lr": 1}),
+        "optimizer.name",
+        "unknown optimizer 'adadelta'",
+    ),
     ("unknown device", _set("device", "tpu"), "device", "unknown device"),
     ("unavailable cuda", _set("device", "cuda:0"), "device", "unavailable"),
     ("unknown dtype", _set("dtype", "float16"), "dtype", "unknown dtype"),
     ("missing file", _file("absent.mtx", None), "problem.A.file", "no such file"),
-    ("malformed mtx", _file("bad.mtx", "%%MatrixMarket matrix coordinate real general\n"
-                                       "3 3 2\n1 1 1.0\n"), "problem.A.file", "cannot read"),
-    ("not a matrix market file", _file("bad.mtx", "hello\n"), "problem.A.file",
-     "cannot read"),
-    ("bad csv cell", _file("a.csv", "1,2,0\n0,x,0\n0,0,1\n"), "problem.A.file",
-     "'x' is not a number"),
-    ("unsupported file type", _file("a.txt", "1 2\n"), "problem.A.file",
-     "unsupported file type"),
-    ("extra key in file reference", _set("problem.A", {"file": "a.csv", "sheet": 1}),
-     "problem.A.sheet", "unknown key"),
+    (
+        "malformed mtx",
+        _file("bad.mtx", "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1.0\n"),
+        "problem.A.file",
+        "cannot read",
+    ),
+    ("not a matrix market file", _file("bad.mtx", "hello\n"), "problem.A.file", "cannot read"),
+    (
+        "bad csv cell",
+        _file("a.csv", "1,2,0\n0,x,0\n0,0,1\n"),
+        "problem.A.file",
+        "'x' is not a number",
+    ),
+    ("unsupported file type", _file("a.txt", "1 2\n"), "problem.A.file", "unsupported file type"),
+    (
+        "extra key in file reference",
+        _set("problem.A", {"file": "a.csv", "sheet": 1}),
+        "problem.A.sheet",
+        "unknown key",
+    ),
     ("bad version", _set("version", 2), "version", "unsupported version 2"),
     ("energy on non-SPD", _set("loss", "energy"), "loss", "symmetric"),
-    ("polyfit degree too large",
-     _set("problem", {"kind": "polyfit", "x": [0, 1, 2], "y": [1, 2, 3], "degree": 3}),
-     "problem.degree", "from 0 to 2"),
-    ("polyfit x and y differ",
-     _set("problem", {"kind": "polyfit", "x": [0, 1, 2], "y": [1, 2], "degree": 1}),
-     "problem.y", "2 samples but x has 3"),
-    ("init values wrong size", _set("init", {"kind": "values", "x": [1, 2]}), "init.x",
-     "2 values but the problem has 3 unknowns"),
+    (
+        "polyfit degree too large",
+        _set("problem", {"kind": "polyfit", "x": [0, 1, 2], "y": [1, 2, 3], "degree": 3}),
+        "problem.degree",
+        "from 0 to 2",
+    ),
+    (
+        "polyfit x and y differ",
+        _set("problem", {"kind": "polyfit", "x": [0, 1, 2], "y": [1, 2], "degree": 1}),
+        "problem.y",
+        "2 samples but x has 3",
+    ),
+    (
+        "init values wrong size",
+        _set("init", {"kind": "values", "x": [1, 2]}),
+        "init.x",
+        "2 values but the problem has 3 unknowns",
+    ),
     ("init values missing", _set("init", {"kind": "values"}), "init.x", "missing"),
     ("unknown init kind", _set("init", {"kind": "ones"}), "init.kind", "unknown kind"),
     ("negative seed", _set("init", {"kind": "rand", "seed": -1}), "init.seed", ">= 0"),
     ("seed for zeros", _set("init", {"kind": "zeros", "seed": 3}), "init.seed", "unknown key"),
-    ("nesterov without momentum", _set("optimizer", {"name": "sgd", "lr": 0.1,
-                                                     "nesterov": True}),
-     "optimizer.nesterov", "Nesterov momentum requires a momentum"),
-    ("negative momentum", _set("optimizer", {"name": "sgd", "lr": 0.1, "momentum": -0.5}),
-     "optimizer.momentum", "Invalid momentum value: -0.5"),
-    ("betas out of range", _set("optimizer", {"name": "adam", "lr": 0.1,
-                                              "betas": [1.5, 0.999]}),
-     "optimizer.betas", "Invalid beta parameter at index 0"),
-    ("momentum as text", _set("optimizer", {"name": "sgd", "lr": 0.1, "momentum": "high"}),
-     "optimizer.momentum", "expected a value like 0"),
+    (
+        "nesterov without momentum",
+        _set("optimizer", {"name": "sgd", "lr": 0.1, "nesterov": True}),
+        "optimizer.nesterov",
+        "Nesterov momentum requires a momentum",
+    ),
+    (
+        "negative momentum",
+        _set("optimizer", {"name": "sgd", "lr": 0.1, "momentum": -0.5}),
+        "optimizer.momentum",
+        "Invalid momentum value: -0.5",
+    ),
+    (
+        "betas out of range",
+        _set("optimizer", {"name": "adam", "lr": 0.1, "betas": [1.5, 0.999]}),
+        "optimizer.betas",
+        "Invalid beta parameter at index 0",
+    ),
+    (
+        "momentum as text",
+        _set("optimizer", {"name": "sgd", "lr": 0.1, "momentum": "high"}),
+        "optimizer.momentum",
+        "expected a value like 0",
+    ),
     ("optimizer not an object", _set("optimizer", "gd"), "optimizer", "expected an object"),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "field", "words"), [b[1:] for b in BAD],
-                         ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
 def test_a_bad_session_is_refused_naming_the_key(
     mutate: Callable[[dict, Path], dict], field: str, words: str, tmp_path: Path
 ) -> None:

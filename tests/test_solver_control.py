@@ -136,10 +136,18 @@ def lbfgs_run(max_iter: int) -> Run:
     """200 unknowns, L-BFGS with no tolerance: one update at max_iter 1e8 runs for hours."""
     rng = np.random.default_rng(5)
     a = np.eye(200) + 0.3 * rng.standard_normal((200, 200)) / np.sqrt(200)
-    s = make({"A": a.tolist(), "b": rng.standard_normal(200).tolist()},
-             optimizer={"name": "lbfgs", "lr": 1, "max_iter": max_iter, "tolerance_grad": 0,
-                        "tolerance_change": 0},
-             init={"kind": "randn", "seed": 1}, stop={"max_iters": 10**6})
+    s = make(
+        {"A": a.tolist(), "b": rng.standard_normal(200).tolist()},
+        optimizer={
+            "name": "lbfgs",
+            "lr": 1,
+            "max_iter": max_iter,
+            "tolerance_grad": 0,
+            "tolerance_change": 0,
+        },
+        init={"kind": "randn", "seed": 1},
+        stop={"max_iters": 10**6},
+    )
     return Run(s, track=range(200))
 
 
@@ -161,7 +169,8 @@ def assert_x_is_the_last_entry(run: Run) -> None:
     assert its[-1] == run.iteration
     np.testing.assert_array_equal(run.x(), rows[-1])
     assert run.history.loss[-1] == pytest.approx(
-        0.5 * np.sum(run.problem.residual_np(run.x()[None]) ** 2), rel=1e-12)
+        0.5 * np.sum(run.problem.residual_np(run.x()[None]) ** 2), rel=1e-12
+    )
 
 
 def test_stop_inside_a_huge_lbfgs_update_ends_the_run_within_one_evaluation() -> None:
@@ -221,17 +230,31 @@ def test_advance_past_max_iters_stops_there() -> None:
 # -- the lazy path: losses kept on the device, copied in blocks ------------------------------
 LAZY_CASES = {
     # several blocks, no early stop
-    "max_iters": (make(optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9},
-                       stop={"max_iters": 700}), "max_iters", 700),
+    "max_iters": (
+        make(optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9}, stop={"max_iters": 700}),
+        "max_iters",
+        700,
+    ),
     # tol reached in the middle of a block: x must be that row's, not the block end's
     "tol": (make(stop={"max_iters": 5000, "tol": 1e-9}), "converged", None),
     # divergence in the middle of the first block
-    "diverged": (make(optimizer={"name": "gd", "lr": 10.0}, stop={"max_iters": 5000}),
-                 "diverged", 88),
-    "inverse-float32": (make({"kind": "inverse", "M": [[2.0, 1.0], [0.5, 3.0]]}, loss="mse",
-                             optimizer={"name": "adam", "lr": 0.01}, stop={"max_iters": 600},
-                             init={"kind": "rand", "seed": 314}, dtype="float32"),
-                        "max_iters", 600),
+    "diverged": (
+        make(optimizer={"name": "gd", "lr": 10.0}, stop={"max_iters": 5000}),
+        "diverged",
+        88,
+    ),
+    "inverse-float32": (
+        make(
+            {"kind": "inverse", "M": [[2.0, 1.0], [0.5, 3.0]]},
+            loss="mse",
+            optimizer={"name": "adam", "lr": 0.01},
+            stop={"max_iters": 600},
+            init={"kind": "rand", "seed": 314},
+            dtype="float32",
+        ),
+        "max_iters",
+        600,
+    ),
 }
 
 
@@ -292,8 +315,12 @@ def test_resolving_an_absent_cuda_device_names_the_device_key(spec: str) -> None
 
 @pytest.mark.parametrize(
     ("spec", "words"),
-    [("tpu", "unknown device 'tpu'"), ("cpu:1", "only one CPU"), ("cuda:x", "unknown device"),
-     (3, "expected a device name")],
+    [
+        ("tpu", "unknown device 'tpu'"),
+        ("cpu:1", "only one CPU"),
+        ("cuda:x", "unknown device"),
+        (3, "expected a device name"),
+    ],
 )
 def test_malformed_devices_are_rejected(spec: object, words: str) -> None:
     with pytest.raises(InputError, match=words) as err:
@@ -308,8 +335,10 @@ def test_cpu_resolves() -> None:
 
 @pytest.fixture
 def two_fake_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    props = [SimpleNamespace(name="Fake GPU A", total_memory=8 * 2**30),
-             SimpleNamespace(name="Fake GPU B", total_memory=24 * 2**30)]
+    props = [
+        SimpleNamespace(name="Fake GPU A", total_memory=8 * 2**30),
+        SimpleNamespace(name="Fake GPU B", total_memory=24 * 2**30),
+    ]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: props[i])

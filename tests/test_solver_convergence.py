@@ -42,8 +42,13 @@ OPTIMIZERS = {
 def test_every_optimizer_solves_a_well_conditioned_system(name: str) -> None:
     a, b = well_conditioned()
     args, updates, bound = OPTIMIZERS[name]
-    run = Run(make({"A": a.tolist(), "b": b.tolist()},
-                   optimizer={"name": name, **args}, stop={"max_iters": updates}))
+    run = Run(
+        make(
+            {"A": a.tolist(), "b": b.tolist()},
+            optimizer={"name": name, **args},
+            stop={"max_iters": updates},
+        )
+    )
     run.advance()
 
     exact = np.linalg.solve(a, b)
@@ -56,8 +61,13 @@ def test_every_optimizer_solves_a_well_conditioned_system(name: str) -> None:
 
 def test_lbfgs_counts_gradient_evaluations_apart_from_iterations() -> None:
     a, b = well_conditioned()
-    run = Run(make({"A": a.tolist(), "b": b.tolist()},
-                   optimizer={"name": "lbfgs", "lr": 1.0, "max_iter": 5}, stop={"max_iters": 3}))
+    run = Run(
+        make(
+            {"A": a.tolist(), "b": b.tolist()},
+            optimizer={"name": "lbfgs", "lr": 1.0, "max_iter": 5},
+            stop={"max_iters": 3},
+        )
+    )
     run.advance()
     assert run.iteration == 3
     assert len(run.history) == 4
@@ -76,8 +86,13 @@ def test_gd_counts_one_gradient_per_iteration() -> None:
 def test_the_puzzle_reaches_the_minimum_norm_solution_from_zeros() -> None:
     # A+B=9, C-D=1, A+C=8, B-D=2: rank 3, so a line of solutions through (6, 3, 2, 1).
     a, b = np.array(PUZZLE_A, float), np.array(PUZZLE_B, float)
-    run = Run(make({"A": PUZZLE_A, "b": PUZZLE_B}, optimizer={"name": "gd", "lr": 0.25},
-                   stop={"max_iters": 300}))
+    run = Run(
+        make(
+            {"A": PUZZLE_A, "b": PUZZLE_B},
+            optimizer={"name": "gd", "lr": 0.25},
+            stop={"max_iters": 300},
+        )
+    )
     assert run.analysis().rank == 3
     assert run.analysis().cond is None  # singular: no condition number
     run.advance()
@@ -90,8 +105,12 @@ def test_the_puzzle_reaches_the_minimum_norm_solution_from_zeros() -> None:
 def test_the_puzzle_from_a_random_start_keeps_its_null_space_part() -> None:
     # gd never moves x along the null space (1, -1, -1, -1): from a random start it reaches
     # the solution closest to that start, not the minimum-norm one.
-    s = make({"A": PUZZLE_A, "b": PUZZLE_B}, optimizer={"name": "gd", "lr": 0.25},
-             init={"kind": "rand", "seed": 314}, stop={"max_iters": 300})
+    s = make(
+        {"A": PUZZLE_A, "b": PUZZLE_B},
+        optimizer={"name": "gd", "lr": 0.25},
+        init={"kind": "rand", "seed": 314},
+        stop={"max_iters": 300},
+    )
     run = Run(s)
     x0 = run.x()
     run.advance()
@@ -105,8 +124,13 @@ def test_an_over_determined_system_reaches_least_squares() -> None:
     rng = np.random.default_rng(11)
     a, b = rng.standard_normal((12, 4)), rng.standard_normal(12)
     lr = 1 / np.linalg.norm(a, 2) ** 2
-    run = Run(make({"A": a.tolist(), "b": b.tolist()}, optimizer={"name": "gd", "lr": lr},
-                   stop={"max_iters": 2000}))
+    run = Run(
+        make(
+            {"A": a.tolist(), "b": b.tolist()},
+            optimizer={"name": "gd", "lr": lr},
+            stop={"max_iters": 2000},
+        )
+    )
     run.advance()
     lsq = np.linalg.lstsq(a, b, rcond=None)[0]
     np.testing.assert_allclose(run.x(), lsq, atol=1e-10)
@@ -192,8 +216,14 @@ def test_energy_converges_with_kappa_where_squares_take_kappa_squared() -> None:
 def test_energy_reaches_the_solution_of_an_spd_system() -> None:
     a = spd(np.array([1.0, 2.0, 3.0, 5.0]))
     b = np.array([1.0, -2.0, 0.5, 3.0])
-    run = Run(make({"A": a.tolist(), "b": b.tolist()}, loss="energy",
-                   optimizer={"name": "gd", "lr": 0.2}, stop={"max_iters": 400}))
+    run = Run(
+        make(
+            {"A": a.tolist(), "b": b.tolist()},
+            loss="energy",
+            optimizer={"name": "gd", "lr": 0.2},
+            stop={"max_iters": 400},
+        )
+    )
     run.advance()
     np.testing.assert_allclose(run.x(), np.linalg.solve(a, b), atol=1e-12)
 

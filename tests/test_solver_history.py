@@ -21,8 +21,12 @@ def make(problem: dict, **top: object) -> sessions.Session:
 
 
 def seed_run(updates: int, **top: object) -> Run:
-    s = make({"A": A_MAT, "b": B_VEC}, optimizer={"name": "gd", "lr": 0.1},
-             stop={"max_iters": updates, **top.pop("stop", {})}, **top)
+    s = make(
+        {"A": A_MAT, "b": B_VEC},
+        optimizer={"name": "gd", "lr": 0.1},
+        stop={"max_iters": updates, **top.pop("stop", {})},
+        **top,
+    )
     return Run(s)
 
 
@@ -70,8 +74,11 @@ def test_tol_stops_at_the_first_entry_below_it() -> None:
 
 
 def test_a_start_already_below_tol_converges_with_no_update() -> None:
-    run = Run(make({"A": A_MAT, "b": B_VEC}, init={"kind": "values", "x": [-3, 2, 3]},
-                   stop={"tol": 1e-30}))
+    run = Run(
+        make(
+            {"A": A_MAT, "b": B_VEC}, init={"kind": "values", "x": [-3, 2, 3]}, stop={"tol": 1e-30}
+        )
+    )
     assert run.finished and run.stop_reason == "converged"
     assert run.iteration == 0 and len(run.history) == 1
 
@@ -139,8 +146,11 @@ def test_default_tracked_keeps_all_few_unknowns_or_64_spread_ones() -> None:
 
 
 def test_a_run_tracks_the_chosen_unknowns() -> None:
-    s = make({"A": np.eye(5).tolist(), "b": [1.0, 2, 3, 4, 5]}, optimizer={"name": "gd",
-             "lr": 0.5}, stop={"max_iters": 3})
+    s = make(
+        {"A": np.eye(5).tolist(), "b": [1.0, 2, 3, 4, 5]},
+        optimizer={"name": "gd", "lr": 0.5},
+        stop={"max_iters": 3},
+    )
     run = Run(s, track=[4, 1])
     run.advance()
     its, vals = run.history.trajectory()
@@ -160,8 +170,12 @@ def test_thinning_keeps_memory_bounded_and_iteration_indices_right() -> None:
         c = int(rng.integers(1, 300))
         k = np.arange(n, n + c)
         # x1 = iteration, x2 = -2 * iteration: each row says which iteration it is.
-        h.append(k * 1.0, np.ones(c, np.float32), np.ones(c, np.float32),
-                 np.stack([k * 1.0, -2.0 * k], axis=1))
+        h.append(
+            k * 1.0,
+            np.ones(c, np.float32),
+            np.ones(c, np.float32),
+            np.stack([k * 1.0, -2.0 * k], axis=1),
+        )
         n += c
         its, vals = h.trajectory()
         sizes.append(h.memory_bytes())

@@ -17,23 +17,27 @@ QT = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
 
 def python(code: str) -> str:
     """Run ``code`` in a fresh interpreter from the repository root; its stdout."""
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
 
 @pytest.mark.parametrize(
     "imports",
-    ["import solver",
-     "import solver.errors, solver.session, solver.kinds",
-     "import solver.presets, solver.analysis, solver.problems, solver.losses, solver.devices, "
-     "solver.optimizers, solver.matrixio, solver.history, solver.resources",
-     "from solver import InputError, Cancelled, KINDS, kind_of, Session, LinearSystem"],
+    [
+        "import solver",
+        "import solver.errors, solver.session, solver.kinds",
+        "import solver.presets, solver.analysis, solver.problems, solver.losses, solver.devices, "
+        "solver.optimizers, solver.matrixio, solver.history, solver.resources",
+        "from solver import InputError, Cancelled, KINDS, kind_of, Session, LinearSystem",
+    ],
 )
 def test_describing_work_loads_neither_torch_nor_scipy(imports: str) -> None:
-    out = python(f"{imports}\nimport sys\n"
-                 "print(sorted(m for m in ('torch', 'scipy') if m in sys.modules))")
+    out = python(
+        f"{imports}\nimport sys\nprint(sorted(m for m in ('torch', 'scipy') if m in sys.modules))"
+    )
     assert out == "[]"
 
 

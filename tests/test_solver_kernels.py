@@ -34,8 +34,10 @@ def test_run_is_the_same_whichever_blas_wins(monkeypatch, dtype):
     b = rng.standard_normal(600)
     s = sessions.make(LinearSystem(a, b), lr=0.3, max_iters=40, dtype=dtype)
     runs = {}
-    for name, choice in {"torch": lambda t: partial(torch.mv, t),
-                         "numpy": kernels.host_matvec}.items():
+    for name, choice in {
+        "torch": lambda t: partial(torch.mv, t),
+        "numpy": kernels.host_matvec,
+    }.items():
         monkeypatch.setattr("solver.kernels.matvec_for", choice)
         run = Run(s)
         run.advance()

@@ -74,8 +74,9 @@ def test_exact_losses_and_analysis_per_kind(name: str) -> None:
 
 def test_the_defaults_are_the_seed_examples() -> None:
     np.testing.assert_array_equal(KINDS["linear_system"].default_problem().A, seed_3x3().problem.A)
-    np.testing.assert_array_equal(KINDS["inverse"].default_problem().M,
-                                  seed_inverse_random().problem.M)
+    np.testing.assert_array_equal(
+        KINDS["inverse"].default_problem().M, seed_inverse_random().problem.M
+    )
     fit, seed = KINDS["polyfit"].default_problem(), seed_polyfit().problem
     np.testing.assert_array_equal(fit.samples_x, seed.samples_x)
     np.testing.assert_array_equal(fit.samples_y, seed.samples_y)
@@ -87,9 +88,11 @@ def test_energy_applies_only_to_a_symmetric_positive_definite_system() -> None:
     spd = kind.build({"A": [[2.0, 1.0], [1.0, 3.0]], "b": [1.0, 1.0]})
     assert kind.losses(spd) == tuple(LOSSES)
     assert kind.loss_refusal(spd, "energy") is None
-    for a, words in [([[1.0, 2.0], [0.0, 1.0]], "symmetric"),
-                     ([[1.0, 0.0], [0.0, -1.0]], "positive definite"),
-                     ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], "square")]:
+    for a, words in [
+        ([[1.0, 2.0], [0.0, 1.0]], "symmetric"),
+        ([[1.0, 0.0], [0.0, -1.0]], "positive definite"),
+        ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], "square"),
+    ]:
         p = kind.build({"A": a, "b": [1.0] * len(a)})
         assert "energy" not in kind.losses(p)
         assert words in kind.loss_refusal(p, "energy")
@@ -103,23 +106,63 @@ def test_energy_applies_only_to_a_symmetric_positive_definite_system() -> None:
     ("name", "arrays", "params", "field", "words"),
     [
         ("linear_system", {"A": [[1.0]]}, None, "problem.b", "missing"),
-        ("linear_system", {"A": [[1.0]], "b": [1.0], "M": [[1.0]]}, None, "problem.M",
-         "unknown key"),
-        ("linear_system", {"A": [[1.0, 2.0]], "b": [1.0, 2.0]}, None, "problem.b",
-         "2 entries but A has 1 rows"),
-        ("linear_system", {"A": [[1.0]], "b": [1.0]}, {"side": "left"}, "problem.side",
-         "unknown key"),
+        (
+            "linear_system",
+            {"A": [[1.0]], "b": [1.0], "M": [[1.0]]},
+            None,
+            "problem.M",
+            "unknown key",
+        ),
+        (
+            "linear_system",
+            {"A": [[1.0, 2.0]], "b": [1.0, 2.0]},
+            None,
+            "problem.b",
+            "2 entries but A has 1 rows",
+        ),
+        (
+            "linear_system",
+            {"A": [[1.0]], "b": [1.0]},
+            {"side": "left"},
+            "problem.side",
+            "unknown key",
+        ),
         ("inverse", {"M": [[1.0, 2.0], [2.0, 4.0]]}, None, "problem.M", "singular"),
-        ("inverse", {"M": [[1.0]]}, {"side": "top"}, "problem.side",
-         "unknown side 'top'; expected one of ('left', 'right', 'both')"),
-        ("polyfit", {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]}, {"degree": 3},
-         "problem.degree", "from 0 to 2"),
-        ("polyfit", {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]}, {"degree": 1.5},
-         "problem.degree", "integer"),
-        ("polyfit", {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0]}, {"degree": 1}, "problem.y",
-         "2 samples but x has 3"),
-        ("polyfit", {"x": [0.0, float("nan")], "y": [1.0, 2.0]}, {"degree": 1}, "problem.x",
-         "entry [1] is nan"),
+        (
+            "inverse",
+            {"M": [[1.0]]},
+            {"side": "top"},
+            "problem.side",
+            "unknown side 'top'; expected one of ('left', 'right', 'both')",
+        ),
+        (
+            "polyfit",
+            {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]},
+            {"degree": 3},
+            "problem.degree",
+            "from 0 to 2",
+        ),
+        (
+            "polyfit",
+            {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]},
+            {"degree": 1.5},
+            "problem.degree",
+            "integer",
+        ),
+        (
+            "polyfit",
+            {"x": [0.0, 1.0, 2.0], "y": [1.0, 2.0]},
+            {"degree": 1},
+            "problem.y",
+            "2 samples but x has 3",
+        ),
+        (
+            "polyfit",
+            {"x": [0.0, float("nan")], "y": [1.0, 2.0]},
+            {"degree": 1},
+            "problem.x",
+            "entry [1] is nan",
+        ),
     ],
 )
 def test_build_refuses_what_a_session_file_would(
@@ -151,9 +194,11 @@ def test_a_square_nonsingular_system_converts_to_its_inverse() -> None:
 
 @pytest.mark.parametrize(
     "problem",
-    [LinearSystem([[1.0, 2.0], [2.0, 4.0]], [1.0, 1.0]),  # singular
-     LinearSystem([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 1.0]),  # not square
-     Polyfit([0.0, 1.0, 2.0], [1.0, 2.0, 5.0], 1)],  # a fit's matrix is not the user's
+    [
+        LinearSystem([[1.0, 2.0], [2.0, 4.0]], [1.0, 1.0]),  # singular
+        LinearSystem([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 1.0]),  # not square
+        Polyfit([0.0, 1.0, 2.0], [1.0, 2.0, 5.0], 1),
+    ],  # a fit's matrix is not the user's
 )
 def test_what_has_no_inverse_does_not_convert(problem: LinearSystem) -> None:
     assert KINDS["inverse"].convert(problem) is None
@@ -195,8 +240,13 @@ def test_a_matrix_file_into_a_linear_system() -> None:
         ("linear_system", np.ones((2, 1)), "b", "problem.b", "2 entries but A has 3 rows"),
         ("linear_system", np.ones((3, 3)), "M", "problem.M", "into A or b"),
         ("inverse", np.ones((2, 3)), None, "problem.M", "must be square"),
-        ("polyfit", np.ones((5, 3)), None, "problem.x",
-         "samples need two columns (x, y), got shape (5, 3)"),
+        (
+            "polyfit",
+            np.ones((5, 3)),
+            None,
+            "problem.x",
+            "samples need two columns (x, y), got shape (5, 3)",
+        ),
     ],
 )
 def test_a_matrix_file_that_does_not_fit_is_refused(

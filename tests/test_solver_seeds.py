@@ -139,8 +139,12 @@ def test_the_inverse_presets_are_the_articles_settings() -> None:
     np.testing.assert_array_equal(random.problem.M, m1)
     np.testing.assert_array_equal(diagonal.problem.M, np.diag([1.0, 2.0, 3.0, 4.0]))
     for s in (random, diagonal):
-        assert (s.loss, s.optimizer, s.lr, s.optimizer_args) == ("mse", "sgd", 0.9,
-                                                                  {"momentum": 0.9})
+        assert (s.loss, s.optimizer, s.lr, s.optimizer_args) == (
+            "mse",
+            "sgd",
+            0.9,
+            {"momentum": 0.9},
+        )
         assert (s.problem.side, s.init, s.seed, s.max_iters) == ("left", "rand", 314, 10000)
 
 
@@ -157,8 +161,12 @@ def test_init_rand_seed_314_is_manual_seed_then_rand(dtype: str) -> None:
     expected = torch.rand((2, 3), dtype=tdtype).reshape(-1).double().numpy()
     rng_before = torch.get_rng_state()
 
-    s = make({"A": np.eye(6).tolist(), "b": [1] * 6}, init={"kind": "rand", "seed": 314},
-             stop={"max_iters": 0}, dtype=dtype)
+    s = make(
+        {"A": np.eye(6).tolist(), "b": [1] * 6},
+        init={"kind": "rand", "seed": 314},
+        stop={"max_iters": 0},
+        dtype=dtype,
+    )
     run = Run(s)
 
     np.testing.assert_array_equal(run.x(), expected)

@@ -20,14 +20,20 @@ SMOOTH = {
     "half_sum_squares": ({"A": A_MAT, "b": B_VEC}, "half_sum_squares"),
     "sum_squares": ({"A": A_MAT, "b": B_VEC}, "sum_squares"),
     "mse": ({"A": A_MAT, "b": B_VEC}, "mse"),
-    "mse-rectangular": ({"A": [[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]], "b": [1.0, 0.0, 2.0]},
-                        "mse"),
+    "mse-rectangular": ({"A": [[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]], "b": [1.0, 0.0, 2.0]}, "mse"),
     "energy": ({"A": SPD, "b": [1.0, 2.0, 3.0]}, "energy"),
     "inverse-left": ({"kind": "inverse", "M": M3, "side": "left"}, "mse"),
     "inverse-right": ({"kind": "inverse", "M": M3, "side": "right"}, "half_sum_squares"),
     "inverse-both": ({"kind": "inverse", "M": M3, "side": "both"}, "mse"),
-    "polyfit": ({"kind": "polyfit", "x": [-1.0, 0.0, 0.5, 1.0, 2.0],
-                 "y": [1.0, 0.0, 0.2, 1.1, 4.2], "degree": 2}, "sum_squares"),
+    "polyfit": (
+        {
+            "kind": "polyfit",
+            "x": [-1.0, 0.0, 0.5, 1.0, 2.0],
+            "y": [1.0, 0.0, 0.2, 1.1, 4.2],
+            "degree": 2,
+        },
+        "sum_squares",
+    ),
 }
 
 
@@ -85,7 +91,8 @@ def test_max_stable_lr_is_where_gd_stops_converging(case: str) -> None:
     # Converges: the loss falls to its minimum (zero here, or the least-squares floor).
     floor = 0.5 * np.sum(probe.problem.residual_np(probe.problem.exact[None]) ** 2)
     floor *= {"half_sum_squares": 1, "sum_squares": 2, "energy": 0}.get(
-        loss, 2 / probe.problem.n_residuals)
+        loss, 2 / probe.problem.n_residuals
+    )
     assert loss_below[-1] - floor < 1e-12 * loss_below[0]
     # tol = 0 is no tolerance: even the energy loss, whose rounding can dip below zero,
     # runs all its updates.
@@ -116,8 +123,13 @@ def numpy_divergence(a: np.ndarray, b: np.ndarray, lr: float) -> tuple[int, np.n
 def test_divergence_stops_at_the_first_non_finite_iteration(lr: float) -> None:
     a, b = np.array(A_MAT, float), np.array(B_VEC, float)
     k, losses = numpy_divergence(a, b, lr)
-    run = Run(make({"A": A_MAT, "b": B_VEC}, optimizer={"name": "gd", "lr": lr},
-                   stop={"max_iters": 100_000}))
+    run = Run(
+        make(
+            {"A": A_MAT, "b": B_VEC},
+            optimizer={"name": "gd", "lr": lr},
+            stop={"max_iters": 100_000},
+        )
+    )
     with np.errstate(over="raise"):  # the history must not warn while storing huge norms
         run.advance()
 
@@ -134,19 +146,29 @@ def test_divergence_stops_at_the_first_non_finite_iteration(lr: float) -> None:
 
 
 def test_divergence_of_a_torch_optimizer_is_caught_without_the_gd_explanation() -> None:
-    run = Run(make({"A": A_MAT, "b": B_VEC}, optimizer={"name": "sgd", "lr": 10.0},
-                   stop={"max_iters": 100_000}))
+    run = Run(
+        make(
+            {"A": A_MAT, "b": B_VEC},
+            optimizer={"name": "sgd", "lr": 10.0},
+            stop={"max_iters": 100_000},
+        )
+    )
     run.advance()
     assert run.stop_reason == "diverged"
     # torch's SGD without momentum is gd: it blows up exactly where gd does.
-    assert run.iteration == numpy_divergence(np.array(A_MAT, float), np.array(B_VEC, float),
-                                             10.0)[0]
+    assert (
+        run.iteration == numpy_divergence(np.array(A_MAT, float), np.array(B_VEC, float), 10.0)[0]
+    )
     assert "lr × L" not in run.message
 
 
 def test_a_float32_run_diverges_far_earlier_than_float64() -> None:
-    s = make({"A": A_MAT, "b": B_VEC}, optimizer={"name": "gd", "lr": 10.0},
-             stop={"max_iters": 1000}, dtype="float32")
+    s = make(
+        {"A": A_MAT, "b": B_VEC},
+        optimizer={"name": "gd", "lr": 10.0},
+        stop={"max_iters": 1000},
+        dtype="float32",
+    )
     run = Run(s)
     run.advance()
     assert run.stop_reason == "diverged"

@@ -47,8 +47,9 @@ def test_offscreen_is_fine(monkeypatch):
 
 def test_app_exits_with_one_clear_line_when_the_display_is_unreachable(tmp_path):
     env = _env(QT_QPA_PLATFORM=None, WAYLAND_DISPLAY=None, DISPLAY=":97", HOME=str(tmp_path))
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 3
     assert "cannot connect to the X display ':97'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -80,10 +81,20 @@ def test_uncaught_exception_is_logged_under_app_data(qapp, tmp_path, monkeypatch
 
 
 def test_self_test_passes_from_source(tmp_path):
-    env = _env(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path),
-               XDG_DATA_HOME=str(tmp_path))
-    proc = subprocess.run([sys.executable, "main.py", "--self-test"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    env = _env(
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path),
+        XDG_DATA_HOME=str(tmp_path),
+    )
+    proc = subprocess.run(
+        [sys.executable, "main.py", "--self-test"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "SELFTEST PASS"
     assert "48 optimizer/loss combinations advance" in proc.stdout

@@ -22,8 +22,12 @@ class RunToolbar(QtWidgets.QToolBar):
 
     speed_changed = QtCore.Signal(object)
 
-    def __init__(self, actions: Sequence[QtGui.QAction | None], step_n_after: QtGui.QAction,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        actions: Sequence[QtGui.QAction | None],
+        step_n_after: QtGui.QAction,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__("Run controls", parent)
         self.setObjectName("runToolbar")
         self.setMovable(False)
@@ -65,8 +69,12 @@ class RunToolbar(QtWidgets.QToolBar):
         if iterations_per_second is None:
             self.speed.setValue(len(SPEEDS) - 1)
             return
-        self.speed.setValue(min(range(len(SPEEDS) - 1),
-                                key=lambda i: abs(math.log(SPEEDS[i] / iterations_per_second))))
+        self.speed.setValue(
+            min(
+                range(len(SPEEDS) - 1),
+                key=lambda i: abs(math.log(SPEEDS[i] / iterations_per_second)),
+            )
+        )
 
     def save_state(self, settings: QtCore.QSettings) -> None:
         settings.setValue("run/speed", self.speed.value())

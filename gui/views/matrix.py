@@ -83,8 +83,10 @@ class _KindPage:
                 spins = (_spin(1, MAX_SIZE, f"size n of the square matrix {spec.title}"),)
                 labels = ("Size n",)
             elif spec.ndim == 2:
-                spins = (_spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
-                         _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"))
+                spins = (
+                    _spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
+                    _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"),
+                )
                 labels = ("Rows", "Columns")
             else:
                 spins = (_spin(1, 100_000, f"entries of {spec.title}"),)
@@ -176,7 +178,8 @@ class MatrixPanel(QtWidgets.QWidget):
     def bind(self, model: object) -> None:
         """Show what ``model`` (the AppModel) holds, from now on."""
         model.session_changed.connect(
-            lambda s, _note, refill: self.show_problem(s.problem) if refill else None)
+            lambda s, _note, refill: self.show_problem(s.problem) if refill else None
+        )
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
         model.table_error_changed.connect(self.show_error)
 

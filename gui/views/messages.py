@@ -16,8 +16,9 @@ class MessageBoxes:
     def show(self, title: str, text: str) -> None:
         if not self.enabled:
             return
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, title, text,
-                                    QtWidgets.QMessageBox.Ok, self.parent)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Warning, title, text, QtWidgets.QMessageBox.Ok, self.parent
+        )
         box.setAttribute(QtCore.Qt.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._boxes.remove(b) if b in self._boxes else None)
         self._boxes.append(box)

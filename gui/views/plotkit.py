@@ -25,8 +25,18 @@ CROSS_PEN = pg.mkPen("#9ca3af", width=1, style=QtCore.Qt.DashLine)
 EXACT_BRUSH = pg.mkBrush("#cbd5e1")
 LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
 X_BRUSH = pg.mkBrush("#1a56db")
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 # Points drawn per pixel of plot width (a min and a max per column).
 POINTS_PER_PIXEL = 2
 
@@ -123,16 +133,18 @@ class RangeKeeper:
 
     def __init__(self, plot: pg.PlotWidget, log_y: bool) -> None:
         self.log_y = log_y
-        self.item = pg.PlotDataItem([0.0, 1.0], [1.0, 10.0] if log_y else [0.0, 1.0],
-                                    pen=pg.mkPen(0, 0, 0, 0))
+        self.item = pg.PlotDataItem(
+            [0.0, 1.0], [1.0, 10.0] if log_y else [0.0, 1.0], pen=pg.mkPen(0, 0, 0, 0)
+        )
         plot.getPlotItem().addItem(self.item)
         self.bounds: tuple[float, float, float, float] | None = None
 
     def reset(self) -> None:
         self.bounds = None
 
-    def update(self, x_last: float, y: tuple[float, float] | None, tight: bool,
-               may_move: bool = True) -> bool:
+    def update(
+        self, x_last: float, y: tuple[float, float] | None, tight: bool, may_move: bool = True
+    ) -> bool:
         """Fit the bounds to the data; True if they moved (a full repaint follows).
         With ``may_move`` False a needed move waits (the curve may overrun briefly)."""
         x1 = max(float(x_last), 1.0) if tight else _step_up(x_last)
@@ -152,7 +164,7 @@ class RangeKeeper:
                     o0 = math.log10(old[2])
                     if o0 <= lo and e1 - o0 <= 4 * max(e1 - lo, 1.0):
                         e0 = o0
-            y0, y1 = 10.0 ** e0, 10.0 ** max(e1, e0 + 1)
+            y0, y1 = 10.0**e0, 10.0 ** max(e1, e0 + 1)
         else:
             y0, y1 = _linear_bounds(y[0], y[1], None if tight or old is None else old[2:])
         new = (0.0, x1, y0, y1)
@@ -210,15 +222,21 @@ def fmt(v: float) -> str:
 class Readout:
     """Crosshair and a text read-out in the plot's corner, rate-limited mouse tracking."""
 
-    def __init__(self, plot: pg.PlotWidget, text_of: Callable[[float, float], str | None],
-                 vertical_only: bool = True) -> None:
+    def __init__(
+        self,
+        plot: pg.PlotWidget,
+        text_of: Callable[[float, float], str | None],
+        vertical_only: bool = True,
+    ) -> None:
         self.plot = plot
         self.text_of = text_of
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=CROSS_PEN)
-        self.hline = None if vertical_only else pg.InfiniteLine(angle=0, movable=False,
-                                                                 pen=CROSS_PEN)
-        self.label = pg.TextItem("", color="#111827", anchor=(0, 0),
-                                 fill=pg.mkBrush(255, 255, 255, 215))
+        self.hline = (
+            None if vertical_only else pg.InfiniteLine(angle=0, movable=False, pen=CROSS_PEN)
+        )
+        self.label = pg.TextItem(
+            "", color="#111827", anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215)
+        )
         vb = plot.getViewBox()
         self.label.setParentItem(vb)  # pixel position inside the view box, not data coords
         self.label.setPos(6, 4)

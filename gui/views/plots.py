@@ -66,8 +66,7 @@ class RunSource:
 
         p = rec.session.problem
         exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)
-        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape),
-                   p.residual_np)
+        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape), p.residual_np)
 
 
 class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
@@ -97,13 +96,14 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.x_plot = self._plot("Components of x", "value")
         self.x_legend = cache(self.x_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
 
-        self.bar_plot = self._plot("x (blue) against the exact solution (grey)", "value",
-                                   bottom="component")
+        self.bar_plot = self._plot(
+            "x (blue) against the exact solution (grey)", "value", bottom="component"
+        )
         self.bar_plot.setMouseEnabled(x=True, y=True)
-        self.exact_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=EXACT_BRUSH,
-                                          pen=pg.mkPen(None))
-        self.x_bars = pg.BarGraphItem(x=[], height=[], width=0.4, brush=X_BRUSH,
-                                      pen=pg.mkPen(None))
+        self.exact_bars = pg.BarGraphItem(
+            x=[], height=[], width=0.7, brush=EXACT_BRUSH, pen=pg.mkPen(None)
+        )
+        self.x_bars = pg.BarGraphItem(x=[], height=[], width=0.4, brush=X_BRUSH, pen=pg.mkPen(None))
         self.bar_plot.addItem(self.exact_bars, ignoreBounds=True)
         self.bar_plot.addItem(self.x_bars, ignoreBounds=True)
         self.frames = {
@@ -121,8 +121,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.tabs.addTab(self.bar_plot, "x vs exact")
         self.tabs.addTab(self.heat_x_plot, "X heat map")
         self.tabs.addTab(self.heat_r_plot, "Residual heat map")
-        self.tabs.currentChanged.connect(lambda _i: self.refresh(everything=True,
-                                                                 tight=self._tight))
+        self.tabs.currentChanged.connect(
+            lambda _i: self.refresh(everything=True, tight=self._tight)
+        )
         self._set_heat_tabs(False)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -142,8 +143,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.splitters = [outer, top, bottom]
         self.caption = QtWidgets.QLabel()
         self.caption.setObjectName("plotCaption")
-        self.caption.setStyleSheet("QLabel#plotCaption { background: white; padding: 3px 8px;"
-                                   " color: #374151; }")
+        self.caption.setStyleSheet(
+            "QLabel#plotCaption { background: white; padding: 3px 8px; color: #374151; }"
+        )
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -169,8 +171,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.show_run(None)
 
     # -- construction -----------------------------------------------------------------------
-    def _plot(self, title: str, left: str, *, log: bool = False,
-              bottom: str = "iteration") -> GuardedPlotWidget:
+    def _plot(
+        self, title: str, left: str, *, log: bool = False, bottom: str = "iteration"
+    ) -> GuardedPlotWidget:
         w = GuardedPlotWidget(self.guard)
         pi = w.getPlotItem()
         pi.setTitle(title, size="10pt")
@@ -241,8 +244,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
         every = max(1, -(-k // 8))  # at most 8 names fit under the bars
-        ax.setTicks([[(float(i + 1), src.names[t]) for i, t in enumerate(tracked)
-                      if i % every == 0]])
+        ax.setTicks(
+            [[(float(i + 1), src.names[t]) for i, t in enumerate(tracked) if i % every == 0]]
+        )
         inverse = src.matrix_unknowns
         self._set_heat_tabs(inverse)
         if inverse:
@@ -263,8 +267,11 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.record = rec
         if rec is None or rec.history is None:
             self.set_source(None)
-            self.caption.setText("No run selected: press Run (F5) or Step (F10)"
-                                 if rec is None else f"{rec.name}: starting…")
+            self.caption.setText(
+                "No run selected: press Run (F5) or Step (F10)"
+                if rec is None
+                else f"{rec.name}: starting…"
+            )
             return
         self.set_source(RunSource.from_record(rec))
         self.loss_curve.setPen(pg.mkPen(rec.colour, width=2))
@@ -276,8 +283,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             return
         text = f"<b style='color:{rec.colour}'>■</b> {rec.name}"
         if rec.stale:
-            text += ("  <span style='color:#b45309'>· a run of an earlier problem, not the one"
-                     " in the Problem panel</span>")
+            text += (
+                "  <span style='color:#b45309'>· a run of an earlier problem, not the one"
+                " in the Problem panel</span>"
+            )
         if text != self.caption.text():
             self.caption.setText(text)
 
@@ -295,8 +304,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
 
     def wants_x(self) -> bool:
         """Whether a visible plot needs the full current x (the heat maps do)."""
-        return (self.src is not None and self.src.matrix_unknowns
-                and self.tabs.currentIndex() > 0)
+        return self.src is not None and self.src.matrix_unknowns and self.tabs.currentIndex() > 0
 
     def refresh(self, everything: bool = False, tight: bool = False) -> None:
         """Draw the run into the visible plots. While it runs the loss plot is drawn every
@@ -322,17 +330,28 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         for name in todo:
             getattr(self, f"_draw_{name}")(final)
 
-    def _fit(self, key: str, y: tuple[float, float] | None, x_last: float, final: bool,
-             tight: bool | None = None) -> None:
+    def _fit(
+        self,
+        key: str,
+        y: tuple[float, float] | None,
+        x_last: float,
+        final: bool,
+        tight: bool | None = None,
+    ) -> None:
         # A range change repaints a whole plot (axes and all, ~10 ms here): at most one per
         # frame while running keeps frames short; the others wait a frame or two.
         tight = self._tight if tight is None else tight
         self._moved |= self.frames[key].update(x_last, y, tight, final or not self._moved)
 
     def _updaters(self) -> list[tuple[str, QtWidgets.QWidget]]:
-        return [("loss", self.loss_plot), ("error", self.err_plot), ("x", self.x_plot),
-                ("bars", self.bar_plot), ("heat_x", self.heat_x_plot),
-                ("heat_residual", self.heat_r_plot)]
+        return [
+            ("loss", self.loss_plot),
+            ("error", self.err_plot),
+            ("x", self.x_plot),
+            ("bars", self.bar_plot),
+            ("heat_x", self.heat_x_plot),
+            ("heat_residual", self.heat_r_plot),
+        ]
 
     def _draw_loss(self, final: bool) -> None:
         h = self.src.history

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from PySide6 import QtWidgets
 
 
-def fill_menu(menu: QtWidgets.QMenu, presets: Mapping[str, object],
-              chosen: Callable[[str], None]) -> None:
+def fill_menu(
+    menu: QtWidgets.QMenu, presets: Mapping[str, object], chosen: Callable[[str], None]
+) -> None:
     """One entry per preset (its description as tooltip); ``chosen(key)`` on a click."""
     menu.clear()
     for key, p in presets.items():
@@ -20,8 +21,9 @@ def fill_menu(menu: QtWidgets.QMenu, presets: Mapping[str, object],
     menu.setToolTipsVisible(True)
 
 
-def ask_params(parent: QtWidgets.QWidget, title: str,
-               defaults: Mapping[str, object]) -> tuple[dict | None, str]:
+def ask_params(
+    parent: QtWidgets.QWidget, title: str, defaults: Mapping[str, object]
+) -> tuple[dict | None, str]:
     """A form with one field per parameter. Returns (values, "") when accepted, (None, "")
     when cancelled, and (None, why) when a field is not a number."""
     dlg = QtWidgets.QDialog(parent)
@@ -32,8 +34,9 @@ def ask_params(parent: QtWidgets.QWidget, title: str,
         e = QtWidgets.QLineEdit(f"{v:g}" if isinstance(v, float) else str(v))
         form.addRow(k, e)
         edits[k] = e
-    bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok
-                                    | QtWidgets.QDialogButtonBox.Cancel)
+    bb = QtWidgets.QDialogButtonBox(
+        QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel
+    )
     bb.accepted.connect(dlg.accept)
     bb.rejected.connect(dlg.reject)
     form.addRow(bb)

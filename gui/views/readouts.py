@@ -32,8 +32,10 @@ class ReadoutTexts:
         if k is None:
             return None
         h = self.src.history
-        return (f"iteration {k:,}   error {fmt(float(h.error[k]))}   "
-                f"residual {fmt(float(h.residual_norm[k]))}")
+        return (
+            f"iteration {k:,}   error {fmt(float(h.error[k]))}   "
+            f"residual {fmt(float(h.residual_norm[k]))}"
+        )
 
     def _x_text(self, x: float, _y: float) -> str | None:
         k = self._iteration_at(x)
@@ -56,8 +58,10 @@ class ReadoutTexts:
         if not 0 <= j < len(self._x_columns) or not len(its):
             return None
         idx = int(self._x_columns[j])
-        return (f"{self.src.names[idx]} = {fmt(float(vals[-1][j]))}   "
-                f"exact {fmt(float(self.src.exact[idx]))}")
+        return (
+            f"{self.src.names[idx]} = {fmt(float(vals[-1][j]))}   "
+            f"exact {fmt(float(self.src.exact[idx]))}"
+        )
 
     def _heat_text(self, x: float, y: float, residual: bool) -> str | None:
         if self.src is None or not self.src.matrix_unknowns or self._latest_x is None:

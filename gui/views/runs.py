@@ -16,8 +16,14 @@ Qt = QtCore.Qt
 COLUMNS = ("Run", "Optimizer", "lr", "Iterations", "Final loss", "Ended")
 COLUMN_WIDTHS = (90, 82, 56, 76, 76, 90)
 _STALE = QtGui.QColor("#9aa1ab")
-_ENDED = {None: "", "converged": "converged", "max_iters": "max iterations",
-          "diverged": "diverged", "stopped": "stopped", "error": "error"}
+_ENDED = {
+    None: "",
+    "converged": "converged",
+    "max_iters": "max iterations",
+    "diverged": "diverged",
+    "stopped": "stopped",
+    "error": "error",
+}
 
 
 def _loss_text(v: float | None) -> str:
@@ -59,8 +65,9 @@ class RunsTableModel(QtCore.QAbstractTableModel):
     def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.DisplayRole) -> object:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole
+    ) -> object:
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return COLUMNS[section]
         return None
@@ -120,8 +127,9 @@ class RunsPanel(QtWidgets.QWidget):
         self.view.setModel(self.table_model)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
         self.view.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-        self.view.setEditTriggers(QtWidgets.QAbstractItemView.DoubleClicked
-                                  | QtWidgets.QAbstractItemView.EditKeyPressed)
+        self.view.setEditTriggers(
+            QtWidgets.QAbstractItemView.DoubleClicked | QtWidgets.QAbstractItemView.EditKeyPressed
+        )
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(22)
         hh = self.view.horizontalHeader()
@@ -138,9 +146,11 @@ class RunsPanel(QtWidgets.QWidget):
         self.pin_button.clicked.connect(self._pin)
         self.rename_button.clicked.connect(self._rename)
         self.delete_button.clicked.connect(self._delete)
-        for text, slot, key in (("Pin / unpin", lambda: self.pin_button.click(), None),
-                                ("Rename", self._rename, None),
-                                ("Delete", self._delete, QtGui.QKeySequence.Delete)):
+        for text, slot, key in (
+            ("Pin / unpin", lambda: self.pin_button.click(), None),
+            ("Rename", self._rename, None),
+            ("Delete", self._delete, QtGui.QKeySequence.Delete),
+        ):
             a = QtGui.QAction(text, self.view)
             if key is not None:
                 a.setShortcut(key)
@@ -172,9 +182,10 @@ class RunsPanel(QtWidgets.QWidget):
         if row < 0:
             sm.clearSelection()
         elif sm.currentIndex().row() != row or not sm.isRowSelected(row):
-            sm.setCurrentIndex(self.table_model.index(row, 0),
-                               QtCore.QItemSelectionModel.ClearAndSelect
-                               | QtCore.QItemSelectionModel.Rows)
+            sm.setCurrentIndex(
+                self.table_model.index(row, 0),
+                QtCore.QItemSelectionModel.ClearAndSelect | QtCore.QItemSelectionModel.Rows,
+            )
         for b in (self.pin_button, self.rename_button, self.delete_button):
             b.setEnabled(rec is not None)
         self.pin_button.setChecked(bool(rec and rec.pinned))

@@ -42,8 +42,9 @@ class _ArgField:
         elif value is None:
             self.widget.setText("")
         elif isinstance(value, list | tuple):
-            self.widget.setText(", ".join(repr(v) if isinstance(v, float) else str(v)
-                                          for v in value))
+            self.widget.setText(
+                ", ".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+            )
         else:
             self.widget.setText(repr(value) if isinstance(value, float) else str(value))
 

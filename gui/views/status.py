@@ -11,8 +11,12 @@ from PySide6 import QtWidgets
 from ..model import IDLE, PAUSED, RUNNING, STARTING, AppModel
 from .matrix import fmt
 
-_BADGES = {RUNNING: ("running", "#1a56db"), STARTING: ("starting", "#1a56db"),
-           PAUSED: ("paused", "#b45309"), IDLE: ("idle", "#4b5563")}
+_BADGES = {
+    RUNNING: ("running", "#1a56db"),
+    STARTING: ("starting", "#1a56db"),
+    PAUSED: ("paused", "#b45309"),
+    IDLE: ("idle", "#4b5563"),
+}
 
 
 class RunStatusBar(QtWidgets.QStatusBar):
@@ -29,8 +33,12 @@ class RunStatusBar(QtWidgets.QStatusBar):
         self.st_loss = QtWidgets.QLabel("loss —")
         self.st_rate = QtWidgets.QLabel("— it/s")
         self.st_time = QtWidgets.QLabel("0.00 s")
-        for w, width in ((self.st_iter, 150), (self.st_loss, 140), (self.st_rate, 110),
-                         (self.st_time, 80)):
+        for w, width in (
+            (self.st_iter, 150),
+            (self.st_loss, 140),
+            (self.st_rate, 110),
+            (self.st_time, 80),
+        ):
             w.setMinimumWidth(width)
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.st_state)
@@ -43,8 +51,10 @@ class RunStatusBar(QtWidgets.QStatusBar):
     def show_state(self, state: str) -> None:
         text, colour = _BADGES.get(state, _BADGES[IDLE])
         self.st_state.setText(text)
-        self.st_state.setStyleSheet(f"QLabel {{ color: white; background: {colour};"
-                                    " border-radius: 3px; padding: 1px 8px; }")
+        self.st_state.setStyleSheet(
+            f"QLabel {{ color: white; background: {colour};"
+            " border-radius: 3px; padding: 1px 8px; }"
+        )
 
     def update_run(self) -> None:
         """The selected run's numbers (called every frame)."""

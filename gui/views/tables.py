@@ -293,7 +293,5 @@ class MatrixView(QtWidgets.QTableView):
         rows = sorted({i.row() for i in sel})
         cols = sorted({i.column() for i in sel})
         m = self.model()
-        lines = [
-            "\t".join(str(m.data(m.index(r, c), Qt.EditRole)) for c in cols) for r in rows
-        ]
+        lines = ["\t".join(str(m.data(m.index(r, c), Qt.EditRole)) for c in cols) for r in rows]
         QtWidgets.QApplication.clipboard().setText("\n".join(lines))
