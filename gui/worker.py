@@ -236,7 +236,7 @@ class SolverWorker(QtCore.QObject):
                     self._parked.set()
                     self._cond.wait(wait)
                     continue
-                if self._hold == 0:
+                if not self._busy():  # idle even while a frame holds it: nothing to resume
                     self.idle_event.set()
                 self._parked.set()
                 self._cond.wait(0.5)

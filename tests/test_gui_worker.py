@@ -164,3 +164,17 @@ def test_a_run_that_cannot_be_created_is_reported(qtbot, worker, monkeypatch):
     qtbot.waitUntil(lambda: bool(failures), timeout=LONG)
     assert failures == [[7, "no memory for this run"]]
     assert RUNNING not in [s.state for s in worker.statuses]
+
+
+def test_a_run_stopped_during_a_frame_leaves_the_worker_idle(qtbot, worker):
+    """A Stop that lands while a GUI frame holds the worker: once the run has finished there
+    is nothing to resume, so the worker is idle without waiting for the frame to end."""
+    worker.start(1, endless())
+    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
+    worker.hold()
+    try:
+        worker.stop()
+        qtbot.waitUntil(worker.idle_event.is_set, timeout=LONG)
+        assert last(worker).state == FINISHED and last(worker).stop_reason == "stopped"
+    finally:
+        worker.release()
