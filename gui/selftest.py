@@ -54,12 +54,14 @@ def _check_engine() -> int:
     """A few updates with every optimizer and loss: each loads torch code a trimmed bundle
     might have left out."""
     from solver import Run, optimizers, presets
-    from solver.losses import LOSSES
+    from solver.kinds import kind_of
 
-    base = presets.build("random-spd", n=4)
+    # An SPD system takes every loss but svd_mse; an svd problem takes that one.
+    bases = [presets.build("random-spd", n=4), presets.build("svd-tall")]
+    pairs = [(b, loss) for b in bases for loss in kind_of(b.problem).losses(b.problem)]
     count = 0
     for name in optimizers.OPTIMIZER_NAMES:
-        for loss in LOSSES:
+        for base, loss in pairs:
             run = Run(base.replace(optimizer=name, loss=loss, lr=0.01, optimizer_args={}))
             run.advance(3)
             if len(run.history) != 4 or run.stop_reason is not None:

@@ -77,7 +77,8 @@ class Run:
         bound = self.problem.bind(self.device, self.dtype)
         self._residual = bound.residual
         self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
-        self.exact = np.asarray(kind_of(self.problem).exact(self.problem), np.float64).reshape(-1)
+        self._kind = kind_of(self.problem)
+        self.exact = np.asarray(self._kind.exact(self.problem), np.float64).reshape(-1)
         self._derive_rnorm = {
             "half_sum_squares": lambda v: np.sqrt(np.maximum(2 * v, 0)),
             "sum_squares": lambda v: np.sqrt(np.maximum(v, 0)),
@@ -88,6 +89,8 @@ class Run:
         self._x = self._initial_x().requires_grad_(True)
         self._xd = self._x.detach()  # same storage: updated in place without autograd
         self.n_unknowns = self._x.numel()
+        if track is None:
+            track = self._kind.default_track(self.problem)
         self.history = History(self.problem.unknown_names(), track)
 
         self.optimizer_name = session.optimizer
@@ -135,7 +138,7 @@ class Run:
             # device, the seeds' manual_seed(314) examples exactly, and no global RNG touched.
             gen = torch.Generator().manual_seed(s.seed)
             fn = torch.rand if s.init == "rand" else torch.randn
-            x = fn(shape, generator=gen, dtype=self.dtype)
+            x = self._kind.initial(self.problem, fn, gen, self.dtype)
         else:
             # torch.tensor copies: the session's values are read-only and stay the session's
             x = torch.tensor(np.asarray(s.init_values).reshape(shape), dtype=self.dtype)
@@ -313,8 +316,7 @@ class Run:
         else:
             with np.errstate(all="ignore"):
                 rnorm = np.linalg.norm(self.problem.residual_np(rows), axis=1)
-        with np.errstate(all="ignore"):
-            err = np.linalg.norm(rows - self.exact, axis=1)
+        err = self._errors(rows)
         self.history.append(losses, rnorm, err, rows[:, self.history.tracked])
         self._losses = []
         self._rows = []
@@ -359,8 +361,20 @@ class Run:
     def final_loss(self) -> float:
         return float(self.history.loss[-1])
 
+    def _errors(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's error: ‖x − x*‖, or what the problem's kind measures instead."""
+        err = self._kind.errors(self.problem, rows, self.exact)
+        if err is None:
+            with np.errstate(all="ignore"):
+                err = np.linalg.norm(rows - self.exact, axis=1)
+        return err
+
     def error_norm(self) -> float:
-        """‖x − x*‖, scaled so a huge but finite x (1e200) gives a finite distance."""
+        """‖x − x*‖ (or the kind's own error), scaled so a huge but finite x (1e200) gives a
+        finite distance."""
+        own = self._kind.errors(self.problem, self.x().reshape(1, -1), self.exact)
+        if own is not None:
+            return float(own[0])
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged x: inf, not a warning
             d = self.x().reshape(-1) - self.exact
             m = float(np.max(np.abs(d))) if d.size else 0.0
@@ -384,4 +398,9 @@ class Run:
             "error_norm": num(self.error_norm()),
             "elapsed_s": self.elapsed,
             "analysis": self.analysis().to_json(),
+            **self._kind.summary(self.problem, self.x().reshape(-1)),
         }
+
+    def history_columns(self) -> tuple[list[str], object] | None:
+        """Columns the problem's kind derives from the recorded unknowns (for ``--out``)."""
+        return self._kind.derived_columns(self.problem, self.history.tracked)

@@ -24,7 +24,7 @@ def run_headless(args: argparse.Namespace) -> int:
     run.advance()
     if args.out:
         try:
-            run.history.to_csv(args.out)
+            run.history.to_csv(args.out, run.history_columns())
         except OSError as exc:
             print(f"error: --out {args.out}: cannot write: {exc}", file=sys.stderr)
             return 2

@@ -16,7 +16,7 @@ a reader always sees valid entries below the length it read.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -181,18 +181,28 @@ class History:
         arrays = (self._loss, self._rnorm, self._err, its, vals)
         return int(sum(a.nbytes for a in arrays))
 
-    def to_csv(self, path: str | Path) -> None:
-        """One row per entry; x columns are filled where the trajectory kept that row."""
+    def to_csv(
+        self,
+        path: str | Path,
+        derived: tuple[list[str], Callable[[np.ndarray], np.ndarray]] | None = None,
+    ) -> None:
+        """One row per entry; x columns are filled where the trajectory kept that row.
+        ``derived``: (names, function of the tracked rows) for extra columns after them."""
         n = self._n
         its, vals, used = self._traj
         row_of = {int(i): r for r, i in enumerate(its[:used])}
         names = [self.names[i] for i in self.tracked]
+        extra_names: list[str] = []
+        if derived is not None:
+            extra_names = derived[0]
+            vals = np.concatenate([vals[:used], derived[1](vals[:used])], axis=1)
+        width = len(names) + len(extra_names)
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["iteration", "loss", "residual_norm", "error", *names])
+            w.writerow(["iteration", "loss", "residual_norm", "error", *names, *extra_names])
             for k in range(n):
                 r = row_of.get(k)
-                xs = [repr(float(v)) for v in vals[r]] if r is not None else [""] * len(names)
+                xs = [repr(float(v)) for v in vals[r]] if r is not None else [""] * width
                 w.writerow(
                     [
                         k,

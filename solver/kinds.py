@@ -13,7 +13,7 @@ it before either has loaded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from .analysis import Analysis, analyze_linear
 from .errors import InputError
 from .losses import LOSSES
 from .problems import SIDES, Inverse, LinearSystem, Polyfit
+from .svd import Svd
 
 if TYPE_CHECKING:
     from .problems import Problem
@@ -56,6 +57,8 @@ class ProblemKind:
     arrays: tuple[ArraySpec, ...]
     params: tuple[ParamSpec, ...]
     matrix_key: str  # the array whose shape / rank / condition is shown; a matrix file's target
+    default_loss: str = "half_sum_squares"  # a session file's loss when it names none
+    random_start: bool = False  # x = 0 is a stationary point: the window starts from rand
 
     # -- building ----------------------------------------------------------------------------
     def build(
@@ -137,6 +140,8 @@ class ProblemKind:
             return f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}"
         if loss == "energy":
             return "energy applies only to a linear_system with an SPD matrix A"
+        if loss == "svd_mse":
+            return "svd_mse applies only to an svd problem"
         return None
 
     def losses(self, problem: Problem) -> tuple[str, ...]:
@@ -146,6 +151,28 @@ class ProblemKind:
     def exact(self, problem: Problem) -> np.ndarray:
         """The exact reference, in the unknowns' shape (read-only)."""
         return np.asarray(problem.solve()).reshape(problem.unknown_shape)
+
+    def errors(self, problem: Problem, rows: np.ndarray, exact: np.ndarray) -> np.ndarray | None:
+        """The error of each row of flat unknowns, where it is not ‖x − x*‖ (None: it is)."""
+        return None
+
+    def initial(self, problem: Problem, draw: Callable, gen: object, dtype: object) -> object:
+        """The random start: ``draw`` (torch.rand or randn) with the seeded generator."""
+        return draw(problem.unknown_shape, generator=gen, dtype=dtype)
+
+    def default_track(self, problem: Problem) -> list[int] | None:
+        """The unknowns a run records for every iteration when nobody chose (None: spread)."""
+        return None
+
+    def derived_columns(
+        self, problem: Problem, tracked: np.ndarray
+    ) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]] | None:
+        """Extra history columns computed from the tracked unknowns (names, rows -> columns)."""
+        return None
+
+    def summary(self, problem: Problem, x: np.ndarray) -> dict[str, object]:
+        """What the headless runner's JSON adds for this kind, from the final flat x."""
+        return {}
 
     def analyze(
         self,
@@ -257,6 +284,102 @@ class _PolyfitKind(ProblemKind):
         return problem, [], ""
 
 
+class _SvdKind(ProblemKind):
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        return Svd(arrays["M"])
+
+    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
+        return {"M": problem.M}
+
+    def default_problem(self) -> Problem:
+        from . import presets
+
+        return Svd(presets.seed_svd_matrix())
+
+    def _convert(self, problem: Problem) -> Problem | None:
+        if isinstance(problem, Inverse):
+            return self.build({"M": problem.M})
+        if type(problem) is LinearSystem:
+            return self.build({"M": problem.A})
+        return None
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        self._target(key, ("M",))
+        if arr.ndim != 2:
+            raise InputError("problem.M", f"M must be a 2-D matrix, got shape {arr.shape}")
+        return self.build({"M": arr}), ["M"], ""
+
+    def loss_refusal(self, problem: Problem, loss: str) -> str | None:
+        if loss == "svd_mse":
+            return None
+        if loss not in LOSSES:
+            return f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}"
+        return f"an svd problem takes the loss svd_mse, not {loss}"
+
+    def errors(self, problem: Problem, rows: np.ndarray, exact: np.ndarray) -> np.ndarray | None:
+        return problem.singular_value_errors(rows)
+
+    def initial(self, problem: Problem, draw: Callable, gen: object, dtype: object) -> object:
+        # U, d, V in that order from one seeded generator, as the series draws them.
+        import torch
+
+        p, q = problem.pq
+        parts = [draw(shape, generator=gen, dtype=dtype) for shape in ((p, q), (q,), (q, q))]
+        return torch.cat([t.reshape(-1) for t in parts])
+
+    def default_track(self, problem: Problem) -> list[int] | None:
+        return problem.d_indices()
+
+    def derived_columns(
+        self, problem: Problem, tracked: np.ndarray
+    ) -> tuple[list[str], Callable[[np.ndarray], np.ndarray]] | None:
+        d_cols = [int(np.flatnonzero(tracked == i)[0]) for i in problem.d_indices() if i in tracked]
+        if len(d_cols) != problem.pq[1]:
+            return None
+        names = [f"sigma{j + 1}" for j in range(len(d_cols))]
+        return names, lambda rows: -np.sort(-(rows[:, d_cols] ** 2), axis=1)
+
+    def summary(self, problem: Problem, x: np.ndarray) -> dict[str, object]:
+        ortho_u, ortho_v = problem.orthogonality_errors(x)
+        with np.errstate(all="ignore"):
+            rec = float(np.linalg.norm(problem.reconstruction(x) - problem.M))
+        return {
+            "singular_values": problem.singular_values(x)[0].tolist(),
+            "reference_singular_values": problem.reference_singular_values().tolist(),
+            "orthogonality_error": {"U": ortho_u, "V": ortho_v},
+            "reconstruction_error": rec,
+        }
+
+    def analyze(
+        self,
+        problem: Problem,
+        loss: str,
+        lr: float | None,
+        cancel: threading.Event | None = None,
+    ) -> Analysis:
+        # The loss is not quadratic in the unknowns: no fixed step-size limit or gd rate.
+        from .errors import check_cancel
+
+        check_cancel(cancel)
+        spec = problem.matrix_spectrum(cancel)
+        return Analysis(
+            shape=tuple(problem.M.shape),
+            rank=spec.rank,
+            cond=spec.cond,
+            singular_values=spec.values,
+            spectrum_exact=spec.exact,
+            lipschitz=None,
+            mu=None,
+            max_stable_lr=None,
+            recommended_lr=None,
+            lr=lr,
+            rate=None,
+            exact=problem.exact(),
+        )
+
+
 KINDS: dict[str, ProblemKind] = {
     k.name: k
     for k in (
@@ -281,6 +404,15 @@ KINDS: dict[str, ProblemKind] = {
             params=(ParamSpec("degree", "Degree", 2, required=True),),
             # The fit's matrix is the Vandermonde matrix of x; a two-column file fills x and y.
             matrix_key="x",
+        ),
+        _SvdKind(
+            name="svd",
+            label="SVD  M ≈ U diag(d²) Vᵀ",
+            arrays=(ArraySpec("M", "M", 2),),
+            params=(),
+            matrix_key="M",
+            default_loss="svd_mse",
+            random_start=True,
         ),
     )
 }

@@ -40,6 +40,13 @@ LOSSES: dict[str, Loss] = {
     "l1_norm": Loss("l1_norm", "Σ |r|", "‖Ax − b‖₁", None),
     "mse": Loss("mse", "mean r²", "‖Ax − b‖² / N", lambda s, n: 2 * s * s / n),
     "energy": Loss("energy", "½xᵀAx − bᵀx", "½xᵀAx − bᵀx + ½bᵀx* (≥ 0)", lambda s, n: s),
+    # Not quadratic in (U, d, V): no curvature bound, so no fixed step-size limit.
+    "svd_mse": Loss(
+        "svd_mse",
+        "SVD mse",
+        "mse(U diag(d²) Vᵀ, M) + mse(UᵀU, I)/100 + mse(VVᵀ, I)/100",
+        None,
+    ),
 }
 
 
@@ -94,6 +101,8 @@ def _torch_losses() -> dict[str, LossFn]:
 def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
     """The torch loss for ``problem``; validates that the loss applies to it."""
     check_applicable(name, problem)
+    if name == "svd_mse":
+        return _svd_mse(problem, bound_tensors)
     if name != "energy":
         return _torch_losses()[name]
     import torch
@@ -107,6 +116,26 @@ def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
         return 0.5 * torch.dot(x, r - b) + offset
 
     return energy
+
+
+def _svd_mse(problem: Problem, bound_tensors: dict) -> LossFn:
+    """The series' loss, term for term, on the unknowns (not the weighted residual, whose
+    sum of squares is the same number up to rounding)."""
+    import torch
+
+    p, q = problem.pq
+    f, eye = bound_tensors["M"], bound_tensors["eye"]
+    mse = torch.nn.functional.mse_loss
+
+    def svd_mse(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        u = x[: p * q].reshape(p, q)
+        d = x[p * q : p * q + q]
+        v = x[p * q + q :].reshape(q, q)
+        return (
+            mse(u @ torch.diag(d**2) @ v.T, f) + mse(u.T @ u, eye) / 100 + mse(v @ v.T, eye) / 100
+        )
+
+    return svd_mse
 
 
 def curvature_bounds(name: str, spec: Spectrum, n_residuals: int) -> tuple[float, float] | None:

@@ -17,6 +17,7 @@ from .errors import InputError
 from .matrixio import load_matrix
 from .problems import Inverse, LinearSystem, Polyfit, Problem
 from .resources import resource_path
+from .svd import Svd
 
 A_MAT = [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
 B_VEC = [1, 2, 3]
@@ -141,6 +142,46 @@ def seed_polyfit(seed: int = 314, samples: int = 20) -> sessions.Session:
     )
 
 
+def seed_svd_matrix(seed: int = 314, shape: tuple[int, int] = (5, 4)) -> np.ndarray:
+    """torch.manual_seed(seed); torch.rand(m, n): the series' matrix for its SVD part."""
+    return _torch_rand(shape, seed)
+
+
+def _seed_svd(m: np.ndarray, optimizer: str, lr: float, **args: object) -> sessions.Session:
+    return _session(
+        Svd(m),
+        loss="svd_mse",
+        optimizer=optimizer,
+        lr=lr,
+        optimizer_args=args,
+        init="rand",
+        seed=314,
+        max_iters=20000,
+        tol=0.0,
+        dtype="float32",
+    )
+
+
+def seed_svd_momentum(seed: int = 314) -> sessions.Session:
+    return _seed_svd(seed_svd_matrix(seed), "sgd", 0.9, momentum=0.9)
+
+
+def seed_svd_adam(seed: int = 314) -> sessions.Session:
+    # torch's default Adam lr (0.001), with the series' weight decay.
+    return _seed_svd(seed_svd_matrix(seed), "adam", 0.001, weight_decay=1e-5)
+
+
+def svd_random(shape: str = "square", seed: int | None = None) -> sessions.Session:
+    """Random square (seed 315), tall (316) or wide (317) matrices, SGD with momentum."""
+    shapes = {"square": ((5, 5), 315), "tall": ((7, 3), 316), "wide": ((3, 7), 317)}
+    if shape not in shapes:
+        raise InputError("preset", f"shape must be one of {sorted(shapes)}, not {shape!r}")
+    dims, default_seed = shapes[shape]
+    return _seed_svd(
+        seed_svd_matrix(default_seed if seed is None else seed, dims), "sgd", 0.9, momentum=0.9
+    )
+
+
 def _recommended_gd(problem: LinearSystem, loss: str = "half_sum_squares", **kw: object):
     from .analysis import analyze
 
@@ -228,6 +269,36 @@ PRESETS: dict[str, Preset] = {
             "Least-squares polynomial coefficients by NAdam.",
             seed_polyfit,
             {"seed": 314, "samples": 20},
+        ),
+        Preset(
+            "seed-svd-momentum",
+            "SVD of random 5×4 (manual_seed 314), SGD with momentum",
+            "U diag(d²) Vᵀ ≈ M by SGD lr 0.9, momentum 0.9, 20,000 iterations, svd_mse loss.",
+            seed_svd_momentum,
+        ),
+        Preset(
+            "seed-svd-adam",
+            "SVD of random 5×4 (manual_seed 314), Adam",
+            "The same factorisation by Adam (default lr 0.001, weight decay 1e-5).",
+            seed_svd_adam,
+        ),
+        Preset(
+            "svd-square",
+            "SVD of random 5×5 (manual_seed 315)",
+            "A square matrix, SGD with momentum.",
+            lambda: svd_random("square"),
+        ),
+        Preset(
+            "svd-tall",
+            "SVD of random 7×3 (manual_seed 316)",
+            "A tall matrix, SGD with momentum.",
+            lambda: svd_random("tall"),
+        ),
+        Preset(
+            "svd-wide",
+            "SVD of random 3×7 (manual_seed 317)",
+            "A wide matrix: its transpose is factored; SGD with momentum.",
+            lambda: svd_random("wide"),
         ),
         Preset(
             "random-cond",

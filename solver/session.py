@@ -105,9 +105,12 @@ class Session:
         # (a round trip through JSON lists would cost seconds for a 2000 x 2000 matrix).
         return _with_settings(values["problem"], _settings(values), None, dict(values["files"]))
 
-    def with_problem(self, problem: Problem) -> Session:
-        """The same settings on another (already validated) problem; no file references."""
-        return _with_settings(problem, _settings(_fields(self)), None, {})
+    def with_problem(self, problem: Problem, **changes: object) -> Session:
+        """The same settings (but ``changes``, Session field names) on another (already
+        validated) problem; no file references."""
+        values = _fields(self)
+        values.update(changes)
+        return _with_settings(problem, _settings(values), None, {})
 
 
 def _fields(s: Session) -> dict[str, object]:
@@ -127,8 +130,9 @@ def _short(value: object) -> str:
 
 
 def make(problem: Problem, **settings: object) -> Session:
-    """A validated Session for ``problem`` with ``settings`` (Session field names)."""
-    return Session(problem=problem).replace(**settings)
+    """A validated Session for ``problem`` with ``settings`` (Session field names); the
+    loss defaults to the one the problem's kind takes by default."""
+    return Session(problem=problem, loss=kind_of(problem).default_loss).replace(**settings)
 
 
 def _require(cond: bool, fld: str, msg: str) -> None:
@@ -208,7 +212,7 @@ def _with_settings(
     problem: Problem, data: Mapping, base: Path | None, files: dict[str, str]
 ) -> Session:
     """Validate every key but the problem against ``problem`` and build the Session."""
-    loss = data.get("loss", "half_sum_squares")
+    loss = data.get("loss", kind_of(problem).default_loss)
     _require(loss in LOSSES, "loss", f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
 
     opt_obj = data.get("optimizer", {"name": "gd", "lr": 0.1})

@@ -97,4 +97,4 @@ def test_self_test_passes_from_source(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "SELFTEST PASS"
-    assert "48 optimizer/loss combinations advance" in proc.stdout
+    assert "56 optimizer/loss combinations advance" in proc.stdout  # 8 optimizers × 7 losses
