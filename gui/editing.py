@@ -154,10 +154,17 @@ class Editor:
         else:
             kind = KINDS[name]
             problem, files = kind.convert(s.problem) or kind.default_problem(), {}
+        kind = kind_of(problem)
+        changes: dict[str, object] = {}
+        if kind.random_start and s.init == "zeros":
+            changes["init"] = "rand"  # zeros is a stationary point of this kind's loss
+        if kind.loss_refusal(problem, s.loss) is not None:
+            changes["loss"] = kind.default_loss  # the loss does not apply to the new kind
         try:
-            new = s.with_problem(problem).replace(files=files)
-        except InputError:  # a loss that does not apply to the new kind: the default one
-            new = s.with_problem(problem).replace(files=files, loss="half_sum_squares")
+            new = s.with_problem(problem, **changes).replace(files=files)
+        except InputError as exc:
+            self.model.refuse("Problem kind not switched", str(exc), revert=True)
+            return False
         self.model.set_session(new, f"Switched to a {name.replace('_', ' ')} problem")
         return True
 

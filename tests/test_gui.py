@@ -757,3 +757,17 @@ def test_deleting_the_live_run_stops_it(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         window.live.start()  # a fresh run works as before
     assert sig.args[1] == "max_iters" and window.model.selected.status.iteration == 100
+
+
+def test_switching_to_svd_takes_its_loss_and_a_random_start_and_back(qtbot, window):
+    assert window.model.session.init == "zeros"
+    assert window.editor.switch_kind("svd")
+    s = window.model.session
+    assert s.problem.kind == "svd" and s.loss == "svd_mse" and s.init == "rand"
+    np.testing.assert_array_equal(s.problem.M, [[1, 2, 0], [0, 1, 0], [0, 0, 1]])  # from A
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
+        assert window.live.start(steps=None)
+    assert sig.args[1] in ("max_iters", "converged")
+    assert window.editor.switch_kind("linear_system")
+    back = window.model.session
+    assert back.problem.kind == "linear_system" and back.loss == "half_sum_squares"
