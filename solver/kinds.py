@@ -224,12 +224,24 @@ class _LinearSystemKind(ProblemKind):
         return super().loss_refusal(problem, loss)
 
 
-class _InverseKind(ProblemKind):
-    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
-        return Inverse(arrays["M"], params["side"])
+class _MatrixKind(ProblemKind):
+    """A kind whose only array is the matrix M (inverse, svd)."""
 
     def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
         return {"M": problem.M}
+
+    def import_matrix(
+        self, problem: Problem, arr: np.ndarray, key: str | None = None
+    ) -> tuple[Problem, list[str], str]:
+        self._target(key, ("M",))
+        if arr.ndim != 2:
+            raise InputError("problem.M", f"M must be a 2-D matrix, got shape {arr.shape}")
+        return self.build({"M": arr}, self.params_of(problem)), ["M"], ""
+
+
+class _InverseKind(_MatrixKind):
+    def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
+        return Inverse(arrays["M"], params["side"])
 
     def params_of(self, problem: Problem) -> dict[str, object]:
         return {"side": problem.side}
@@ -246,14 +258,6 @@ class _InverseKind(ProblemKind):
             return self.build({"M": problem.A})
         except InputError:  # singular: it has no inverse to approximate
             return None
-
-    def import_matrix(
-        self, problem: Problem, arr: np.ndarray, key: str | None = None
-    ) -> tuple[Problem, list[str], str]:
-        self._target(key, ("M",))
-        if arr.ndim != 2:
-            raise InputError("problem.M", f"M must be a 2-D matrix, got shape {arr.shape}")
-        return self.build({"M": arr}, self.params_of(problem)), ["M"], ""
 
 
 class _PolyfitKind(ProblemKind):
@@ -284,12 +288,9 @@ class _PolyfitKind(ProblemKind):
         return problem, [], ""
 
 
-class _SvdKind(ProblemKind):
+class _SvdKind(_MatrixKind):
     def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
         return Svd(arrays["M"])
-
-    def arrays_of(self, problem: Problem) -> dict[str, np.ndarray]:
-        return {"M": problem.M}
 
     def default_problem(self) -> Problem:
         from . import presets
@@ -302,14 +303,6 @@ class _SvdKind(ProblemKind):
         if type(problem) is LinearSystem:
             return self.build({"M": problem.A})
         return None
-
-    def import_matrix(
-        self, problem: Problem, arr: np.ndarray, key: str | None = None
-    ) -> tuple[Problem, list[str], str]:
-        self._target(key, ("M",))
-        if arr.ndim != 2:
-            raise InputError("problem.M", f"M must be a 2-D matrix, got shape {arr.shape}")
-        return self.build({"M": arr}), ["M"], ""
 
     def loss_refusal(self, problem: Problem, loss: str) -> str | None:
         if loss == "svd_mse":
