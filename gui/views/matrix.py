@@ -211,8 +211,22 @@ class MatrixPanel(QtWidgets.QWidget):
             for page in self.pages.values():
                 for w in page.bar:
                     w.setVisible(page.kind is kind)
-            self.page = self.pages[kind.name]
-            self.stack.setCurrentWidget(self.page.widget)
+            new = self.pages[kind.name]
+            focused = QtWidgets.QApplication.focusWidget()
+            had_focus = (
+                self.page is not None
+                and new is not self.page
+                and focused is not None
+                and self.page.widget.isAncestorOf(focused)
+            )
+            if had_focus:
+                # QStackedLayout hands the focus over after hiding the old page, and the
+                # focus-out of a table on it crashes Qt 6.11: take the focus away first.
+                focused.clearFocus()
+            self.page = new
+            self.stack.setCurrentWidget(new.widget)
+            if had_focus:
+                next(iter(new.views.values())).setFocus()
             arrays = kind.arrays_of(problem)
             for key, model in self.page.models.items():
                 model.set_array(arrays[key])
