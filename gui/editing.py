@@ -28,11 +28,15 @@ def track_indices(session: Session, text: str) -> list[int]:
     """Components to record and plot: the user's 1-based list ("1, 3-5"), or an even spread.
     Raises ValueError naming the bad part."""
     from solver.history import default_tracked
+    from solver.kinds import kind_of
 
     n = int(np.prod(session.problem.unknown_shape))
     text = text.strip()
     if not text:
-        return default_tracked(n, PLOT_TRACK_LIMIT).tolist()
+        # What the kind's views need (svd: every d), then an even spread up to the limit.
+        own = kind_of(session.problem).default_track(session.problem) or []
+        spread = default_tracked(n, PLOT_TRACK_LIMIT).tolist()
+        return sorted(set(own) | set(spread[: max(0, PLOT_TRACK_LIMIT - len(own))]))
     out: set[int] = set()
     for part in text.replace(";", ",").split(","):
         part = part.strip()

@@ -42,6 +42,8 @@ from .plotkit import (
     warm_fonts,
 )
 from .readouts import ReadoutTexts
+from .svdplots import TITLES as SVD_TITLES
+from .svdplots import SvdViews
 
 
 @dataclass
@@ -53,6 +55,7 @@ class RunSource:
     names: list[str]  # every unknown's name
     unknown_shape: tuple[int, ...]
     residual: Callable[[np.ndarray], np.ndarray]  # rows of flat x -> rows of flat residuals
+    problem: object = None  # the solver problem (the svd views read its reference)
 
     @property
     def matrix_unknowns(self) -> bool:
@@ -66,7 +69,7 @@ class RunSource:
 
         p = rec.session.problem
         exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)
-        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape), p.residual_np)
+        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape), p.residual_np, p)
 
 
 class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
@@ -121,6 +124,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.tabs.addTab(self.bar_plot, "x vs exact")
         self.tabs.addTab(self.heat_x_plot, "X heat map")
         self.tabs.addTab(self.heat_r_plot, "Residual heat map")
+        self.svd = SvdViews(self._plot, self._heat)
+        for w, title in zip(self.svd.widgets, SVD_TITLES, strict=True):
+            self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(
             lambda _i: self.refresh(everything=True, tight=self._tight)
         )
@@ -167,6 +173,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             "bars": self.bar_plot,
             "heat_x": self.heat_x_plot,
             "heat_residual": self.heat_r_plot,
+            "svd_values": self.svd.sv_plot,
+            "svd_orthogonality": self.svd.ortho_plot,
+            "svd_heat_u": self.svd.heat_u_plot,
+            "svd_heat_v": self.svd.heat_v_plot,
         }
         self.show_run(None)
 
@@ -201,11 +211,17 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         w.setMinimumSize(220, 160)
         return w, img, bar
 
-    def _set_heat_tabs(self, on: bool) -> None:
-        for i in (1, 2):
-            self.tabs.setTabEnabled(i, on)
-            self.tabs.setTabToolTip(i, "" if on else "for matrix-inverse problems")
-        if not on and self.tabs.currentIndex() != 0:
+    def _set_heat_tabs(self, on: bool, svd: bool = False) -> None:
+        """Tabs for the run's kind: x vs exact (not for svd, whose factors are unique only up
+        to signs), X and residual heat maps (inverse), the svd views (svd)."""
+        tips = {0: "not for svd problems", 1: "for matrix-inverse problems"}
+        for i in range(self.tabs.count()):
+            wanted = (not svd) if i == 0 else on if i in (1, 2) else svd
+            self.tabs.setTabEnabled(i, wanted)
+            self.tabs.setTabToolTip(i, "" if wanted else tips.get(min(i, 1), "for svd problems"))
+        if svd and self.tabs.currentIndex() < 3:
+            self.tabs.setCurrentIndex(3)
+        elif not svd and not (on and self.tabs.currentIndex() in (1, 2)):
             self.tabs.setCurrentIndex(0)
 
     # -- data -------------------------------------------------------------------------------
@@ -230,6 +246,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         for f in self.frames.values():
             f.reset()
         if src is None:
+            self.svd.set_source(None, np.zeros(0, np.int64))
             self._set_heat_tabs(False)
             return
         tracked = np.asarray(src.history.tracked, np.int64)
@@ -248,7 +265,12 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             [[(float(i + 1), src.names[t]) for i, t in enumerate(tracked) if i % every == 0]]
         )
         inverse = src.matrix_unknowns
-        self._set_heat_tabs(inverse)
+        self.svd.set_source(src.problem, tracked)
+        self._set_heat_tabs(inverse, self.svd.active)
+        legend = self.err_plot.getPlotItem().legend
+        legend.getLabel(self.err_curve).setText(
+            "‖σ − σ*‖ singular values" if self.svd.active else "‖x − x*‖ error"
+        )
         if inverse:
             ex = src.exact.reshape(src.unknown_shape)
             self._heat_levels(self.heat_x_bar, ex)
@@ -299,12 +321,15 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             self.show_run(rec)
         x = rec.status.x
         self._latest_x = None if x is None else np.asarray(x, float).reshape(-1)
+        self.svd.sample(rec.status.iteration, self._latest_x)
         self.update_caption()
         self.refresh(everything=everything or not rec.live, tight=tight or not rec.live)
 
     def wants_x(self) -> bool:
         """Whether a visible plot needs the full current x (the heat maps do)."""
-        return self.src is not None and self.src.matrix_unknowns and self.tabs.currentIndex() > 0
+        # svd: every frame's x feeds the orthogonality curve, whichever tab is in front.
+        heat = self.src is not None and self.src.matrix_unknowns and self.tabs.currentIndex() > 0
+        return heat or self.svd.active
 
     def refresh(self, everything: bool = False, tight: bool = False) -> None:
         """Draw the run into the visible plots. While it runs the loss plot is drawn every
@@ -328,7 +353,22 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
                 self._turn = (self._turn + 1) % len(rest)
                 todo.append(rest[self._turn])
         for name in todo:
-            getattr(self, f"_draw_{name}")(final)
+            if name.startswith("svd_"):
+                self._draw_svd(name[4:], final)
+            else:
+                getattr(self, f"_draw_{name}")(final)
+
+    def _draw_svd(self, name: str, final: bool) -> None:
+        if name in ("heat_u", "heat_v"):
+            img = self.svd.heat(name, self._latest_x)
+            if img is not None:
+                getattr(self.svd, name).setImage(img, autoLevels=False)
+                self._heat_levels(getattr(self.svd, f"{name}_bar"), img)
+            return
+        last = len(self.src.history) - 1
+        self._moved |= self.svd.draw(
+            name, self.src.history, self._latest_x, self._tight, final or not self._moved, last
+        )
 
     def _fit(
         self,
@@ -351,6 +391,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             ("bars", self.bar_plot),
             ("heat_x", self.heat_x_plot),
             ("heat_residual", self.heat_r_plot),
+            ("svd_sv", self.svd.sv_plot),
+            ("svd_ortho", self.svd.ortho_plot),
+            ("svd_heat_u", self.svd.heat_u_plot),
+            ("svd_heat_v", self.svd.heat_v_plot),
         ]
 
     def _draw_loss(self, final: bool) -> None:
