@@ -82,3 +82,17 @@ def test_an_svd_run_shows_its_own_tabs_and_they_fill(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not svd.active, timeout=LONG)
     assert tabs.isTabEnabled(titles.index("x vs exact"))
     assert not tabs.isTabEnabled(titles.index("Singular values"))
+
+
+def test_the_series_svd_preset_reaches_svdvals_to_four_decimals_in_the_window(qtbot, window):
+    import torch
+
+    assert window.editor.load_preset("seed-svd-momentum")
+    with qtbot.waitSignal(window.model.run_finished, timeout=120_000) as sig:
+        assert window.live.start()
+    assert sig.args[1] == "max_iters"
+    rec = window.model.selected
+    problem = rec.session.problem
+    got = problem.singular_values(rec.status.x.reshape(1, -1))[0]
+    ref = torch.linalg.svdvals(torch.tensor(np.asarray(problem.M))).numpy()
+    np.testing.assert_allclose(got, ref, atol=5e-5)
