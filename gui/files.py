@@ -1,4 +1,4 @@
-"""File commands behind the File and Presets menus: the dialogs that ask for a path or a
+"""File commands behind the File, Presets and Examples menus: the dialogs that ask for a path or a
 preset's parameters, handed on to the editing rules and persistence.
 
 Nothing here decides anything: a refused file reaches the user through the model.
@@ -99,3 +99,12 @@ class FileCommands:
                     self.model.refuse("Preset not loaded", why)
                 return
         self.editor.load_preset(key, **params)
+
+    def example(self, key: str) -> bool:
+        """Load a shipped example: its session file when it has one, else its preset."""
+        from solver.examples import EXAMPLES
+
+        ex = EXAMPLES[key]
+        if ex.path is not None:
+            return self.editor.load_session(ex.path)
+        return self.editor.load_preset(ex.preset)

@@ -25,6 +25,7 @@ from .model import IDLE, PAUSED, AppModel
 from .persistence import Persistence, default_data_dir
 from .views.controls import RunToolbar
 from .views.device import DevicePanel
+from .views.examples import ExamplesPanel
 from .views.matrix import MatrixPanel
 from .views.messages import MessageBoxes
 from .views.runs import RunsPanel
@@ -162,6 +163,8 @@ class MainWindow(QtWidgets.QMainWindow):
         m_file.addAction(self.act_quit)
         self.presets_menu = menu.addMenu("&Presets")
         self.presets_menu.addAction("Loading…").setEnabled(False)
+        self.examples = ExamplesPanel(self.model)
+        menu.addMenu(self.examples.menu)
         m_run = menu.addMenu("&Run")
         run_actions = [
             self.act_run,
@@ -194,6 +197,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_runs = self._dock("Runs", "runsDock", self.runs, left)
         self.dock_hyper = self._dock("Solver", "solverDock", scroll, right)
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
+        self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
+        self.tabifyDockWidget(self.dock_devices, self.dock_examples)
         placeholder = QtWidgets.QLabel("Loading plots…", alignment=Qt.AlignCenter)
         placeholder.setStyleSheet("color: #6b7280; font-size: 15px; background: white;")
         self.setCentralWidget(placeholder)
@@ -304,6 +309,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.hyper.set_choices(KINDS, LOSSES, OPTIMIZER_LABELS)
         self.devices.set_devices(list_devices())
         fill_menu(self.presets_menu, PRESETS, self.files.preset)
+        self.examples.fill_menu(self.files.example)
         self.persistence.load_initial(self.editor, self._session_path)
         self.model.set_ready()
         self._update_controls()
@@ -359,7 +365,7 @@ class MainWindow(QtWidgets.QMainWindow):
             [self.dock_matrix, self.dock_runs], [int(h * 0.62), int(h * 0.3)], Qt.Vertical
         )
         self.resizeDocks(
-            [self.dock_hyper, self.dock_devices], [int(h * 0.68), int(h * 0.2)], Qt.Vertical
+            [self.dock_hyper, self.dock_devices], [int(h * 0.6), int(h * 0.3)], Qt.Vertical
         )
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
