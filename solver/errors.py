@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
+
+import numpy as np
 
 
 class InputError(ValueError):
@@ -33,3 +36,26 @@ def check_cancel(cancel: threading.Event | None) -> None:
     """Raise Cancelled if ``cancel`` is set; long loops call this once per pass."""
     if cancel is not None and cancel.is_set():
         raise Cancelled()
+
+
+def short(value: object) -> str:
+    """A bounded description of a value for a one-line message: never the repr of a huge
+    matrix, a 2 MB string or a 400-digit integer."""
+    if isinstance(value, list | tuple | np.ndarray) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, dict) and len(value) > 8:
+        return f"an object of {len(value)} keys"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**60:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_finite_number(value: object) -> bool:
+    """An int or float (not a bool) that a float can hold and that is finite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float's range (10**400)
+        return False

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import InputError
+from .errors import InputError, is_finite_number, short
+
+# L-BFGS arguments that count something: at least 1 (0 or less leaves x where it is, or fails
+# inside the step).
+_COUNTS = {"max_iter", "max_eval", "history_size"}
 
 if TYPE_CHECKING:
     import torch
@@ -78,12 +81,12 @@ def _hyperparameters(name: str) -> tuple[Hyperparameter, ...]:
 
 def validate(name: str, lr: object, extra: dict) -> None:
     """Raise InputError naming the key if the optimizer would reject these settings."""
-    if name not in OPTIMIZER_NAMES:
+    if not isinstance(name, str) or name not in OPTIMIZER_NAMES:
         raise InputError(
-            "optimizer.name", f"unknown optimizer {name!r}; expected one of {OPTIMIZER_NAMES}"
+            "optimizer.name", f"unknown optimizer {short(name)}; expected one of {OPTIMIZER_NAMES}"
         )
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
-        raise InputError("optimizer.lr", f"expected a finite number > 0, got {lr!r}")
+    if not is_finite_number(lr) or lr <= 0:
+        raise InputError("optimizer.lr", f"expected a finite number > 0, got {short(lr)}")
     allowed = {h.name: h.default for h in hyperparameters(name)}
     for key, value in extra.items():
         if key not in allowed:
@@ -93,34 +96,49 @@ def validate(name: str, lr: object, extra: dict) -> None:
         if isinstance(default, bool):
             ok = isinstance(value, bool)
         elif isinstance(default, int | float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value)
+            ok = is_finite_number(value)
+            if ok and key in _COUNTS:
+                ok = isinstance(value, int) and value >= 1
         elif isinstance(default, tuple):
-            ok = isinstance(value, list | tuple) and all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in value
+            # as many numbers as torch's default has (Adam's betas: two)
+            ok = (
+                isinstance(value, list | tuple)
+                and len(value) == len(default)
+                and all(is_finite_number(v) for v in value)
             )
         else:
             ok = value is None or isinstance(value, str | int | float)
         if not ok:
-            raise InputError(
-                f"optimizer.{key}", f"expected a value like {default!r}, got {value!r}"
-            )
+            want = "an integer >= 1" if key in _COUNTS else f"a value like {default!r}"
+            raise InputError(f"optimizer.{key}", f"expected {want}, got {short(value)}")
     if name == "gd":
         return
     # torch checks ranges itself (negative momentum, betas outside [0, 1), nesterov without
     # momentum ...); let it, and report its words against the key.
     import torch
 
-    probe = torch.zeros(1, requires_grad=True)
+    probe = torch.zeros(2, requires_grad=True)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = ((probe - 1.0) ** 2).sum()
+        loss.backward()
+        return loss
+
+    # One step on a tiny quadratic too: some settings fail only inside step() (an unknown
+    # line search, an L-BFGS history of 0), which would otherwise end a run mid-way.
     try:
-        torch_optimizer_class(name)([probe], lr=lr, **kwargs)
-    except (ValueError, TypeError, RuntimeError) as exc:
+        opt = torch_optimizer_class(name)([probe], lr=lr, **kwargs)
+        opt.step(closure) if name == "lbfgs" else (closure(), opt.step())
+    except (ValueError, TypeError, RuntimeError, IndexError, KeyError) as exc:
         key = next((k for k in extra if k in str(exc)), None) or (
             sorted(extra)[0] if len(extra) == 1 else "optimizer"
         )
         field = key if key == "optimizer" else f"optimizer.{key}"
-        raise InputError(field, str(exc)) from None
+        raise InputError(
+            field, short(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        ) from None
 
 
 def make_torch_optimizer(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 
 from . import optimizers
 from .devices import check_device
-from .errors import InputError
+from .errors import InputError, is_finite_number, short
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import check_array, load_matrix
@@ -121,12 +120,7 @@ def _rebuild(values: dict[str, object]) -> Session:
     return Session(**values)
 
 
-def _short(value: object) -> str:
-    """A bounded description of a value for a message: never the repr of a huge matrix."""
-    if isinstance(value, list | tuple | np.ndarray) and len(value) > 8:
-        return f"a {type(value).__name__} of {len(value)} items"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+_short = short
 
 
 def make(problem: Problem, **settings: object) -> Session:
@@ -169,6 +163,10 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
         except (ValueError, TypeError):
             raise InputError(
                 fld, "expected numbers in equal-length rows (a list of lists of numbers)"
+            ) from None
+        except OverflowError:
+            raise InputError(
+                fld, "an entry is too large for a float (at most about 1.8e308)"
             ) from None
         return check_array(arr, fld, ndim=ndim)
     raise InputError(fld, f"expected a list of numbers or {{'file': path}}, got {_short(value)}")
@@ -213,7 +211,11 @@ def _with_settings(
 ) -> Session:
     """Validate every key but the problem against ``problem`` and build the Session."""
     loss = data.get("loss", kind_of(problem).default_loss)
-    _require(loss in LOSSES, "loss", f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}")
+    _require(
+        isinstance(loss, str) and loss in LOSSES,
+        "loss",
+        f"unknown loss {_short(loss)}; expected one of {sorted(LOSSES)}",
+    )
 
     opt_obj = data.get("optimizer", {"name": "gd", "lr": 0.1})
     _require(isinstance(opt_obj, dict), "optimizer", f"expected an object, got {_short(opt_obj)}")
@@ -253,20 +255,21 @@ def _with_settings(
     _require(
         isinstance(max_iters, int) and not isinstance(max_iters, bool) and max_iters >= 0,
         "stop.max_iters",
-        f"expected an integer >= 0, got {max_iters!r}",
+        f"expected an integer >= 0, got {_short(max_iters)}",
     )
     tol = stop.get("tol", 0.0)
     _require(
-        isinstance(tol, int | float)
-        and not isinstance(tol, bool)
-        and math.isfinite(tol)
-        and tol >= 0,
+        is_finite_number(tol) and tol >= 0,
         "stop.tol",
-        f"expected a finite number >= 0, got {tol!r}",
+        f"expected a finite number >= 0, got {_short(tol)}",
     )
 
     dtype = data.get("dtype", "float64")
-    _require(dtype in DTYPES, "dtype", f"unknown dtype {dtype!r}; expected one of {DTYPES}")
+    _require(
+        isinstance(dtype, str) and dtype in DTYPES,
+        "dtype",
+        f"unknown dtype {_short(dtype)}; expected one of {DTYPES}",
+    )
     device = data.get("device", "cpu")
     check_device(device)
 
@@ -334,6 +337,8 @@ def loads(text: str, base: Path | None = None) -> Session:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError("session", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("session", "nested too deeply to be a session") from None
     return from_dict(data, base)
 
 
