@@ -1,0 +1,39 @@
+"""Numbers typed or pasted into a table keep their value: thousands separators are read as
+the locale means them, and an ambiguous one is refused, never silently scaled by 1000."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gui.views.tables import ArrayModel, parse_number
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "value"),
+    [
+        ("1,000", ".", 1000.0),
+        ("2,500", ".", 2500.0),
+        ("-1,000,000.5", ".", -1000000.5),
+        ("1,5", ".", 1.5),  # cannot be a thousands separator: a decimal comma
+        ("0,25", ".", 0.25),
+        ("1e3", ".", 1000.0),
+        ("12,34,5", ".", None),
+        ("1,000", ",", 1.0),  # where a comma is the decimal mark, that is one
+        ("1.000,5", ",", 1000.5),
+        ("1 000,5", ",", 1000.5),
+        ("1.000", ",", None),  # 1 or 1000? refused
+        ("0.125", ",", 0.125),
+        ("1.5", ",", 1.5),
+    ],
+)
+def test_parse_number_reads_separators_as_the_locale_means_them(text, point, value) -> None:
+    assert parse_number(text, point) == value
+
+
+def test_a_pasted_block_with_thousands_separators_keeps_its_values(qapp) -> None:
+    # The tests run in the C locale: a decimal point, so "2,500" is two thousand five hundred.
+    model = ArrayModel("A")
+    model.set_array(np.zeros((1, 2)))
+    model.paste(0, 0, "2,500\t1,250")
+    np.testing.assert_array_equal(model.array(), [[2500.0, 1250.0]])
