@@ -1,39 +1,120 @@
 """The headless runner: execute a session file without a window.
 
 python main.py --headless SESSION.json [--out history.csv] [--json]
+
+Interrupted work keeps what it has: Ctrl+C asks the run to stop at its next iteration, and
+the history so far and the summary are still written (``stop_reason: "interrupted"``, exit
+130; a second Ctrl+C ends at once). The CSV is written beside its destination and renamed
+into place, so a file at ``--out`` is always complete. What can be checked before the run
+(a missing folder, ``--out`` naming the session file itself) is, so that a long run is not
+wasted on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
 
+EXIT_INTERRUPTED = 130  # the shell's convention for a run ended by SIGINT
+
+
+def _out_problem(out: Path, session_path: Path) -> str | None:
+    """Why ``--out`` cannot be written, found before the run; None when it looks fine."""
+    if out.exists() and out.resolve() == session_path.resolve():
+        return "is the session file itself; it would be overwritten"
+    if out.is_dir():
+        return "is a folder; give a file name"
+    if not out.parent.is_dir():
+        return f"its folder {out.parent} does not exist"
+    if not os.access(out.parent, os.W_OK):
+        return f"its folder {out.parent} is not writable"
+    return None
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(run: Run, flag: list[bool]) -> Iterator[None]:
+    """The first SIGINT asks ``run`` to stop (and sets ``flag``); the next one interrupts."""
+    if not hasattr(signal, "SIGINT") or signal.getsignal(signal.SIGINT) is None:
+        yield
+        return
+
+    def handler(_sig: int, _frame: object) -> None:
+        flag.append(True)
+        run.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: no handler of our own
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _write_csv(run: Run, out: Path) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        run.history.to_csv(tmp, run.history_columns())
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
 
 def run_headless(args: argparse.Namespace) -> int:
+    src = Path(args.headless)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        why = _out_problem(out, src)
+        if why:
+            print(f"error: --out {out}: {why}", file=sys.stderr)
+            return 2
     try:
-        s = sessions.load(args.headless)
+        s = sessions.load(src)
         run = Run(s)
     except InputError as exc:
         print(f"error: {args.headless}: {exc}", file=sys.stderr)
         return 2
-    run.advance()
-    if args.out:
-        try:
-            run.history.to_csv(args.out, run.history_columns())
-        except OSError as exc:
-            print(f"error: --out {args.out}: cannot write: {exc}", file=sys.stderr)
-            return 2
+    interrupted: list[bool] = []
+    with _stop_on_ctrl_c(run, interrupted):
+        run.advance()
     result = run.result()
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(
-            f"{result['message']}; {result['iterations']} iterations, "
-            f"final loss {run.final_loss:.6g}, error {run.error_norm():.3g}"
-        )
+    if interrupted:
+        result["stop_reason"] = "interrupted"
+        result["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"
+    if out is not None:
+        try:
+            _write_csv(run, out)
+        except OSError as exc:
+            print(f"error: --out {out}: cannot write: {exc}", file=sys.stderr)
+            return 2
+    try:
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(
+                f"{result['message']}; {result['iterations']} iterations, "
+                f"final loss {run.final_loss:.6g}, error {run.error_norm():.3g}",
+                flush=True,
+            )
+    except OSError as exc:  # a closed or full pipe
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more goes out
+        print(f"error: cannot write the summary to standard output: {exc}", file=sys.stderr)
+        return 2
+    if interrupted:
+        return EXIT_INTERRUPTED
     return 1 if run.stop_reason is not None and run.stop_reason.value == "error" else 0
