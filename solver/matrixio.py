@@ -76,6 +76,7 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
     if not path.is_file():
         raise InputError(field, f"{path}: no such file")
     try:
+        _check_claimed_size(path, suffix, field)
         if suffix == ".mtx":
             import scipy.io
 
@@ -89,7 +90,40 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
         raise
     except (ValueError, OSError, EOFError, TypeError) as exc:
         raise InputError(field, f"{path.name}: cannot read: {exc}") from None
+    except MemoryError:
+        raise InputError(field, f"{path.name}: too large to load into memory") from None
     return check_array(arr, field)
+
+
+def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
+    """Refuse a file whose header claims more than MAX_ENTRIES entries, before a byte of its
+    data is read (a 60000 x 60000 header would otherwise be allocated, or die trying)."""
+    if suffix == ".mtx":
+        import scipy.io
+
+        rows, cols = scipy.io.mminfo(str(path))[:2]
+        shape: tuple[int, ...] = (int(rows), int(cols))
+    elif suffix == ".npy":
+        with path.open("rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape = tuple(int(d) for d in read(fh)[0])
+    else:
+        return
+    entries = 1
+    for d in shape:
+        entries *= d
+    if entries > MAX_ENTRIES:
+        size = " x ".join(str(d) for d in shape)
+        raise InputError(
+            field,
+            f"{path.name}: its header says {size} = {entries:,} entries; "
+            f"at most {MAX_ENTRIES:,} are supported",
+        )
 
 
 def save_matrix(path: str | Path, value: np.ndarray) -> None:
