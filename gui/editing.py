@@ -97,6 +97,12 @@ class Editor:
         except (InputError, OSError, ValueError) as exc:
             self.model.refuse("Session not loaded", f"{source}: {exc}")
             return False
+        except Exception as exc:  # a file is the user's: whatever is in it, the app goes on
+            text = str(exc).splitlines()[0][:200] if str(exc) else ""
+            self.model.refuse(
+                "Session not loaded", f"{source}: cannot be read: {type(exc).__name__}: {text}"
+            )
+            return False
         name = Path(source).name
         self.model.set_session(s, f"Opened {name}{why}", label=name)
         return True
