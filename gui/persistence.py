@@ -8,10 +8,16 @@ leaves half a session, and one that cannot be restored is left where it is and r
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import re
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from PySide6 import QtCore
 
 from .editing import Editor, read_session
@@ -20,6 +26,30 @@ from .model import STARTING, AppModel
 AUTOSAVE_NAME = "last-session.json"
 # Arrays larger than this go beside the autosave as .npy, keeping the JSON small and fast.
 AUTOSAVE_INLINE_LIMIT = 10_000
+
+
+def array_digest(arr: np.ndarray) -> str:
+    """A short name for an array's content (shape included)."""
+    h = hashlib.sha256(repr(arr.shape).encode())
+    h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def check_autosaved_pieces(s: object, data_dir: Path) -> None:
+    """Raise ValueError when an autosaved array is not the one its name says (replaced,
+    damaged, or another window's): the pieces of a restored session must belong together."""
+    from solver.kinds import kind_of
+
+    arrays = kind_of(s.problem).arrays_of(s.problem)
+    for key, ref in s.files.items():
+        name = Path(ref).name
+        if Path(ref).parent.resolve() != data_dir.resolve() or not name.startswith("last-session-"):
+            continue  # a file the user chose, not a piece of the autosave
+        named = re.fullmatch(r"last-session-.+-([0-9a-f]{16})\.npy", name)
+        if named is None:
+            continue  # an autosave of an earlier version: its pieces carry no digest
+        if key not in arrays or array_digest(arrays[key]) != named.group(1):
+            raise ValueError(f"its {key} ({name}) does not match the saved session")
 
 
 class Persistent(Protocol):
@@ -44,6 +74,8 @@ class Persistence:
         self.data_dir = Path(data_dir)
         self.parts: list[Persistent] = []
         self._saved_arrays: dict[str, tuple[object, str]] = {}
+        self._own_arrays: set[str] = set()
+        self._autosave_error = ""
         # A run starting is the moment to keep the session it runs.
         model.state_changed.connect(lambda st: self.autosave() if st == STARTING else None)
 
@@ -83,18 +115,40 @@ class Persistence:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             files = dict(s.files)
+            written: list[Path] = []
             for key, arr in kind_of(s.problem).arrays_of(s.problem).items():
                 if key in files or arr.size <= AUTOSAVE_INLINE_LIMIT:
                     continue
-                path = self.data_dir / f"last-session-{key}.npy"
                 saved = self._saved_arrays.get(key)
-                if saved is None or saved[0] is not arr or saved[1] != str(path):
-                    save_matrix(path, arr)
+                if saved is None or saved[0] is not arr:
+                    # Named by their content: two windows writing at once never pair one's A
+                    # with the other's b, and a restore can tell a piece that was replaced.
+                    path = self.data_dir / f"last-session-{key}-{array_digest(arr)}.npy"
+                    if not path.is_file():
+                        tmp = path.with_name(path.stem + ".tmp.npy")
+                        save_matrix(tmp, arr)
+                        os.replace(tmp, path)
+                    written.append(path)
                     self._saved_arrays[key] = (arr, str(path))
-                files[key] = str(path)
+                files[key] = self._saved_arrays[key][1]
             sessions.save(replace(s, files=files), self.autosave_path())
+            self._forget_old_arrays(set(files.values()))
         except OSError as exc:
-            self.model.message.emit(f"Could not autosave the session: {exc}")
+            text = f"Could not autosave the session in {self.data_dir}: {exc}"
+            if text != self._autosave_error:  # once per cause, and it stays until dismissed
+                self._autosave_error = text
+                self.model.refuse("Could not autosave", text)
+            return
+        self._autosave_error = ""
+
+    def _forget_old_arrays(self, keep: set[str]) -> None:
+        """Remove the arrays this window wrote earlier that its autosave no longer names."""
+        for path in list(self._own_arrays - keep):
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
+            self._own_arrays.discard(path)
+        here = self.data_dir.resolve()
+        self._own_arrays |= {p for p in keep if Path(p).parent.resolve() == here}
 
     def load_initial(self, editor: Editor, session_path: str | None) -> None:
         """The session given on the command line, else the last one, else the 3×3 example
@@ -111,11 +165,15 @@ class Persistence:
         if auto.is_file():  # also when the file given could not be opened
             try:
                 s, why = read_session(auto)
+                check_autosaved_pieces(s, self.data_dir)
                 self.model.set_session(s, "", label="last session")
                 self.model.message.emit(note or f"Restored the last session{why}")
                 return
             except Exception as exc:  # a damaged autosave must never stop the app starting
-                note = note or f"the last session could not be restored: {exc}"
+                kept = self._move_aside(auto)
+                where = f"; it was moved to {kept}" if kept else ""
+                note = note or f"The last session could not be restored ({exc}){where}"
+                self.model.refuse("Last session not restored", note)
         s = presets.build(presets.DEFAULT_PRESET)
         device = str(self.settings.value("session/device", "cpu") or "cpu")
         if device != s.device:
@@ -125,6 +183,18 @@ class Persistence:
                 pass
         self.model.set_session(s, "", label=presets.PRESETS[presets.DEFAULT_PRESET].title)
         self.model.message.emit(note or "Loaded the 3×3 example")
+
+    @staticmethod
+    def _move_aside(path: Path) -> Path | None:
+        """Keep an autosave that cannot be restored under another name, so the next autosave
+        does not overwrite what the user made."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = path.with_name(f"{path.stem}.unrestorable-{stamp}{path.suffix}")
+        try:
+            os.replace(path, target)
+        except OSError:
+            return None
+        return target
 
     # -- files the user writes ---------------------------------------------------------------
     def save_session(self, path: str | Path) -> bool:
