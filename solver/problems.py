@@ -249,7 +249,16 @@ class Polyfit(LinearSystem):
         if xs.shape != ys.shape:
             raise InputError("problem.y", f"has {ys.size} samples but x has {xs.size}")
         self._degree = int(degree)
-        super().__init__(np.vander(xs, self._degree + 1), ys)
+        with np.errstate(over="ignore", invalid="ignore"):
+            vander = np.vander(xs, self._degree + 1)
+        if not np.isfinite(vander).all():
+            i = int(np.argmax(~np.isfinite(vander).all(axis=1)))
+            raise InputError(
+                "problem.x",
+                f"sample {i + 1} ({xs[i]:.3g}) to the power {self._degree} is beyond a float; "
+                "rescale x or lower the degree",
+            )
+        super().__init__(vander, ys)
         self._keep(x=xs, y=ys)
 
     def __reduce__(self) -> tuple:

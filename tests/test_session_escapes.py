@@ -62,3 +62,11 @@ def test_a_refused_session_file_exits_2_with_one_line(tmp_path: Path, capsys) ->
     assert main.main(["--headless", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "optimizer.history_size" in err[0]
+
+
+def test_a_polyfit_sample_whose_power_overflows_names_problem_x_quietly(recwarn) -> None:
+    data = {"problem": {"kind": "polyfit", "x": [1e200, 2, 3], "y": [1, 2, 3], "degree": 2}}
+    with pytest.raises(InputError) as err:
+        sessions.from_dict(data)
+    assert err.value.field == "problem.x" and "sample 1" in str(err.value)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
