@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import InputError
+from .errors import InputError, short
 
 if TYPE_CHECKING:
     import torch
@@ -83,13 +83,15 @@ _DEVICE_RE = re.compile(r"^(cpu|mps|cuda)(?::(\d+))?$")
 def _parse(spec: object, field: str) -> tuple[str, str | None]:
     """(kind, index) of a well-formed device string; the CPU's index is checked here."""
     if not isinstance(spec, str):
-        raise InputError(field, f"expected a device name such as 'cpu' or 'cuda:0', got {spec!r}")
+        raise InputError(
+            field, f"expected a device name such as 'cpu' or 'cuda:0', got {short(spec)}"
+        )
     m = _DEVICE_RE.match(spec.strip())
     if not m:
-        raise InputError(field, f"unknown device {spec!r}; expected cpu, cuda, cuda:N or mps")
+        raise InputError(field, f"unknown device {short(spec)}; expected cpu, cuda, cuda:N or mps")
     kind, index = m.group(1), m.group(2)
     if kind == "cpu" and index not in (None, "0"):
-        raise InputError(field, f"there is only one CPU device, got {spec!r}")
+        raise InputError(field, f"there is only one CPU device, got {short(spec)}")
     return kind, index
 
 

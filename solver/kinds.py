@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .analysis import Analysis, analyze_linear
-from .errors import InputError
+from .errors import InputError, short
 from .losses import LOSSES
 from .problems import SIDES, Inverse, LinearSystem, Polyfit
 from .svd import Svd
@@ -87,7 +87,8 @@ class ProblemKind:
             value = params.get(p.key, p.default)
             if p.choices is not None and value not in p.choices:
                 raise InputError(
-                    f"problem.{p.key}", f"unknown {p.key} {value!r}; expected one of {p.choices}"
+                    f"problem.{p.key}",
+                    f"unknown {p.key} {short(value)}; expected one of {p.choices}",
                 )
             out[p.key] = value
         return out
@@ -137,7 +138,7 @@ class ProblemKind:
     def loss_refusal(self, problem: Problem, loss: str) -> str | None:
         """Why ``loss`` does not apply to ``problem``, or None when it does."""
         if loss not in LOSSES:
-            return f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}"
+            return f"unknown loss {short(loss)}; expected one of {sorted(LOSSES)}"
         if loss == "energy":
             return "energy applies only to a linear_system with an SPD matrix A"
         if loss == "svd_mse":
@@ -308,7 +309,7 @@ class _SvdKind(_MatrixKind):
         if loss == "svd_mse":
             return None
         if loss not in LOSSES:
-            return f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}"
+            return f"unknown loss {short(loss)}; expected one of {sorted(LOSSES)}"
         return f"an svd problem takes the loss svd_mse, not {loss}"
 
     def errors(self, problem: Problem, rows: np.ndarray, exact: np.ndarray) -> np.ndarray | None:

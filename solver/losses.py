@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, short
 from .spectra import Spectrum, spd_refusal
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def check_applicable(name: str, problem: Problem) -> None:
     from .kinds import kind_of
 
     if name not in LOSSES:
-        raise InputError("loss", f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
+        raise InputError("loss", f"unknown loss {short(name)}; expected one of {sorted(LOSSES)}")
     why = kind_of(problem).loss_refusal(problem, name)
     if why is not None:
         raise InputError("loss", why)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, short
 
 SUPPORTED = (".mtx", ".csv", ".npy")
 
@@ -63,7 +63,9 @@ def _read_csv(path: Path) -> np.ndarray:
             try:
                 out[i, j] = float(cell)
             except ValueError:
-                raise ValueError(f"row {i + 1}, column {j + 1}: {cell!r} is not a number") from None
+                raise ValueError(
+                    f"row {i + 1}, column {j + 1}: {short(cell)} is not a number"
+                ) from None
     return out
 
 
@@ -88,10 +90,11 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
             arr = _read_csv(path)
     except InputError:
         raise
-    except (ValueError, OSError, EOFError, TypeError) as exc:
-        raise InputError(field, f"{path.name}: cannot read: {exc}") from None
     except MemoryError:
         raise InputError(field, f"{path.name}: too large to load into memory") from None
+    except Exception as exc:  # a file is data: whatever its readers trip on, it cannot be read
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputError(field, f"{path.name}: cannot read: {text}") from None
     return check_array(arr, field)
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .errors import InputError, check_cancel
+from .errors import InputError, check_cancel, short
 from .matrixio import check_array
 from .spectra import (
     FULL_SVD_LIMIT,
@@ -244,7 +244,7 @@ class Polyfit(LinearSystem):
             raise InputError(
                 "problem.degree",
                 f"expected an integer from 0 to {xs.size - 1} (below the {xs.size} samples), "
-                f"got {degree!r}",
+                f"got {short(degree)}",
             )
         if xs.shape != ys.shape:
             raise InputError("problem.y", f"has {ys.size} samples but x has {xs.size}")
@@ -290,7 +290,7 @@ class Inverse(_Problem):
         if m.shape[0] != m.shape[1]:
             raise InputError("problem.M", f"must be square, got shape {m.shape}")
         if side not in SIDES:
-            raise InputError("problem.side", f"unknown side {side!r}; expected one of {SIDES}")
+            raise InputError("problem.side", f"unknown side {short(side)}; expected one of {SIDES}")
         self._side = side
         self._keep(M=m)
         spec = self.matrix_spectrum()

@@ -148,7 +148,7 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
         _check_keys(value, {"file"}, fld)
         _require("file" in value, f"{fld}.file", "missing; a file reference needs a path")
         ref = value["file"]
-        _require(isinstance(ref, str) and ref, f"{fld}.file", f"expected a path, got {ref!r}")
+        _require(isinstance(ref, str) and ref, f"{fld}.file", f"expected a path, got {_short(ref)}")
         path = Path(ref)
         if not path.is_absolute():
             path = (base or Path.cwd()) / path
@@ -176,9 +176,9 @@ def _problem(obj: object, base: Path | None, files: dict) -> Problem:
     _require(isinstance(obj, dict), "problem", f"expected an object, got {_short(obj)}")
     name = obj.get("kind", "linear_system")
     _require(
-        name in KINDS,
+        isinstance(name, str) and name in KINDS,
         "problem.kind",
-        f"unknown kind {name!r}; expected one of {PROBLEM_KINDS}",
+        f"unknown kind {_short(name)}; expected one of {PROBLEM_KINDS}",
     )
     kind = KINDS[name]
     _check_keys(
@@ -199,7 +199,9 @@ def from_dict(data: object, base: Path | None = None) -> Session:
     """Validate a session dictionary (parsed JSON) and build its problem."""
     _check_keys(data, _TOP_KEYS, "")
     version = data.get("version", VERSION)
-    _require(version == VERSION, "version", f"unsupported version {version!r}; expected {VERSION}")
+    _require(
+        version == VERSION, "version", f"unsupported version {_short(version)}; expected {VERSION}"
+    )
     _require("problem" in data, "problem", "missing; a session needs a problem")
     files: dict[str, str] = {}
     problem = _problem(data["problem"], base, files)
@@ -228,7 +230,9 @@ def _with_settings(
     _require(isinstance(init, dict), "init", f"expected an object, got {_short(init)}")
     ikind = init.get("kind", "zeros")
     _require(
-        ikind in INIT_KINDS, "init.kind", f"unknown kind {ikind!r}; expected one of {INIT_KINDS}"
+        ikind in INIT_KINDS,
+        "init.kind",
+        f"unknown kind {_short(ikind)}; expected one of {INIT_KINDS}",
     )
     init_keys = {"rand": {"seed"}, "randn": {"seed"}, "values": {"x"}}.get(ikind, set())
     _check_keys(init, {"kind", *init_keys}, "init")
@@ -236,7 +240,7 @@ def _with_settings(
     _require(
         isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63,
         "init.seed",
-        f"expected an integer >= 0, got {seed!r}",
+        f"expected an integer >= 0, got {_short(seed)}",
     )
     values = None
     if ikind == "values":

@@ -80,7 +80,7 @@ def parse_block(text: str) -> list[list[str]]:
     if any("\t" in ln for ln in lines):
         return [ln.split("\t") for ln in lines]
     if any("," in ln for ln in lines) and not any(";" in ln for ln in lines):
-        return [next(csv.reader(io.StringIO(ln), skipinitialspace=True)) for ln in lines]
+        return [next(csv.reader(io.StringIO(ln), skipinitialspace=True), []) for ln in lines]
     if any(";" in ln for ln in lines):
         return [ln.split(";") for ln in lines]
     return [ln.split() for ln in lines]
