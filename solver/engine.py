@@ -343,7 +343,12 @@ class Run:
                 self.message += f"; {why}"
 
     def _fail(self, message: str) -> None:
-        self._losses, self._rows = [], []
+        # Keep every update recorded before the fault; only if even that copy fails (the
+        # device is gone, or out of memory) is the unflushed block dropped.
+        try:
+            self._flush()
+        except (RuntimeError, torch.OutOfMemoryError):
+            self._losses, self._rows = [], []
         self.stop_reason = StopReason.ERROR
         self.message = message
 
