@@ -117,7 +117,10 @@ class HistoryView:
         return self._h.envelope(name, start, stop, max_points)
 
     def to_csv(self, path: str) -> None:
-        self._h.to_csv(path)
+        """Write the history as CSV; the file appears only once it is complete."""
+        from solver.history import save_csv
+
+        save_csv(self._h, path)
 
 
 @dataclass(eq=False)

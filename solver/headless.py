@@ -24,6 +24,7 @@ from pathlib import Path
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
+from .history import save_csv
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run ended by SIGINT
 
@@ -64,16 +65,6 @@ def _stop_on_ctrl_c(run: Run, flag: list[bool]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _write_csv(run: Run, out: Path) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        run.history.to_csv(tmp, run.history_columns())
-        os.replace(tmp, out)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
 def run_headless(args: argparse.Namespace) -> int:
     src = Path(args.headless)
     out = Path(args.out) if args.out else None
@@ -97,7 +88,7 @@ def run_headless(args: argparse.Namespace) -> int:
         result["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"
     if out is not None:
         try:
-            _write_csv(run, out)
+            save_csv(run.history, out, run.history_columns())
         except OSError as exc:
             print(f"error: --out {out}: cannot write: {exc}", file=sys.stderr)
             return 2

@@ -15,7 +15,9 @@ a reader always sees valid entries below the length it read.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -212,3 +214,20 @@ class History:
                         *xs,
                     ]
                 )
+
+
+def save_csv(
+    history: History,
+    path: str | Path,
+    derived: tuple[list[str], Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> None:
+    """``history.to_csv`` written beside ``path`` and renamed into place: a file at ``path``
+    is always complete (a full disk or an interrupt leaves the previous one, or none)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        history.to_csv(tmp, derived)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
