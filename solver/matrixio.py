@@ -106,6 +106,9 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
 
         rows, cols = scipy.io.mminfo(str(path))[:2]
         shape: tuple[int, ...] = (int(rows), int(cols))
+        if min(shape) <= 0:
+            # Refused here: scipy's reader dies of a division by zero on an empty array body.
+            raise InputError(field, f"{path.name}: its header says {rows} x {cols}: no entries")
     elif suffix == ".npy":
         with path.open("rb") as fh:
             version = np.lib.format.read_magic(fh)

@@ -42,3 +42,13 @@ def test_files_within_the_limit_still_load(tmp_path: Path) -> None:
         "%%MatrixMarket matrix coordinate real general\n2 3 2\n1 1 5.0\n2 3 -1.0\n"
     )
     np.testing.assert_array_equal(load_matrix(tmp_path / "a.mtx"), [[5, 0, 0], [0, 0, -1]])
+
+
+@pytest.mark.parametrize("size", ["0 5", "0 0", "5 0"])
+def test_an_mtx_header_with_no_entries_is_refused_without_crashing(tmp_path: Path, size) -> None:
+    # An array body of 0 rows killed the process (SIGFPE in the Matrix Market reader).
+    path = tmp_path / "empty.mtx"
+    path.write_text(f"%%MatrixMarket matrix array real general\n{size}\n")
+    with pytest.raises(InputError) as err:
+        load_matrix(path, "problem.A")
+    assert "no entries" in str(err.value)
