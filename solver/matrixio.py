@@ -104,7 +104,7 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
     if suffix == ".mtx":
         import scipy.io
 
-        rows, cols = scipy.io.mminfo(str(path))[:2]
+        rows, cols, _entries, layout, kind, symmetry = scipy.io.mminfo(str(path))
         shape: tuple[int, ...] = (int(rows), int(cols))
         if min(shape) <= 0:
             # Refused here: scipy's reader dies of a division by zero on an empty array body.
@@ -130,6 +130,35 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
             f"{path.name}: its header says {size} = {entries:,} entries; "
             f"at most {MAX_ENTRIES:,} are supported",
         )
+    if suffix == ".mtx" and layout == "array":
+        _check_array_body(path, field, shape, kind, symmetry)
+
+
+def _check_array_body(
+    path: Path, field: str, shape: tuple[int, ...], kind: str, symmetry: str
+) -> None:
+    """A dense Matrix Market body must hold exactly the values its header promises: scipy's
+    reader crashes the process on a truncated one instead of raising."""
+    rows, cols = shape
+    n = min(rows, cols)
+    expected = {
+        "general": rows * cols,
+        "symmetric": n * (n + 1) // 2,
+        "hermitian": n * (n + 1) // 2,
+        "skew-symmetric": n * (n - 1) // 2,
+    }.get(symmetry, rows * cols) * (2 if kind == "complex" else 1)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("%")][1:]
+    tokens = " ".join(body).split()
+    if len(tokens) != expected:
+        raise InputError(
+            field, f"{path.name}: has {len(tokens):,} values where its header promises {expected:,}"
+        )
+    for t in tokens:
+        try:
+            float(t)
+        except ValueError:
+            raise InputError(field, f"{path.name}: {short(t)} is not a number") from None
 
 
 def save_matrix(path: str | Path, value: np.ndarray) -> None:

@@ -52,3 +52,12 @@ def test_an_mtx_header_with_no_entries_is_refused_without_crashing(tmp_path: Pat
     with pytest.raises(InputError) as err:
         load_matrix(path, "problem.A")
     assert "no entries" in str(err.value)
+
+
+def test_a_truncated_dense_body_is_refused_without_crashing(tmp_path: Path) -> None:
+    # Found by the long fuzz run: this file killed the process (SIGSEGV in the reader).
+    path = tmp_path / "cut.mtx"
+    path.write_text("%%MatrixMarket matrix array real general\n%8\n3 5\n21267\n3.3-")
+    with pytest.raises(InputError) as err:
+        load_matrix(path, "problem.A")
+    assert "2 values where its header promises 15" in str(err.value)
