@@ -59,3 +59,11 @@ def is_finite_number(value: object) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an int beyond float's range (10**400)
         return False
+
+
+def key_text(key: object) -> str:
+    """A key as it may appear in a field name: itself when it is a short printable name,
+    else a bounded repr (a key can be any string a JSON file holds, newlines included)."""
+    if isinstance(key, str) and key.isprintable() and 0 < len(key) <= 40:
+        return key
+    return short(key)

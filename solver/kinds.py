@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .analysis import Analysis, analyze_linear
-from .errors import InputError, short
+from .errors import InputError, key_text, short
 from .losses import LOSSES
 from .problems import SIDES, Inverse, LinearSystem, Polyfit
 from .svd import Svd
@@ -69,10 +69,14 @@ class ProblemKind:
         known = [a.key for a in self.arrays]
         for key in arrays:
             if key not in known:
-                raise InputError(f"problem.{key}", f"unknown key; expected one of {sorted(known)}")
+                raise InputError(
+                    f"problem.{key_text(key)}", f"unknown key; expected one of {sorted(known)}"
+                )
         for key in known:
             if key not in arrays:
-                raise InputError(f"problem.{key}", f"missing; a {self.name} problem needs it")
+                raise InputError(
+                    f"problem.{key_text(key)}", f"missing; a {self.name} problem needs it"
+                )
         return self._make(arrays, self.check_params(params or {}))
 
     def check_params(self, params: Mapping[str, object]) -> dict[str, object]:
@@ -81,7 +85,9 @@ class ProblemKind:
         known = {p.key: p for p in self.params}
         for key in params:
             if key not in known:
-                raise InputError(f"problem.{key}", f"unknown key; expected one of {sorted(known)}")
+                raise InputError(
+                    f"problem.{key_text(key)}", f"unknown key; expected one of {sorted(known)}"
+                )
         out = {}
         for p in self.params:
             value = params.get(p.key, p.default)
@@ -129,7 +135,7 @@ class ProblemKind:
         key = self.matrix_key if key is None else key
         if key not in allowed:
             raise InputError(
-                f"problem.{key}",
+                f"problem.{key_text(key)}",
                 f"a {self.name} problem takes a matrix file into {' or '.join(allowed)}",
             )
         return key

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import optimizers
 from .devices import check_device
-from .errors import InputError, is_finite_number, short
+from .errors import InputError, is_finite_number, key_text, short
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import check_array, load_matrix
@@ -138,7 +138,7 @@ def _check_keys(obj: object, allowed: set[str], where: str) -> dict:
     _require(isinstance(obj, dict), where or "session", f"expected an object, got {_short(obj)}")
     for key in obj:
         if key not in allowed:
-            name = f"{where}.{key}" if where else key
+            name = f"{where}.{key_text(key)}" if where else key_text(key)
             raise InputError(name, f"unknown key; expected one of {sorted(allowed)}")
     return obj
 
