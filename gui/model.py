@@ -116,6 +116,10 @@ class HistoryView:
     ) -> tuple[np.ndarray, np.ndarray]:
         return self._h.envelope(name, start, stop, max_points)
 
+    def memory_bytes(self) -> int:
+        """Bytes the history's arrays hold (their capacity, not only what is filled)."""
+        return self._h.memory_bytes()
+
     def to_csv(self, path: str) -> None:
         """Write the history as CSV; the file appears only once it is complete."""
         from solver.history import save_csv
