@@ -119,6 +119,7 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
             )
             shape = tuple(int(d) for d in read(fh)[0])
     else:
+        _check_csv_size(path, field)
         return
     entries = 1
     for d in shape:
@@ -132,6 +133,24 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
         )
     if suffix == ".mtx" and layout == "array":
         _check_array_body(path, field, shape, kind, symmetry)
+
+
+def _check_csv_size(path: Path, field: str) -> None:
+    """A CSV has no header, but its first line and its size tell about how many entries it
+    holds: a file far beyond the limit is refused without reading the rest."""
+    size = path.stat().st_size
+    if size <= 64 * 2**20:
+        return
+    with path.open("rb") as fh:
+        first = fh.readline(2**20)
+    cells = max(1, first.count(b",") + first.count(b";") + first.count(b"\t") + 1)
+    estimate = size / max(len(first), 1) * cells
+    if estimate > 2 * MAX_ENTRIES:
+        raise InputError(
+            field,
+            f"{path.name}: {size / 2**20:,.0f} MB of about {estimate:,.0f} entries; "
+            f"at most {MAX_ENTRIES:,} are supported",
+        )
 
 
 def _check_array_body(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import test_gui
 
 from gui.views.tables import ArrayModel, parse_number
+
+make_window = test_gui.make_window
 
 
 @pytest.mark.parametrize(
@@ -37,3 +40,18 @@ def test_a_pasted_block_with_thousands_separators_keeps_its_values(qapp) -> None
     model.set_array(np.zeros((1, 2)))
     model.paste(0, 0, "2,500\t1,250")
     np.testing.assert_array_equal(model.array(), [[2500.0, 1250.0]])
+
+
+def test_betas_of_the_wrong_length_typed_into_the_panel_are_refused(qtbot, make_window):
+    w = make_window()
+    assert w.editor.change({"optimizer": "adam", "optimizer_args": {}})
+    before = w.model.session
+    field = next(f for f in w.hyper._arg_fields if f.name == "betas")
+    refused = []
+    w.model.refused.connect(lambda title, text: refused.append(text))
+    field.widget.setText("0.9")
+    field.widget.editingFinished.emit()
+    qtbot.waitUntil(lambda: bool(refused))
+    assert "optimizer.betas" in refused[0]
+    assert w.model.session is before  # nothing changed
+    assert field.widget.text() == "0.9, 0.999"  # the panel shows the session again

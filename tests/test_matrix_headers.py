@@ -3,6 +3,7 @@ before any of their data is read or allocated."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,12 @@ def test_a_truncated_dense_body_is_refused_without_crashing(tmp_path: Path) -> N
     with pytest.raises(InputError) as err:
         load_matrix(path, "problem.A")
     assert "2 values where its header promises 15" in str(err.value)
+
+
+def test_a_csv_far_beyond_the_limit_is_refused_from_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(",".join(["0"] * 20000) + "\n")
+    os.truncate(path, 2**30)  # a 1 GiB file (sparse: no disk used) whose rest is never read
+    with pytest.raises(InputError) as err:
+        load_matrix(path, "problem.A")
+    assert "1,024 MB" in str(err.value) and "at most" in str(err.value)
