@@ -198,7 +198,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_hyper = self._dock("Solver", "solverDock", scroll, right)
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
         self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
-        self.tabifyDockWidget(self.dock_devices, self.dock_examples)
+        self.tabifyDockWidget(self.dock_examples, self.dock_devices)  # the device in front
         placeholder = QtWidgets.QLabel("Loading plots…", alignment=Qt.AlignCenter)
         placeholder.setStyleSheet("color: #6b7280; font-size: 15px; background: white;")
         self.setCentralWidget(placeholder)
