@@ -151,19 +151,6 @@ class RunRecord:
         return float(self.history.loss[len(self.history) - 1])
 
 
-def same_problem(a: object, b: object) -> bool:
-    """Whether two problems are the same (identity first; else kind, parameters, arrays)."""
-    if a is b:
-        return True
-    from solver.kinds import kind_of
-
-    ka, kb = kind_of(a), kind_of(b)
-    if ka is not kb or ka.params_of(a) != kb.params_of(b):
-        return False
-    xa, xb = ka.arrays_of(a), kb.arrays_of(b)
-    return all(np.array_equal(xa[k], xb[k]) for k in xa)
-
-
 class AppModel(QtCore.QObject):
     """See the module docstring. All methods run on the GUI thread."""
 
@@ -211,6 +198,8 @@ class AppModel(QtCore.QObject):
         if label is not None:
             self.set_label(label)
         if old is None or s.problem is not old.problem:
+            from solver.kinds import same_problem
+
             self.set_table_error(None)
             changed = False
             for r in self.runs:

@@ -379,16 +379,6 @@ def _session_of(example: Example) -> Session | None:
     return _built[example.key]
 
 
-def _same_problem(a: object, b: object) -> bool:
-    from .kinds import kind_of
-
-    ka, kb = kind_of(a), kind_of(b)
-    if ka is not kb or ka.params_of(a) != kb.params_of(b):
-        return False
-    xa, xb = ka.arrays_of(a), kb.arrays_of(b)
-    return xa.keys() == xb.keys() and all(np.array_equal(xa[k], xb[k]) for k in xa)
-
-
 def changed_settings(session: Session, reference: Session) -> tuple[str, ...]:
     """The session-file settings (loss, optimizer, init, stop, dtype, device) that differ."""
     from .session import to_dict
@@ -403,10 +393,12 @@ def example_of(session: Session) -> Match | None:
 
     The problem, not a name, decides: a session from the Examples or Presets menu, from File >
     Open or from the autosave is recognised alike, and one whose matrix was edited is not."""
+    from .kinds import same_problem
+
     best: Match | None = None
     for example in EXAMPLES.values():
         ref = _session_of(example)
-        if ref is None or not _same_problem(session.problem, ref.problem):
+        if ref is None or not same_problem(session.problem, ref.problem):
             continue
         m = Match(example, changed_settings(session, ref))
         if best is None or len(m.changed) < len(best.changed):

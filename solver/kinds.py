@@ -424,3 +424,14 @@ def kind_of(problem: Problem) -> ProblemKind:
         return KINDS[problem.kind]
     except (AttributeError, KeyError):
         raise TypeError(f"not a problem of a registered kind: {problem!r}") from None
+
+
+def same_problem(a: Problem, b: Problem) -> bool:
+    """Whether two problems are the same: identity first, else kind, parameters and arrays."""
+    if a is b:
+        return True
+    ka, kb = kind_of(a), kind_of(b)
+    if ka is not kb or ka.params_of(a) != kb.params_of(b):
+        return False
+    xa, xb = ka.arrays_of(a), kb.arrays_of(b)
+    return xa.keys() == xb.keys() and all(np.array_equal(xa[k], xb[k]) for k in xa)
