@@ -7,6 +7,8 @@ and the solver (torch) on another, and fills the window in.
 
 Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_AFTER_PAINT=1  print ``first-paint <unix time>`` at the first paint and exit
+  DESCENT_LAB_EXIT_WHEN_READY=1   print ``first-paint`` and then ``ready <unix time>`` once Run
+                                  works (the solver loaded, the first session in), and exit
   DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
 """
 
@@ -117,6 +119,15 @@ def run_app(args: argparse.Namespace) -> int:
     else:
         # After the paint has reached the screen, not inside it.
         window.first_painted.connect(lambda: QtCore.QTimer.singleShot(0, window.finish_startup))
+    if os.environ.get("DESCENT_LAB_EXIT_WHEN_READY") == "1":
+        window.first_painted.connect(lambda: print(f"first-paint {time.time():.6f}", flush=True))
+
+        def ready() -> None:
+            if window.act_run.isEnabled() and window.model.can_run():
+                print(f"ready {time.time():.6f}", flush=True)
+                QtCore.QTimer.singleShot(0, lambda: app.exit(0))
+
+        window.model.ready_changed.connect(lambda _ok: QtCore.QTimer.singleShot(0, ready))
     log = os.environ.get("DESCENT_LAB_RUN_LOG")
     if log:
         _log_runs(window, log)

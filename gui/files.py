@@ -1,7 +1,9 @@
-"""File commands behind the File, Presets and Examples menus: the dialogs that ask for a path or a
-preset's parameters, handed on to the editing rules and persistence.
+"""File commands behind the File, Presets and Examples menus, Open recent and drag and drop:
+the dialogs that ask for a path or a preset's parameters, handed on to the editing rules and
+persistence.
 
-Nothing here decides anything: a refused file reaches the user through the model.
+Nothing here decides anything: a refused file reaches the user through the model. A command
+given while the solver still loads says so instead of doing nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from PySide6 import QtWidgets
 from .editing import Editor
 from .model import AppModel
 from .persistence import Persistence
+from .undo import SessionUndo
 
 SESSION_FILTER = "Sessions (*.json);;All files (*)"
 MATRIX_FILTER = "Matrices (*.mtx *.csv *.npy);;All files (*)"
+SESSION_SUFFIXES = (".json",)
+MATRIX_SUFFIXES = (".mtx", ".csv", ".npy")
 PLOT_FILTER = "PNG image (*.png);;SVG vector image (*.svg)"
 
 
@@ -30,12 +35,59 @@ class FileCommands:
         editor: Editor,
         persistence: Persistence,
         plots: Callable[[], object],
+        undo: SessionUndo | None = None,
     ) -> None:
         self.parent = parent
         self.model = model
         self.editor = editor
         self.persistence = persistence
         self.plots = plots  # the plot panel, once it is built
+        self.undo = undo
+
+    def _clean(self) -> None:
+        if self.undo is not None:
+            self.undo.mark_clean()
+
+    def _loading(self, what: str) -> bool:
+        """True (and said) while the solver loads: files are read by it."""
+        if self.model.ready:
+            return False
+        self.model.message.emit(f"{what}: the solver is still loading; try again in a moment")
+        return True
+
+    def open_path(self, path: str | Path, target: str | None = None) -> bool:
+        """Open a session (.json) or import a matrix (.mtx, .csv, .npy; ``target``: the
+        array it is for, else A), by the file's suffix: Open recent and drag and drop."""
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix not in SESSION_SUFFIXES + MATRIX_SUFFIXES:
+            self.model.refuse(
+                "File not opened",
+                f"{p.name}: not a session (.json) or a matrix (.mtx, .csv, .npy)",
+            )
+            return False
+        if self._loading(f"{p.name} not opened"):
+            return False
+        if not p.is_file():
+            self.persistence.forget_recent(p)
+            self.model.refuse(
+                "File not opened", f"{p}: no such file (it has been moved or deleted)"
+            )
+            return False
+        if suffix in SESSION_SUFFIXES:
+            if target is not None:
+                self.model.refuse(
+                    "File not opened", f"{p.name} is a session, not a matrix for {target}"
+                )
+                return False
+            ok = self.editor.load_session(str(p))
+            if ok:
+                self._clean()
+        else:
+            ok = self.editor.import_matrix(str(p), target)
+        if ok:
+            self.persistence.add_recent(p)
+        return ok
 
     def _ask(self, title: str, name: str, filters: str, save: bool = False) -> str:
         dialogs = QtWidgets.QFileDialog
@@ -46,20 +98,30 @@ class FileCommands:
         return path
 
     def open_session(self) -> None:
+        if self._loading("Open"):
+            return
         path = self._ask("Open session", "", SESSION_FILTER)
         if path:
-            self.editor.load_session(path)
+            self.open_path(path)
 
-    def save_session(self) -> None:
+    def save_session(self) -> bool:
         path = self._ask("Save session", "session.json", "Sessions (*.json)", save=True)
-        if path:
-            self.persistence.save_session(path if path.endswith(".json") else path + ".json")
+        if not path:
+            return False
+        path = path if path.endswith(".json") else path + ".json"
+        if not self.persistence.save_session(path):
+            return False
+        self._clean()
+        self.persistence.add_recent(path)
+        return True
 
     def import_matrix(self, target: str | None = None) -> None:
+        if self._loading("Import"):
+            return
         title = "Import matrix" if target is None else f"Import {target}"
         path = self._ask(title, "", MATRIX_FILTER)
         if path:
-            self.editor.import_matrix(path, target)
+            self.open_path(path, target)
 
     def export_history(self) -> None:
         path = self._ask("Export history", "history.csv", "CSV (*.csv)", save=True)
@@ -98,7 +160,8 @@ class FileCommands:
                 if why:
                     self.model.refuse("Preset not loaded", why)
                 return
-        self.editor.load_preset(key, **params)
+        if self.editor.load_preset(key, **params):
+            self._clean()
 
     def example(self, key: str) -> bool:
         """Load a shipped example: its session file when it has one, else its preset."""
@@ -106,5 +169,9 @@ class FileCommands:
 
         ex = EXAMPLES[key]
         if ex.path is not None:
-            return self.editor.load_session(ex.path)
-        return self.editor.load_preset(ex.preset)
+            ok = self.editor.load_session(ex.path)
+        else:
+            ok = self.editor.load_preset(ex.preset)
+        if ok:
+            self._clean()
+        return ok

@@ -54,6 +54,9 @@ class LiveRun(QtCore.QObject):
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._frame)
+        # Run or Step pressed while the solver loads: (steps,) to start once it is ready
+        self._queued: tuple[int | None] | None = None
+        model.ready_changed.connect(self._start_queued)
         model.live_discarded.connect(self._discarded)
         model.selection_changed.connect(lambda _r: self.redraw())
 
@@ -90,6 +93,12 @@ class LiveRun(QtCore.QObject):
         """A new run of the current session (``steps``: that many updates, then pause).
         The previous live run is stopped and stays listed. False (said why) if it cannot."""
         m = self.model
+        if not m.ready and m.table_error is None and not self._closing:
+            # Said, not ignored: the press is kept and acted on as soon as it can be.
+            self._queued = (steps,)
+            m.message.emit("The run will start as soon as the solver has loaded…")
+            m.queued_changed.emit(True)
+            return False
         if not m.can_run() or self.worker is None:
             m.refuse("Cannot run", m.table_error or "the solver is still loading")
             return False
@@ -103,6 +112,17 @@ class LiveRun(QtCore.QObject):
         self.worker.start(rec.id, m.session, track, steps)
         m.message.emit("Starting…")
         return True
+
+    @property
+    def queued(self) -> bool:
+        return self._queued is not None
+
+    def _start_queued(self, ready: bool) -> None:
+        if ready and self._queued is not None and not self._closing:
+            (steps,), self._queued = self._queued, None
+            self.model.queued_changed.emit(False)
+            if self.model.state == IDLE:
+                self.start(steps)
 
     def run_or_resume(self) -> None:
         """F5: resume a paused run, else start a new one."""
@@ -129,14 +149,19 @@ class LiveRun(QtCore.QObject):
 
     def step(self, n: int = 1) -> None:
         """Apply ``n`` updates and pause; from idle, start a new run that does so."""
-        if self.worker is None:
-            return
         if self.model.state == IDLE:
             self.start(steps=n)
+        elif self.worker is None:
+            return
         else:
             self.worker.step(n)
 
     def stop(self) -> None:
+        if self._queued is not None:
+            self._queued = None
+            self.model.queued_changed.emit(False)
+            self.model.message.emit("The queued run was cancelled")
+            return
         if self.worker is not None and self.model.state != IDLE:
             self.worker.stop()
 

@@ -18,11 +18,15 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .analysis import Analyzer
+from .drops import FileDrops
 from .editing import Editor
 from .files import FileCommands
+from .layout import WindowLayout
 from .live import LiveRun
-from .model import IDLE, PAUSED, AppModel
+from .menus import WindowMenus
+from .model import AppModel
 from .persistence import Persistence, default_data_dir
+from .undo import SessionUndo
 from .views.controls import RunToolbar
 from .views.device import DevicePanel
 from .views.examples import ExamplesPanel
@@ -34,34 +38,8 @@ from .views.status import RunStatusBar
 from .worker import preload_solver
 
 Qt = QtCore.Qt
-SP = QtWidgets.QStyle.StandardPixmap
 ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
-PLOT_NAMES = {
-    "loss": "Loss",
-    "error": "Error and residual",
-    "x": "Components of x",
-    "bars": "x vs exact",
-    "heat_x": "X heat map",
-    "heat_residual": "Residual heat map",
-}
-
-
-# The window's actions: attribute act_<name>, (text, shortcut, icon, tooltip).
-ACTIONS = {
-    "run": ("Run", "F5", SP.SP_MediaPlay, "Run from the start, or resume"),
-    "pause": ("Pause", "F6", SP.SP_MediaPause, "Pause (or resume)"),
-    "step": ("Step", "F10", SP.SP_MediaSeekForward, "Apply one update, then pause"),
-    "step_n": ("Step N", "Shift+F10", SP.SP_MediaSkipForward, "Apply N updates, then pause"),
-    "stop": ("Stop", "Shift+F5", SP.SP_MediaStop, "Finish the run now, keeping its history"),
-    "reset": ("Reset", "Ctrl+R", SP.SP_BrowserReload, "Discard the selected run and its history"),
-    "open": ("Open session…", QtGui.QKeySequence.Open, SP.SP_DialogOpenButton, ""),
-    "save": ("Save session as…", QtGui.QKeySequence.Save, SP.SP_DialogSaveButton, ""),
-    "import": ("Import matrix…", "Ctrl+I", None, ""),
-    "import_b": ("Import right-hand side b…", None, None, ""),
-    "export_csv": ("Export history as CSV…", "Ctrl+E", None, ""),
-    "quit": ("Quit", "Ctrl+Q", None, ""),
-}
 
 
 class _Relay(QtCore.QObject):
@@ -93,18 +71,20 @@ class MainWindow(QtWidgets.QMainWindow):
             self.model, settings or QtCore.QSettings(), Path(data_dir or default_data_dir())
         )
         self.analyzer = Analyzer(self.model, self)
+        self.undo = SessionUndo(self.model, self)
         self.files = FileCommands(
-            self, self.model, self.editor, self.persistence, lambda: self.plots
+            self, self.model, self.editor, self.persistence, lambda: self.plots, self.undo
         )
         self.boxes = MessageBoxes(self, enabled=dialogs)
         self.plots = None
         self._session_path = session_path
-        self._painted = self._closing = self._default_layout = False
+        self._painted = self._closing = False
         self.setWindowTitle(APPLICATION)
         self.setObjectName("MainWindow")
         self._build()
         self._wire()
-        self.persistence.parts += [self.matrix, self.hyper, self.runs, self.toolbar, self]
+        self.layout_ = WindowLayout(self, self.docks)
+        self.persistence.parts += [self.matrix, self.hyper, self.runs, self.toolbar, self.layout_]
         self.persistence.restore()
         self.model.track_text = self.hyper.track.text()
         self._update_controls()
@@ -113,23 +93,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.finish_startup(wait=True)
 
     # == construction ========================================================================
-    def _action(self, text: str, slot, shortcut=None, icon=None, tip: str = "") -> QtGui.QAction:  # noqa: ANN001
-        a = QtGui.QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QtGui.QKeySequence(shortcut))
-        if icon is not None:
-            a.setIcon(self.style().standardIcon(icon))
-        keys = a.shortcut().toString(QtGui.QKeySequence.NativeText)
-        a.setToolTip(f"{tip or text} ({keys})" if keys else tip or text)
-        a.triggered.connect(slot)
-        self.addAction(a)  # shortcuts work wherever the focus is in the window
-        return a
-
     def _build(self) -> None:
         live, files = self.live, self.files
         slots = {
             "run": live.run_or_resume,
-            "pause": live.toggle_pause,
+            "pause": live.pause,
             "step": lambda: live.step(1),
             "step_n": lambda: live.step(self.step_n.value()),
             "stop": live.stop,
@@ -140,45 +108,18 @@ class MainWindow(QtWidgets.QMainWindow):
             "import_b": lambda: files.import_matrix("b"),
             "export_csv": files.export_history,
             "quit": self.close,
+            "reset_layout": lambda: self.layout_.reset(),
         }
-        for name, (text, key, icon, tip) in ACTIONS.items():
-            setattr(self, f"act_{name}", self._action(text, slots[name], key, icon, tip))
-        self.act_quit.setShortcutContext(Qt.ApplicationShortcut)
-
-        menu = self.menuBar()
-        m_file = menu.addMenu("&File")
-        for a in (
-            self.act_open,
-            self.act_save,
-            None,
-            self.act_import,
-            self.act_import_b,
-            None,
-            self.act_export_csv,
-        ):
-            m_file.addSeparator() if a is None else m_file.addAction(a)
-        self.export_menu = m_file.addMenu("Export plot")
-        self.export_menu.setEnabled(False)
-        m_file.addSeparator()
-        m_file.addAction(self.act_quit)
-        self.presets_menu = menu.addMenu("&Presets")
-        self.presets_menu.addAction("Loading…").setEnabled(False)
         self.examples = ExamplesPanel(self.model)
-        menu.addMenu(self.examples.menu)
-        m_run = menu.addMenu("&Run")
-        run_actions = [
-            self.act_run,
-            self.act_pause,
-            self.act_step,
-            self.act_step_n,
-            None,
-            self.act_stop,
-            self.act_reset,
-        ]
-        for a in run_actions:
-            m_run.addSeparator() if a is None else m_run.addAction(a)
-        self.view_menu = menu.addMenu("&View")
-        self.toolbar = RunToolbar(run_actions, self.act_step_n)
+        self.menus = WindowMenus(
+            self, self.model, live, files, self.undo, slots, self.examples.menu
+        )
+        for name in ("run", "pause", "step", "step_n", "stop", "reset", "save", "export_csv"):
+            setattr(self, f"act_{name}", getattr(self.menus, f"act_{name}"))
+        self.presets_menu, self.view_menu = self.menus.presets_menu, self.menus.view_menu
+        self.toolbar = RunToolbar(
+            self.menus.run_actions, self.act_step_n, other_texts={self.act_run: ["Resume"]}
+        )
         self.step_n, self.speed_text = self.toolbar.step_n, self.toolbar.speed_text
         self.addToolBar(self.toolbar)
 
@@ -199,6 +140,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
         self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
         self.tabifyDockWidget(self.dock_examples, self.dock_devices)  # the device in front
+        self.docks = {
+            "problem": self.dock_matrix,
+            "runs": self.dock_runs,
+            "solver": self.dock_hyper,
+            "devices": self.dock_devices,
+            "examples": self.dock_examples,
+        }
         placeholder = QtWidgets.QLabel("Loading plots…", alignment=Qt.AlignCenter)
         placeholder.setStyleSheet("color: #6b7280; font-size: 15px; background: white;")
         self.setCentralWidget(placeholder)
@@ -240,11 +188,13 @@ class MainWindow(QtWidgets.QMainWindow):
             m.table_error_changed,
             m.state_changed,
             m.selection_changed,
+            m.ready_changed,
+            m.queued_changed,
         ):
             signal.connect(self._update_controls)
-        m.label_changed.connect(
-            lambda label: self.setWindowTitle(f"{APPLICATION} — {label}" if label else APPLICATION)
-        )
+        m.label_changed.connect(self._show_title)
+        self.undo.modified_changed.connect(self.setWindowModified)
+        self.drops = FileDrops(self, self.files, self.matrix.array_at)
         m.refused.connect(self.boxes.show)
         self.live.frame.connect(self.status.update_run)
 
@@ -277,9 +227,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots.bind(self.model)
         self.live.wants_x = self.plots.wants_x
         self.live.frame.connect(self.plots.frame)
-        for key, title in PLOT_NAMES.items():
-            self.export_menu.addAction(f"{title}…", lambda k=key: self.files.export_plot_dialog(k))
-        self.export_menu.setEnabled(True)
+        self.menus.fill_exports(self.plots.TITLES)
 
     def _engine_loaded(self, result: object) -> None:
         if self._closing:
@@ -311,62 +259,23 @@ class MainWindow(QtWidgets.QMainWindow):
         fill_menu(self.presets_menu, PRESETS, self.files.preset)
         self.examples.fill_menu(self.files.example)
         self.persistence.load_initial(self.editor, self._session_path)
+        self.undo.reset()
         self.model.set_ready()
         self._update_controls()
         self.matrix.focus_table()
         settle_process()
 
     def _update_controls(self, *_: object) -> None:
-        m = self.model
-        ok, state = m.can_run() and self.live.worker is not None, m.state
-        paused, idle = state == PAUSED, state == IDLE
-        self.act_run.setEnabled((ok and idle) or paused)
-        self.act_run.setText("Resume" if paused else "Run")
-        self.act_pause.setEnabled(not idle)
-        self.act_pause.setText("Resume" if paused else "Pause")
-        for a in (self.act_step, self.act_step_n):
-            a.setEnabled(ok or not idle)
-        self.act_stop.setEnabled(not idle)
-        self.act_reset.setEnabled(m.selected is not None)
-        self.act_export_csv.setEnabled(m.selected is not None)
-        self.act_save.setEnabled(m.session is not None)
-        self.act_import.setEnabled(m.ready)
-        self.act_import_b.setEnabled(
-            m.ready and m.session is not None and "b" in _array_keys(m.session.problem)
-        )
+        self.menus.update()
+
+    def _show_title(self, label: str) -> None:
+        # "[*]" is where Qt shows the modified marker (setWindowModified)
+        self.setWindowTitle(f"{APPLICATION} — {label}[*]" if label else f"{APPLICATION}[*]")
 
     # == window state and shutdown ============================================================
-    def save_state(self, settings: QtCore.QSettings) -> None:
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
-
-    def restore_state(self, settings: QtCore.QSettings) -> None:
-        geo = settings.value("window/geometry")
-        if not geo or not self.restoreGeometry(geo):
-            self.resize(1440, 900)
-        state = settings.value("window/state")
-        self._default_layout = not state or not self.restoreState(state)
-
     def showEvent(self, ev: QtGui.QShowEvent) -> None:
         super().showEvent(ev)
-        if self._default_layout:
-            self._default_layout = False
-            QtCore.QTimer.singleShot(0, self._size_docks)
-
-    def _size_docks(self) -> None:
-        """The first layout: the docks get a fixed share and the plots get the rest."""
-        w, h = self.width(), self.height()
-        self.resizeDocks(
-            [self.dock_matrix, self.dock_hyper],
-            [max(300, int(w * 0.27)), max(280, int(w * 0.22))],
-            Qt.Horizontal,
-        )
-        self.resizeDocks(
-            [self.dock_matrix, self.dock_runs], [int(h * 0.62), int(h * 0.3)], Qt.Vertical
-        )
-        self.resizeDocks(
-            [self.dock_hyper, self.dock_devices], [int(h * 0.6), int(h * 0.3)], Qt.Vertical
-        )
+        self.layout_.shown()
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
         # Installed until the first paint only: a Python paintEvent override would run on
@@ -389,11 +298,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.persistence.autosave()
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
+        if not self._closing and self.undo.modified and not self.boxes.may_discard(self.files):
+            ev.ignore()
+            return
         self.shutdown()
         super().closeEvent(ev)
-
-
-def _array_keys(problem: object) -> set[str]:
-    from solver.kinds import kind_of
-
-    return {a.key for a in kind_of(problem).arrays}

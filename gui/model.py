@@ -15,7 +15,7 @@ Edits and the live-run driver change the model or speak through it (``refused``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +56,7 @@ class RunStatus:
     stop_reason: str | None = None  # the engine's StopReason value once finished
     message: str = ""
     elapsed: float = 0.0  # seconds the solver spent on this run
+    wall: float = 0.0  # wall-clock seconds the run has been going (its pauses left out)
     grad_evals: int = 0
     final_loss: float | None = None
     x: np.ndarray | None = None  # a read-only copy of the unknowns, when it was asked for
@@ -169,6 +170,7 @@ class AppModel(QtCore.QObject):
     live_discarded = QtCore.Signal()  # the live run was deleted: the driver stops it
     message = QtCore.Signal(str)  # a status line
     ready_changed = QtCore.Signal(bool)
+    queued_changed = QtCore.Signal(bool)  # a run was asked for before the solver had loaded
     label_changed = QtCore.Signal(str)  # the session's name (file name, preset title)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
@@ -310,18 +312,7 @@ class AppModel(QtCore.QObject):
         rec = self.run(run_id)
         if rec is not None and rec.live:
             self.update_status(
-                RunStatus(
-                    run_id,
-                    FINISHED,
-                    rec.status.iteration,
-                    rec.status.entries,
-                    "error",
-                    message,
-                    rec.status.elapsed,
-                    rec.status.grad_evals,
-                    rec.status.final_loss,
-                    rec.status.x,
-                )
+                replace(rec.status, state=FINISHED, stop_reason="error", message=message)
             )
         self.refuse("The run could not continue", message)
 

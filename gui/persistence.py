@@ -28,6 +28,9 @@ AUTOSAVE_NAME = "last-session.json"
 AUTOSAVE_INLINE_LIMIT = 10_000
 
 
+RECENT_LIMIT = 10
+
+
 def array_digest(arr: np.ndarray) -> str:
     """A short name for an array's content (shape included)."""
     h = hashlib.sha256(repr(arr.shape).encode())
@@ -195,6 +198,26 @@ class Persistence:
         except OSError:
             return None
         return target
+
+    # -- recent files ------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        """Sessions and matrices opened or saved, newest first."""
+        value = self.settings.value("files/recent") or []
+        items = [value] if isinstance(value, str) else list(value)
+        return [str(p) for p in items if p][:RECENT_LIMIT]
+
+    def add_recent(self, path: str | Path) -> None:
+        p = str(Path(path).resolve())
+        self.settings.setValue(
+            "files/recent", [p, *(q for q in self.recent_files() if q != p)][:RECENT_LIMIT]
+        )
+
+    def forget_recent(self, path: str | Path) -> None:
+        p = str(Path(path).resolve())
+        self.settings.setValue("files/recent", [q for q in self.recent_files() if q != p])
+
+    def clear_recent(self) -> None:
+        self.settings.setValue("files/recent", [])
 
     # -- files the user writes ---------------------------------------------------------------
     def save_session(self, path: str | Path) -> bool:

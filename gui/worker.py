@@ -106,6 +106,8 @@ class SolverWorker(QtCore.QObject):
         self._iter_seconds = 1e-4  # running estimate of one update's cost
         self._last_emit = 0.0
         self._published = ""
+        self._wall = 0.0  # the run's wall-clock seconds while it went, up to _wall_since
+        self._wall_since: float | None = None  # when it last began going (None: it is not)
         self.park = True
         self._progress_wanted = True
         self._want_x = False
@@ -281,6 +283,7 @@ class SolverWorker(QtCore.QObject):
         from solver.errors import InputError
 
         self._run_id, self._published = cmd.run_id, ""
+        self._wall, self._wall_since = 0.0, None
         try:
             run = Run(cmd.session, track=cmd.track)
         except (InputError, ValueError, RuntimeError) as exc:
@@ -374,6 +377,10 @@ class SolverWorker(QtCore.QObject):
             x = run.x()
             x.flags.writeable = False
         n = len(run.history)
+        going = state == RUNNING and self._mode in (RUNNING, STEPPING)
+        if self._wall_since is not None:
+            self._wall += now - self._wall_since
+        self._wall_since = now if going else None
         self._last_emit = now
         self._progress_wanted = False
         self._published = state
@@ -386,6 +393,7 @@ class SolverWorker(QtCore.QObject):
                 stop_reason=run.stop_reason.value if run.stop_reason is not None else None,
                 message=run.message,
                 elapsed=run.elapsed,
+                wall=self._wall,
                 grad_evals=run.grad_evals,
                 final_loss=float(run.history.loss[n - 1]) if n else None,
                 x=x,

@@ -27,6 +27,8 @@ class RunToolbar(QtWidgets.QToolBar):
         actions: Sequence[QtGui.QAction | None],
         step_n_after: QtGui.QAction,
         parent: QtWidgets.QWidget | None = None,
+        *,
+        other_texts: dict[QtGui.QAction, Sequence[str]] | None = None,
     ) -> None:
         super().__init__("Run controls", parent)
         self.setObjectName("runToolbar")
@@ -46,6 +48,8 @@ class RunToolbar(QtWidgets.QToolBar):
             self.addAction(a)
             if a is step_n_after:
                 self.addWidget(self.step_n)
+        for a, texts in (other_texts or {}).items():
+            self._fit_texts(a, texts)
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" Speed "))
         self.speed = QtWidgets.QSlider(Qt.Horizontal)
@@ -59,6 +63,20 @@ class RunToolbar(QtWidgets.QToolBar):
         self.speed.valueChanged.connect(self._on_speed)
         self.addWidget(self.speed)
         self.addWidget(self.speed_text)
+
+    def _fit_texts(self, action: QtGui.QAction, texts: Sequence[str]) -> None:
+        """Size the action's button for its widest text ("Run" and "Resume"), so the
+        buttons after it do not move when it changes."""
+        button = self.widgetForAction(action)
+        if button is None:
+            return
+        current = action.text()
+        widths = []
+        for t in (current, *texts):
+            action.setText(t)
+            widths.append(button.sizeHint().width())
+        action.setText(current)
+        button.setMinimumWidth(max(widths))
 
     def _on_speed(self, index: int) -> None:
         self.speed_text.setText(speed_label(SPEEDS[index]))

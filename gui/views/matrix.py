@@ -150,7 +150,6 @@ class MatrixPanel(QtWidgets.QWidget):
         self.exact_view.setModel(self.exact_model)
         self.exact_view.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.exact_view.setMinimumHeight(70)
-        self.exact_view.horizontalHeader().setDefaultSectionSize(90)
         exact_box = QtWidgets.QGroupBox("Exact solution (reference)")
         ev = QtWidgets.QVBoxLayout(exact_box)
         ev.setContentsMargins(6, 4, 6, 6)
@@ -250,6 +249,17 @@ class MatrixPanel(QtWidgets.QWidget):
         view.setFocus()
         if not view.currentIndex().isValid():
             view.setCurrentIndex(view.model().index(0, 0))
+
+    def array_at(self, widget: QtWidgets.QWidget | None) -> str | None:
+        """The key of the table ``widget`` is part of, when it is not the first (a matrix
+        dropped there is for that array; elsewhere it is for the first, the matrix)."""
+        if self.page is None or widget is None:
+            return None
+        keys = list(self.page.views)
+        for key, view in self.page.views.items():
+            if key != keys[0] and (view is widget or view.isAncestorOf(widget)):
+                return key
+        return None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The tables' valid content, by array key."""

@@ -31,3 +31,25 @@ class MessageBoxes:
         self.enabled = False
         for b in list(self._boxes):
             b.close()
+
+    def may_discard(self, files: object) -> bool:
+        """Quitting with unsaved changes: True to go on (saved, or not wanted), False to stay.
+        ``files`` (FileCommands) saves. Without dialogs (tests) it goes on."""
+        if not self.enabled:
+            return True
+        mb = QtWidgets.QMessageBox
+        box = mb(
+            mb.Question,
+            "Unsaved changes",
+            "The session has changes that are not saved in a file.",
+            mb.Save | mb.Discard | mb.Cancel,
+            self.parent,
+        )
+        box.setInformativeText(
+            "Save them to a session file? Either way the window opens with them next time."
+        )
+        box.setDefaultButton(mb.Save)
+        answer = box.exec()
+        if answer == mb.Save:
+            return bool(files.save_session())
+        return answer == mb.Discard

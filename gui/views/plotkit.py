@@ -306,3 +306,35 @@ def tolerate_closed_svg_paths() -> None:
 
     correct.tolerates_close = True
     mod.correctCoordinates = correct
+
+
+# More entries than this and a legend is hidden until asked for (the plot's context menu).
+LEGEND_SHOWN_UP_TO = 6
+
+
+class StripLegend:
+    """A legend in a strip under the plot, never over its curves. ``fit(k)`` arranges it for
+    ``k`` entries: in rows of up to 3, and hidden (a context-menu toggle shows it) above
+    ``LEGEND_SHOWN_UP_TO`` entries, where it would take more room than the plot."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        pi = plot.getPlotItem()
+        self.item = pg.LegendItem(colCount=2, horSpacing=10, verSpacing=-6)
+        pi.legend = self.item  # plot items named from now on are listed here
+        pi.layout.addItem(self.item, pi.layout.rowCount(), 1, 1, 2)  # under the bottom axis
+        cache(self.item)
+        self.toggle = QtGui.QAction("Show legend", plot)
+        self.toggle.setCheckable(True)
+        self.toggle.setChecked(True)
+        self.toggle.toggled.connect(self.item.setVisible)
+        pi.getViewBox().menu.addAction(self.toggle)
+
+    def fit(self, k: int) -> None:
+        self.item.setColumnCount(max(1, min(3, k)))
+        self.toggle.setChecked(k <= LEGEND_SHOWN_UP_TO)
+
+    def clear(self) -> None:
+        self.item.clear()
+
+    def getLabel(self, item: object) -> object:  # noqa: N802 - pyqtgraph's name
+        return self.item.getLabel(item)

@@ -21,10 +21,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from .plotexport import TITLES, export_plot, heat_levels, show_heat
 from .plotkit import (
     ERROR_PEN,
     EXACT_BRUSH,
-    LEGEND_BRUSH,
     LOSS_PEN,
     PALETTE,
     POINTS_PER_PIXEL,
@@ -34,7 +34,7 @@ from .plotkit import (
     GuardedPlotWidget,
     RangeKeeper,
     Readout,
-    cache,
+    StripLegend,
     cache_decorations,
     curve,
     finite_range,
@@ -93,11 +93,11 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.loss_plot = self._plot("Loss", "loss", log=True)
         self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss")
         self.err_plot = self._plot("Error and residual", "norm", log=True)
-        cache(self.err_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+        StripLegend(self.err_plot).fit(2)
         self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
         self.res_curve = curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual")
         self.x_plot = self._plot("Components of x", "value")
-        self.x_legend = cache(self.x_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+        self.x_legend = StripLegend(self.x_plot)
 
         self.bar_plot = self._plot(
             "x (blue) against the exact solution (grey)", "value", bottom="component"
@@ -252,7 +252,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         tracked = np.asarray(src.history.tracked, np.int64)
         self._x_columns = tracked
         k = len(tracked)
-        self.x_legend.setColumnCount(1 if k <= 8 else 2 if k <= 16 else 3)
+        self.x_legend.fit(k)
         for j, idx in enumerate(tracked):
             color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
             pen = pg.mkPen(color, width=1.5)
@@ -273,7 +273,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         )
         if inverse:
             ex = src.exact.reshape(src.unknown_shape)
-            self._heat_levels(self.heat_x_bar, ex)
+            heat_levels(self.heat_x_bar, ex)
 
     def bind(self, model: object) -> None:
         """Plot the model's selected run, from now on; the crosshair on an iteration plot
@@ -362,8 +362,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         if name in ("heat_u", "heat_v"):
             img = self.svd.heat(name, self._latest_x)
             if img is not None:
-                getattr(self.svd, name).setImage(img, autoLevels=False)
-                self._heat_levels(getattr(self.svd, f"{name}_bar"), img)
+                show_heat(getattr(self.svd, name), getattr(self.svd, f"{name}_bar"), img)
             return
         last = len(self.src.history) - 1
         self._moved |= self.svd.draw(
@@ -446,23 +445,13 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
     def _draw_heat_x(self, final: bool) -> None:
         if not self.src.matrix_unknowns or self._latest_x is None:
             return
-        x = self._latest_x.reshape(self.src.unknown_shape)
-        self.heat_x.setImage(x, autoLevels=False)
-        self._heat_levels(self.heat_x_bar, x)
+        show_heat(self.heat_x, self.heat_x_bar, self._latest_x.reshape(self.src.unknown_shape))
 
     def _draw_heat_residual(self, final: bool) -> None:
         if not self.src.matrix_unknowns or self._latest_x is None:
             return
         r = self.src.residual(self._latest_x[None, :])[0].reshape(self.src.unknown_shape)
-        self.heat_r.setImage(r, autoLevels=False)
-        self._heat_levels(self.heat_r_bar, r)
-
-    @staticmethod
-    def _heat_levels(bar: pg.ColorBarItem, values: np.ndarray) -> None:
-        finite = values[np.isfinite(values)]
-        m = float(np.max(np.abs(finite))) if finite.size else 1.0
-        m = m if m > 0 else 1.0
-        bar.setLevels((-m, m))
+        show_heat(self.heat_r, self.heat_r_bar, r)
 
     @staticmethod
     def _window(plot: pg.PlotWidget, n: int) -> tuple[int, int, int]:
@@ -477,17 +466,18 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         return s, e, pts
 
     # -- export -----------------------------------------------------------------------------
+    TITLES = TITLES
+
+    def exportable(self, which: str) -> bool:
+        """Whether plot ``which`` shows something of the selected run (its tab is enabled)."""
+        w = self.plots.get(which)
+        if w is None or self.src is None or len(self.src.history) == 0:
+            return False
+        i = self.tabs.indexOf(w)
+        return i < 0 or self.tabs.isTabEnabled(i)
+
     def export(self, which: str, path: str | Path) -> None:
-        """Write plot ``which`` with pyqtgraph's exporters: SVG for a ``.svg`` path, else a
-        PNG at twice its size on screen."""
-        item = self.plots[which].getPlotItem()
-        if str(path).lower().endswith(".svg"):
-            pg.exporters.SVGExporter(item).export(str(path))
-            return
-        exp = pg.exporters.ImageExporter(item)
-        exp.parameters()["width"] = max(800, int(item.width()) * 2)
-        if not exp.export(str(path)):
-            raise OSError("cannot write the image there")
+        export_plot(self.plots[which], path)
 
     def save_state(self, settings: QtCore.QSettings) -> None:
         settings.setValue("window/plots", [s.saveState() for s in self.splitters])

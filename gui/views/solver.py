@@ -99,7 +99,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.lr_info.setObjectName("lrInfo")
         self.lr_info.setWordWrap(True)
         self.lr_info.setTextFormat(Qt.RichText)
-        self.recommended = QtWidgets.QPushButton("Use recommended")
+        self.recommended = QtWidgets.QPushButton("Use 1/L")
         self.recommended.setToolTip("set lr = 1/L, always stable for plain gradient descent")
         self.recommended.clicked.connect(self.use_recommended)
         self.tol = QtWidgets.QLineEdit()
@@ -124,13 +124,17 @@ class SolverPanel(QtWidgets.QWidget):
         for combo in (self.kind, self.loss, self.optimizer, self.dtype, self.init):
             # Long labels must not widen the dock: the combo elides, the popup shows all.
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
+            combo.setMinimumContentsLength(8)
+            # ...and the whole label is a hover away
+            combo.currentTextChanged.connect(combo.setToolTip)
         self.opt_box = QtWidgets.QWidget()
         self.opt_form = QtWidgets.QFormLayout(self.opt_box)
         self.opt_form.setContentsMargins(12, 0, 0, 0)
 
         form = QtWidgets.QFormLayout()
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        # In a narrow dock (a 1024-pixel screen) a field goes under its label, not off the edge.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)
         form.setLabelAlignment(Qt.AlignRight)
         form.addRow("Problem", self.kind)
         form.addRow("Loss", self.loss)

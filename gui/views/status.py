@@ -79,8 +79,13 @@ class RunStatusBar(QtWidgets.QStatusBar):
         if st.state == RUNNING and len(self._rates) >= 2 and now > self._rates[0][0]:
             rate = (it - self._rates[0][1]) / (now - self._rates[0][0])
         else:
-            rate = st.iteration / st.elapsed if st.elapsed > 0 else 0.0
+            # over the run's own wall time: what the user waited, frames included
+            rate = st.iteration / st.wall if st.wall > 0 else 0.0
         self.st_iter.setText(f"iteration {it:,}")
         self.st_loss.setText(f"loss {fmt(loss, 4) if math.isfinite(loss) else loss}")
         self.st_rate.setText(f"{rate:,.0f} it/s")
-        self.st_time.setText(f"{st.elapsed:.2f} s")
+        self.st_time.setText(f"{st.wall:.2f} s")
+        self.st_time.setToolTip(
+            f"{st.wall:.3f} s since the run started, pauses left out; "
+            f"{st.elapsed:.3f} s of it in the solver"
+        )

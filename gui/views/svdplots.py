@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-from .plotkit import LEGEND_BRUSH, PALETTE, RangeKeeper, cache, curve, finite_range
+from .plotkit import PALETTE, RangeKeeper, StripLegend, curve, finite_range
 
 TITLES = ("Singular values", "Orthogonality", "U heat map", "V heat map")
 
@@ -38,9 +38,9 @@ class SvdViews:
 
     def __init__(self, make_plot: Callable, make_heat: Callable) -> None:
         self.sv_plot = make_plot("Singular values: |σₖ − σₖ*| (σ = d², sorted)", "error", log=True)
-        self.sv_legend = cache(self.sv_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+        self.sv_legend = StripLegend(self.sv_plot)
         self.ortho_plot = make_plot("Orthogonality", "‖·‖ (Frobenius)", log=True)
-        cache(self.ortho_plot.addLegend(offset=(-8, 8), brush=LEGEND_BRUSH))
+        StripLegend(self.ortho_plot).fit(2)
         self.ortho_u = curve(self.ortho_plot, pg.mkPen(PALETTE[0], width=1.5), "‖UᵀU − I‖")
         self.ortho_v = curve(self.ortho_plot, pg.mkPen(PALETTE[1], width=1.5), "‖VVᵀ − I‖")
         for c in (self.ortho_u, self.ortho_v):
@@ -87,7 +87,7 @@ class SvdViews:
         # The singular values come from the recorded trajectory when every d is recorded,
         # else from the x the window receives each frame.
         self._d_cols = [pos[i] for i in d_idx] if all(i in pos for i in d_idx) else None
-        self.sv_legend.setColumnCount(1 if q <= 8 else 2)
+        self.sv_legend.fit(q)
         for k in range(q):
             color = PALETTE[k % len(PALETTE)]
             self._sv_curves.append(curve(self.sv_plot, pg.mkPen(color, width=1.5), f"σ{k + 1}"))

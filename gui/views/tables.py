@@ -280,7 +280,10 @@ class MatrixView(QtWidgets.QTableView):
             h.setSectionResizeMode(QtWidgets.QHeaderView.Fixed)
             h.setHighlightSections(True)
         self.verticalHeader().setDefaultSectionSize(22)
-        self.horizontalHeader().setDefaultSectionSize(78)
+        # Wide enough for the longest number a cell shows (6 significant digits, a sign and
+        # an exponent): the numbers are never elided at the default width.
+        widest = self.fontMetrics().horizontalAdvance("-8.88888e-888")
+        self.horizontalHeader().setDefaultSectionSize(widest + 16)
         self.setAlternatingRowColors(True)
         self.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
         self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
