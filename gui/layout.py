@@ -24,6 +24,7 @@ class WindowLayout:
         self.docks = docks
         self._default_state = window.saveState()  # before anything saved is applied
         self._pending_default = False
+        self._default_used = False
         self._checked = False
 
     # -- persistence (a Persistence part) ----------------------------------------------------
@@ -72,7 +73,18 @@ class WindowLayout:
         squeezed = central is not None and central.width() < MIN_PLOT_SHARE * self.window.width()
         if self._pending_default or squeezed:
             self._pending_default = False
+            self._default_used = True
             self.size_docks()
+
+    def filled(self) -> None:
+        """The panels have their content (the solver has loaded, the plots are built): a
+        default layout is sized again, since the docks' wishes have changed."""
+        if self._default_used:
+            QtCore.QTimer.singleShot(0, self._settle_filled)
+
+    def _settle_filled(self) -> None:
+        self._default_used = False
+        self.size_docks()
 
     def reset(self) -> None:
         """View → Reset layout: every dock back in its place, visible, at default sizes."""

@@ -131,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(self.hyper)
+        scroll.setMinimumWidth(230)  # below this its fields would be cut off, not wrapped
         self.devices = DevicePanel()
         self.runs = RunsPanel(self.model)
         left, right = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -263,6 +264,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_ready()
         self._update_controls()
         self.matrix.focus_table()
+        self.layout_.filled()
         settle_process()
 
     def _update_controls(self, *_: object) -> None:

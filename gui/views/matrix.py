@@ -40,6 +40,9 @@ def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
     s.setToolTip(tip)
     s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
     s.setGroupSeparatorShown(True)
+    # Sized for the sizes people type, not the largest allowed: the Problem dock must fit
+    # beside the plots on a 1024-pixel screen.
+    s.setFixedWidth(s.fontMetrics().horizontalAdvance("8,888") + 30)
     return s
 
 
@@ -127,6 +130,7 @@ class MatrixPanel(QtWidgets.QWidget):
         self.presets_button.setPopupMode(QtWidgets.QToolButton.InstantPopup)
         self.shape_bar = QtWidgets.QHBoxLayout()
         self.shape_bar.setContentsMargins(0, 0, 0, 0)
+        self.shape_bar.setSpacing(4)
         self.shape_bar.addStretch(1)
         self.shape_bar.addWidget(self.presets_button)
         self.stack = QtWidgets.QStackedWidget()

@@ -312,14 +312,20 @@ def tolerate_closed_svg_paths() -> None:
 LEGEND_SHOWN_UP_TO = 6
 
 
-class StripLegend:
+class StripLegend(QtCore.QObject):
     """A legend in a strip under the plot, never over its curves. ``fit(k)`` arranges it for
-    ``k`` entries: in rows of up to 3, and hidden (a context-menu toggle shows it) above
-    ``LEGEND_SHOWN_UP_TO`` entries, where it would take more room than the plot."""
+    ``k`` entries, in as many columns as the plot's width holds (up to 3), and hides it (a
+    context-menu toggle shows it) above ``LEGEND_SHOWN_UP_TO`` entries, where it would take
+    more room than the plot."""
 
     def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
         pi = plot.getPlotItem()
-        self.item = pg.LegendItem(colCount=2, horSpacing=10, verSpacing=-6)
+        self.plot = plot
+        self.item = pg.LegendItem(colCount=1, horSpacing=10, verSpacing=-6)
+        # Its entries must not widen the plot beyond its widget (they would be cut off):
+        # the columns follow the width instead (``_fit_width``).
+        self.item.setMinimumWidth(0)
         pi.legend = self.item  # plot items named from now on are listed here
         pi.layout.addItem(self.item, pi.layout.rowCount(), 1, 1, 2)  # under the bottom axis
         cache(self.item)
@@ -328,10 +334,28 @@ class StripLegend:
         self.toggle.setChecked(True)
         self.toggle.toggled.connect(self.item.setVisible)
         pi.getViewBox().menu.addAction(self.toggle)
+        self._k = 0
+        plot.installEventFilter(self)
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Resize:
+            self._fit_width()
+        return False
 
     def fit(self, k: int) -> None:
-        self.item.setColumnCount(max(1, min(3, k)))
+        self._k = k
         self.toggle.setChecked(k <= LEGEND_SHOWN_UP_TO)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        entries = self.item.items
+        if not entries:
+            return
+        widest = max(s.boundingRect().width() + lab.boundingRect().width() for s, lab in entries)
+        room = max(1, self.plot.width() - 60)  # the left axis takes about this much
+        cols = max(1, min(3, len(entries), int(room // (widest + 10))))
+        if cols != self.item.columnCount:
+            self.item.setColumnCount(cols)
 
     def clear(self) -> None:
         self.item.clear()

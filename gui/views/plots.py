@@ -93,15 +93,14 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.loss_plot = self._plot("Loss", "loss", log=True)
         self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss")
         self.err_plot = self._plot("Error and residual", "norm", log=True)
-        StripLegend(self.err_plot).fit(2)
+        err_legend = StripLegend(self.err_plot)
         self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
         self.res_curve = curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual")
+        err_legend.fit(2)
         self.x_plot = self._plot("Components of x", "value")
         self.x_legend = StripLegend(self.x_plot)
 
-        self.bar_plot = self._plot(
-            "x (blue) against the exact solution (grey)", "value", bottom="component"
-        )
+        self.bar_plot = self._plot("x (blue) vs exact (grey)", "value", bottom="component")
         self.bar_plot.setMouseEnabled(x=True, y=True)
         self.exact_bars = pg.BarGraphItem(
             x=[], height=[], width=0.7, brush=EXACT_BRUSH, pen=pg.mkPen(None)
@@ -192,7 +191,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         # No grid: its lines belong to the axes and cost ~20 ms each time a range moves.
         pi.setLogMode(x=False, y=log)
         cache_decorations(pi)
-        w.setMinimumSize(220, 160)
+        w.setMinimumSize(180, 150)
         return w
 
     def _heat(self, title: str) -> tuple[GuardedPlotWidget, pg.ImageItem, pg.ColorBarItem]:
@@ -208,7 +207,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         bar = pi.addColorBar(img, colorMap="CET-D1", values=(-1, 1), interactive=False)
         cache_decorations(pi)
         cache_decorations(bar)
-        w.setMinimumSize(220, 160)
+        w.setMinimumSize(180, 150)
         return w, img, bar
 
     def _set_heat_tabs(self, on: bool, svd: bool = False) -> None:
@@ -252,11 +251,11 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         tracked = np.asarray(src.history.tracked, np.int64)
         self._x_columns = tracked
         k = len(tracked)
-        self.x_legend.fit(k)
         for j, idx in enumerate(tracked):
             color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
             pen = pg.mkPen(color, width=1.5)
             self._x_curves.append(curve(self.x_plot, pen, src.names[idx]))
+        self.x_legend.fit(k)
         xs = np.arange(1, k + 1, dtype=float)
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")

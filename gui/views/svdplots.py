@@ -37,12 +37,13 @@ class SvdViews:
     """The four svd tabs; ``make_plot`` and ``make_heat`` are the panel's own builders."""
 
     def __init__(self, make_plot: Callable, make_heat: Callable) -> None:
-        self.sv_plot = make_plot("Singular values: |σₖ − σₖ*| (σ = d², sorted)", "error", log=True)
+        self.sv_plot = make_plot("|σₖ − σₖ*|, σ = d² sorted", "error", log=True)
         self.sv_legend = StripLegend(self.sv_plot)
         self.ortho_plot = make_plot("Orthogonality", "‖·‖ (Frobenius)", log=True)
-        StripLegend(self.ortho_plot).fit(2)
+        ortho_legend = StripLegend(self.ortho_plot)
         self.ortho_u = curve(self.ortho_plot, pg.mkPen(PALETTE[0], width=1.5), "‖UᵀU − I‖")
         self.ortho_v = curve(self.ortho_plot, pg.mkPen(PALETTE[1], width=1.5), "‖VVᵀ − I‖")
+        ortho_legend.fit(2)
         for c in (self.ortho_u, self.ortho_v):
             c.setSymbol("o")
             c.setSymbolSize(4)
@@ -87,10 +88,10 @@ class SvdViews:
         # The singular values come from the recorded trajectory when every d is recorded,
         # else from the x the window receives each frame.
         self._d_cols = [pos[i] for i in d_idx] if all(i in pos for i in d_idx) else None
-        self.sv_legend.fit(q)
         for k in range(q):
             color = PALETTE[k % len(PALETTE)]
             self._sv_curves.append(curve(self.sv_plot, pg.mkPen(color, width=1.5), f"σ{k + 1}"))
+        self.sv_legend.fit(q)
         u_ref, d_ref, v_ref = p.split(p.exact())
         self._ref = (u_ref[0], d_ref[0] ** 2, v_ref[0])
 
