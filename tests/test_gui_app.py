@@ -144,6 +144,24 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
         blue = (rgb[:, :, 2] > 180) & (rgb[:, :, 0] < 60) & (rgb[:, :, 1] < 120)
         assert blue.sum() > 200
 
+        # The smallest laptop window: the window takes that size (its minimum is below it),
+        # and what is drawn is still the plots, not a blank or a cut-off frame.
+        xdotool(env, "windowsize", wid, "1024", "700")
+        small = wait_for(lambda: window_size(env, wid) == (1024, 700), 30)
+        assert small, f"the window would not shrink to 1024x700: {window_size(env, wid)}"
+        shot = tmp_path / "window-1024.xwd"
+        blues = []
+
+        def blue_on_screen() -> bool:
+            subprocess.run(
+                ["xwd", "-id", wid, "-silent", "-out", str(shot)], env=env, check=True, timeout=60
+            )
+            rgb = xwd_to_png(shot, tmp_path / "window-1024.png")
+            blues.append(int(((rgb[:, :, 2] > 180) & (rgb[:, :, 0] < 60)).sum()))
+            return rgb.shape[:2] == (700, 1024) and blues[-1] > 200
+
+        assert wait_for(blue_on_screen, 30), f"no plots on the 1024x700 screenshot: {blues}"
+
         xdotool(env, "windowfocus", "--sync", wid)
         xdotool(env, "key", "--clearmodifiers", "ctrl+q")
         rc = app.wait(30)
@@ -155,6 +173,15 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
     autosave = home / "data" / "DescentLab" / "Descent Lab" / "last-session.json"
     assert autosave.is_file()
     assert json.loads(autosave.read_text())["problem"]["A"] == [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def window_size(env: dict, wid: str) -> tuple[int, int] | None:
+    out = xdotool(env, "getwindowgeometry", "--shell", wid).stdout
+    values = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    try:
+        return int(values["WIDTH"]), int(values["HEIGHT"])
+    except (KeyError, ValueError):
+        return None
 
 
 def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path):

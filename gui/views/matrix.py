@@ -185,6 +185,9 @@ class MatrixPanel(QtWidgets.QWidget):
         )
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
         model.table_error_changed.connect(self.show_error)
+        from .status import next_run_note
+
+        self.layout().insertWidget(0, next_run_note(model))
 
     # -- the registry --------------------------------------------------------------------------
     def set_kinds(self, kinds: Mapping[str, object]) -> None:

@@ -171,6 +171,9 @@ class SolverPanel(QtWidgets.QWidget):
 
     def bind(self, model: object) -> None:
         """Show what ``model`` (the AppModel) holds, from now on."""
+        from .status import next_run_note
+
+        self.layout().insertWidget(0, next_run_note(model))
         model.session_changed.connect(lambda s, _note, _refill: self.show_session(s))
         model.session_reverted.connect(self.show_session)
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))

@@ -89,3 +89,17 @@ class RunStatusBar(QtWidgets.QStatusBar):
             f"{st.wall:.3f} s since the run started, pauses left out; "
             f"{st.elapsed:.3f} s of it in the solver"
         )
+
+
+def next_run_note(model: AppModel) -> QtWidgets.QLabel:
+    """A line for a panel whose edits wait for the next run: shown while a run is live."""
+    note = QtWidgets.QLabel("A run is going: changes here apply to the next run")
+    note.setObjectName("nextRunNote")
+    note.setWordWrap(True)
+    note.setStyleSheet(
+        "QLabel#nextRunNote { color: #92400e; background: #fef3c7; border: 1px solid #fcd34d;"
+        " border-radius: 4px; padding: 3px 6px; }"
+    )
+    note.hide()
+    model.state_changed.connect(lambda state: note.setVisible(state != IDLE))
+    return note

@@ -1,0 +1,380 @@
+"""The window a new user meets: start-up, the run controls' states, undo, files, layout and
+what is readable at the smallest laptop size (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import test_gui
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui.mainwindow import MainWindow
+
+make_window, window = test_gui.make_window, test_gui.window
+LONG = test_gui.LONG
+Qt = QtCore.Qt
+
+
+def type_lr(w: MainWindow, text: str) -> None:
+    w.hyper.lr.setText(text)
+    w.hyper.lr.setModified(True)
+    w.hyper.lr.editingFinished.emit()
+
+
+def drop(w: MainWindow, path, on: QtWidgets.QWidget | None = None) -> bool:
+    """Drag a file from a file manager over ``on`` (else the window's centre) and drop it.
+    Returns whether the drag was accepted."""
+    target = on or w
+    pos = target.mapTo(w, target.rect().center()) if on is not None else w.rect().center()
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    enter = QtGui.QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QtWidgets.QApplication.sendEvent(w, enter)
+    if not enter.isAccepted():
+        return False
+    ev = QtGui.QDropEvent(QtCore.QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QtWidgets.QApplication.sendEvent(w, ev)
+    return True
+
+
+# -- start-up ---------------------------------------------------------------------------------
+def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        assert not w.model.ready
+        assert w.act_run.isEnabled(), "Run must take a press while the solver loads"
+        w.act_run.trigger()  # F5 before anything has loaded
+        assert w.live.queued
+        assert "as soon as the solver has loaded" in w.status.currentMessage()
+        assert w.act_stop.isEnabled() and not w.act_run.isEnabled()  # taken, and cancellable
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.model.selected is not None, timeout=LONG)
+        qtbot.waitUntil(lambda: w.model.state == "idle", timeout=LONG)
+        assert not w.live.queued
+        assert w.model.selected.status.stop_reason == "converged"
+        assert len(w.model.runs) == 1  # once, not once per press
+    finally:
+        w.shutdown()
+
+
+def test_a_queued_run_can_be_cancelled(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.act_step.trigger()
+        assert w.live.queued
+        w.act_stop.trigger()
+        assert not w.live.queued and "cancelled" in w.status.currentMessage()
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
+        assert w.model.runs == [] and w.act_run.isEnabled()
+    finally:
+        w.shutdown()
+
+
+# -- run controls ---------------------------------------------------------------------------
+def test_paused_shows_one_resume_and_the_toolbar_stays_put(qtbot, window):
+    test_gui.endless(window)
+    bar = window.toolbar
+    stop_at = bar.widgetForAction(window.act_stop).geometry()
+    window.act_run.trigger()
+    test_gui.wait_state(qtbot, window, "running")
+    window.act_pause.trigger()
+    test_gui.wait_state(qtbot, window, "paused")
+    resumes = [a for a in (window.act_run, window.act_pause) if a.text() == "Resume"]
+    assert resumes == [window.act_run] and window.act_run.isEnabled()
+    assert not window.act_pause.isEnabled()
+    assert bar.widgetForAction(window.act_stop).geometry() == stop_at
+    window.act_run.trigger()
+    test_gui.wait_state(qtbot, window, "running")
+    assert window.act_run.text() == "Run" and window.act_pause.isEnabled()
+    window.act_stop.trigger()
+    test_gui.wait_state(qtbot, window, "idle")
+
+
+def test_status_time_is_the_runs_wall_time(qtbot, window):
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    st = window.model.selected.status
+    assert st.wall >= st.elapsed > 0
+    window.status.update_run()
+    assert window.status.st_time.text() == f"{st.wall:.2f} s"
+    rate = int(window.status.st_rate.text().split()[0].replace(",", ""))
+    assert rate == pytest.approx(st.iteration / st.wall, abs=1)
+
+
+def test_edits_during_a_run_say_they_apply_to_the_next_run(qtbot, window):
+    test_gui.endless(window)
+    window.act_run.trigger()
+    test_gui.wait_state(qtbot, window, "running")
+    notes = [p.findChild(QtWidgets.QLabel, "nextRunNote") for p in (window.hyper, window.matrix)]
+    assert all(n.isVisible() and "next run" in n.text() for n in notes)
+    type_lr(window, "0.05")
+    assert "apply to the next run" in window.status.currentMessage()
+    window.act_stop.trigger()
+    test_gui.wait_state(qtbot, window, "idle")
+    assert window.model.selected.session.lr == 0.1 and window.model.session.lr == 0.05
+    assert not any(n.isVisible() for n in notes)
+
+
+# -- undo, the modified marker, quitting ------------------------------------------------------
+def test_undo_and_redo_of_settings_and_cells(qtbot, window):
+    undo, redo = window.menus.act_undo, window.menus.act_redo
+    assert not undo.isEnabled()  # nothing to undo at start
+    type_lr(window, "0.05")
+    assert "lr" in undo.text()
+    model = window.matrix.model_of("b")
+    model.setData(model.index(0, 0), "7")
+    assert window.model.session.problem.b[0] == 7
+    undo.trigger()
+    assert window.model.session.problem.b[0] == 1
+    assert model.array()[0] == 1  # the table shows the undone value
+    assert window.model.session.lr == 0.05
+    undo.trigger()
+    assert window.model.session.lr == 0.1 and window.hyper.lr.text() == "0.1"
+    assert not undo.isEnabled()
+    redo.trigger()
+    redo.trigger()
+    assert window.model.session.lr == 0.05 and window.model.session.problem.b[0] == 7
+    keys = {s.toString() for s in redo.shortcuts()}
+    assert "Ctrl+Shift+Z" in keys and undo.shortcut().toString() == "Ctrl+Z"
+
+
+def test_title_marks_unsaved_changes_and_saving_clears_it(qtbot, window, tmp_path, monkeypatch):
+    assert "[*]" in window.windowTitle() and not window.isWindowModified()
+    type_lr(window, "0.05")
+    assert window.isWindowModified()
+    target = tmp_path / "mine.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.act_save.trigger()
+    assert target.is_file() and not window.isWindowModified()
+    assert "mine.json" in window.windowTitle()
+    window.menus.act_undo.trigger()
+    assert window.isWindowModified()  # back before the saved state
+
+
+def test_quitting_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, make_window):
+    w = make_window(dialogs=True)
+    type_lr(w, "0.05")
+    asked = []
+
+    def answer(files):
+        asked.append(files)
+        return False  # Cancel
+
+    w.boxes.may_discard = answer
+    w.close()
+    assert asked and w.isVisible() and w.live.worker is not None
+    w.boxes.may_discard = lambda files: True
+    w.close()
+    assert not w.isVisible()
+
+
+# -- files: recent, drag and drop ---------------------------------------------------------------
+def _session_file(w: MainWindow, path, lr: float) -> None:
+    from solver import session as sessions
+
+    sessions.save(w.model.session.replace(lr=lr), path)
+
+
+def test_open_recent_lists_what_was_opened_and_forgets_what_is_gone(qtbot, window, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    _session_file(window, a, 0.02)
+    _session_file(window, b, 0.03)
+    assert window.files.open_path(a) and window.files.open_path(b)
+    menu = window.menus.recent_menu
+    menu.aboutToShow.emit()
+    names = [act.text() for act in menu.actions() if act.text()]
+    assert names[:2] == ["&1  b.json", "&2  a.json"]
+    next(act for act in menu.actions() if act.text().endswith("a.json")).trigger()
+    assert window.model.session.lr == 0.02 and "a.json" in window.windowTitle()
+    a.unlink()
+    menu.aboutToShow.emit()
+    next(act for act in menu.actions() if act.text().endswith("a.json")).trigger()
+    assert "no such file" in window.model.last_error
+    assert window.model.session.lr == 0.02  # nothing changed
+    menu.aboutToShow.emit()
+    assert not any(act.text().endswith("a.json") for act in menu.actions())
+
+
+def test_dropping_files_opens_sessions_and_imports_matrices(qtbot, window, tmp_path):
+    s = tmp_path / "dropped.json"
+    _session_file(window, s, 0.04)
+    assert drop(window, s)
+    assert window.model.session.lr == 0.04 and "dropped.json" in window.windowTitle()
+    a = tmp_path / "a.npy"
+    np.save(a, np.diag([2.0, 3.0, 4.0]))
+    assert drop(window, a, on=window.plots)  # anywhere but the b table: the matrix
+    assert np.array_equal(window.model.session.problem.A, np.diag([2.0, 3.0, 4.0]))
+    b = tmp_path / "b.csv"
+    b.write_text("5\n6\n7\n")
+    assert drop(window, b, on=window.matrix.view("b").viewport())
+    assert np.array_equal(window.model.session.problem.b, [5, 6, 7])
+    assert np.array_equal(window.model.session.problem.A, np.diag([2.0, 3.0, 4.0]))
+
+
+def test_a_file_of_no_known_kind_is_not_taken(qtbot, window, tmp_path):
+    before = window.model.session
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    assert not drop(window, txt)  # the drag itself is refused: the cursor says so
+    assert not window.drops.drop([txt, txt])  # several at once: refused, named
+    assert "one file at a time" in window.model.last_error
+    assert window.model.session is before
+
+
+def test_open_while_loading_says_why_it_waits(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        f = tmp_path / "x.json"
+        f.write_text(json.dumps({"A": [[1]], "b": [1]}))
+        assert not w.files.open_path(f)
+        assert "still loading" in w.status.currentMessage()
+    finally:
+        w.shutdown()
+
+
+# -- export, indices, numbers -------------------------------------------------------------------
+def test_heat_map_export_is_offered_only_with_a_heat_map(qtbot, window):
+    menu = window.menus.export_menu
+
+    def enabled() -> dict[str, bool]:
+        menu.aboutToShow.emit()
+        return {a.data(): a.isEnabled() for a in menu.actions()}
+
+    assert not any(enabled().values())  # no run: nothing to export
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    on = enabled()
+    assert on["loss"] and on["x"] and not on["heat_x"] and not on["svd_values"]
+    window.editor.load_preset("seed-inverse-diagonal")
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    assert enabled()["heat_x"] and enabled()["heat_residual"]
+
+
+def test_indices_count_from_one_and_counts_are_grouped(qtbot, window):
+    view = window.matrix.view("A")
+    assert view.model().headerData(0, Qt.Horizontal) == "1"
+    window.editor.load_preset("seed-inverse-diagonal")
+    window.editor.load_session(window.model.session.replace(max_iters=50))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.plots.tabs.setCurrentIndex(1)
+    window.live._frame(force=True)
+    rect = window.plots.heat_x.mapRectToParent(window.plots.heat_x.boundingRect())
+    assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == (0.5, 0.5, 4.5, 4.5)
+    names = [lab.text for _s, lab in window.plots.x_legend.item.items]
+    assert names[0].startswith("X[1,") or names[0].startswith("x1")
+    window.editor.change({"max_iters": 100_000_000})
+    sep = window.hyper.max_iters.locale().groupSeparator()
+    assert window.hyper.max_iters.text() == f"100{sep}000{sep}000"
+    assert window.runs.view.model().rowCount() >= 1
+
+
+# -- the smallest laptop window -----------------------------------------------------------------
+def _inside(child: QtWidgets.QWidget, area: QtWidgets.QWidget) -> bool:
+    top_left = child.mapTo(area, QtCore.QPoint(0, 0))
+    r = QtCore.QRect(top_left, child.size())
+    return area.rect().contains(r)
+
+
+def _cut_off(w: MainWindow) -> list[str]:
+    """What is not fully visible in the window as it is laid out now."""
+    viewport = w.dock_hyper.widget().viewport()
+    hyper = w.hyper
+    bad = [
+        f"Solver field {f.objectName() or type(f).__name__}"
+        for f in (hyper.kind, hyper.lr, hyper.recommended, hyper.track, hyper.lr_info)
+        if not _inside(f, viewport)
+    ]
+    for name, plot in w.plots.plots.items():
+        if not plot.isVisible():
+            continue
+        pi = plot.getPlotItem()
+        if pi.width() > plot.width() + 1:
+            bad.append(f"plot {name} is wider than its widget")
+        if pi.titleLabel.item.boundingRect().width() > pi.width():
+            bad.append(f"title of {name}")
+    return bad
+
+
+def test_nothing_is_cut_off_at_1024_by_700(qtbot, window):
+    window.resize(1024, 700)
+    window.layout_.size_docks()
+    type_lr(window, "1.0")  # diverges: the long warning must wrap, not run off the edge
+    assert "diverge" in window.hyper.lr_info.text() and window.hyper.lr_info.wordWrap()
+    # the layout settles in the event loop: wait for it, then name whatever is cut off
+    try:
+        qtbot.waitUntil(lambda: window.width() == 1024 and not _cut_off(window), timeout=5000)
+    except Exception:
+        pass
+    assert window.width() == 1024
+    assert _cut_off(window) == []
+    combo = window.hyper.loss
+    assert combo.toolTip() == combo.currentText()  # the whole label, a hover away
+
+
+def test_table_cells_show_their_numbers_whole(qtbot, window):
+    model = window.matrix.model_of("A")
+    model.setData(model.index(0, 0), "-0.00827047")
+    model.setData(model.index(0, 1), "-1.23457e-05")
+    view = window.matrix.view("A")
+    fm = view.fontMetrics()
+    for col in (0, 1):
+        text = model.data(model.index(0, col))
+        assert fm.horizontalAdvance(text) + 8 <= view.columnWidth(col), text
+
+
+def test_legends_sit_outside_the_plot_area(qtbot, window):
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    for plot in (window.plots.err_plot, window.plots.x_plot):
+        pi = plot.getPlotItem()
+        legend = pi.legend
+        view = pi.getViewBox().sceneBoundingRect()
+        assert legend.isVisible()
+        assert not legend.sceneBoundingRect().intersects(view)
+
+
+def test_many_components_hide_the_legend_behind_a_toggle(qtbot, window):
+    window.editor.change({"kind": "inverse"})
+    window.editor.load_preset("seed-inverse-diagonal")
+    window.editor.load_session(window.model.session.replace(max_iters=20))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    legend = window.plots.x_legend
+    assert len(legend.item.items) > 6 and not legend.item.isVisible()
+    legend.toggle.trigger()
+    assert legend.item.isVisible()
+
+
+# -- layout -------------------------------------------------------------------------------------
+def test_reset_layout_brings_every_panel_back(qtbot, window):
+    window.dock_runs.close()
+    window.dock_hyper.setFloating(True)
+    window.menus.act_reset_layout.trigger()
+    for d in window.docks.values():
+        assert not d.isFloating()
+    qtbot.waitUntil(lambda: window.dock_runs.isVisible() and window.dock_hyper.isVisible())
+    assert window.dockWidgetArea(window.dock_hyper) == Qt.RightDockWidgetArea
+
+
+def test_a_squeezed_saved_layout_does_not_squeeze_the_next_start(qtbot, make_window):
+    w = make_window()
+    qtbot.waitUntil(lambda: not w.layout_._pending_default)  # the first layout is in
+    w.resizeDocks([w.dock_matrix, w.dock_hyper], [600, 500], Qt.Horizontal)
+    qtbot.waitUntil(lambda: w.centralWidget().width() < 0.3 * w.width(), timeout=LONG)
+    w.close()
+    w2 = make_window()
+    qtbot.waitUntil(lambda: w2.centralWidget().width() >= 0.3 * w2.width(), timeout=LONG)
