@@ -2,8 +2,9 @@
 
 ``python main.py`` must paint its window within a second although importing torch alone takes
 longer here. So this module and everything the first paint needs import only Qt and numpy;
-once the window has painted, ``MainWindow.finish_startup`` imports pyqtgraph on the GUI thread
-and the solver (torch) on another, and fills the window in.
+once the window has painted, ``MainWindow.finish_startup`` imports the solver (torch) and then
+pyqtgraph on another thread (``gui.loader``), and fills the window in: Run works as soon as
+the solver is in, the plots follow.
 
 Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_AFTER_PAINT=1  print ``first-paint <unix time>`` at the first paint and exit
@@ -117,7 +118,8 @@ def run_app(args: argparse.Namespace) -> int:
 
         window.first_painted.connect(report)
     else:
-        # After the paint has reached the screen, not inside it.
+        # After the paint has reached the screen, not inside it. (Importing torch any earlier
+        # only delays the paint: the imports take turns with the window for the GIL.)
         window.first_painted.connect(lambda: QtCore.QTimer.singleShot(0, window.finish_startup))
     if os.environ.get("DESCENT_LAB_EXIT_WHEN_READY") == "1":
         window.first_painted.connect(lambda: print(f"first-paint {time.time():.6f}", flush=True))

@@ -12,7 +12,6 @@ thread, and ``_engine_loaded`` fills the panels and loads the first session.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -23,6 +22,7 @@ from .editing import Editor
 from .files import FileCommands
 from .layout import WindowLayout
 from .live import LiveRun
+from .loader import StartupLoader
 from .menus import WindowMenus
 from .model import AppModel
 from .persistence import Persistence, default_data_dir
@@ -43,7 +43,9 @@ APPLICATION = "Descent Lab"
 
 
 class _Relay(QtCore.QObject):
-    done = QtCore.Signal(object)
+    # emitted on the loading thread, delivered on the GUI thread
+    solver = QtCore.Signal(object)
+    plots = QtCore.Signal(object)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -78,7 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.boxes = MessageBoxes(self, enabled=dialogs)
         self.plots = None
         self._session_path = session_path
-        self._painted = self._closing = False
+        self._painted = self._closing = self._settled = False
         self.setWindowTitle(APPLICATION)
         self.setObjectName("MainWindow")
         self._build()
@@ -141,6 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
         self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
         self.tabifyDockWidget(self.dock_examples, self.dock_devices)  # the device in front
+        self.dock_examples.visibilityChanged.connect(self.examples.on_shown)
         self.docks = {
             "problem": self.dock_matrix,
             "runs": self.dock_runs,
@@ -199,24 +202,31 @@ class MainWindow(QtWidgets.QMainWindow):
         m.refused.connect(self.boxes.show)
         self.live.frame.connect(self.status.update_run)
 
-    def finish_startup(self, wait: bool = False) -> None:
-        """Start the worker, build the plots, load the solver (on a thread unless ``wait``)."""
+    def finish_startup(self, wait: bool = False, loader: StartupLoader | None = None) -> None:
+        """Start the worker, load the solver and build the plots: on ``loader``'s thread
+        (one is started if none is given), or here and now with ``wait``."""
         if self.live.worker is not None or self._closing:
             return
         self.live.start_worker()
-        self._relay = _Relay()
-        self._relay.done.connect(self._engine_loaded)
         if wait:
-            self._build_plots()
+            self._plots_loaded(None)
             self._engine_loaded(preload_solver())
             return
-        # torch's import (1-1.5 s) runs beside the pyqtgraph import and plot construction.
-        threading.Thread(
-            target=lambda: self._relay.done.emit(preload_solver()),
-            name="import-solver",
-            daemon=True,
-        ).start()
+        self._relay = _Relay()
+        self._relay.solver.connect(self._engine_loaded)
+        self._relay.plots.connect(self._plots_loaded)
+        loader = loader or StartupLoader().start()
+        loader.when("solver", self._relay.solver.emit)
+        loader.when("plots", self._relay.plots.emit)
+
+    def _plots_loaded(self, result: object) -> None:
+        if self._closing:
+            return
+        if isinstance(result, BaseException):
+            self.model.refuse("The plots could not be loaded", f"{type(result).__name__}: {result}")
+            return
         self._build_plots()
+        self._settle()
 
     def _build_plots(self) -> None:
         from .views.plots import PlotPanel
@@ -245,7 +255,6 @@ class MainWindow(QtWidgets.QMainWindow):
         from solver.presets import PRESETS
         from solver.resources import resource_path
 
-        from .app import settle_process
         from .views.presets import fill_menu
 
         try:
@@ -264,6 +273,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_ready()
         self._update_controls()
         self.matrix.focus_table()
+        self._settle()
+
+    def _settle(self) -> None:
+        """Once the solver and the plots are both in: the final layout, a frozen heap."""
+        if self.plots is None or not self.model.ready or self._settled:
+            return
+        from .app import settle_process
+
+        self._settled = True
         self.layout_.filled()
         settle_process()
 

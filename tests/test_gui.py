@@ -498,7 +498,7 @@ def test_track_selection_chooses_the_plotted_components(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.live.start()
     assert window.model.selected.history.tracked.tolist() == [1, 2, 6]
-    names = [item[1].text for item in window.plots.x_legend.items]
+    names = [item[1].text for item in window.plots.x_legend.item.items]
     assert names == ["x2", "x3", "x7"]
     window.hyper.track.setText("0, 99")
     window.hyper.track.editingFinished.emit()

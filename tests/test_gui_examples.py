@@ -29,8 +29,9 @@ def test_inverse_random_from_the_menu_matches_the_published_out_7(qtbot, window)
     example_action(window, "seed-inverse-random").trigger()
     assert window.model.session_label == "seed-inverse-random.json"
     dock = window.examples
-    # Before the run: the source and the published number, nothing to compare yet.
-    assert "Out[7]" in dock.heading.text()
+    # Before the run: the source and the published number, nothing to compare yet. The
+    # dock comes to the front and fills in as the event loop shows it.
+    qtbot.waitUntil(lambda: "Out[7]" in dock.heading.text(), timeout=LONG)
     assert [row[2] for row in dock.cells()] == ["—"]
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         assert window.live.start()
@@ -52,11 +53,22 @@ def test_an_example_without_numbers_says_its_source_prints_none(qtbot, window) -
 
 def test_an_edited_example_is_no_longer_one(qtbot, window) -> None:
     example_action(window, "seed-polyfit").trigger()
+    qtbot.waitUntil(lambda: window.examples.cells() != [], timeout=LONG)
     assert window.examples.cells()[0][1] == "8.25"
     window.editor.change({"lr": 0.02})
-    assert "changed the example's optimizer" in window.examples.note.text()
+    assert "changed the example's optimizer" in window.examples.note.text()  # at once, on show
     s = window.model.session
     window.editor.change({"degree": 1})
     assert window.model.session is not s
     assert "not one of the shipped examples" in window.examples.note.text()
     assert window.examples.cells() == []
+
+
+def test_the_panel_behind_another_tab_catches_up_when_brought_forward(qtbot, window) -> None:
+    window.editor.load_preset("seed-polyfit")
+    window.dock_devices.raise_()  # the Examples dock goes behind the Device tab
+    window.editor.change({"degree": 1})
+    window.dock_examples.raise_()
+    qtbot.waitUntil(
+        lambda: "not one of the shipped examples" in window.examples.note.text(), timeout=LONG
+    )

@@ -65,6 +65,8 @@ class ExamplesPanel(QtWidgets.QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self._state: str | None = None  # the shown run's state, to skip progress updates
+        self._stale = True  # what it shows is not the model's: refreshed when shown
+        self._on_screen = False  # its dock is in front (told by the window)
         model.selection_changed.connect(self.refresh)
         model.session_changed.connect(self.refresh)
         model.run_finished.connect(self.refresh)
@@ -100,7 +102,19 @@ class ExamplesPanel(QtWidgets.QWidget):
         # A run of an earlier problem is not shown as if it were the current one.
         return None if rec is None or rec.stale else rec
 
+    def on_shown(self, shown: bool) -> None:
+        """Its dock came to the front or went behind another (``visibilityChanged``)."""
+        self._on_screen = shown
+        if shown and self._stale:
+            self.refresh()
+
     def refresh(self, *_: object) -> None:
+        # Comparing against the catalogue builds every example once (seconds, the first
+        # time: torch's optimizers load their compiler hooks), so only for a panel on
+        # screen; a dock behind another tab is "visible" to Qt but has nothing on screen.
+        self._stale = not (self._on_screen and self.isVisible())
+        if self._stale:
+            return
         rec = self._shown_run()
         self._state = rec.status.state if rec is not None else None
         session = rec.session if rec is not None else self.model.session

@@ -1,0 +1,82 @@
+"""Start-up imports on one thread, in the order the user needs them: the solver, then the plots.
+
+``python main.py`` paints a window of plain Qt widgets first. Run needs the solver (torch:
+most of the start-up), the plots need pyqtgraph; importing both at once on two threads only
+makes them take turns with the GIL, so Run would wait for the plots too. One thread imports
+the solver first — the window can run as soon as that is done — and pyqtgraph next, while
+the user may already be running. The GUI thread stays free meanwhile: it only reacts.
+
+``on_solver`` / ``on_plots`` callbacks run on the loading thread; the window hands them a
+signal's ``emit``, which Qt delivers on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from .worker import preload_solver
+
+Callback = Callable[[object], None]
+
+
+def preload_plots() -> BaseException | None:
+    """Import pyqtgraph (what the plot panel is built with); the exception, not a raise."""
+    try:
+        import pyqtgraph  # noqa: F401
+        import pyqtgraph.exporters  # noqa: F401
+    except Exception as exc:
+        return exc
+    return None
+
+
+def warm_optimizers() -> None:
+    """torch's optimizers import their compiler hooks (torch._dynamo, ~2 s here) the first
+    time one is made: done here, in the background, it does not stall the first Adam run or
+    the first look at the Examples panel."""
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # noqa: S110 - only a warm-up: the first optimizer would import it anyway
+        pass
+
+
+class StartupLoader:
+    """Imports the solver, then pyqtgraph, on a daemon thread (``start``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._results: dict[str, object] = {}
+        self._callbacks: dict[str, list[Callback]] = {"solver": [], "plots": []}
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> StartupLoader:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._load, name="import-solver", daemon=True)
+            self._thread.start()
+        return self
+
+    def _load(self) -> None:
+        self._done("solver", preload_solver())
+        self._done("plots", preload_plots())
+        warm_optimizers()
+
+    def _done(self, what: str, result: object) -> None:
+        with self._lock:
+            self._results[what] = result
+            callbacks = list(self._callbacks[what])
+        for cb in callbacks:
+            try:
+                cb(result)
+            except RuntimeError:  # the window that asked is gone (closed during start-up)
+                pass
+
+    def when(self, what: str, callback: Callback) -> None:
+        """Call ``callback(result)`` once ``what`` ("solver" or "plots") is imported: at
+        once (on this thread) when it is already, else on the loading thread. The result is
+        None, or the exception the import raised."""
+        with self._lock:
+            if what not in self._results:
+                self._callbacks[what].append(callback)
+                return
+            result = self._results[what]
+        callback(result)
