@@ -21,8 +21,11 @@ from .editing import track_indices
 from .model import FINISHED, IDLE, PAUSED, RUNNING, AppModel, RunStatus
 from .worker import SolverWorker
 
-# Share of wall time the GUI may spend drawing (with the solver parked) while a run is live.
+# Share of wall time the GUI may spend drawing with the solver parked, while a run is live;
+# a solver that runs outside the GIL is not parked, and then the GUI may use this much of
+# its own core.
 FRAME_SHARE = 0.09
+FRAME_SHARE_BESIDE = 0.6
 MAX_FPS = 60
 MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
 # How long quitting waits for the worker thread; every step is interruptible, so it is short.
@@ -267,7 +270,9 @@ class LiveRun(QtCore.QObject):
         self._busy_total += cost
         # Smoothed, so one slow frame (an axis that moved) does not freeze the plots.
         self._cost = 0.7 * self._cost + 0.3 * cost
-        gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / FRAME_SHARE))
+        parked = self.worker is not None and self.worker.park
+        share = FRAME_SHARE if parked else FRAME_SHARE_BESIDE
+        gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / share))
         self._next_frame = time.perf_counter() + (gap if self.model.state == RUNNING else 0.0)
         if self.worker is not None:
             self.worker.request_progress()

@@ -231,7 +231,8 @@ class SolverWorker(QtCore.QObject):
     def _once(self) -> bool:
         with self._cond:
             while not self._queue:
-                if self._hold == 0 and self._busy():
+                # a frame holds back only a parked run: one outside the GIL goes on beside it
+                if (self._hold == 0 or not self.park) and self._busy():
                     wait = self._throttle_wait()
                     if wait <= 0:
                         break
@@ -292,7 +293,9 @@ class SolverWorker(QtCore.QObject):
             return
         p = run.problem
         cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
-        self.park = p.matrix().size * cols < PARK_LIMIT
+        # Parked for each frame: runs that hold the GIL (Python per update) unless their
+        # update is long; one that runs outside it (``releases_gil``) goes on beside the GUI.
+        self.park = p.matrix().size * cols < PARK_LIMIT and not getattr(run, "releases_gil", False)
         self._run, self._anchor = run, None
         if cmd.n is None:
             self._mode = RUNNING
@@ -333,7 +336,7 @@ class SolverWorker(QtCore.QObject):
         if budget <= 0:
             return
         with self._cond:
-            if self._hold or self._queue:
+            if (self._hold and self.park) or self._queue:
                 return
             self._advancing = run
         if self._published != RUNNING:

@@ -378,3 +378,16 @@ def test_a_squeezed_saved_layout_does_not_squeeze_the_next_start(qtbot, make_win
     w.close()
     w2 = make_window()
     qtbot.waitUntil(lambda: w2.centralWidget().width() >= 0.3 * w2.width(), timeout=LONG)
+
+
+def test_heat_map_readout_names_the_cell_under_the_pointer(qtbot, window):
+    window.editor.load_preset("seed-inverse-diagonal")
+    window.editor.load_session(window.model.session.replace(max_iters=50))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.plots.tabs.setCurrentIndex(1)
+    window.live._frame(force=True)
+    # the axes count from 1: the point (1, 1) is the centre of the top-left pixel
+    assert window.plots._heat_text(1.0, 1.0, False).startswith("X[1,1]")
+    assert window.plots._heat_text(4.4, 2.0, False).startswith("X[2,4]")
+    assert window.plots._heat_text(0.4, 1.0, False) is None  # left of the first column

@@ -101,6 +101,7 @@ class _KindPage:
         for p in kind.params:
             if p.choices:
                 w = QtWidgets.QComboBox()
+                w.currentTextChanged.connect(w.setToolTip)  # the whole label, a hover away
                 for c in p.choices:
                     w.addItem(CHOICE_LABELS.get(c, str(c)), c)
                 w.activated.connect(lambda _i, k=p.key, c=w: panel._on_param(k, c.currentData()))

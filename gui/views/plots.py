@@ -13,6 +13,7 @@ Imported after the window is up: pyqtgraph is not on the startup path.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self._x_curves: list[pg.PlotDataItem] = []
         self._x_columns: np.ndarray = np.zeros(0, np.int64)
         self._latest_x: np.ndarray | None = None
-        self._turn = 0
+        self.redraws: Counter[str] = Counter()  # frames drawn, per plot (benchmarks read it)
         self._moved = False
         self._tight = True
 
@@ -331,31 +332,22 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         return heat or self.svd.active
 
     def refresh(self, everything: bool = False, tight: bool = False) -> None:
-        """Draw the run into the visible plots. While it runs the loss plot is drawn every
-        frame and the others take turns, one per frame: each plot costs a few ms of GUI
-        time, which the solver thread loses. ``everything`` (paused, finished) draws them
-        all; ``tight`` (finished) fits the ranges to the data instead of growing in steps.
-        """
+        """Draw the run into every visible plot (hidden tabs catch up when shown).
+        ``everything`` (paused, finished) lets every range move this frame; ``tight``
+        (finished) fits the ranges to the data instead of growing in steps."""
         src = self.src
         if src is None or len(src.history) == 0:
             return
         self._moved = False
         self._tight = tight
-        final = everything
-        shown = [name for name, plot in self._updaters() if is_shown(plot)]
-        if everything:
-            todo = shown
-        else:
-            rest = [name for name in shown if name != "loss"]
-            todo = [name for name in shown if name == "loss"]
-            if rest:
-                self._turn = (self._turn + 1) % len(rest)
-                todo.append(rest[self._turn])
-        for name in todo:
+        for name, plot in self._updaters():
+            if not is_shown(plot):
+                continue
             if name.startswith("svd_"):
-                self._draw_svd(name[4:], final)
+                self._draw_svd(name[4:], everything)
             else:
-                getattr(self, f"_draw_{name}")(final)
+                getattr(self, f"_draw_{name}")(everything)
+            self.redraws[name] += 1
 
     def _draw_svd(self, name: str, final: bool) -> None:
         if name in ("heat_u", "heat_v"):

@@ -67,7 +67,7 @@ class ReadoutTexts:
         if self.src is None or not self.src.matrix_unknowns or self._latest_x is None:
             return None
         n = self.src.unknown_shape[0]
-        c, r = math.floor(x), math.floor(y)
+        c, r = math.floor(x - 0.5), math.floor(y - 0.5)  # pixel (r, c) is centred on (c+1, r+1)
         if not (0 <= r < n and 0 <= c < n):
             return None
         if residual:
