@@ -3,9 +3,15 @@
 Rooms, top to bottom (arrows point down; pyproject's import contracts check them):
 
 * ``app``          process set-up (``configure_process``, ``settle_process``) and start-up
-* ``mainwindow``   menus, toolbar, docks, status bar and the wiring between them
-* ``live``         run controls, the worker's thread, the frame scheduler
-* ``files``        the dialogs behind File and Presets
+* ``mainwindow``   docks, toolbar, status bar and the wiring between them
+* ``menus``        every action and menu, and which of them can act now
+* ``layout``       window geometry and dock layout: saved, fitted to the screen, reset
+* ``drops``        files dragged onto the window
+* ``live``         run controls (a Run pressed while loading is queued), the worker's thread,
+                   the frame scheduler
+* ``loader``       start-up imports on one thread: the solver first, then pyqtgraph
+* ``files``        the dialogs behind File, Presets, Examples and Open recent; drops
+* ``undo``         undo/redo over the immutable sessions; the modified marker
 * ``worker``       ``SolverWorker`` on its QThread: owns every ``solver.Run``, one command queue
 * ``editing``      a user's edit becomes a new session or a refusal
 * ``analysis``     keeps the analysis of the current problem up to date, off the GUI thread
