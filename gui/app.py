@@ -137,10 +137,12 @@ def run_app(args: argparse.Namespace) -> int:
     window.show()
     status = app.exec()
     window.shutdown()
-    if window.analyzer.busy():
+    if window.analyzer.busy() or (window.loader is not None and window.loader.busy()):
         # An analysis is inside one LAPACK call that cannot be interrupted (an SVD or LU of a
-        # large matrix). Everything the user made is saved by now; ending the process here
-        # is what keeps quitting prompt, since interpreter exit would wait for that call.
+        # large matrix), or the start-up imports are still going (torch's compiler hooks, in
+        # the background): interpreter exit would wait for the one and tear torch down under
+        # the other (C++ terminate). Everything the user made is saved by now, so the
+        # process ends here.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -32,11 +32,16 @@ def preload_plots() -> BaseException | None:
 
 def warm_optimizers() -> None:
     """torch's optimizers import their compiler hooks (torch._dynamo, ~2 s here) the first
-    time one is made: done here, in the background, it does not stall the first Adam run or
-    the first look at the Examples panel."""
+    time one is made, and the gd fast path is scripted on first use (~45 ms holding the GIL):
+    done here, in the background, neither stalls the first run or the first look at the
+    Examples panel."""
     try:
         import torch._dynamo  # noqa: F401
-    except Exception:  # noqa: S110 - only a warm-up: the first optimizer would import it anyway
+
+        from solver import fastpath
+
+        fastpath.chunk_function()  # and the gd chunk is scripted before the first Run needs it
+    except Exception:  # noqa: S110 - only a warm-up: the first use would do it anyway
         pass
 
 
@@ -69,6 +74,11 @@ class StartupLoader:
                 cb(result)
             except RuntimeError:  # the window that asked is gone (closed during start-up)
                 pass
+
+    def busy(self) -> bool:
+        """Still importing (the warm-up included): an interpreter exit now would tear torch
+        down under the thread's feet."""
+        return self._thread is not None and self._thread.is_alive()
 
     def when(self, what: str, callback: Callback) -> None:
         """Call ``callback(result)`` once ``what`` ("solver" or "plots") is imported: at

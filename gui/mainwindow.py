@@ -81,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots = None
         self._session_path = session_path
         self._painted = self._closing = self._settled = False
+        self.loader: StartupLoader | None = None
         self.setWindowTitle(APPLICATION)
         self.setObjectName("MainWindow")
         self._build()
@@ -215,7 +216,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._relay = _Relay()
         self._relay.solver.connect(self._engine_loaded)
         self._relay.plots.connect(self._plots_loaded)
-        loader = loader or StartupLoader().start()
+        self.loader = loader = loader or StartupLoader().start()
         loader.when("solver", self._relay.solver.emit)
         loader.when("plots", self._relay.plots.emit)
 

@@ -17,13 +17,16 @@ switch interval. So:
   without the GIL, until the worker sits on its condition; ``release()`` wakes it. Runs are
   parked unless one update is long (``PARK_LIMIT`` multiply-adds, ~10 ms here): small ones are
   GIL-bound, mid-sized ones run a 2-thread BLAS that a frame on one of the two cores stalls as
-  a whole (measured at n = 2000: 0.49x headless drawing beside it, 0.93x parked);
+  a whole (measured at n = 2000: 0.49x headless drawing beside it, 0.93x parked). A small run
+  that ``releases_gil`` (plain gd's TorchScript chunks) is single-threaded and GIL-free: it
+  is never parked, and the GUI draws beside it on the other core (``UNPARKED_LIMIT``);
 * status is published only when the GUI asked for the next frame (``request_progress``), at
   most ``PROGRESS_HZ`` a second, and on every change of state.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -52,8 +55,28 @@ PARK_TIMEOUT = 0.03
 # Problems whose matrix work per update is below this many multiply-adds are parked for each
 # frame: an update then ends well within PARK_TIMEOUT (4000 x 4000 ≈ 10 ms here).
 PARK_LIMIT = 20_000_000
+# ...but a run that releases the GIL runs beside the frames up to this many multiply-adds per
+# update: its mat-vec is then on one thread (torch splits larger ones over both cores).
+UNPARKED_LIMIT = 250_000
 
 STEPPING = "stepping"  # running a counted number of updates; shown as running
+
+
+_core_reserved = False
+
+
+def reserve_a_core() -> None:
+    """The window draws on a core of its own: torch's pool for the solver leaves it one.
+    Drawing beside a run whose BLAS used both cores here cost the run a third of its speed and
+    the plots half their frames; at n = 2000 one thread does the mat-vecs as fast as two (they
+    wait on memory). Once per process, and not against the user's own thread settings."""
+    global _core_reserved
+    if _core_reserved or "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
+        return
+    import torch
+
+    _core_reserved = True
+    torch.set_num_threads(max(1, torch.get_num_threads() - 1))
 
 
 def preload_solver() -> BaseException | None:
@@ -295,7 +318,9 @@ class SolverWorker(QtCore.QObject):
         cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
         # Parked for each frame: runs that hold the GIL (Python per update) unless their
         # update is long; one that runs outside it (``releases_gil``) goes on beside the GUI.
-        self.park = p.matrix().size * cols < PARK_LIMIT and not getattr(run, "releases_gil", False)
+        work = p.matrix().size * cols
+        beside = getattr(run, "releases_gil", False) and work < UNPARKED_LIMIT
+        self.park = work < PARK_LIMIT and not beside
         self._run, self._anchor = run, None
         if cmd.n is None:
             self._mode = RUNNING

@@ -49,11 +49,15 @@ def _cuda_unavailable_reason() -> str:
     return "no CUDA device found (driver missing or no GPU)"
 
 
+def _threads(n: int) -> str:
+    return "1 thread" if n == 1 else f"{n} threads"
+
+
 def list_devices() -> list[DeviceInfo]:
     """CPU, every CUDA device, and MPS; absent kinds are listed unavailable with the reason."""
     import torch
 
-    out = [DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", _cpu_memory(), True)]
+    out = [DeviceInfo("cpu", f"CPU ({_threads(torch.get_num_threads())})", _cpu_memory(), True)]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)

@@ -35,9 +35,13 @@ if TYPE_CHECKING:
 # The losses the chunk computes, by the code it takes; each is solver/losses.py's expression.
 LOSS_CODES: dict[str, int] = {"half_sum_squares": 0, "sum_squares": 1, "mse": 2, "l2_norm": 3}
 
-# Target length of one chunk: long enough that the Python around it is noise, short enough
-# that a stop or pause request (read between chunks) waits a few ms at most.
-CHUNK_SECONDS = 0.003
+# Target length of one chunk: long enough that the Python around it, and the wait for the
+# GIL after it while the window draws, are noise; short enough that a stop or pause request
+# (read between chunks) waits a few ms at most.
+CHUNK_SECONDS = 0.008
+# Updates longer than this go one per chunk: the Python around one is then a small share
+# (~40 µs), and a pause request (a frame parking the solver) waits one update, not several.
+LONG_UPDATE_SECONDS = 0.0005
 
 # Why the fast path is off in this process (None while it is on, or not yet tried).
 unavailable_reason: str | None = None
@@ -154,7 +158,8 @@ class GdChunks:
     def size(self, limit: int, deadline: float | None) -> int:
         """Updates in the next chunk: about CHUNK_SECONDS, within ``limit`` (>= 1) and not
         far past ``deadline``."""
-        k = min(limit, max(1, int(CHUNK_SECONDS / self.update_seconds)))
+        per = self.update_seconds
+        k = min(limit, 1 if per > LONG_UPDATE_SECONDS else max(1, int(CHUNK_SECONDS / per)))
         if deadline is not None:
             left = deadline - time.perf_counter()
             k = min(k, max(1, math.ceil(left / self.update_seconds)))

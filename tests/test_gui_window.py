@@ -39,6 +39,14 @@ def drop(w: MainWindow, path, on: QtWidgets.QWidget | None = None) -> bool:
     return True
 
 
+def close_deferred(qtbot, w: MainWindow) -> None:
+    """Close a window built as the app builds it, once its start-up imports are done: the
+    interpreter must not exit with torch still importing on the loader's thread."""
+    w.shutdown()
+    if w.loader is not None:
+        qtbot.waitUntil(lambda: not w.loader.busy(), timeout=LONG)
+
+
 # -- start-up ---------------------------------------------------------------------------------
 def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
@@ -59,7 +67,7 @@ def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
         assert w.model.selected.status.stop_reason == "converged"
         assert len(w.model.runs) == 1  # once, not once per press
     finally:
-        w.shutdown()
+        close_deferred(qtbot, w)
 
 
 def test_a_queued_run_can_be_cancelled(qtbot, tmp_path):
@@ -76,7 +84,7 @@ def test_a_queued_run_can_be_cancelled(qtbot, tmp_path):
         qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
         assert w.model.runs == [] and w.act_run.isEnabled()
     finally:
-        w.shutdown()
+        close_deferred(qtbot, w)
 
 
 # -- run controls ---------------------------------------------------------------------------
@@ -241,7 +249,7 @@ def test_open_while_loading_says_why_it_waits(qtbot, tmp_path):
         assert not w.files.open_path(f)
         assert "still loading" in w.status.currentMessage()
     finally:
-        w.shutdown()
+        close_deferred(qtbot, w)
 
 
 # -- export, indices, numbers -------------------------------------------------------------------
