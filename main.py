@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import sys
 import warnings
 
@@ -45,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: cannot open the window: {problem}", file=sys.stderr)
         return 3
-    # The window draws on a core of its own; numpy's BLAS pool (read once, when numpy loads)
-    # leaves it one, as gui.worker.reserve_a_core does for torch's.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
     # The window module shows itself before torch finishes importing.
     from gui.app import run_app
 

@@ -26,7 +26,6 @@ switch interval. So:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -60,23 +59,6 @@ PARK_LIMIT = 20_000_000
 UNPARKED_LIMIT = 250_000
 
 STEPPING = "stepping"  # running a counted number of updates; shown as running
-
-
-_core_reserved = False
-
-
-def reserve_a_core() -> None:
-    """The window draws on a core of its own: torch's pool for the solver leaves it one.
-    Drawing beside a run whose BLAS used both cores here cost the run a third of its speed and
-    the plots half their frames; at n = 2000 one thread does the mat-vecs as fast as two (they
-    wait on memory). Once per process, and not against the user's own thread settings."""
-    global _core_reserved
-    if _core_reserved or "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
-        return
-    import torch
-
-    _core_reserved = True
-    torch.set_num_threads(max(1, torch.get_num_threads() - 1))
 
 
 def preload_solver() -> BaseException | None:
