@@ -336,7 +336,7 @@ def write_doc(rows, notes, started: float, load0: float, platform_name: str, arg
 
     took = time.time() - started
     table = "\n".join(f"| {w} | {m} | {t} {'ok' if ok else '**missed**'} |" for w, m, t, ok in rows)
-    cmd = "PYTHONPATH=. .venv/bin/python benchmarks/gui_stream.py --write"
+    cmd = "python3 benchmarks/gui_stream.py --write"
     body = f"""
 Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {os.cpu_count()} cores \
 ({cpu_model()}), no GPU; Python {platform.python_version()}, PySide6 {pyside_version}, \
@@ -356,19 +356,25 @@ stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python
 second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
 {chr(10).join("- " + n for n in notes)}
 
-Design that holds these (see `gui/worker.py`): the worker runs the engine in slices of \
-≈1/60 s and is parked (waiting on a condition, without the GIL) for the length of each GUI \
-frame, data pull and paints, only while the problem is GIL-bound (below 10⁶ matrix \
-multiply-adds per update; bigger ones run in BLAS beside the GUI). Frames are spaced so \
-the GUI takes about 9% of the wall clock; the loss plot redraws every frame, the others \
-take turns. Measured traps on the way: a full garbage collection of the ~230k objects \
-torch, Qt and pyqtgraph leave behind took 150 ms in whichever thread tripped it (fixed by \
-`gc.freeze()` once the window is ready); pyqtgraph's axis grid cost ~20 ms per range change \
-(removed); axes replayed a QPicture on every paint (now painted once into a pixmap cache, \
-and ranges grow in steps); a Python `paintEvent` on the main window cost a GIL wait per \
-repaint (now an event filter that removes itself after the first paint). The first paint \
-is fast because the window is built from Qt widgets only; pyqtgraph is imported after it \
-and torch on a thread.
+Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/fastpath.py`): every \
+visible plot is drawn in every frame, and frames come at their own pace while a run goes \
+(not at the pace of the solver's status reports, which halved them). Plain gd on a small \
+dense system runs its updates in TorchScript chunks of ~8 ms that release the GIL, so it is \
+never parked: the window draws beside it on the other core, using up to 60% of that core. \
+Other runs are parked (the worker waits on a condition, without the GIL) for each frame's \
+data pull and paints, while the problem is GIL-bound or its 2-thread BLAS would be stalled \
+by a frame on one of the two cores (below 2·10⁷ multiply-adds per update); frames then take \
+at most 12% of the wall clock, counted from the moment the solver is parked, and a gd chunk \
+of long updates holds one update, so parking waits ~2 ms. At n = 2000 that leaves a frame of \
+~13 ms (15 curves) at ~7 a second: drawing it beside the solver instead gave 23 frames a \
+second at 0.64×, and giving the solver one thread so the window keeps a core halved its \
+mat-vecs (371 against 757 it/s), so the window parks it. Measured traps on the way: a full \
+garbage collection of the ~230k objects torch, Qt and pyqtgraph leave behind took 150 ms in \
+whichever thread tripped it (fixed by `gc.freeze()` once the window is ready); pyqtgraph's \
+axis grid cost ~20 ms per range change (removed); axes replayed a QPicture on every paint \
+(now painted once into a pixmap cache, and ranges grow in steps); a Python `paintEvent` on \
+the main window cost a GIL wait per repaint (now an event filter that removes itself after \
+the first paint). Start-up is in the next section.
 """
     write_section("GUI", body)
 
