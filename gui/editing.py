@@ -24,6 +24,10 @@ PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
 PLOT_TRACK_MAX = 32  # most components a user may ask to plot (one legend must stay readable)
 
 
+def _round(v: float) -> float:
+    return float(f"{v:.6g}")  # what the field shows is what runs
+
+
 def track_indices(session: Session, text: str) -> list[int]:
     """Components to record and plot: the user's 1-based list ("1, 3-5"), or an even spread.
     Raises ValueError naming the bad part."""
@@ -178,12 +182,35 @@ class Editor:
         self.model.set_session(new, f"Switched to a {name.replace('_', ' ')} problem")
         return True
 
-    def use_recommended_lr(self) -> bool:
+    def use_step(self, which: str) -> bool:
+        """A step size the analysis derives: "recommended" (1/L), "optimal" (2/(μ+L), gd's
+        fastest fixed step) or "heavy_ball" (sgd with its optimal lr and momentum)."""
         a = self.model.analysis
-        if a is None or isinstance(a, BaseException) or not a.recommended_lr:
-            self.model.refuse("No recommended step size", "the analysis has not finished")
+        if a is None or isinstance(a, BaseException):
+            self.model.refuse("No step size to use", "the analysis has not finished")
             return False
-        return self.change({"lr": float(f"{a.recommended_lr:.6g}")})
+        if which == "recommended" and a.recommended_lr:
+            return self.change({"lr": _round(a.recommended_lr)})
+        if which == "optimal" and a.optimal_lr:
+            return self.change({"lr": _round(a.optimal_lr)})
+        if which == "heavy_ball" and a.heavy_ball:
+            lr, momentum = a.heavy_ball
+            # plain heavy ball: torch's other SGD arguments (dampening, nesterov, weight
+            # decay) back at their defaults, or it is another method
+            return self.change(
+                {
+                    "optimizer": "sgd",
+                    "lr": _round(lr),
+                    "optimizer_args": {"momentum": _round(momentum)},
+                }
+            )
+        why = {
+            "recommended": "this loss has no step-size limit (it is not smooth)",
+            "optimal": "the loss is not strongly convex here (μ = 0) or not smooth",
+            "heavy_ball": "the loss is not strongly convex here (μ = 0) or not smooth",
+        }.get(which, f"unknown step {which!r}")
+        self.model.refuse("No step size to use", why)
+        return False
 
     # -- tables ------------------------------------------------------------------------------
     def tables_edited(

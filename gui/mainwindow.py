@@ -185,7 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
         matrix.param_changed.connect(ed.change)
         matrix.message.connect(lambda text: m.refuse("Paste refused", text))
         self.hyper.changed.connect(ed.change)
-        self.hyper.use_recommended.connect(ed.use_recommended_lr)
+        self.hyper.use_step.connect(ed.use_step)
         self.hyper.track_changed.connect(ed.set_track)
         self.devices.chosen.connect(lambda d: ed.change({"device": d}))
         for signal in (

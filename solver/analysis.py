@@ -48,6 +48,49 @@ class Analysis:
             return None
         return math.ceil(math.log(factor) / math.log(self.rate))
 
+    @property
+    def kappa(self) -> float | None:
+        """L/μ: the condition number of the loss's Hessian (on the directions it moves)."""
+        if self.lipschitz is None or not self.mu or self.mu <= 0:
+            return None
+        return self.lipschitz / self.mu
+
+    @property
+    def optimal_lr(self) -> float | None:
+        """2/(μ+L): the fixed gd step with the fastest worst-case rate, (κ−1)/(κ+1)."""
+        if self.kappa is None:
+            return None
+        return 2.0 / (self.mu + self.lipschitz)
+
+    @property
+    def heavy_ball(self) -> tuple[float, float] | None:
+        """(lr, momentum) of the optimal heavy ball: 4/(√L+√μ)² and ((√κ−1)/(√κ+1))². torch's
+        SGD with momentum is the heavy ball with these two numbers as they are."""
+        if self.kappa is None:
+            return None
+        root = math.sqrt(self.kappa)
+        lr = 4.0 / (math.sqrt(self.lipschitz) + math.sqrt(self.mu)) ** 2
+        return lr, ((root - 1) / (root + 1)) ** 2
+
+    @property
+    def heavy_ball_rate(self) -> float | None:
+        """The optimal heavy ball's per-iteration contraction, (√κ−1)/(√κ+1)."""
+        if self.kappa is None:
+            return None
+        root = math.sqrt(self.kappa)
+        return (root - 1) / (root + 1)
+
+    @property
+    def spectrum_method(self) -> str:
+        """Where L and μ come from: one full SVD, or the iterations ``solver.spectra`` runs
+        for larger matrices, with their stopping accuracy."""
+        if self.spectrum_exact:
+            return "exact (full SVD)"
+        return (
+            "estimated: power iteration on AᵀA for σmax (stopped when successive estimates "
+            "agree to 1e-10), inverse iteration through an LU for σmin (to 1e-8)"
+        )
+
     def divergence_reason(self, lr: float) -> str | None:
         """Why plain gd at ``lr`` blows up, with the numbers; None if it should not."""
         if self.lipschitz is None or lr * self.lipschitz <= 2:
@@ -73,8 +116,16 @@ class Analysis:
             "mu": _finite_or_none(self.mu),
             "max_stable_lr": _finite_or_none(self.max_stable_lr),
             "recommended_lr": _finite_or_none(self.recommended_lr),
+            "optimal_lr": _finite_or_none(self.optimal_lr),
+            "heavy_ball": None
+            if self.heavy_ball is None
+            else {"lr": self.heavy_ball[0], "momentum": self.heavy_ball[1]},
             "lr": self.lr,
-            "predicted_rate": _finite_or_none(self.rate),
+            "predicted_rate": {
+                "gd": _finite_or_none(self.rate),
+                "heavy_ball": _finite_or_none(self.heavy_ball_rate),
+            },
+            "spectrum_method": self.spectrum_method,
         }
 
 

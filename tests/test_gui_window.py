@@ -297,14 +297,22 @@ def _inside(child: QtWidgets.QWidget, area: QtWidgets.QWidget) -> bool:
     return area.rect().contains(r)
 
 
+def _inside_across(child: QtWidgets.QWidget, area: QtWidgets.QWidget) -> bool:
+    left = child.mapTo(area, QtCore.QPoint(0, 0)).x()
+    return left >= 0 and left + child.width() <= area.width()
+
+
 def _cut_off(w: MainWindow) -> list[str]:
     """What is not fully visible in the window as it is laid out now."""
     viewport = w.dock_hyper.widget().viewport()
     hyper = w.hyper
+    # the panel scrolls vertically (a small screen shows its lower fields by scrolling);
+    # across, every field must fit
     bad = [
         f"Solver field {f.objectName() or type(f).__name__}"
-        for f in (hyper.kind, hyper.lr, hyper.recommended, hyper.track, hyper.lr_info)
-        if not _inside(f, viewport)
+        for f in (hyper.kind, hyper.lr, hyper.recommended, hyper.optimal, hyper.heavy)
+        + (hyper.scale, hyper.track, hyper.lr_info)
+        if not _inside_across(f, viewport)
     ]
     for name, plot in w.plots.plots.items():
         if not plot.isVisible():
@@ -399,3 +407,55 @@ def test_heat_map_readout_names_the_cell_under_the_pointer(qtbot, window):
     assert window.plots._heat_text(1.0, 1.0, False).startswith("X[1,1]")
     assert window.plots._heat_text(4.4, 2.0, False).startswith("X[2,4]")
     assert window.plots._heat_text(0.4, 1.0, False) is None  # left of the first column
+
+
+# -- step-size guidance -----------------------------------------------------------------------
+def test_step_scale_marks_the_analysis_steps_in_order(qtbot, window):
+    scale = window.hyper.scale
+    a = window.model.analysis
+    assert set(scale.marks) == {"recommended", "optimal", "limit"}
+    xs = [scale.x_of(a.recommended_lr), scale.x_of(a.optimal_lr), scale.x_of(a.max_stable_lr)]
+    assert xs == sorted(xs) and xs[0] < xs[2]
+    assert scale.lr == window.model.session.lr
+
+
+def test_dragging_the_scale_handle_sets_the_learning_rate(qtbot, window):
+    scale = window.hyper.scale
+    a = window.model.analysis
+    target = scale.x_of(a.optimal_lr)
+    qtbot.mousePress(scale, Qt.LeftButton, pos=QtCore.QPoint(int(scale.x_of(0.1)), 9))
+    qtbot.mouseMove(scale, QtCore.QPoint(int(target), 9))
+    qtbot.mouseRelease(scale, Qt.LeftButton, pos=QtCore.QPoint(int(target), 9))
+    lr = window.model.session.lr
+    assert lr == pytest.approx(a.optimal_lr, rel=0.05)  # within a pixel of the mark
+    assert window.hyper.lr.text() == f"{lr:.10g}" and scale.lr == lr
+    window.menus.act_undo.trigger()
+    assert window.model.session.lr == 0.1
+
+
+def test_optimal_step_and_heavy_ball_buttons(qtbot, window):
+    a = window.model.analysis
+    window.hyper.optimal.click()
+    assert window.model.session.lr == pytest.approx(a.optimal_lr, rel=1e-5)
+    window.hyper.heavy.click()
+    s = window.model.session
+    lr, momentum = a.heavy_ball
+    assert s.optimizer == "sgd"
+    assert s.lr == pytest.approx(lr, rel=1e-5)
+    assert s.optimizer_args == {"momentum": pytest.approx(momentum, rel=1e-5)}
+    assert window.hyper.arg_widget("momentum").text() == f"{s.optimizer_args['momentum']!r}"
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    heavy = window.model.selected.status.iteration
+    window.editor.change({"optimizer": "gd", "optimizer_args": {}, "lr": a.recommended_lr})
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    assert heavy < window.model.selected.status.iteration  # fewer iterations to the same tol
+
+
+def test_no_step_buttons_for_a_loss_that_is_not_smooth(qtbot, window):
+    window.editor.change({"loss": "l1_norm"})
+    qtbot.waitUntil(lambda: window.model.analysis is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: "no step-size limit" in window.hyper.lr_info.text(), timeout=LONG)
+    assert not window.hyper.optimal.isEnabled() and not window.hyper.heavy.isEnabled()
+    assert not window.hyper.scale.isVisible()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from .matrix import fmt
+from .stepscale import StepScale
 
 Qt = QtCore.Qt
 
@@ -81,7 +82,7 @@ class SolverPanel(QtWidgets.QWidget):
     """
 
     changed = QtCore.Signal(dict)  # session field -> new value ("kind"/"side" for the problem)
-    use_recommended = QtCore.Signal()
+    use_step = QtCore.Signal(str)  # "recommended" | "optimal" | "heavy_ball"
     track_changed = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -101,7 +102,21 @@ class SolverPanel(QtWidgets.QWidget):
         self.lr_info.setTextFormat(Qt.RichText)
         self.recommended = QtWidgets.QPushButton("Use 1/L")
         self.recommended.setToolTip("set lr = 1/L, always stable for plain gradient descent")
-        self.recommended.clicked.connect(self.use_recommended)
+        self.recommended.clicked.connect(lambda: self.use_step.emit("recommended"))
+        self.optimal = QtWidgets.QPushButton("Use 2/(μ+L)")
+        self.optimal.setToolTip(
+            "set lr = 2/(μ+L): the fixed step with the fastest worst-case rate for plain "
+            "gradient descent, (κ−1)/(κ+1)"
+        )
+        self.optimal.clicked.connect(lambda: self.use_step.emit("optimal"))
+        self.heavy = QtWidgets.QPushButton("Heavy ball")
+        self.heavy.setToolTip(
+            "SGD with the optimal heavy-ball settings: lr = 4/(√L+√μ)², "
+            "momentum = ((√κ−1)/(√κ+1))², rate (√κ−1)/(√κ+1)"
+        )
+        self.heavy.clicked.connect(lambda: self.use_step.emit("heavy_ball"))
+        self.scale = StepScale()
+        self.scale.chosen.connect(lambda lr: self._emit(lr=lr))
         self.tol = QtWidgets.QLineEdit()
         self.tol.setToolTip("stop when the loss falls below this (0: never)")
         self.max_iters = QtWidgets.QSpinBox()
@@ -144,7 +159,13 @@ class SolverPanel(QtWidgets.QWidget):
         lr_row.addWidget(self.lr, 1)
         lr_row.addWidget(self.recommended)
         form.addRow("Learning rate", lr_row)
+        form.addRow(self.scale)  # the panel's whole width: the marks need the room
         form.addRow("", self.lr_info)
+        steps = QtWidgets.QHBoxLayout()
+        steps.addWidget(self.optimal)
+        steps.addWidget(self.heavy)
+        steps.addStretch(1)
+        form.addRow("", steps)
         form.addRow("Tolerance", self.tol)
         form.addRow("Max iterations", self.max_iters)
         form.addRow("Precision", self.dtype)
@@ -202,6 +223,7 @@ class SolverPanel(QtWidgets.QWidget):
             self.optimizer.setCurrentIndex(self.optimizer.findData(s.optimizer))
             self._build_args(s.optimizer, s.optimizer_args)
             self.lr.setText(f"{s.lr:.10g}")
+            self.scale.set_lr(s.lr)
             self.tol.setText(f"{s.tol:.6g}")
             for edit in (self.lr, self.tol):
                 edit.setCursorPosition(0)  # show the leading digits of a long number
@@ -241,27 +263,41 @@ class SolverPanel(QtWidgets.QWidget):
         return next((f.widget for f in self._arg_fields if f.name == name), None)
 
     def show_analysis(self, session: object, a: object) -> None:
-        """The step sizes the analysis recommends; None while it is computed."""
+        """The step sizes the analysis derives, on the scale and in words; None while it is
+        computed."""
         if a is None or isinstance(a, BaseException):
             # Until it is done, the old problem's step sizes must not be offered for this one.
             self.lr_info.setText("analysing…" if a is None else "")
-            self.recommended.setEnabled(False)
+            for b in (self.recommended, self.optimal, self.heavy):
+                b.setEnabled(False)
+            self.scale.set_marks(None, None, None)
             return
-        note = ""
+        self.scale.set_marks(a.recommended_lr, a.optimal_lr, a.max_stable_lr)
+        self.scale.set_lr(session.lr)
+        self.recommended.setEnabled(a.recommended_lr is not None)
+        self.optimal.setEnabled(a.optimal_lr is not None)
+        self.heavy.setEnabled(a.heavy_ball is not None)
+        if a.recommended_lr is None:
+            self.lr_info.setText("no step-size limit for this loss (not smooth)")
+            return
+        lines = [
+            f"recommended 1/L <b>{fmt(a.recommended_lr)}</b> · stable below 2/L "
+            f"<b>{fmt(a.max_stable_lr)}</b>"
+        ]
+        if a.optimal_lr is not None:
+            k = a.kappa
+            lines.append(
+                f"fastest fixed step 2/(μ+L) <b>{fmt(a.optimal_lr)}</b>, rate "
+                f"{fmt((k - 1) / (k + 1))}; heavy ball {fmt(a.heavy_ball_rate)}"
+            )
+        if not a.spectrum_exact:
+            lines.append("<span style='color:#6b7280'>L and μ estimated iteratively</span>")
         why = a.divergence_reason(session.lr) if session.optimizer == "gd" else None
         if why:
-            note = f"<span style='color:#b91c1c'>gd will diverge: {why}</span>"
-        elif session.optimizer != "gd" and a.recommended_lr is not None:
-            note = "<span style='color:#6b7280'>limits are for plain gradient descent</span>"
-        self.show_lr_info(a.recommended_lr, a.max_stable_lr, note)
-
-    def show_lr_info(self, recommended: float | None, limit: float | None, note: str = "") -> None:
-        if recommended is None:
-            text = "no step-size limit for this loss (not smooth)"
-        else:
-            text = f"recommended <b>{fmt(recommended)}</b> · stable below <b>{fmt(limit)}</b>"
-        self.lr_info.setText(text + (f"<br>{note}" if note else ""))
-        self.recommended.setEnabled(recommended is not None)
+            lines.append(f"<span style='color:#b91c1c'>gd will diverge: {why}</span>")
+        elif session.optimizer != "gd":
+            lines.append("<span style='color:#6b7280'>limits are for plain gradient descent</span>")
+        self.lr_info.setText("<br>".join(lines))
 
     # -- user edits -------------------------------------------------------------------------
     def _emit(self, **change: object) -> None:

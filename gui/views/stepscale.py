@@ -1,0 +1,148 @@
+"""The step-size scale under the learning-rate field: where lr sits among 1/L, 2/(μ+L), 2/L.
+
+A logarithmic strip: the stable range in green, the range where plain gradient descent
+diverges (lr > 2/L) shaded red, a mark for each step the analysis derives, and the current
+lr as a handle. Dragging the handle (or clicking the strip) picks a new lr, applied when the
+mouse is released, like a value typed into the field.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+Qt = QtCore.Qt
+MARK_LABELS = {"recommended": "1/L", "optimal": "2/(μ+L)", "limit": "2/L"}
+STABLE, DIVERGING, MARK, HANDLE = "#d1fae5", "#fecaca", "#374151", "#1a56db"
+
+
+class StepScale(QtWidgets.QWidget):
+    """``chosen(lr)`` when the user drags or clicks to a learning rate."""
+
+    chosen = QtCore.Signal(float)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.marks: dict[str, float] = {}
+        self.lr: float | None = None
+        self._drag: float | None = None  # the lr under the mouse while dragging
+        self._range = (1e-3, 1.0)
+        self.setMinimumHeight(44)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+        self.setCursor(Qt.PointingHandCursor)
+        self.setToolTip(
+            "step size on a log scale: green is stable for plain gradient descent, red "
+            "diverges (lr > 2/L); drag the handle or click to choose"
+        )
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(220, 44)
+
+    # -- state ---------------------------------------------------------------------------------
+    def set_marks(
+        self, recommended: float | None, optimal: float | None, limit: float | None
+    ) -> None:
+        """The analysis's steps (None: not known for this loss); hides the scale without."""
+        found = {"recommended": recommended, "optimal": optimal, "limit": limit}
+        self.marks = {k: v for k, v in found.items() if v is not None and v > 0}
+        self.setToolTip(
+            "step size on a log scale: green is stable for plain gradient descent, red "
+            "diverges (lr > 2/L); drag the handle or click to choose. "
+            + ", ".join(f"{MARK_LABELS[k]} = {v:.4g}" for k, v in self.marks.items())
+        )
+        self._fit_range()
+        self.setVisible(bool(self.marks))
+        self.update()
+
+    def set_lr(self, lr: float | None) -> None:
+        self.lr = lr if lr is not None and lr > 0 and math.isfinite(lr) else None
+        self._fit_range()
+        self.update()
+
+    def _fit_range(self) -> None:
+        values = list(self.marks.values()) + ([self.lr] if self.lr else [])
+        if not values:
+            return
+        lo, hi = min(values), max(values)
+        # a decade below the smallest, and room past the limit for the diverging zone
+        self._range = (lo / 10, hi * 4)
+
+    # -- geometry --------------------------------------------------------------------------------
+    def _strip(self) -> QtCore.QRectF:
+        return QtCore.QRectF(6, 4, max(1, self.width() - 12), 10)
+
+    def x_of(self, lr: float) -> float:
+        """The pixel column of ``lr``."""
+        lo, hi = (math.log10(v) for v in self._range)
+        r = self._strip()
+        t = (math.log10(lr) - lo) / (hi - lo)
+        return r.left() + min(1.0, max(0.0, t)) * r.width()
+
+    def lr_at(self, x: float) -> float:
+        """The learning rate at pixel column ``x``, to 3 significant digits."""
+        lo, hi = (math.log10(v) for v in self._range)
+        r = self._strip()
+        t = min(1.0, max(0.0, (x - r.left()) / r.width()))
+        return float(f"{10 ** (lo + t * (hi - lo)):.3g}")
+
+    # -- painting ----------------------------------------------------------------------------
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.Antialiasing)
+        r = self._strip()
+        limit = self.marks.get("limit")
+        split = self.x_of(limit) if limit else r.right()
+        p.fillRect(
+            QtCore.QRectF(r.left(), r.top(), split - r.left(), r.height()), QtGui.QColor(STABLE)
+        )
+        if limit:
+            p.fillRect(
+                QtCore.QRectF(split, r.top(), r.right() - split, r.height()),
+                QtGui.QColor(DIVERGING),
+            )
+        font = p.font()
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        p.setFont(font)
+        fm = QtGui.QFontMetrics(font)
+        p.setPen(QtGui.QPen(QtGui.QColor(MARK), 1))
+        # Labels left to right, each on the first of two lines where it does not overlap the
+        # one before (2/(μ+L) and 2/L sit close when κ is large); the tooltip has them all.
+        ends = [-1e9, -1e9]
+        for key, v in sorted(self.marks.items(), key=lambda kv: kv[1]):
+            x = self.x_of(v)
+            p.drawLine(QtCore.QPointF(x, r.top() - 2), QtCore.QPointF(x, r.bottom() + 2))
+            label = MARK_LABELS[key]
+            w = fm.horizontalAdvance(label)
+            lx = min(max(0.0, x - w / 2), self.width() - w)
+            line = next((i for i in (0, 1) if lx >= ends[i] + 3), None)
+            if line is None:
+                continue
+            ends[line] = lx + w
+            p.drawText(QtCore.QPointF(lx, r.bottom() + 4 + fm.ascent() + line * fm.height()), label)
+        lr = self._drag if self._drag is not None else self.lr
+        if lr:
+            x = self.x_of(lr)
+            p.setPen(QtGui.QPen(QtGui.QColor("white"), 1.5))
+            p.setBrush(QtGui.QColor(HANDLE))
+            p.drawEllipse(QtCore.QPointF(x, r.center().y()), 6, 6)
+        p.end()
+
+    # -- the mouse ---------------------------------------------------------------------------------
+    def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:
+        if ev.button() == Qt.LeftButton and self.marks:
+            self._drag = self.lr_at(ev.position().x())
+            self.update()
+
+    def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:
+        if self._drag is not None:
+            self._drag = self.lr_at(ev.position().x())
+            QtWidgets.QToolTip.showText(ev.globalPosition().toPoint(), f"lr = {self._drag:g}", self)
+            self.update()
+
+    def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:
+        if self._drag is None:
+            return
+        lr, self._drag = self.lr_at(ev.position().x()), None
+        self.update()
+        self.chosen.emit(lr)

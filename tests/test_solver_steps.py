@@ -1,0 +1,112 @@
+"""The step sizes the analysis derives (1/L, 2/(μ+L), the optimal heavy ball) against an
+independent eigen-decomposition, and that they do what they promise when run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver import Run
+from solver import session as sessions
+from solver.analysis import analyze
+from solver.matrixio import load_matrix
+from solver.problems import LinearSystem
+
+MATRICES = Path(__file__).resolve().parents[2] / "shared" / "data" / "matrices"
+
+
+def hessian_extremes(a: np.ndarray, loss: str) -> tuple[float, float]:
+    """(μ, L) of the loss's Hessian, from numpy's eigenvalues (independent of the app)."""
+    if loss == "energy":
+        w = np.linalg.eigvalsh(a)
+    else:
+        w = np.linalg.eigvalsh(a.T @ a) * {"half_sum_squares": 1, "sum_squares": 2}[loss]
+        w = w * (2 / a.shape[0] if loss == "mse" else 1)
+    return float(w[0]), float(w[-1])
+
+
+@pytest.mark.parametrize("loss", ["half_sum_squares", "sum_squares"])
+def test_marks_and_optimal_steps_match_the_eigenvalues(loss):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((6, 6)) + 4 * np.eye(6)
+    mu, lip = hessian_extremes(a, loss)
+    an = analyze(LinearSystem(a, np.ones(6)), loss, lr=0.01)
+    kappa = lip / mu
+    assert an.recommended_lr == pytest.approx(1 / lip, rel=1e-9)
+    assert an.max_stable_lr == pytest.approx(2 / lip, rel=1e-9)
+    assert an.optimal_lr == pytest.approx(2 / (mu + lip), rel=1e-9)
+    hb_lr, hb_m = an.heavy_ball
+    assert hb_lr == pytest.approx(4 / (math.sqrt(lip) + math.sqrt(mu)) ** 2, rel=1e-9)
+    assert hb_m == pytest.approx(((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2, rel=1e-9)
+    assert an.heavy_ball_rate == pytest.approx(math.sqrt(hb_m), rel=1e-9)
+    # gd's rate at the optimal step is (κ−1)/(κ+1): the smallest over all fixed steps
+    at_opt = analyze(LinearSystem(a, np.ones(6)), loss, lr=an.optimal_lr).rate
+    assert at_opt == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-9)
+    for lr in (0.5 * an.optimal_lr, 0.9 * an.optimal_lr, 1.1 * an.optimal_lr):
+        assert analyze(LinearSystem(a, np.ones(6)), loss, lr=lr).rate > at_opt
+
+
+def test_no_optimal_step_without_strong_convexity():
+    # rank 1 in 2 unknowns: μ over the whole space is 0, but gd moves only in the row space,
+    # where the smallest nonzero curvature decides (the analysis's μ is that one)
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    an = analyze(LinearSystem(a, np.array([1.0, 2.0])), "half_sum_squares")
+    assert an.mu == pytest.approx(25.0) and an.kappa == pytest.approx(1.0)
+    an = analyze(LinearSystem(a, np.array([1.0, 2.0])), "l1_norm")
+    assert an.optimal_lr is None and an.heavy_ball is None and an.heavy_ball_rate is None
+
+
+def test_json_names_the_new_values_and_the_spectrum_method():
+    a = np.diag([1.0, 4.0])
+    out = json.loads(
+        json.dumps(analyze(LinearSystem(a, np.ones(2)), "half_sum_squares", 0.1).to_json())
+    )
+    assert out["optimal_lr"] == pytest.approx(2 / 17)
+    # the Hessian of ½‖Ax − b‖² is AᵀA = diag(1, 16): μ = 1, L = 16, √κ = 4
+    assert out["heavy_ball"]["lr"] == pytest.approx(4 / 25)
+    assert out["heavy_ball"]["momentum"] == pytest.approx(9 / 25)
+    assert out["predicted_rate"]["gd"] == pytest.approx(0.9)
+    assert out["predicted_rate"]["heavy_ball"] == pytest.approx(3 / 5)
+    assert out["spectrum_method"].startswith("exact")
+
+
+def test_a_large_matrix_says_its_spectrum_is_estimated():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1300, 1300)) / 36 + np.eye(1300)
+    an = analyze(LinearSystem(a, np.ones(1300)), "half_sum_squares")
+    assert not an.spectrum_exact and "power iteration" in an.spectrum_method
+    s = np.linalg.svd(a, compute_uv=False)
+    # the stopping rule is on successive estimates, not on the error: 9e-5 off here
+    assert an.lipschitz == pytest.approx(s[0] ** 2, rel=1e-3)
+    assert an.mu == pytest.approx(s[-1] ** 2, rel=1e-3)
+
+
+def _error_after(a: np.ndarray, optimizer: str, lr: float, args: dict, iters: int) -> float:
+    s = sessions.make(
+        LinearSystem(a, np.ones(a.shape[0])),
+        loss="energy",
+        optimizer=optimizer,
+        optimizer_args=args,
+        lr=lr,
+        tol=0.0,
+        max_iters=iters,
+    )
+    run = Run(s)
+    run.advance()
+    assert run.stop_reason.value == "max_iters", run.message
+    return run.error_norm()
+
+
+def test_optimal_heavy_ball_beats_the_best_fixed_gd_step_on_nos4():
+    a = load_matrix(MATRICES / "nos4.mtx")
+    an = analyze(LinearSystem(a, np.ones(a.shape[0])), "energy")
+    hb_lr, hb_m = an.heavy_ball
+    heavy = _error_after(a, "sgd", hb_lr, {"momentum": hb_m}, 300)
+    fixed = _error_after(a, "gd", an.optimal_lr, {}, 300)
+    start = float(np.linalg.norm(np.linalg.solve(a, np.ones(a.shape[0]))))
+    # predicted: 0.951^300 ≈ 3e-7 against 0.9987^300 ≈ 0.7 (κ ≈ 1.6e3: √κ against κ)
+    assert heavy < 1e-4 * start and fixed > 0.3 * start, (heavy, fixed, start)
