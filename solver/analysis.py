@@ -80,6 +80,30 @@ class Analysis:
         root = math.sqrt(self.kappa)
         return (root - 1) / (root + 1)
 
+    def rate_for(self, optimizer: str, lr: float, args: dict | None = None) -> float | None:
+        """Predicted per-iteration contraction of the error for ``optimizer`` at ``lr``: gd's
+        max(|1 − lr·μ|, |1 − lr·L|), or the heavy ball's spectral radius for torch's SGD
+        with momentum β (no dampening, no Nesterov), the worse of λ = μ and λ = L. None
+        where the spectrum says nothing (other optimizers, losses that are not smooth)."""
+        args = args or {}
+        if self.lipschitz is None or self.mu is None or not lr > 0:
+            return None
+        if optimizer == "gd":
+            return max(abs(1 - lr * self.mu), abs(1 - lr * self.lipschitz))
+        beta = float(args.get("momentum", 0.0) or 0.0)
+        plain = (
+            not args.get("nesterov") and not args.get("dampening") and not args.get("weight_decay")
+        )
+        if optimizer != "sgd" or not plain:
+            return None
+        # x_{k+1} = x_k − lr·λ·x_k + β(x_k − x_{k−1}) along an eigenvector: the roots of
+        # z² − (1 + β − lr·λ) z + β = 0; the largest modulus is the rate along it
+        worst = 0.0
+        for lam in (self.mu, self.lipschitz):
+            roots = np.roots([1.0, -(1 + beta - lr * lam), beta])
+            worst = max(worst, float(np.max(np.abs(roots))))
+        return worst
+
     @property
     def spectrum_method(self) -> str:
         """Where L and μ come from: one full SVD, or the iterations ``solver.spectra`` runs

@@ -459,3 +459,42 @@ def test_no_step_buttons_for_a_loss_that_is_not_smooth(qtbot, window):
     qtbot.waitUntil(lambda: "no step-size limit" in window.hyper.lr_info.text(), timeout=LONG)
     assert not window.hyper.optimal.isEnabled() and not window.hyper.heavy.isEnabled()
     assert not window.hyper.scale.isVisible()
+
+
+# -- predicted beside measured ------------------------------------------------------------------
+def test_the_loss_plot_shows_the_predicted_loss_and_the_measured_rate(qtbot, window):
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.live._frame(force=True)
+    a = window.model.analysis
+    pred = window.plots.prediction
+    assert pred.rate == pytest.approx(a.rate_for("gd", 0.1), rel=1e-12)
+    x, y = pred.curve.xData, pred.curve.yData  # as given (getData is the log-axis view)
+    loss = window.model.selected.history.loss
+    assert x[0] == 0 and y[0] == pytest.approx(loss[0])
+    # a straight line on the log axis, falling by rate² per iteration
+    slope = (np.log(y[-1]) - np.log(y[0])) / (x[-1] - x[0])
+    assert slope == pytest.approx(2 * np.log(pred.rate), rel=1e-9)
+    caption = window.plots.caption.text()
+    assert f"predicted error rate {pred.rate:.4f}" in caption
+    measured = float(caption.split("measured ")[1].split("/it")[0])
+    assert measured == pytest.approx(pred.rate, rel=0.01)  # the 3x3 runs as predicted
+
+
+def test_no_prediction_where_the_spectrum_says_nothing(qtbot, window):
+    window.editor.change({"optimizer": "adam", "optimizer_args": {}})
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.live._frame(force=True)
+    assert window.plots.prediction.rate is None
+    xs = window.plots.prediction.curve.xData
+    assert xs is None or not len(xs)
+    assert "predicted" not in window.plots.caption.text()
+    window.editor.change({"optimizer": "gd", "optimizer_args": {}})
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    model = window.matrix.model_of("b")
+    model.setData(model.index(0, 0), "5")  # a new problem: the run is stale now
+    qtbot.waitUntil(lambda: window.model.selected.stale, timeout=LONG)
+    window.live._frame(force=True)
+    assert window.plots.prediction.rate is None

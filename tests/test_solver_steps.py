@@ -110,3 +110,28 @@ def test_optimal_heavy_ball_beats_the_best_fixed_gd_step_on_nos4():
     start = float(np.linalg.norm(np.linalg.solve(a, np.ones(a.shape[0]))))
     # predicted: 0.951^300 ≈ 3e-7 against 0.9987^300 ≈ 0.7 (κ ≈ 1.6e3: √κ against κ)
     assert heavy < 1e-4 * start and fixed > 0.3 * start, (heavy, fixed, start)
+
+
+def test_predicted_rates_for_gd_and_the_heavy_ball():
+    a = np.diag([1.0, 2.0, 4.0])
+    an = analyze(LinearSystem(a, np.ones(3)), "half_sum_squares", lr=0.05)
+    assert an.rate_for("gd", 0.05) == pytest.approx(an.rate, rel=1e-12)
+    lr, m = an.heavy_ball
+    assert an.rate_for("sgd", lr, {"momentum": m}) == pytest.approx(an.heavy_ball_rate, rel=1e-6)
+    # a momentum of 0 is plain gd
+    assert an.rate_for("sgd", 0.05, {}) == pytest.approx(an.rate, rel=1e-12)
+    assert an.rate_for("sgd", lr, {"momentum": m, "nesterov": True}) is None
+    assert an.rate_for("adam", 0.01) is None
+    # and the rate is what a run shows: the error after k heavy-ball steps
+    s = sessions.make(
+        LinearSystem(a, np.ones(3)),
+        optimizer="sgd",
+        optimizer_args={"momentum": m},
+        lr=lr,
+        tol=0.0,
+        max_iters=60,
+    )
+    run = Run(s)
+    run.advance()
+    e0 = np.linalg.norm(np.linalg.solve(a, np.ones(3)))
+    assert run.error_norm() / e0 < 60 * an.heavy_ball_rate**60

@@ -42,6 +42,7 @@ from .plotkit import (
     is_shown,
     warm_fonts,
 )
+from .prediction import Prediction
 from .readouts import ReadoutTexts
 from .svdplots import TITLES as SVD_TITLES
 from .svdplots import SvdViews
@@ -93,6 +94,8 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         warm_fonts()
         self.loss_plot = self._plot("Loss", "loss", log=True)
         self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss")
+        self.prediction = Prediction(self.loss_plot)
+        self.analysis: object = None  # the model's, for the prediction
         self.err_plot = self._plot("Error and residual", "norm", log=True)
         err_legend = StripLegend(self.err_plot)
         self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
@@ -279,7 +282,9 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         """Plot the model's selected run, from now on; the crosshair on an iteration plot
         sets the model's inspected iteration."""
         model.selection_changed.connect(self.show_run)
-        model.runs_changed.connect(self.update_caption)
+        model.runs_changed.connect(self._predict)
+        model.analysis_changed.connect(lambda a: (setattr(self, "analysis", a), self._predict()))
+        self.analysis = model.analysis
         self.inspected.connect(model.inspect)
         self.show_run(model.selected)
 
@@ -297,6 +302,13 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             return
         self.set_source(RunSource.from_record(rec))
         self.loss_curve.setPen(pg.mkPen(rec.colour, width=2))
+        self._predict()
+
+    def _predict(self) -> None:
+        """The predicted loss for the shown run (its problem's analysis may come later)."""
+        self.prediction.set_run(self.record, self.src, self.analysis)
+        if self.src is not None and len(self.src.history):
+            self.prediction.draw(self.src.history)
         self.update_caption()
 
     def update_caption(self) -> None:
@@ -304,6 +316,8 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         if rec is None:
             return
         text = f"<b style='color:{rec.colour}'>■</b> {rec.name}"
+        if self.prediction.text:
+            text += f"  <span style='color:#4b5563'>· {self.prediction.text}</span>"
         if rec.stale:
             text += (
                 "  <span style='color:#b45309'>· a run of an earlier problem, not the one"
@@ -393,6 +407,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         s, e, pts = self._window(self.loss_plot, n)
         x, y = h.envelope("loss", s, e, pts)
         self.loss_curve.setData(x, y)
+        self.prediction.draw(h)
         self._fit("loss", finite_range(y, positive=True), n - 1, final)
 
     def _draw_error(self, final: bool) -> None:

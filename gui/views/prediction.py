@@ -1,0 +1,90 @@
+"""Predicted beside measured: the loss the spectrum predicts for a run's settings, dashed on the
+loss plot, and the rate the run actually shows.
+
+For the quadratic losses (½‖r‖², ‖r‖², mean r², the energy) the loss above its minimum f*
+is a quadratic form in the error, so when the error contracts by ``rate`` per iteration the
+loss does by rate²: predicted loss_k = f* + (loss₀ − f*)·rate^(2k). The rate comes from the
+analysis (``Analysis.rate_for``: gd, or SGD with momentum as the heavy ball); the measured
+one from the last tenth of the history. Only for a run of the problem the analysis is of.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+# losses whose excess over the minimum is a quadratic form in the error
+QUADRATIC = {"half_sum_squares", "sum_squares", "mse", "energy"}
+POINTS = 64
+MEASURE_MIN = 20  # iterations a measured rate needs
+
+
+def loss_of_residual(loss: str, r: np.ndarray) -> float:
+    """The loss at the exact solution, from its residual (the energy is 0 there)."""
+    if loss == "energy":
+        return 0.0
+    ss = float(np.sum(r * r))
+    return {"half_sum_squares": 0.5 * ss, "sum_squares": ss, "mse": ss / max(r.size, 1)}[loss]
+
+
+class Prediction:
+    """The dashed predicted curve on ``plot`` and the words for the caption."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#6b7280", width=1.5, style=QtCore.Qt.DashLine))
+        plot.getPlotItem().addItem(self.curve, ignoreBounds=True)
+        self.rate: float | None = None
+        self.f_star = 0.0
+        self.tol = 0.0
+        self.text = ""
+
+    def set_run(self, rec: object, src: object, analysis: object) -> None:
+        """Predict for run record ``rec`` (its RunSource ``src``) from ``analysis``; nothing
+        for a stale run, a loss that is not quadratic, or settings the spectrum cannot rate."""
+        self.rate, self.text = None, ""
+        self.curve.setData([], [])
+        if rec is None or src is None or rec.stale or analysis is None:
+            return
+        if isinstance(analysis, BaseException) or rec.session.loss not in QUADRATIC:
+            return
+        s = rec.session
+        rate = analysis.rate_for(s.optimizer, s.lr, s.optimizer_args)
+        if rate is None or not math.isfinite(rate):
+            return
+        r = src.residual(src.exact[None, :])[0]
+        self.rate, self.f_star, self.tol = rate, loss_of_residual(s.loss, r), s.tol
+
+    def draw(self, history: object) -> None:
+        n = len(history)
+        if self.rate is None or n == 0:
+            return
+        loss = history.loss
+        excess0 = float(loss[0]) - self.f_star
+        if not math.isfinite(excess0) or excess0 <= 0:
+            self.curve.setData([], [])
+            return
+        k = np.unique(np.linspace(0, n - 1, min(n, POINTS)).astype(np.int64)).astype(float)
+        with np.errstate(over="ignore", under="ignore"):
+            y = self.f_star + excess0 * self.rate ** (2 * k)
+        keep = np.isfinite(y) & (y > 1e-300)
+        self.curve.setData(k[keep], y[keep])
+        self.text = self._words(loss, n)
+
+    def _words(self, loss: np.ndarray, n: int) -> str:
+        pred = f"predicted error rate {self.rate:.4f}/it (dashed)"
+        w = max(MEASURE_MIN, n // 10)
+        if n <= w:
+            return pred
+        a, b = float(loss[n - 1 - w]) - self.f_star, float(loss[n - 1]) - self.f_star
+        if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
+            return pred
+        measured = (b / a) ** (1 / (2 * w))
+        words = f"measured {measured:.4f}/it · {pred}"
+        target = self.tol - self.f_star
+        if 0 < target < b and measured < 1:
+            left = math.log(target / b) / (2 * math.log(measured))
+            words += f" · ~{left:,.0f} iterations to the tolerance at the measured rate"
+        return words
