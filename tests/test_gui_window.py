@@ -498,3 +498,23 @@ def test_no_prediction_where_the_spectrum_says_nothing(qtbot, window):
     qtbot.waitUntil(lambda: window.model.selected.stale, timeout=LONG)
     window.live._frame(force=True)
     assert window.plots.prediction.rate is None
+
+
+def test_a_divergence_is_said_as_soon_as_it_is_clear(qtbot, window):
+    # lr × L = 2.9 on the 3x3: the top direction grows 1.9× per update, so the loss is above
+    # its start within a few iterations; it would overflow only after hundreds
+    window.editor.load_session(window.model.session.replace(lr=0.5, max_iters=25, tol=0.0))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.live._frame(force=True)
+    assert window.model.selected.status.stop_reason == "max_iters"  # still finite
+    caption = window.plots.caption.text()
+    assert "diverging since iteration" in caption and "lr × L" in caption
+    onset = int(caption.split("diverging since iteration ")[1].split(":")[0])
+    loss = window.model.selected.history.loss
+    assert loss[onset] > loss[0] >= loss[onset - 1] and onset < 10
+    window.editor.load_session(window.model.session.replace(lr=0.1, max_iters=2000, tol=1e-16))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.live._frame(force=True)
+    assert "diverging" not in window.plots.caption.text()

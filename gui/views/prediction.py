@@ -1,5 +1,5 @@
 """Predicted beside measured: the loss the spectrum predicts for a run's settings, dashed on the
-loss plot, and the rate the run actually shows.
+loss plot, the rate the run actually shows, and a divergence said as soon as it is clear.
 
 For the quadratic losses (½‖r‖², ‖r‖², mean r², the energy) the loss above its minimum f*
 is a quadratic form in the error, so when the error contracts by ``rate`` per iteration the
@@ -20,6 +20,7 @@ from PySide6 import QtCore
 QUADRATIC = {"half_sum_squares", "sum_squares", "mse", "energy"}
 POINTS = 64
 MEASURE_MIN = 20  # iterations a measured rate needs
+GROWING = 5  # iterations of growth above the start that make a divergence clear
 
 
 def loss_of_residual(loss: str, r: np.ndarray) -> float:
@@ -40,14 +41,21 @@ class Prediction:
         self.f_star = 0.0
         self.tol = 0.0
         self.text = ""
+        self.onset: int | None = None  # where a divergence began, once it is clear
+        self.why = ""
 
     def set_run(self, rec: object, src: object, analysis: object) -> None:
         """Predict for run record ``rec`` (its RunSource ``src``) from ``analysis``; nothing
         for a stale run, a loss that is not quadratic, or settings the spectrum cannot rate."""
-        self.rate, self.text = None, ""
+        self.rate, self.text, self.onset = None, "", None
+        self.why = ""  # the analysis's reason for a divergence, with the numbers
         self.curve.setData([], [])
         if rec is None or src is None or rec.stale or analysis is None:
             return
+        lip = None if isinstance(analysis, BaseException) else analysis.lipschitz
+        if rec.session.optimizer == "gd" and lip and rec.session.lr * lip > 2:
+            # short, for the caption; the Solver panel gives the whole reason
+            self.why = f"lr × L = {rec.session.lr * lip:.3g} > 2"
         if isinstance(analysis, BaseException) or rec.session.loss not in QUADRATIC:
             return
         s = rec.session
@@ -59,7 +67,9 @@ class Prediction:
 
     def draw(self, history: object) -> None:
         n = len(history)
+        self._watch_growth(history.loss, n)
         if self.rate is None or n == 0:
+            self.text = self._warning()
             return
         loss = history.loss
         excess0 = float(loss[0]) - self.f_star
@@ -71,7 +81,24 @@ class Prediction:
             y = self.f_star + excess0 * self.rate ** (2 * k)
         keep = np.isfinite(y) & (y > 1e-300)
         self.curve.setData(k[keep], y[keep])
-        self.text = self._words(loss, n)
+        self.text = self._warning() or self._words(loss, n)
+
+    def _watch_growth(self, loss: np.ndarray, n: int) -> None:
+        """Divergence is clear once the loss is above where it started and has grown for
+        ``GROWING`` iterations in a row: said then, long before it overflows."""
+        if self.onset is not None or n <= GROWING:
+            return
+        tail = loss[n - GROWING - 1 : n]
+        if not (np.all(np.diff(tail) > 0) and tail[-1] > loss[0]):
+            return
+        above = np.flatnonzero(loss[:n] > loss[0])
+        self.onset = int(above[0]) if above.size else n - 1
+
+    def _warning(self) -> str:
+        if self.onset is None:
+            return ""
+        why = f": {self.why}" if self.why else ""
+        return f"<span style='color:#b91c1c'>diverging since iteration {self.onset:,}{why}</span>"
 
     def _words(self, loss: np.ndarray, n: int) -> str:
         pred = f"predicted error rate {self.rate:.4f}/it (dashed)"
