@@ -29,7 +29,7 @@ from enum import StrEnum
 import numpy as np
 import torch
 
-from . import fastpath
+from . import fastpath, rates
 from .analysis import Analysis, analyze
 from .devices import resolve_device
 from .history import History
@@ -481,6 +481,7 @@ class Run:
             "error_norm": num(self.error_norm()),
             "elapsed_s": self.elapsed,
             "analysis": self.analysis().to_json(),
+            **rates.insight(self),
             **self._kind.summary(self.problem, self.x().reshape(-1)),
         }
 

@@ -135,3 +135,75 @@ def test_predicted_rates_for_gd_and_the_heavy_ball():
     run.advance()
     e0 = np.linalg.norm(np.linalg.solve(a, np.ones(3)))
     assert run.error_norm() / e0 < 60 * an.heavy_ball_rate**60
+
+
+# -- measured rates and conjugate gradient ---------------------------------------------------
+def test_measured_rate_reads_a_geometric_history():
+    from solver.rates import measured_rate
+
+    k = np.arange(120)
+    loss = 0.3 + 5.0 * 0.9 ** (2 * k)  # error rate 0.9, minimum 0.3
+    assert measured_rate(loss, 0.3) == pytest.approx(0.9, rel=1e-6)
+    assert measured_rate(loss[:15], 0.3) is None  # too short to tell
+    assert measured_rate(np.full(100, 2.0), 2.0) is None  # at the minimum: no rate
+
+
+def _cg_by_hand(a: np.ndarray, b: np.ndarray, done) -> int:
+    """Textbook conjugate gradient from 0 (independent of scipy's), iterations until done(x)."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    p = r.copy()
+    for k in range(1, 10 * len(b) + 1):
+        ap = a @ p
+        alpha = (r @ r) / (p @ ap)
+        x = x + alpha * p
+        r_new = r - alpha * ap
+        if done(x):
+            return k
+        p = r_new + ((r_new @ r_new) / (r @ r)) * p
+        r = r_new
+    return -1
+
+
+def test_cg_iterations_match_a_textbook_cg_on_nos4():
+    from solver.rates import cg_iterations
+
+    a = load_matrix(MATRICES / "nos4.mtx")
+    b = np.ones(a.shape[0])
+    x_star = np.linalg.solve(a, b)
+    tol = 1e-8
+    want = _cg_by_hand(a, b, lambda x: 0.5 * (x - x_star) @ a @ (x - x_star) < tol)
+    got = cg_iterations(LinearSystem(a, b), "energy", tol)
+    assert got == pytest.approx(want, abs=2)  # rounding may move the crossing by a step
+
+
+def test_cg_needs_at_most_as_many_iterations_as_distinct_eigenvalues():
+    from solver.rates import cg_iterations
+
+    a = np.diag([1.0, 1.0, 2.0, 2.0, 5.0, 5.0])  # three distinct eigenvalues
+    assert cg_iterations(LinearSystem(a, np.ones(6)), "energy", 1e-20) <= 3
+    assert cg_iterations(LinearSystem(a, np.ones(6)), "l1_norm", 1e-3) is None
+
+
+def test_headless_summary_has_the_measured_rate_and_cg_count(tmp_path):
+    import subprocess
+    import sys
+
+    from solver import presets
+
+    s = presets.build("seed-3x3")
+    path = tmp_path / "s.json"
+    sessions.save(s, path)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "main.py"), "--headless", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
+    summary = json.loads(out.stdout)
+    predicted = summary["analysis"]["predicted_rate"]["gd"]
+    assert summary["measured_rate"] == pytest.approx(predicted, rel=1e-3)
+    assert 1 <= summary["cg_iterations"] <= 6  # CG on the 3x3 normal equations
+    assert summary["analysis"]["optimal_lr"] == pytest.approx(1 / 3)

@@ -16,19 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-# losses whose excess over the minimum is a quadratic form in the error
-QUADRATIC = {"half_sum_squares", "sum_squares", "mse", "energy"}
+from solver.rates import QUADRATIC, loss_value, measured_rate
+
 POINTS = 64
-MEASURE_MIN = 20  # iterations a measured rate needs
 GROWING = 5  # iterations of growth above the start that make a divergence clear
-
-
-def loss_of_residual(loss: str, r: np.ndarray) -> float:
-    """The loss at the exact solution, from its residual (the energy is 0 there)."""
-    if loss == "energy":
-        return 0.0
-    ss = float(np.sum(r * r))
-    return {"half_sum_squares": 0.5 * ss, "sum_squares": ss, "mse": ss / max(r.size, 1)}[loss]
 
 
 class Prediction:
@@ -62,8 +53,9 @@ class Prediction:
         rate = analysis.rate_for(s.optimizer, s.lr, s.optimizer_args)
         if rate is None or not math.isfinite(rate):
             return
-        r = src.residual(src.exact[None, :])[0]
-        self.rate, self.f_star, self.tol = rate, loss_of_residual(s.loss, r), s.tol
+        p = rec.session.problem
+        f_star = loss_value(s.loss, p.A, p.b, src.exact, src.exact) if hasattr(p, "A") else 0.0
+        self.rate, self.f_star, self.tol = rate, f_star, s.tol
 
     def draw(self, history: object) -> None:
         n = len(history)
@@ -102,16 +94,12 @@ class Prediction:
 
     def _words(self, loss: np.ndarray, n: int) -> str:
         pred = f"predicted error rate {self.rate:.4f}/it (dashed)"
-        w = max(MEASURE_MIN, n // 10)
-        if n <= w:
+        measured = measured_rate(loss[:n], self.f_star)
+        if measured is None:
             return pred
-        a, b = float(loss[n - 1 - w]) - self.f_star, float(loss[n - 1]) - self.f_star
-        if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
-            return pred
-        measured = (b / a) ** (1 / (2 * w))
         words = f"measured {measured:.4f}/it · {pred}"
-        target = self.tol - self.f_star
-        if 0 < target < b and measured < 1:
-            left = math.log(target / b) / (2 * math.log(measured))
+        now, target = float(loss[n - 1]) - self.f_star, self.tol - self.f_star
+        if 0 < target < now and measured < 1:
+            left = math.log(target / now) / (2 * math.log(measured))
             words += f" · ~{left:,.0f} iterations to the tolerance at the measured rate"
         return words
