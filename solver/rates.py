@@ -9,6 +9,7 @@ the loss contract by rate²: the measured error rate is the square root of the l
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .problems import LinearSystem
 # losses whose excess over the minimum is a quadratic form in the error
 QUADRATIC = frozenset({"half_sum_squares", "sum_squares", "mse", "energy"})
 MEASURE_MIN = 20  # iterations a measured rate needs
+CG_SECONDS = 2.0  # the most conjugate gradient may take for a summary
 
 
 def loss_value(loss: str, a: np.ndarray, b: np.ndarray, x: np.ndarray, x_star: np.ndarray) -> float:
@@ -53,11 +55,14 @@ def measured_rate(loss: np.ndarray, f_star: float, quadratic: bool = True) -> fl
     return (b / a) ** (1 / ((2 if quadratic else 1) * w))
 
 
-def cg_iterations(problem: object, loss: str, tol: float, max_iter: int = 100_000) -> int | None:
+def cg_iterations(
+    problem: object, loss: str, tol: float, max_iter: int = 100_000, seconds: float = CG_SECONDS
+) -> int | None:
     """Conjugate-gradient iterations until the loss is below ``tol``, from x = 0: CG on A for
     the energy (A symmetric positive definite), on the normal equations AᵀA x = Aᵀb (CGNR)
     for the least-squares losses. None for other problems or losses, or when it is not
-    reached (a tolerance below the minimum, or ``max_iter``)."""
+    reached (a tolerance below the minimum, ``max_iter``, or ``seconds`` of work: a summary
+    must not take longer than the run it sums up)."""
     if not isinstance(problem, LinearSystem) or tol <= 0 or loss not in QUADRATIC | {"l2_norm"}:
         return None
     import scipy.sparse.linalg as spla
@@ -70,14 +75,20 @@ def cg_iterations(problem: object, loss: str, tol: float, max_iter: int = 100_00
         op = spla.LinearOperator((a.shape[1],) * 2, matvec=lambda v: a.T @ (a @ v), dtype=float)
         rhs = a.T @ b
     count = [0]
+    deadline = time.perf_counter() + seconds
 
     class _Reached(Exception):
+        pass
+
+    class _OutOfTime(Exception):
         pass
 
     def step(xk: np.ndarray) -> None:
         count[0] += 1
         if loss_value(loss, a, b, xk, x_star) < tol:
             raise _Reached
+        if time.perf_counter() > deadline:
+            raise _OutOfTime
 
     x0 = np.zeros(a.shape[1])
     if loss_value(loss, a, b, x0, x_star) < tol:
@@ -86,6 +97,8 @@ def cg_iterations(problem: object, loss: str, tol: float, max_iter: int = 100_00
         spla.cg(op, rhs, x0=x0, rtol=0.0, atol=0.0, maxiter=max_iter, callback=step)
     except _Reached:
         return count[0]
+    except _OutOfTime:
+        return None
     return None
 
 

@@ -207,3 +207,10 @@ def test_headless_summary_has_the_measured_rate_and_cg_count(tmp_path):
     assert summary["measured_rate"] == pytest.approx(predicted, rel=1e-3)
     assert 1 <= summary["cg_iterations"] <= 6  # CG on the 3x3 normal equations
     assert summary["analysis"]["optimal_lr"] == pytest.approx(1 / 3)
+
+
+def test_cg_gives_up_rather_than_hold_up_a_summary():
+    from solver.rates import cg_iterations
+
+    a = load_matrix(MATRICES / "nos4.mtx")
+    assert cg_iterations(LinearSystem(a, np.ones(a.shape[0])), "energy", 1e-12, seconds=0.0) is None
