@@ -102,6 +102,10 @@ def test_random_actions_keep_every_invariant(qtbot, make_window, seed: int) -> N
             rng.choice(["linear_system", "inverse", "polyfit", "svd"])
         ),
         lambda: current().editor.load_session("/nonexistent/session.json"),
+        lambda: current().menus.act_undo.trigger(),
+        lambda: current().menus.act_redo.trigger(),
+        lambda: current().hyper.use_step.emit(rng.choice(["recommended", "optimal", "heavy_ball"])),
+        lambda: current().menus.act_reset_layout.trigger(),
         select_random,
         pin_random,
         rename_random,
