@@ -2,9 +2,12 @@
 
 It turns Run / Pause / Step / Stop into worker commands and model records, feeds the worker's
 status snapshots into the model, and paces redraws: each frame holds the worker (see
-``gui.worker``), emits ``frame`` for the views to pull what they show, and releases the
-worker once the event loop has painted. Frames take at most ``FRAME_SHARE`` of wall time
-while a run goes, so the solver keeps the rest.
+``gui.worker``: a run that releases the GIL is not parked by it), emits ``frame`` for the
+views to pull what they show, and releases the worker once the event loop has painted.
+While a run goes, frames follow one another at their own pace, taking at most
+``FRAME_SHARE`` of wall time with the solver parked (``FRAME_SHARE_BESIDE`` of the GUI's
+core beside a solver that is not), so the solver keeps the rest. A Run pressed before the
+solver has loaded is kept and started once it has.
 
 It never calls the window: refusals and messages go through the model.
 """
@@ -35,7 +38,7 @@ SHUTDOWN_WAIT_MS = 1000
 class LiveRun(QtCore.QObject):
     """Owns the worker thread; the window's run controls call its methods."""
 
-    # Draw now: (everything: every plot, not one in turn; tight: fit ranges to the data).
+    # Draw now: (everything: every range may move this frame; tight: fit ranges to the data).
     frame = QtCore.Signal(bool, bool)
 
     def __init__(self, model: AppModel, parent: QtCore.QObject | None = None) -> None:

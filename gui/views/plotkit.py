@@ -23,7 +23,6 @@ ERROR_PEN = pg.mkPen("#d97706", width=2)
 RESIDUAL_PEN = pg.mkPen("#059669", width=2)
 CROSS_PEN = pg.mkPen("#9ca3af", width=1, style=QtCore.Qt.DashLine)
 EXACT_BRUSH = pg.mkBrush("#cbd5e1")
-LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 210)
 X_BRUSH = pg.mkBrush("#1a56db")
 PALETTE = [
     "#1f77b4",
