@@ -39,6 +39,15 @@ def drop(w: MainWindow, path, on: QtWidgets.QWidget | None = None) -> bool:
     return True
 
 
+def deferred_window(qtbot, tmp_path) -> MainWindow:
+    """The window as the app builds it: painted, the solver not loaded yet."""
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
 def close_deferred(qtbot, w: MainWindow) -> None:
     """Close a window built as the app builds it, once its start-up imports are done: the
     interpreter must not exit with torch still importing on the loader's thread."""
@@ -49,10 +58,7 @@ def close_deferred(qtbot, w: MainWindow) -> None:
 
 # -- start-up ---------------------------------------------------------------------------------
 def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
-    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = deferred_window(qtbot, tmp_path)
     try:
         assert not w.model.ready
         assert w.act_run.isEnabled(), "Run must take a press while the solver loads"
@@ -71,10 +77,7 @@ def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
 
 
 def test_a_queued_run_can_be_cancelled(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
-    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = deferred_window(qtbot, tmp_path)
     try:
         w.act_step.trigger()
         assert w.live.queued
@@ -239,10 +242,7 @@ def test_a_file_of_no_known_kind_is_not_taken(qtbot, window, tmp_path):
 
 
 def test_open_while_loading_says_why_it_waits(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
-    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = deferred_window(qtbot, tmp_path)
     try:
         f = tmp_path / "x.json"
         f.write_text(json.dumps({"A": [[1]], "b": [1]}))
