@@ -54,6 +54,22 @@ def display():
             proc.kill()
 
 
+def app_env(display: str, tmp_path, **extra: str) -> dict:
+    """The environment of an app launched on ``display`` in a fresh profile under tmp_path."""
+    home = tmp_path / "home"
+    (tmp_path / "runtime").mkdir(mode=0o700)
+    return dict(
+        os.environ,
+        DISPLAY=display,
+        QT_QPA_PLATFORM="xcb",
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_RUNTIME_DIR=str(tmp_path / "runtime"),
+        **extra,
+    )
+
+
 def xdotool(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=60)
 
@@ -98,17 +114,7 @@ def xwd_to_png(xwd: Path, png: Path) -> np.ndarray:
 def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
     home = tmp_path / "home"
     log = tmp_path / "runs.jsonl"
-    env = dict(
-        os.environ,
-        DISPLAY=display,
-        QT_QPA_PLATFORM="xcb",
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_RUNTIME_DIR=str(tmp_path / "runtime"),
-        DESCENT_LAB_RUN_LOG=str(log),
-    )
-    (tmp_path / "runtime").mkdir(mode=0o700)
+    env = app_env(display, tmp_path, DESCENT_LAB_RUN_LOG=str(log))
     app = subprocess.Popen(
         [sys.executable, "main.py"],
         cwd=ROOT,
@@ -187,17 +193,7 @@ def window_size(env: dict, wid: str) -> tuple[int, int] | None:
 def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path):
     """A 5000×5000 system takes seconds to analyse (power iterations, then one LU that
     cannot be interrupted); Ctrl+Q meanwhile must end the process promptly, with status 0."""
-    home = tmp_path / "home"
-    env = dict(
-        os.environ,
-        DISPLAY=display,
-        QT_QPA_PLATFORM="xcb",
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_RUNTIME_DIR=str(tmp_path / "runtime"),
-    )
-    (tmp_path / "runtime").mkdir(mode=0o700)
+    env = app_env(display, tmp_path)
     rng = np.random.default_rng(0)
     np.save(tmp_path / "big.npy", rng.standard_normal((5000, 5000)))
     np.save(tmp_path / "b.npy", np.ones(5000))
