@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import check_cancel
-from .losses import LOSSES, curvature_bounds
+from .losses import LOSSES, curvature_bounds, curvature_errors
 from .problems import Problem
 
 # The JSON report lists at most this many singular values (the largest and smallest halves).
@@ -41,6 +41,9 @@ class Analysis:
     lr: float | None
     rate: float | None  # predicted per-iteration contraction of the error for gd at `lr`
     exact: np.ndarray
+    # iterative spectra only: bounds on |L − true L| and |μ − true μ| (None: exact or unknown)
+    lipschitz_error: float | None = None
+    mu_error: float | None = None
 
     def iterations_for(self, factor: float = 1e-6) -> int | None:
         """Predicted gd iterations to shrink the error by ``factor``."""
@@ -110,10 +113,22 @@ class Analysis:
         for larger matrices, with their stopping accuracy."""
         if self.spectrum_exact:
             return "exact (full SVD)"
-        return (
-            "estimated: power iteration on AᵀA for σmax (stopped when successive estimates "
-            "agree to 1e-10), inverse iteration through an LU for σmin (to 1e-8)"
-        )
+        text = "estimated: Lanczos on AᵀA for σmax, inverse iteration through an LU for σmin"
+        accuracy = self.spectrum_accuracy
+        return f"{text}; {accuracy}" if accuracy else text
+
+    @property
+    def spectrum_accuracy(self) -> str | None:
+        """The estimates' error bounds in words ("L to ±2e-12, μ to ±3e-09"), relative to
+        their values; None for an exact spectrum or when no bound is known."""
+        parts = []
+        for name, value, err in (
+            ("L", self.lipschitz, self.lipschitz_error),
+            ("μ", self.mu, self.mu_error),
+        ):
+            if value and err is not None and math.isfinite(err):
+                parts.append(f"{name} to ±{err / abs(value):.1g} relative")
+        return ", ".join(parts) or None
 
     def divergence_reason(self, lr: float) -> str | None:
         """Why plain gd at ``lr`` blows up, with the numbers; None if it should not."""
@@ -150,6 +165,12 @@ class Analysis:
                 "heavy_ball": _finite_or_none(self.heavy_ball_rate),
             },
             "spectrum_method": self.spectrum_method,
+            "spectrum_error": None
+            if self.spectrum_exact
+            else {
+                "lipschitz": _finite_or_none(self.lipschitz_error),
+                "mu": _finite_or_none(self.mu_error),
+            },
         }
 
 
@@ -177,9 +198,10 @@ def analyze_linear(
     check_cancel(cancel)
     spec = problem.spectrum(cancel)
     bounds = curvature_bounds(loss, spec, problem.n_residuals)
-    lip = mu = max_lr = rec_lr = rate = None
+    lip = mu = max_lr = rec_lr = rate = lip_err = mu_err = None
     if bounds is not None:
         mu, lip = bounds
+        lip_err, mu_err = curvature_errors(loss, spec, problem.n_residuals)
         if lip > 0:
             max_lr, rec_lr = 2.0 / lip, 1.0 / lip
         mu = mu if math.isfinite(mu) else None
@@ -201,4 +223,6 @@ def analyze_linear(
         lr=lr,
         rate=rate,
         exact=exact,
+        lipschitz_error=lip_err,
+        mu_error=mu_err,
     )

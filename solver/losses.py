@@ -146,3 +146,28 @@ def curvature_bounds(name: str, spec: Spectrum, n_residuals: int) -> tuple[float
     lip = curv(spec.sigma_max, n_residuals)
     mu = curv(spec.sigma_min_nonzero, n_residuals) if spec.sigma_min_nonzero else float("nan")
     return mu, lip
+
+
+def curvature_errors(
+    name: str, spec: Spectrum, n_residuals: int
+) -> tuple[float | None, float | None]:
+    """Bounds on the errors of ``curvature_bounds``' L and μ, from the spectrum's bounds on
+    σmax and σmin (None where the spectrum is exact or gives none). The curvature grows with
+    σ, so σ ± its bound brackets it."""
+    curv = LOSSES[name].curvature
+    out: list[float | None] = []
+    for sigma, err in (
+        (spec.sigma_max, spec.sigma_max_error),
+        (spec.sigma_min_nonzero, spec.sigma_min_error),
+    ):
+        if curv is None or spec.exact or err is None or not sigma:
+            out.append(None)
+            continue
+        mid = curv(sigma, n_residuals)
+        out.append(
+            max(
+                abs(curv(sigma + err, n_residuals) - mid),
+                abs(mid - curv(max(sigma - err, 0.0), n_residuals)),
+            )
+        )
+    return out[0], out[1]

@@ -112,11 +112,13 @@ class _Problem:
         if min(a.shape) <= FULL_SVD_LIMIT:
             check_cancel(cancel)
             return self._memo(f"svd:{key}", svd)[0]
-        smax = self._memo(f"sigma_max:{key}", lambda: estimate_sigma_max(a, cancel))
-        smin = float("nan")
+        smax, smax_err = self._memo(f"sigma_max:{key}", lambda: estimate_sigma_max(a, cancel))
+        smin, smin_err = float("nan"), None
         if a.shape[0] == a.shape[1]:
-            smin = self._memo(f"sigma_min:{key}", lambda: estimate_sigma_min(a, cancel))
-        return Spectrum(smax, smin, smin if smin > 0 else None, None, None, exact=False)
+            smin, smin_err = self._memo(f"sigma_min:{key}", lambda: estimate_sigma_min(a, cancel))
+        return Spectrum(
+            smax, smin, smin if smin > 0 else None, None, None, False, smax_err, smin_err
+        )
 
 
 class LinearSystem(_Problem):

@@ -3,6 +3,12 @@
 The estimates (power iteration for the largest, inverse iteration through an LU for the
 smallest) take ``cancel`` and check it before every pass; one LAPACK call (the SVD, the LU)
 cannot be interrupted. scipy is imported only by the inverse iteration.
+
+Each estimate comes with an a-posteriori bound on its error: for a unit vector v and the
+symmetric map KᵀK, the Rayleigh quotient λ = ‖Kv‖² lies within ‖KᵀKv − λv‖ of an eigenvalue
+of KᵀK, so √λ lies within that residual / √λ of a singular value of K. (Which one is the
+iteration's business: the largest for power iteration, the smallest for inverse iteration,
+once converged.)
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ class Spectrum:
     rank: int | None
     values: np.ndarray | None  # all singular values, descending, when affordable
     exact: bool  # True when from a full SVD, False when estimated
+    # estimates only: bounds on |estimate − singular value| (None: exact, or not bounded)
+    sigma_max_error: float | None = None
+    sigma_min_error: float | None = None
 
     @property
     def cond(self) -> float | None:
@@ -51,6 +60,32 @@ def _rank_tol(s: np.ndarray, shape: tuple[int, int]) -> float:
     return float(s[0]) * max(shape) * np.finfo(np.float64).eps if s.size else 0.0
 
 
+def power_vector(
+    apply: Callable[[np.ndarray], np.ndarray],
+    v: np.ndarray,
+    iters: int,
+    rtol: float,
+    cancel: threading.Event | None = None,
+) -> tuple[float, np.ndarray]:
+    """Power iteration on the positive semi-definite map ``apply`` (KᵀK for an operator K)
+    from ``v``: sqrt of its largest eigenvalue (K's largest singular value), and the unit
+    vector the iteration ended on."""
+    est = 0.0
+    v = v / (np.linalg.norm(v) or 1.0)
+    for _ in range(iters):
+        check_cancel(cancel)
+        w = apply(v)
+        nrm = np.linalg.norm(w)
+        if nrm == 0 or not np.isfinite(nrm):
+            break
+        new = float(np.sqrt(nrm))
+        v = w / nrm
+        if abs(new - est) <= rtol * new:
+            return new, v
+        est = new
+    return est, v
+
+
 def power_sqrt(
     apply: Callable[[np.ndarray], np.ndarray],
     v: np.ndarray,
@@ -60,19 +95,18 @@ def power_sqrt(
 ) -> float:
     """sqrt of the largest eigenvalue of the positive semi-definite map ``apply`` (KᵀK for
     an operator K: its largest singular value), by power iteration from ``v``."""
-    est = 0.0
-    for _ in range(iters):
-        check_cancel(cancel)
-        w = apply(v)
-        nrm = np.linalg.norm(w)
-        if nrm == 0 or not np.isfinite(nrm):
-            break
-        new = float(np.sqrt(nrm / np.linalg.norm(v)))
-        v = w / nrm
-        if abs(new - est) <= rtol * new:
-            return new
-        est = new
-    return est
+    return power_vector(apply, v, iters, rtol, cancel)[0]
+
+
+def rayleigh_sqrt(normal: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> tuple[float, float]:
+    """(σ, bound) for the unit vector ``v`` and ``normal`` = KᵀK: σ = √(vᵀKᵀKv), and a bound
+    on the distance from σ to the nearest singular value of K (see the module's note)."""
+    w = normal(v)
+    lam = float(v @ w)
+    if not lam > 0 or not np.isfinite(lam):
+        return max(lam, 0.0) ** 0.5, float("inf")
+    sigma = lam**0.5
+    return sigma, float(np.linalg.norm(w - lam * v)) / sigma
 
 
 def _start_vectors(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,20 +116,39 @@ def _start_vectors(n: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal(n), rng.standard_normal(n)
 
 
-def estimate_sigma_max(a: np.ndarray, cancel: threading.Event | None) -> float:
-    """Power iteration on AᵀA; stops within rtol 1e-10 or after 200 passes."""
-    v = _start_vectors(a.shape[1])[0]
-    return float(power_sqrt(lambda v: a.T @ (a @ v), v, 200, 1e-10, cancel))
+def estimate_sigma_max(a: np.ndarray, cancel: threading.Event | None) -> tuple[float, float]:
+    """σmax of ``a`` and the bound on its error, by Lanczos on AᵀA (ARPACK, to rtol 1e-10).
+
+    Power iteration alone stalls where the top singular values cluster (0.2 % off on a
+    random 1300 x 1300 with its successive estimates agreeing to 1e-10); Lanczos gets them
+    to rounding. Power iteration remains the fallback if ARPACK does not converge."""
+    import scipy.sparse.linalg as spla
+
+    n = a.shape[1]
+
+    def normal(v: np.ndarray) -> np.ndarray:
+        check_cancel(cancel)  # every product: ARPACK calls back into Python for each
+        return a.T @ (a @ np.ravel(v))
+
+    start = _start_vectors(n)[0]
+    op = spla.LinearOperator((n, n), matvec=normal, dtype=np.float64)
+    try:
+        _, vecs = spla.eigsh(op, k=1, which="LA", v0=start, tol=1e-10, maxiter=max(300, n))
+        v = vecs[:, 0]
+    except (spla.ArpackNoConvergence, spla.ArpackError, ValueError):
+        _, v = power_vector(normal, start, 200, 1e-10, cancel)
+    return rayleigh_sqrt(normal, v / np.linalg.norm(v))
 
 
-def estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> float:
-    """Inverse iteration through an LU for a square ``a``; 0 when it is singular."""
+def estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> tuple[float, float]:
+    """Inverse iteration through an LU for a square ``a`` (to rtol 1e-8 or 100 passes): σmin
+    and the bound on its error; (0, 0) when ``a`` is singular."""
     import scipy.linalg
 
     check_cancel(cancel)
     try:
         lu = scipy.linalg.lu_factor(a, check_finite=False)
-        inv_norm = power_sqrt(
+        inv_norm, v = power_vector(
             lambda v: scipy.linalg.lu_solve(lu, scipy.linalg.lu_solve(lu, v, trans=1)),
             _start_vectors(a.shape[1])[1],
             100,
@@ -103,8 +156,10 @@ def estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> float:
             cancel,
         )
     except (np.linalg.LinAlgError, ValueError):
-        return 0.0
-    return 1.0 / inv_norm if np.isfinite(inv_norm) and inv_norm > 0 else 0.0
+        return 0.0, 0.0
+    if not (np.isfinite(inv_norm) and inv_norm > 0):
+        return 0.0, 0.0
+    return rayleigh_sqrt(lambda v: a.T @ (a @ v), v)
 
 
 def svd_spectrum(a: np.ndarray) -> tuple[Spectrum, tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -3,6 +3,7 @@ analysis of the same problem still works."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -68,12 +69,46 @@ def test_a_cancel_set_before_stops_at_once(big: np.ndarray) -> None:
         KINDS["linear_system"].analyze(p, "half_sum_squares", 0.01, cancel)
 
 
-@pytest.mark.parametrize("at", [3, 12, 16])
+class Recorder(threading.Event):
+    """Never set; remembers, for each check, which stage of the analysis made it."""
+
+    STAGES = ("normal", "estimate_sigma_min", "solve")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages: list[str] = []
+
+    def is_set(self) -> bool:
+        frame, stage = sys._getframe(1), "between"
+        while frame is not None:
+            if frame.f_code.co_name in self.STAGES:
+                stage = frame.f_code.co_name
+                break
+            frame = frame.f_back
+        self.stages.append(stage)
+        return False
+
+
+@pytest.fixture(scope="module")
+def checks(big: np.ndarray) -> dict[str, int]:
+    """The numbers of the checks that fall where the test cancels: the third product of
+    the Lanczos iteration for σmax, the second pass of the inverse iteration for σmin
+    (after its LU) and the check between the spectrum and the solve."""
+    rec = Recorder()
+    analysis.analyze(system(big), "half_sum_squares", 0.01, rec)
+    st = rec.stages
+    lanczos = st.index("normal") + 3
+    inverse = st.index("estimate_sigma_min") + 3
+    between = next(i for i in range(inverse, len(st)) if st[i] == "between") + 1
+    assert st[lanczos - 1] == "normal" and st[inverse - 1] == "estimate_sigma_min"
+    return {"lanczos": lanczos, "inverse": inverse, "between": between}
+
+
+@pytest.mark.parametrize("where", ["lanczos", "inverse", "between"])
 def test_a_cancel_inside_the_iterations_raises_there_and_leaves_nothing_behind(
-    big: np.ndarray, at: int
+    big: np.ndarray, checks: dict[str, int], where: str
 ) -> None:
-    """Check 3 falls in the power iteration for the largest singular value, 12 in the inverse
-    iteration for the smallest (after the LU), 16 between the stages, before the solve."""
+    at = checks[where]
     p, cancel = system(big), CancelAt(at)
     with pytest.raises(Cancelled):
         analysis.analyze(p, "half_sum_squares", 0.01, cancel)
@@ -91,7 +126,7 @@ class Watched(threading.Event):
 
     def is_set(self) -> bool:
         self.checks += 1
-        if self.checks >= 2:  # the second check is inside the first power iteration
+        if self.checks >= 2:  # the second check is inside the first Lanczos product
             self.in_loop.set()
         return super().is_set()
 

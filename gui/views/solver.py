@@ -291,7 +291,12 @@ class SolverPanel(QtWidgets.QWidget):
                 f"{fmt((k - 1) / (k + 1))}; heavy ball {fmt(a.heavy_ball_rate)}"
             )
         if not a.spectrum_exact:
-            lines.append("<span style='color:#6b7280'>L and μ estimated iteratively</span>")
+            how = a.spectrum_accuracy
+            lines.append(
+                "<span style='color:#6b7280'>L and μ estimated iteratively"
+                + (f" ({how})" if how else "")
+                + "</span>"
+            )
         why = a.divergence_reason(session.lr) if session.optimizer == "gd" else None
         if why:
             lines.append(f"<span style='color:#b91c1c'>gd will diverge: {why}</span>")
