@@ -16,6 +16,15 @@ DEFAULT_SIZE = (1440, 900)
 MIN_PLOT_SHARE = 0.3
 
 
+def tabify_side_docks(
+    window: QtWidgets.QMainWindow, docks: dict[str, QtWidgets.QDockWidget]
+) -> None:
+    """Examples, One step and Device share one place on the right, the device in front."""
+    window.tabifyDockWidget(docks["examples"], docks["step"])
+    window.tabifyDockWidget(docks["step"], docks["devices"])
+    docks["devices"].raise_()
+
+
 class WindowLayout:
     """Geometry and dock layout of ``window`` (a QMainWindow with ``docks`` by role)."""
 
@@ -93,8 +102,7 @@ class WindowLayout:
         for d in self.docks.values():
             d.setFloating(False)
             d.show()
-        w.tabifyDockWidget(self.docks["examples"], self.docks["devices"])
-        self.docks["devices"].raise_()
+        tabify_side_docks(w, self.docks)
         self.fit_to_screen()
         QtCore.QTimer.singleShot(0, self.size_docks)
 

@@ -20,7 +20,7 @@ from .analysis import Analyzer
 from .drops import FileDrops
 from .editing import Editor
 from .files import FileCommands
-from .layout import WindowLayout
+from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
 from .loader import StartupLoader
 from .menus import WindowMenus
@@ -35,6 +35,7 @@ from .views.messages import MessageBoxes
 from .views.runs import RunsPanel
 from .views.solver import SolverPanel
 from .views.status import RunStatusBar
+from .views.stepview import StepPanel
 from .worker import preload_solver
 
 Qt = QtCore.Qt
@@ -143,15 +144,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_hyper = self._dock("Solver", "solverDock", scroll, right)
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
         self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
-        self.tabifyDockWidget(self.dock_examples, self.dock_devices)  # the device in front
+        self.step_panel = StepPanel(self.model, guard=self.live.guard)
+        self.dock_step = self._dock(StepPanel.TITLE, "stepDock", self.step_panel, right)
         self.dock_examples.visibilityChanged.connect(self.examples.on_shown)
+        self.dock_step.visibilityChanged.connect(self.step_panel.on_shown)
         self.docks = {
             "problem": self.dock_matrix,
             "runs": self.dock_runs,
             "solver": self.dock_hyper,
             "devices": self.dock_devices,
             "examples": self.dock_examples,
+            "step": self.dock_step,
         }
+        tabify_side_docks(self, self.docks)
         placeholder = QtWidgets.QLabel("Loading plots…", alignment=Qt.AlignCenter)
         placeholder.setStyleSheet("color: #6b7280; font-size: 15px; background: white;")
         self.setCentralWidget(placeholder)

@@ -1,0 +1,185 @@
+"""The "One step" panel: what the inspected iteration of the selected run did.
+
+For iteration k it shows, per unknown, x_k, the gradient autograd computes there (what the
+run's ``x.grad`` held), the loss's closed-form gradient beside it and their difference, the
+step the optimizer actually took (x_{k+1} − x_k) and the step plain gd would have taken
+(−lr·∇f). The header sums it up: how far autograd is from the formula, and how the step
+taken compares with −lr·∇f in length and direction (momentum, Adam and L-BFGS differ).
+
+It follows the model's inspected iteration (the crosshair on an iteration plot), or the
+newest one, at most a few times a second while a run goes, and only while it is on screen.
+The numbers come from ``solver.anatomy``, recomputed from the recorded iterates: the panel
+never touches the worker's tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from .matrix import fmt
+from .tables import ArrayModel, MatrixView
+
+LIVE_MS = 250  # refresh period while the newest iteration of a live run is on show
+HOVER_MS = 40  # coalesces crosshair moves
+
+
+class StepPanel(QtWidgets.QWidget):
+    TITLE = "One step"
+
+    def __init__(
+        self,
+        model: object,
+        guard: Callable[[], AbstractContextManager[None]] | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.guard = guard or nullcontext
+        self.anatomy = None  # the StepAnatomy on show
+        self._on_screen = False
+        self.header = QtWidgets.QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(QtCore.Qt.RichText)
+        self.header.setObjectName("stepHeader")
+        self.table_model = ArrayModel("step", editable=False)
+        self.table = MatrixView()
+        self.table.setModel(self.table_model)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.header)
+        lay.addWidget(self.table, 1)
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.refresh)
+        model.selection_changed.connect(lambda _r: self._soon(0))
+        model.inspected_changed.connect(lambda _k: self._soon(HOVER_MS))
+        model.run_updated.connect(self._run_updated)
+        model.run_finished.connect(lambda *_: self._soon(0))
+        self.refresh()
+
+    # -- when ---------------------------------------------------------------------------------
+    def on_shown(self, shown: bool) -> None:
+        """Its dock came to the front or went behind another (``visibilityChanged``)."""
+        self._on_screen = shown
+        if shown:
+            self._soon(0)
+
+    def _run_updated(self, run_id: int) -> None:
+        rec = self.model.selected
+        if rec is not None and rec.id == run_id and self.model.inspected is None:
+            self._soon(LIVE_MS if rec.status.state == "running" else 0)
+
+    def _soon(self, ms: int) -> None:
+        if not self._timer.isActive():
+            self._timer.start(ms)
+        elif ms < self._timer.remainingTime():
+            self._timer.start(ms)
+
+    # -- what ---------------------------------------------------------------------------------
+    def _iterates(self, rec: object) -> tuple[int, np.ndarray, np.ndarray | None] | str:
+        """(k, x_k, x_{k+1} or None) of the inspected iteration, or why there are none."""
+        h = rec.history
+        p = rec.session.problem
+        n = int(np.prod(p.unknown_shape))
+        tracked = h.tracked
+        if len(tracked) < n:
+            return (
+                f"this run records {len(tracked):,} of its {n:,} unknowns; a step is taken "
+                "apart over all of them (Solver panel → Track: all)"
+            )
+        its, vals = h.trajectory()
+        if not len(its):
+            return "no iterate recorded yet"
+        k = self.model.inspected
+        k = int(its[-1]) if k is None else int(k)
+        i = int(np.searchsorted(its, k))
+        if i >= len(its) or its[i] != k:
+            stride = h.trajectory_stride
+            return f"iteration {k:,} is not kept (this long run keeps every {stride:,}th)"
+        order = np.argsort(tracked)
+
+        def full(row: int) -> np.ndarray:
+            x = np.empty(n)
+            x[tracked[order]] = vals[row][order]
+            return x
+
+        nxt = full(i + 1) if i + 1 < len(its) and its[i + 1] == k + 1 else None
+        return k, full(i), nxt
+
+    def refresh(self) -> None:
+        rec = self.model.selected
+        if rec is None or rec.history is None:
+            self._show_text("No run selected: run or step one, then point at an iteration.")
+            return
+        if not (self._on_screen and self.isVisible()):
+            return
+        got = self._iterates(rec)
+        if isinstance(got, str):
+            self._show_text(f"Iteration not available: {got}.")
+            return
+        from solver.anatomy import step_anatomy
+
+        k, x, x_next = got
+        try:
+            with self.guard():
+                an = step_anatomy(rec.session, k, x, x_next)
+        except Exception as exc:  # a problem whose loss cannot be rebuilt here: say so
+            self._show_text(f"Iteration {k:,} cannot be taken apart: {exc}")
+            return
+        self.anatomy = an
+        self._fill(an, rec.history.names)
+
+    def _show_text(self, text: str) -> None:
+        self.anatomy = None
+        self.header.setText(text)
+        self.table_model.set_array(np.zeros((0, 0)))
+
+    def _fill(self, an: object, names: list[str]) -> None:
+        cols = [an.x, an.autograd]
+        heads = ["x_k", "∇f autograd"]
+        if an.closed_form is not None:
+            cols += [an.closed_form, an.autograd - an.closed_form]
+            heads += [f"∇f = {an.formula}", "autograd − formula"]
+        if an.step is not None:
+            cols.append(an.step)
+            heads.append("step taken")
+        cols.append(an.plain_step)
+        heads.append("−lr·∇f")
+        self.table_model.column_names = heads
+        self.table_model.set_array(np.column_stack(cols), row_names=names)
+        self.table.resizeColumnsToContents()
+        self.header.setText(self._summary(an))
+
+    @staticmethod
+    def _summary(an: object) -> str:
+        gnorm = float(np.linalg.norm(an.autograd))
+        lines = [f"<b>Iteration {an.iteration:,}</b> · loss {fmt(an.loss)} · ‖∇f‖ {fmt(gnorm)}"]
+        if an.difference is None:
+            lines.append("no closed form is written for this loss: autograd's gradient only")
+        else:
+            lines.append(
+                f"autograd vs ∇f = {an.formula}: max difference {an.difference:.1e} of the "
+                "gradient's size" + (" (rounding)" if an.difference < 1e-10 else "")
+            )
+        if an.step is None:
+            lines.append("the step from here is not taken yet")
+        else:
+            ratio, cos = an.step_ratio, an.alignment
+            if ratio is None or cos is None:
+                lines.append("the step taken is zero")
+            else:
+                plain = an.optimizer == "gd"
+                angle = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+                lines.append(
+                    f"step taken = {ratio:.3g} × ‖lr·∇f‖, at {angle:.1f}° from −∇f"
+                    + (
+                        " (plain gd: the step is −lr·∇f)"
+                        if plain
+                        else f" ({an.optimizer} builds its step from more than this gradient)"
+                    )
+                )
+        return "<br>".join(lines)
