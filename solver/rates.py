@@ -103,7 +103,10 @@ def cg_iterations(
 
 
 def insight(run: object) -> dict:
-    """The headless summary's measured rate and conjugate gradient's count for ``run``."""
+    """The headless summary's measured rate, conjugate gradient's count and the sentence
+    that explains the run (``solver.explain``) for ``run``."""
+    from .explain import explain, loss_levels
+
     s = run.session
     problem = run.problem
     rate = cg = None
@@ -112,4 +115,10 @@ def insight(run: object) -> dict:
         f_star = loss_value(s.loss, a, b, run.exact, run.exact)
         rate = measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
         cg = cg_iterations(problem, s.loss, s.tol)
-    return {"measured_rate": rate, "cg_iterations": cg}
+    f_star, scale = loss_levels(s, run.exact)
+    said = explain(s, run.analysis(), run.history.loss, run.history.error, f_star, scale)
+    return {
+        "measured_rate": rate,
+        "cg_iterations": cg,
+        "explanation": None if said is None else said.text,
+    }

@@ -483,8 +483,9 @@ def test_the_loss_plot_shows_the_predicted_loss_and_the_measured_rate(qtbot, win
     assert slope == pytest.approx(2 * np.log(pred.rate), rel=1e-9)
     caption = window.plots.caption.text()
     assert f"predicted error rate {pred.rate:.4f}" in caption
-    measured = float(caption.split("measured ")[1].split("/it")[0])
+    measured = float(caption.split("converging at ")[1].split(" per iteration")[0])
     assert measured == pytest.approx(pred.rate, rel=0.01)  # the 3x3 runs as predicted
+    assert f"as predicted for κ = {window.model.analysis.cond:.3g}" in caption
 
 
 def test_no_prediction_where_the_spectrum_says_nothing(qtbot, window):

@@ -407,7 +407,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         s, e, pts = self._window(self.loss_plot, n)
         x, y = h.envelope("loss", s, e, pts)
         self.loss_curve.setData(x, y)
-        self.prediction.draw(h)
+        self.prediction.draw(h, final)
         self._fit("loss", finite_range(y, positive=True), n - 1, final)
 
     def _draw_error(self, final: bool) -> None:

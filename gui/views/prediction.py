@@ -1,5 +1,7 @@
 """Predicted beside measured: the loss the spectrum predicts for a run's settings, dashed on the
-loss plot, the rate the run actually shows, and a divergence said as soon as it is clear.
+loss plot, and the caption's sentence on why the run behaves as it does (``solver.explain``:
+a divergence as soon as it is clear, the measured rate against the predicted one, a stall,
+rounding, the minimum-norm solution...), with the iterations left at the measured rate.
 
 For the quadratic losses (½‖r‖², ‖r‖², mean r², the energy) the loss above its minimum f*
 is a quadratic form in the error, so when the error contracts by ``rate`` per iteration the
@@ -11,15 +13,17 @@ one from the last tenth of the history. Only for a run of the problem the analys
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from solver.rates import QUADRATIC, loss_value, measured_rate
+from solver.explain import divergence_onset, explain, loss_levels
+from solver.rates import QUADRATIC, measured_rate
 
 POINTS = 64
-GROWING = 5  # iterations of growth above the start that make a divergence clear
+WORDS_EVERY = 0.25  # seconds between two rewrites of the sentence while a run goes
 
 
 class Prediction:
@@ -29,77 +33,71 @@ class Prediction:
         self.curve = pg.PlotDataItem(pen=pg.mkPen("#6b7280", width=1.5, style=QtCore.Qt.DashLine))
         plot.getPlotItem().addItem(self.curve, ignoreBounds=True)
         self.rate: float | None = None
-        self.f_star = 0.0
+        self.f_star, self.scale = 0.0, None
         self.tol = 0.0
         self.text = ""
         self.onset: int | None = None  # where a divergence began, once it is clear
-        self.why = ""
+        self.session = self.analysis = None
+        self._said_at = 0.0
 
     def set_run(self, rec: object, src: object, analysis: object) -> None:
         """Predict for run record ``rec`` (its RunSource ``src``) from ``analysis``; nothing
         for a stale run, a loss that is not quadratic, or settings the spectrum cannot rate."""
         self.rate, self.text, self.onset = None, "", None
-        self.why = ""  # the analysis's reason for a divergence, with the numbers
+        self.session = None if rec is None or src is None or rec.stale else rec.session
+        self.analysis = None if isinstance(analysis, BaseException) else analysis
+        self._said_at = 0.0
         self.curve.setData([], [])
-        if rec is None or src is None or rec.stale or analysis is None:
+        if self.session is None:
             return
-        lip = None if isinstance(analysis, BaseException) else analysis.lipschitz
-        if rec.session.optimizer == "gd" and lip and rec.session.lr * lip > 2:
-            # short, for the caption; the Solver panel gives the whole reason
-            self.why = f"lr × L = {rec.session.lr * lip:.3g} > 2"
-        if isinstance(analysis, BaseException) or rec.session.loss not in QUADRATIC:
+        s = self.session
+        self.f_star, self.scale = loss_levels(s, src.exact)
+        self.tol = s.tol
+        if self.analysis is None or s.loss not in QUADRATIC:
             return
-        s = rec.session
-        rate = analysis.rate_for(s.optimizer, s.lr, s.optimizer_args)
-        if rate is None or not math.isfinite(rate):
-            return
-        p = rec.session.problem
-        f_star = loss_value(s.loss, p.A, p.b, src.exact, src.exact) if hasattr(p, "A") else 0.0
-        self.rate, self.f_star, self.tol = rate, f_star, s.tol
+        rate = self.analysis.rate_for(s.optimizer, s.lr, s.optimizer_args)
+        if rate is not None and math.isfinite(rate):
+            self.rate = rate
 
-    def draw(self, history: object) -> None:
+    def draw(self, history: object, final: bool = True) -> None:
+        """The predicted curve for ``history``, and the sentence (at most every
+        ``WORDS_EVERY`` seconds unless ``final``: the run paused or ended)."""
         n = len(history)
-        self._watch_growth(history.loss, n)
-        if self.rate is None or n == 0:
-            self.text = self._warning()
-            return
-        loss = history.loss
-        excess0 = float(loss[0]) - self.f_star
-        if not math.isfinite(excess0) or excess0 <= 0:
-            self.curve.setData([], [])
-            return
-        k = np.unique(np.linspace(0, n - 1, min(n, POINTS)).astype(np.int64)).astype(float)
-        with np.errstate(over="ignore", under="ignore"):
-            y = self.f_star + excess0 * self.rate ** (2 * k)
-        keep = np.isfinite(y) & (y > 1e-300)
-        self.curve.setData(k[keep], y[keep])
-        self.text = self._warning() or self._words(loss, n)
+        if self.onset is None and n:
+            self.onset = divergence_onset(history.loss)
+        if self.rate is not None and n:
+            loss = history.loss
+            excess0 = float(loss[0]) - self.f_star
+            if math.isfinite(excess0) and excess0 > 0:
+                k = np.unique(np.linspace(0, n - 1, min(n, POINTS)).astype(np.int64))
+                k = k.astype(float)
+                with np.errstate(over="ignore", under="ignore"):
+                    y = self.f_star + excess0 * self.rate ** (2 * k)
+                keep = np.isfinite(y) & (y > 1e-300)
+                self.curve.setData(k[keep], y[keep])
+            else:
+                self.curve.setData([], [])
+        now = time.perf_counter()
+        if final or now - self._said_at >= WORDS_EVERY:
+            self._said_at = now
+            self.text = self._words(history, n)
 
-    def _watch_growth(self, loss: np.ndarray, n: int) -> None:
-        """Divergence is clear once the loss is above where it started and has grown for
-        ``GROWING`` iterations in a row: said then, long before it overflows."""
-        if self.onset is not None or n <= GROWING:
-            return
-        tail = loss[n - GROWING - 1 : n]
-        if not (np.all(np.diff(tail) > 0) and tail[-1] > loss[0]):
-            return
-        above = np.flatnonzero(loss[:n] > loss[0])
-        self.onset = int(above[0]) if above.size else n - 1
-
-    def _warning(self) -> str:
-        if self.onset is None:
+    def _words(self, history: object, n: int) -> str:
+        if self.session is None or n < 2:
             return ""
-        why = f": {self.why}" if self.why else ""
-        return f"<span style='color:#b91c1c'>diverging since iteration {self.onset:,}{why}</span>"
-
-    def _words(self, loss: np.ndarray, n: int) -> str:
-        pred = f"predicted error rate {self.rate:.4f}/it (dashed)"
-        measured = measured_rate(loss[:n], self.f_star)
-        if measured is None:
-            return pred
-        words = f"measured {measured:.4f}/it · {pred}"
+        loss = history.loss
+        said = explain(self.session, self.analysis, loss, history.error, self.f_star, self.scale)
+        parts = []
+        if said is not None:
+            colour = "#b91c1c" if said.alarming else "#374151"
+            parts.append(f"<span style='color:{colour}'>{said.text}</span>")
+            if said.alarming:
+                return parts[0]
+        if self.rate is not None:
+            parts.append(f"predicted error rate {self.rate:.4f}/it (dashed)")
+        measured = measured_rate(loss[:n], self.f_star, self.session.loss in QUADRATIC)
         now, target = float(loss[n - 1]) - self.f_star, self.tol - self.f_star
-        if 0 < target < now and measured < 1:
+        if measured is not None and 0 < target < now and measured < 1:
             left = math.log(target / now) / (2 * math.log(measured))
-            words += f" · ~{left:,.0f} iterations to the tolerance at the measured rate"
-        return words
+            parts.append(f"~{left:,.0f} iterations to the tolerance at the measured rate")
+        return " · ".join(parts)
