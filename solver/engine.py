@@ -33,7 +33,7 @@ from . import fastpath, rates
 from .analysis import Analysis, analyze
 from .devices import resolve_device
 from .history import History
-from .kinds import kind_of
+from .kinds import initial_x, kind_of
 from .losses import loss_function
 from .optimizers import make_torch_optimizer
 from .session import Session
@@ -153,20 +153,7 @@ class Run:
 
     # -- set-up ------------------------------------------------------------------------------
     def _initial_x(self) -> torch.Tensor:
-        s = self.session
-        shape = self.problem.unknown_shape
-        if s.init == "zeros":
-            x = torch.zeros(shape, dtype=self.dtype)
-        elif s.init in ("rand", "randn"):
-            # A CPU generator seeded like torch.manual_seed(seed): the same start on every
-            # device, the seeds' manual_seed(314) examples exactly, and no global RNG touched.
-            gen = torch.Generator().manual_seed(s.seed)
-            fn = torch.rand if s.init == "rand" else torch.randn
-            x = self._kind.initial(self.problem, fn, gen, self.dtype)
-        else:
-            # torch.tensor copies: the session's values are read-only and stay the session's
-            x = torch.tensor(np.asarray(s.init_values).reshape(shape), dtype=self.dtype)
-        return x.to(self.device).contiguous().clone()
+        return initial_x(self.session, self.dtype).to(self.device).contiguous().clone()
 
     def _fast_chunk(self) -> fastpath.ChunkFn | None:
         """The scripted chunk if this run takes the fast path now, else None."""

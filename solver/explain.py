@@ -27,6 +27,9 @@ from .rates import QUADRATIC, measured_rate
 GROWING = 5  # iterations of growth above the start that make a divergence clear
 STALL = 500  # iterations without a new best loss that make a run stalled
 LEAST_SQUARES = frozenset({"half_sum_squares", "sum_squares", "mse", "l2_norm"})
+# Their steps are combinations of gradients Aᵀ(…) (and of earlier steps): they never leave
+# A's row space. Adam and its kin rescale each coordinate, and so leave it.
+ROW_SPACE = frozenset({"gd", "sgd", "lbfgs"})
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 
 
@@ -85,9 +88,12 @@ def explain(
         else:
             why = f": the loss has grown for {GROWING} iterations in a row, above its start"
         return Explanation("diverging", f"diverging since iteration {onset:,}{why}")
-    if n > STALL + 1:
+    excess0 = float(loss[0]) - f_star
+    # a loss down at rounding noise makes no new best either: that is converged, not stalled
+    far = float(loss[n - 1]) - f_star > 1e-12 * max(excess0, 0.0)
+    if n > STALL + 1 and far:
         best_before = float(np.min(loss[: n - STALL]))
-        if float(np.min(loss[n - STALL :])) >= best_before and loss[n - 1] > f_star:
+        if float(np.min(loss[n - STALL :])) >= best_before:
             name = {"lbfgs": "L-BFGS", "gd": "gd"}.get(session.optimizer, session.optimizer)
             return Explanation(
                 "stalled", f"stalled: {name} has made no progress for {STALL} iterations"
@@ -116,21 +122,39 @@ def explain(
     shape = getattr(analysis, "shape", None)
     rank = getattr(analysis, "rank", None)
     if shape and rank is not None and rank < shape[1] and session.loss in LEAST_SQUARES:
-        where = (
-            "the minimum-norm solution"
-            if session.init == "zeros"
-            else "the solution nearest the start (the minimum-norm one plus the start's "
-            "part that A does not see)"
-        )
-        what = "under-determined" if shape[0] < shape[1] else f"rank {rank} < {shape[1]}"
-        head = (
-            f"{what}: infinitely many solutions; gd moves only in A's row space, so it "
-            f"heads for {where}"
+        what = "under-determined" if shape[0] < shape[1] else f"rank {rank} < {shape[1]} unknowns"
+        head = f"{what}: infinitely many solutions; " + _which_solution(
+            session, loss, error, f_star
         )
         return Explanation("minimum_norm", f"{head}; {words}" if words else head)
     if words:
         return Explanation("converging", words)
     return None
+
+
+def _which_solution(session: object, loss: np.ndarray, error: np.ndarray, f_star: float) -> str:
+    """Which of the solutions the run heads for (the error is measured from the minimum-norm
+    one, the reference)."""
+    name = session.optimizer
+    if name in ROW_SPACE:
+        if session.init == "zeros":
+            return f"{name} moves only in A's row space, so it heads for the minimum-norm solution"
+        return (
+            f"{name} moves only in A's row space, so it heads for the solution nearest its "
+            "start (the minimum-norm one plus the start's part that A does not see)"
+        )
+    n = len(loss)
+    solved = float(loss[n - 1]) - f_star <= 1e-8 * max(float(loss[0]) - f_star, 1e-300)
+    away = float(error[n - 1])
+    if solved and math.isfinite(away) and away > 1e-6:
+        return (
+            f"{name} rescales each coordinate, so it leaves A's row space: it reached a "
+            f"solution {away:.3g} away from the minimum-norm one"
+        )
+    return (
+        f"{name} rescales each coordinate, so it leaves A's row space: it heads for a "
+        "solution other than the minimum-norm one"
+    )
 
 
 def _loss_name(loss: str) -> str:

@@ -26,7 +26,10 @@ from .problems import SIDES, Inverse, LinearSystem, Polyfit
 from .svd import Svd
 
 if TYPE_CHECKING:
+    import torch
+
     from .problems import Problem
+    from .session import Session
 
 
 @dataclass(frozen=True)
@@ -435,3 +438,21 @@ def same_problem(a: Problem, b: Problem) -> bool:
         return False
     xa, xb = ka.arrays_of(a), kb.arrays_of(b)
     return xa.keys() == xb.keys() and all(np.array_equal(xa[k], xb[k]) for k in xa)
+
+
+def initial_x(session: Session, dtype: torch.dtype) -> torch.Tensor:
+    """The start of a run of ``session``, on the CPU (a race's entrants share it)."""
+    import torch
+
+    s = session
+    shape = s.problem.unknown_shape
+    if s.init == "zeros":
+        return torch.zeros(shape, dtype=dtype)
+    if s.init in ("rand", "randn"):
+        # A CPU generator seeded like torch.manual_seed(seed): the same start on every
+        # device, the seeds' manual_seed(314) examples exactly, and no global RNG touched.
+        gen = torch.Generator().manual_seed(s.seed)
+        fn = torch.rand if s.init == "rand" else torch.randn
+        return kind_of(s.problem).initial(s.problem, fn, gen, dtype)
+    # torch.tensor copies: the session's values are read-only and stay the session's
+    return torch.tensor(np.asarray(s.init_values).reshape(shape), dtype=dtype)

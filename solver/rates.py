@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,24 +22,32 @@ MEASURE_MIN = 20  # iterations a measured rate needs
 CG_SECONDS = 2.0  # the most conjugate gradient may take for a summary
 
 
-def loss_value(loss: str, a: np.ndarray, b: np.ndarray, x: np.ndarray, x_star: np.ndarray) -> float:
+def loss_value(
+    loss: str, a: np.ndarray, b: np.ndarray, x: np.ndarray, x_star: np.ndarray
+) -> float | np.ndarray:
     """The loss at ``x`` in numpy, as ``solver.losses`` defines it (the energy shifted so its
-    minimum is 0: ½(x − x*)ᵀA(x − x*))."""
+    minimum is 0: ½(x − x*)ᵀA(x − x*)). ``x`` one vector (a float back) or rows of them (an
+    array back, one loss per row)."""
+    x = np.asarray(x, np.float64)
     if loss == "energy":
         d = x - x_star
-        return 0.5 * float(d @ (a @ d))
-    r = a @ x - b
-    if loss == "half_sum_squares":
-        return 0.5 * float(r @ r)
-    if loss == "sum_squares":
-        return float(r @ r)
-    if loss == "mse":
-        return float(r @ r) / max(r.size, 1)
-    if loss == "l2_norm":
-        return float(np.linalg.norm(r))
-    if loss == "l1_norm":
-        return float(np.sum(np.abs(r)))
-    raise ValueError(f"no numpy form for the loss {loss!r}")
+        out = 0.5 * np.sum(d * (d @ a.T), axis=-1)
+    else:
+        r = x @ a.T - b
+        sq = np.sum(r * r, axis=-1)
+        if loss == "half_sum_squares":
+            out = 0.5 * sq
+        elif loss == "sum_squares":
+            out = sq
+        elif loss == "mse":
+            out = sq / max(r.shape[-1], 1)
+        elif loss == "l2_norm":
+            out = np.sqrt(sq)
+        elif loss == "l1_norm":
+            out = np.sum(np.abs(r), axis=-1)
+        else:
+            raise ValueError(f"no numpy form for the loss {loss!r}")
+    return float(out) if x.ndim == 1 else out
 
 
 def measured_rate(loss: np.ndarray, f_star: float, quadratic: bool = True) -> float | None:
@@ -55,51 +64,78 @@ def measured_rate(loss: np.ndarray, f_star: float, quadratic: bool = True) -> fl
     return (b / a) ** (1 / ((2 if quadratic else 1) * w))
 
 
-def cg_iterations(
-    problem: object, loss: str, tol: float, max_iter: int = 100_000, seconds: float = CG_SECONDS
-) -> int | None:
-    """Conjugate-gradient iterations until the loss is below ``tol``, from x = 0: CG on A for
-    the energy (A symmetric positive definite), on the normal equations AᵀA x = Aᵀb (CGNR)
-    for the least-squares losses. None for other problems or losses, or when it is not
-    reached (a tolerance below the minimum, ``max_iter``, or ``seconds`` of work: a summary
-    must not take longer than the run it sums up)."""
-    if not isinstance(problem, LinearSystem) or tol <= 0 or loss not in QUADRATIC | {"l2_norm"}:
+@dataclass(frozen=True, eq=False)
+class ReferencePath:
+    """Conjugate gradient on the run's system, iteration by iteration, from x = 0."""
+
+    method: str  # what was solved, in words
+    loss: np.ndarray  # the run's loss at each iterate, x0 = 0 included
+    error: np.ndarray  # ‖x_k − x*‖
+    reached: int | None  # the first iteration with the loss below the tolerance, if any
+
+    @property
+    def iterations(self) -> int:
+        return len(self.loss) - 1
+
+
+def cg_path(
+    problem: object,
+    loss: str,
+    tol: float = 0.0,
+    max_iter: int = 100_000,
+    seconds: float = CG_SECONDS,
+) -> ReferencePath | None:
+    """Conjugate gradient beside a run: CG on A for the energy (A symmetric positive
+    definite), on the normal equations AᵀA x = Aᵀb (CGNR, the same iterates as CGLS) for the
+    least-squares losses, from x = 0. It stops at the first iterate below ``tol`` (when
+    ``tol`` > 0), when its own residual has fallen 1e-14, after ``max_iter`` iterations or
+    ``seconds`` of work. None for other problems or losses."""
+    if not isinstance(problem, LinearSystem) or loss not in QUADRATIC | {"l2_norm"}:
         return None
     import scipy.sparse.linalg as spla
 
     a, b = np.asarray(problem.A, float), np.asarray(problem.b, float)
     x_star = np.asarray(problem.solve(), float).reshape(-1)
     if loss == "energy":
-        op, rhs = a, b
+        op, rhs, method = a, b, "conjugate gradient on A x = b"
     else:
         op = spla.LinearOperator((a.shape[1],) * 2, matvec=lambda v: a.T @ (a @ v), dtype=float)
-        rhs = a.T @ b
-    count = [0]
+        rhs, method = a.T @ b, "conjugate gradient on Aᵀ A x = Aᵀ b (CGLS)"
+    x0 = np.zeros(a.shape[1])
+    losses, errors = [loss_value(loss, a, b, x0, x_star)], [float(np.linalg.norm(x_star))]
     deadline = time.perf_counter() + seconds
 
-    class _Reached(Exception):
-        pass
-
-    class _OutOfTime(Exception):
+    class _Done(Exception):
         pass
 
     def step(xk: np.ndarray) -> None:
-        count[0] += 1
-        if loss_value(loss, a, b, xk, x_star) < tol:
-            raise _Reached
-        if time.perf_counter() > deadline:
-            raise _OutOfTime
+        losses.append(loss_value(loss, a, b, xk, x_star))
+        errors.append(float(np.linalg.norm(xk - x_star)))
+        if (tol > 0 and losses[-1] < tol) or time.perf_counter() > deadline:
+            raise _Done
 
-    x0 = np.zeros(a.shape[1])
-    if loss_value(loss, a, b, x0, x_star) < tol:
-        return 0
-    try:
-        spla.cg(op, rhs, x0=x0, rtol=0.0, atol=0.0, maxiter=max_iter, callback=step)
-    except _Reached:
-        return count[0]
-    except _OutOfTime:
+    if not (tol > 0 and losses[0] < tol):
+        try:
+            spla.cg(op, rhs, x0=x0, rtol=1e-14, atol=0.0, maxiter=max_iter, callback=step)
+        except _Done:
+            pass
+    below = np.flatnonzero(np.asarray(losses) < tol) if tol > 0 else np.zeros(0, np.int64)
+    return ReferencePath(
+        method, np.asarray(losses), np.asarray(errors), int(below[0]) if below.size else None
+    )
+
+
+def cg_iterations(
+    problem: object, loss: str, tol: float, max_iter: int = 100_000, seconds: float = CG_SECONDS
+) -> int | None:
+    """Conjugate-gradient iterations until the loss is below ``tol`` (``cg_path``); None
+    for other problems or losses, or when it is not reached (a tolerance below the minimum,
+    ``max_iter``, or ``seconds`` of work: a summary must not take longer than the run it sums
+    up)."""
+    if tol <= 0:
         return None
-    return None
+    path = cg_path(problem, loss, tol, max_iter, seconds)
+    return None if path is None else path.reached
 
 
 def insight(run: object) -> dict:

@@ -61,7 +61,7 @@ def test_an_underdetermined_system_heads_for_the_minimum_norm_solution():
     np.testing.assert_allclose(run.x().reshape(-1), np.linalg.pinv(a) @ np.ones(3), atol=1e-6)
     started = s.replace(init="randn", seed=3)
     _, kind, text = run_and_explain(started, 50)
-    assert kind == "minimum_norm" and "nearest the start" in text
+    assert kind == "minimum_norm" and "nearest its start" in text
 
 
 def test_the_l1_loss_oscillates_with_fixed_size_steps():
@@ -102,3 +102,32 @@ def test_the_json_summary_carries_the_sentence():
     run = Run(s)
     run.advance()
     assert run.result()["explanation"].startswith("converging at 0.9828")
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "sgd", "lbfgs"])
+def test_the_puzzle_says_which_solution_row_space_methods_reach(optimizer):
+    s = presets.build("seed-puzzle").replace(
+        optimizer=optimizer,
+        optimizer_args={},
+        lr=1.0 if optimizer == "lbfgs" else 0.1,
+        init="zeros",
+        dtype="float64",
+    )
+    run, kind, text = run_and_explain(s, 2000)
+    assert kind == "minimum_norm" and "rank 3 < 4 unknowns" in text
+    assert "infinitely many solutions" in text and "heads for the minimum-norm solution" in text
+    a, b = s.problem.A, s.problem.b
+    np.testing.assert_allclose(run.x().reshape(-1), np.linalg.pinv(a) @ b, atol=1e-6)
+
+
+def test_the_puzzle_says_adam_reaches_another_solution():
+    s = presets.build("seed-puzzle").replace(
+        optimizer="adam", optimizer_args={}, lr=0.05, dtype="float64"
+    )
+    run, kind, text = run_and_explain(s, 3000)
+    assert kind == "minimum_norm" and "leaves A's row space" in text
+    a, b = s.problem.A, s.problem.b
+    x = run.x().reshape(-1)
+    assert np.linalg.norm(a @ x - b) < 1e-6  # a solution...
+    away = np.linalg.norm(x - np.linalg.pinv(a) @ b)  # ...but not the minimum-norm one
+    assert away > 0.1 and f"reached a solution {away:.3g} away" in text
