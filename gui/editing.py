@@ -9,7 +9,7 @@ widget: panels report what the user asked for, and show what the model then hold
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,16 @@ def track_indices(session: Session, text: str) -> list[int]:
     if len(out) > PLOT_TRACK_MAX:
         raise ValueError(f"plot x: {len(out)} components chosen; at most {PLOT_TRACK_MAX}")
     return sorted(i - 1 for i in out)
+
+
+def recorded_indices(session: Session, plotted: Sequence[int]) -> list[int]:
+    """What a run records: every unknown when there are few (``MAX_TRACKED``: the step,
+    direction and landscape views and "continue from here" need whole iterates), else the
+    plotted ones."""
+    from solver.history import MAX_TRACKED
+
+    n = int(np.prod(session.problem.unknown_shape))
+    return list(range(n)) if n <= MAX_TRACKED else sorted(plotted)
 
 
 def read_session(path: str | Path) -> tuple[Session, str]:

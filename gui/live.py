@@ -17,12 +17,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from .editing import track_indices
+from .editing import recorded_indices, track_indices
 from .model import FINISHED, IDLE, PAUSED, RUNNING, AppModel, RunStatus
 from .worker import SolverWorker
+
+if TYPE_CHECKING:
+    from solver.session import Session
 
 # Share of wall time the GUI may spend drawing with the solver parked, while a run is live;
 # a solver that runs outside the GIL is not parked, and then the GUI may use this much of
@@ -95,9 +99,12 @@ class LiveRun(QtCore.QObject):
         return self._thread.wait(SHUTDOWN_WAIT_MS)
 
     # -- controls ----------------------------------------------------------------------------
-    def start(self, steps: int | None = None) -> bool:
-        """A new run of the current session (``steps``: that many updates, then pause).
-        The previous live run is stopped and stays listed. False (said why) if it cannot."""
+    def start(
+        self, steps: int | None = None, session: Session | None = None, name: str = ""
+    ) -> bool:
+        """A new run of the current session, or of ``session`` (a race's entrant, named
+        ``name``), for ``steps`` updates then a pause (None: to a stop rule). The previous
+        live run is stopped and stays listed. False (said why) if it cannot."""
         m = self.model
         if not m.ready and m.table_error is None and not self._closing:
             # Said, not ignored: the press is kept and acted on as soon as it can be.
@@ -108,14 +115,17 @@ class LiveRun(QtCore.QObject):
         if not m.can_run() or self.worker is None:
             m.refuse("Cannot run", m.table_error or "the solver is still loading")
             return False
+        s = m.session if session is None else session
         try:
-            track = track_indices(m.session, m.track_text)
+            track = track_indices(s, m.track_text)
         except ValueError as exc:
             m.refuse("Cannot run", str(exc))
             return False
-        rec = m.add_run(m.session, track)
+        rec = m.add_run(s, track)
+        if name:
+            m.rename(rec, name)
         self._next_frame = 0.0
-        self.worker.start(rec.id, m.session, track, steps)
+        self.worker.start(rec.id, s, recorded_indices(s, track), steps)
         m.message.emit("Starting…")
         return True
 

@@ -26,6 +26,7 @@ from .loader import StartupLoader
 from .menus import WindowMenus
 from .model import AppModel
 from .persistence import Persistence, default_data_dir
+from .race import Race
 from .undo import SessionUndo
 from .views.controls import RunToolbar
 from .views.device import DevicePanel
@@ -70,6 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model = AppModel(self)
         self.editor = Editor(self.model)
         self.live = LiveRun(self.model, self)
+        self.race = Race(self.model, self.live, self)
         self.persistence = Persistence(
             self.model, settings or QtCore.QSettings(), Path(data_dir or default_data_dir())
         )
@@ -245,6 +247,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live.wants_x = self.plots.wants_x
         self.live.frame.connect(self.plots.frame)
         self.menus.fill_exports(self.plots.TITLES)
+        self.plots.timeline.continue_from.connect(self.run_from)
+        self.plots.insight.start_from.connect(self.run_from)
+        compare = self.plots.insight.compare
+        compare.race_requested.connect(self.race.start)
+        self.race.finished.connect(compare.set_ranking)
+        self.race.progress.connect(self.model.message)
+
+    def run_from(self, x: object) -> bool:
+        """A new run from ``x`` with the current settings ("Continue from here", a click on
+        the landscape): the start becomes those values, undoable like any edit."""
+        import numpy as np
+
+        if not self.editor.change({"init": "values", "init_values": np.asarray(x, float)}):
+            return False
+        return self.live.start()
 
     def _engine_loaded(self, result: object) -> None:
         if self._closing:

@@ -117,6 +117,37 @@ class HistoryView:
     ) -> tuple[np.ndarray, np.ndarray]:
         return self._h.envelope(name, start, stop, max_points)
 
+    def complete(self) -> bool:
+        """Whether every unknown is recorded (else only an even spread of them)."""
+        return len(np.unique(self._h.tracked)) == len(self._h.names)
+
+    def iterate(self, k: int) -> np.ndarray | None:
+        """All of x after ``k`` updates, or None when it is not kept: not every unknown is
+        recorded, or a long run kept only every ``trajectory_stride``-th iterate."""
+        if not self.complete():
+            return None
+        its, vals = self._h.trajectory()
+        i = int(np.searchsorted(its, k))
+        if i >= len(its) or its[i] != k:
+            return None
+        x = np.empty(len(self._h.names))
+        x[self._h.tracked] = vals[i]
+        x.flags.writeable = False
+        return x
+
+    def why_no_iterate(self, k: int) -> str:
+        """Why ``iterate(k)`` is None, in words for the user."""
+        n, kept = len(self._h.names), len(self._h.tracked)
+        if kept < n:
+            return (
+                f"this run records {kept:,} of its {n:,} unknowns (Solver panel → Track: "
+                "all, then run again)"
+            )
+        return (
+            f"iteration {k:,} is not kept (this long run keeps every "
+            f"{self._h.trajectory_stride:,}th iterate)"
+        )
+
     def memory_bytes(self) -> int:
         """Bytes the history's arrays hold (their capacity, not only what is filled)."""
         return self._h.memory_bytes()
@@ -140,7 +171,7 @@ class RunRecord:
     history: HistoryView | None = None  # set once the worker has created the run
     pinned: bool = False
     stale: bool = False  # its problem is not the current session's
-    track: Sequence[int] | None = field(default=None, repr=False)
+    track: Sequence[int] | None = field(default=None, repr=False)  # the plotted unknowns
 
     @property
     def live(self) -> bool:

@@ -33,7 +33,7 @@ NOT_AN_EXAMPLE = (
 class ExamplesPanel(QtWidgets.QWidget):
     """Subscribes to the model; ``menu`` is the Examples menu, filled by ``fill_menu``."""
 
-    TITLE = "Published vs this run"
+    TITLE = "Published"  # short: it shares its place with One step and Device
 
     def __init__(self, model: AppModel, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from .plotexport import TITLES, export_plot, heat_levels, show_heat
+from .insight import TITLES as INSIGHT_TITLES
+from .insight import InsightViews
+from .plotexport import PlotFiles, heat_levels, show_heat
 from .plotkit import (
     ERROR_PEN,
     EXACT_BRUSH,
@@ -44,37 +43,13 @@ from .plotkit import (
 )
 from .prediction import Prediction
 from .readouts import ReadoutTexts
+from .source import RunSource
 from .svdplots import TITLES as SVD_TITLES
 from .svdplots import SvdViews
+from .timeline import Timeline
 
 
-@dataclass
-class RunSource:
-    """What the plots read from one run: its history and the facts of its problem."""
-
-    history: object  # solver.history.History
-    exact: np.ndarray  # flattened reference solution
-    names: list[str]  # every unknown's name
-    unknown_shape: tuple[int, ...]
-    residual: Callable[[np.ndarray], np.ndarray]  # rows of flat x -> rows of flat residuals
-    problem: object = None  # the solver problem (the svd views read its reference)
-
-    @property
-    def matrix_unknowns(self) -> bool:
-        """The unknowns form one matrix (an inverse): heat maps show it and its residual."""
-        return len(self.unknown_shape) == 2
-
-    @classmethod
-    def from_record(cls, rec: object) -> RunSource:
-        """The plots' view of a run record (its history must exist)."""
-        from solver.kinds import kind_of
-
-        p = rec.session.problem
-        exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)
-        return cls(rec.history, exact, p.unknown_names(), tuple(p.unknown_shape), p.residual_np, p)
-
-
-class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
+class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
     """All plots of the window. ``set_source`` picks the run; ``refresh`` draws a frame."""
 
     inspected = QtCore.Signal(object)  # the iteration under the crosshair (None: none)
@@ -85,8 +60,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.src: RunSource | None = None
         self.record: object = None  # the RunRecord on show
         self._x_curves: list[pg.PlotDataItem] = []
-        self._x_columns: np.ndarray = np.zeros(0, np.int64)
+        self._x_columns: np.ndarray = np.zeros(0, np.int64)  # the plotted unknowns
+        self._x_cols: np.ndarray = np.zeros(0, np.int64)  # their columns in the history
         self._latest_x: np.ndarray | None = None
+        self.inspected_k: int | None = None  # the model's inspected iteration
         self.redraws: Counter[str] = Counter()  # frames drawn, per plot (benchmarks read it)
         self._moved = False
         self._tight = True
@@ -128,7 +105,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         self.tabs.addTab(self.heat_x_plot, "X heat map")
         self.tabs.addTab(self.heat_r_plot, "Residual heat map")
         self.svd = SvdViews(self._plot, self._heat)
-        for w, title in zip(self.svd.widgets, SVD_TITLES, strict=True):
+        self.insight = InsightViews(self._plot)
+        for w, title in zip(
+            self.svd.widgets + self.insight.widgets, SVD_TITLES + INSIGHT_TITLES, strict=True
+        ):
             self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(
             lambda _i: self.refresh(everything=True, tight=self._tight)
@@ -160,6 +140,8 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.caption)
         lay.addWidget(outer, 1)
+        self.timeline = Timeline()
+        lay.addWidget(self.timeline)
 
         self._readouts = [
             Readout(self.loss_plot, self._loss_text),
@@ -180,6 +162,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             "svd_orthogonality": self.svd.ortho_plot,
             "svd_heat_u": self.svd.heat_u_plot,
             "svd_heat_v": self.svd.heat_v_plot,
+            "direction": self.insight.dir_plot,
+            "landscape": self.insight.land_plot,
+            "fit": self.insight.fit_plot,
+            "compare": self.insight.compare.plot,
         }
         self.show_run(None)
 
@@ -218,14 +204,20 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         """Tabs for the run's kind: x vs exact (not for svd, whose factors are unique only up
         to signs), X and residual heat maps (inverse), the svd views (svd)."""
         tips = {0: "not for svd problems", 1: "for matrix-inverse problems"}
-        for i in range(self.tabs.count()):
-            wanted = (not svd) if i == 0 else on if i in (1, 2) else svd
-            self.tabs.setTabEnabled(i, wanted)
-            self.tabs.setTabToolTip(i, "" if wanted else tips.get(min(i, 1), "for svd problems"))
-        if svd and self.tabs.currentIndex() < 3:
-            self.tabs.setCurrentIndex(3)
-        elif not svd and not (on and self.tabs.currentIndex() in (1, 2)):
-            self.tabs.setCurrentIndex(0)
+        why, tabs, cur = self.insight.why, self.tabs, self.tabs.currentIndex()
+        wanted = []
+        for i in range(tabs.count()):
+            tip = why[("direction", "landscape", "fit", "compare")[i - 7]] if i >= 7 else None
+            wanted.append((not svd) if i == 0 else on if i in (1, 2) else svd if i < 7 else not tip)
+            tabs.setTabEnabled(i, wanted[i])
+            tabs.setTabToolTip(
+                i, "" if wanted[i] else tip or tips.get(min(i, 1), "for svd problems")
+            )
+        # the tab in front first, then another kind's views hidden (hiding the current tab
+        # would bring an arbitrary one to the front); the insight tabs stay, saying why not
+        tabs.setCurrentIndex(3 if svd and cur < 3 else cur if wanted[cur] else 0)
+        for i in range(tabs.count()):
+            tabs.setTabVisible(i, wanted[i] or 7 <= i < 9)
 
     # -- data -------------------------------------------------------------------------------
     def set_source(self, src: RunSource | None) -> None:
@@ -250,10 +242,14 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             f.reset()
         if src is None:
             self.svd.set_source(None, np.zeros(0, np.int64))
+            self.insight.set_source(None)
             self._set_heat_tabs(False)
             return
-        tracked = np.asarray(src.history.tracked, np.int64)
+        recorded = np.asarray(src.history.tracked, np.int64)
+        tracked = recorded if src.plotted is None else src.plotted
         self._x_columns = tracked
+        # where each plotted unknown sits among the recorded ones (every one, when few)
+        self._x_cols = np.searchsorted(recorded, tracked)
         k = len(tracked)
         for j, idx in enumerate(tracked):
             color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
@@ -268,7 +264,8 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             [[(float(i + 1), src.names[t]) for i, t in enumerate(tracked) if i % every == 0]]
         )
         inverse = src.matrix_unknowns
-        self.svd.set_source(src.problem, tracked)
+        self.svd.set_source(src.problem, recorded)
+        self.insight.set_source(src)
         self._set_heat_tabs(inverse, self.svd.active)
         legend = self.err_plot.getPlotItem().legend
         legend.getLabel(self.err_curve).setText(
@@ -286,7 +283,15 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         model.analysis_changed.connect(lambda a: (setattr(self, "analysis", a), self._predict()))
         self.analysis = model.analysis
         self.inspected.connect(model.inspect)
+        model.inspected_changed.connect(self._inspect)
+        self.timeline.bind(model)
+        self.insight.compare.bind(model)
         self.show_run(model.selected)
+
+    def _inspect(self, k: int | None) -> None:
+        """Every view shows iteration ``k`` of the run (None: the newest)."""
+        self.inspected_k = self.insight.inspected = k
+        self.refresh(everything=True, tight=self._tight)
 
     def show_run(self, rec: object) -> None:
         """Plot the run record ``rec`` (None: clear). A run of another problem than the
@@ -359,6 +364,8 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
                 continue
             if name.startswith("svd_"):
                 self._draw_svd(name[4:], everything)
+            elif name in ("direction", "landscape", "fit", "compare"):
+                getattr(self.insight, f"draw_{name}")(everything)
             else:
                 getattr(self, f"_draw_{name}")(everything)
             self.redraws[name] += 1
@@ -399,6 +406,10 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
             ("svd_ortho", self.svd.ortho_plot),
             ("svd_heat_u", self.svd.heat_u_plot),
             ("svd_heat_v", self.svd.heat_v_plot),
+            ("direction", self.insight.dir_plot),
+            ("landscape", self.insight.land_plot),
+            ("fit", self.insight.fit_plot),
+            ("compare", self.insight.compare),
         ]
 
     def _draw_loss(self, final: bool) -> None:
@@ -434,7 +445,7 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         if len(sel) and sel[-1] != i1 - 1:
             sel = np.append(sel, i1 - 1)  # always end on the newest row
         t = its[sel].astype(float)
-        v = vals[sel]
+        v = vals[sel][:, self._x_cols]
         for j, c in enumerate(self._x_curves):
             c.setData(t, v[:, j])
         self._fit("x", finite_range(v), n - 1, final)
@@ -443,10 +454,13 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         its, vals = self.src.history.trajectory()
         if not len(its):
             return
-        k = vals.shape[1]
-        self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=vals[-1], width=0.4)
+        at = self.inspected_k  # the inspected iteration's x (the newest when None)
+        r = -1 if at is None else int(min(np.searchsorted(its, at), len(its) - 1))
+        row = vals[r][self._x_cols]
+        k = len(row)
+        self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=row, width=0.4)
         ex = self.src.exact[self._x_columns]
-        self._fit("bars", finite_range(vals[-1], ex, [0.0]), k + 0.5, final, tight=True)
+        self._fit("bars", finite_range(row, ex, [0.0]), k + 0.5, final, tight=True)
 
     def _draw_heat_x(self, final: bool) -> None:
         if not self.src.matrix_unknowns or self._latest_x is None:
@@ -470,25 +484,3 @@ class PlotPanel(ReadoutTexts, QtWidgets.QWidget):
         s = max(0, min(n, math.floor(x0) - 1))
         e = max(s, min(n, math.ceil(x1) + 2))
         return s, e, pts
-
-    # -- export -----------------------------------------------------------------------------
-    TITLES = TITLES
-
-    def exportable(self, which: str) -> bool:
-        """Whether plot ``which`` shows something of the selected run (its tab is enabled)."""
-        w = self.plots.get(which)
-        if w is None or self.src is None or len(self.src.history) == 0:
-            return False
-        i = self.tabs.indexOf(w)
-        return i < 0 or self.tabs.isTabEnabled(i)
-
-    def export(self, which: str, path: str | Path) -> None:
-        export_plot(self.plots[which], path)
-
-    def save_state(self, settings: QtCore.QSettings) -> None:
-        settings.setValue("window/plots", [s.saveState() for s in self.splitters])
-
-    def restore_state(self, settings: QtCore.QSettings) -> None:
-        for s, st in zip(self.splitters, settings.value("window/plots", []) or [], strict=False):
-            if st:
-                s.restoreState(st)

@@ -46,7 +46,8 @@ class ReadoutTexts:
             return None
         r = int(min(np.searchsorted(its, k), len(its) - 1))
         names = [self.src.names[i] for i in self._x_columns]
-        parts = [f"{nm} = {fmt(float(v))}" for nm, v in zip(names[:6], vals[r][:6], strict=False)]
+        row = vals[r][self._x_cols]
+        parts = [f"{nm} = {fmt(float(v))}" for nm, v in zip(names[:6], row[:6], strict=False)]
         more = "  …" if len(names) > 6 else ""
         return f"iteration {int(its[r]):,}\n" + "\n".join(parts) + more
 
@@ -59,7 +60,7 @@ class ReadoutTexts:
             return None
         idx = int(self._x_columns[j])
         return (
-            f"{self.src.names[idx]} = {fmt(float(vals[-1][j]))}   "
+            f"{self.src.names[idx]} = {fmt(float(vals[-1][self._x_cols[j]]))}   "
             f"exact {fmt(float(self.src.exact[idx]))}"
         )
 

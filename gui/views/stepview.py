@@ -83,32 +83,14 @@ class StepPanel(QtWidgets.QWidget):
     def _iterates(self, rec: object) -> tuple[int, np.ndarray, np.ndarray | None] | str:
         """(k, x_k, x_{k+1} or None) of the inspected iteration, or why there are none."""
         h = rec.history
-        p = rec.session.problem
-        n = int(np.prod(p.unknown_shape))
-        tracked = h.tracked
-        if len(tracked) < n:
-            return (
-                f"this run records {len(tracked):,} of its {n:,} unknowns; a step is taken "
-                "apart over all of them (Solver panel → Track: all)"
-            )
-        its, vals = h.trajectory()
-        if not len(its):
+        if len(h) == 0:
             return "no iterate recorded yet"
         k = self.model.inspected
-        k = int(its[-1]) if k is None else int(k)
-        i = int(np.searchsorted(its, k))
-        if i >= len(its) or its[i] != k:
-            stride = h.trajectory_stride
-            return f"iteration {k:,} is not kept (this long run keeps every {stride:,}th)"
-        order = np.argsort(tracked)
-
-        def full(row: int) -> np.ndarray:
-            x = np.empty(n)
-            x[tracked[order]] = vals[row][order]
-            return x
-
-        nxt = full(i + 1) if i + 1 < len(its) and its[i + 1] == k + 1 else None
-        return k, full(i), nxt
+        k = len(h) - 1 if k is None else int(k)
+        x = h.iterate(k)
+        if x is None:
+            return h.why_no_iterate(k)
+        return k, x, h.iterate(k + 1) if k + 1 < len(h) else None
 
     def refresh(self) -> None:
         rec = self.model.selected

@@ -1,0 +1,203 @@
+"""The Compare tab: the kept runs of the current problem on one log plot, each in its run's
+colour, with conjugate gradient beside them, and the Race.
+
+The y axis shows the loss or the error ‖x − x*‖; the x axis iterations, gradient
+evaluations or wall time. A run's evaluations and seconds per iteration are its own averages
+(its total over its iterations): L-BFGS spends several evaluations on one iteration, and on
+the evaluations axis it is placed accordingly. Conjugate gradient (``solver.rates.cg_path``,
+CGLS for the least-squares losses) counts one evaluation per iteration: one product with A
+and one with Aᵀ, like one gradient. A click on a legend entry hides or shows that run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .plotkit import StripLegend
+
+AXES = ("iterations", "gradient evaluations", "wall time (s)")
+SHOWN = ("loss", "error")
+POINTS = 400  # per run
+CG_SECONDS = 2.0  # at most, for the reference beside a run (on a thread of its own)
+
+
+class CompareView(QtWidgets.QWidget):
+    race_requested = QtCore.Signal()
+    _reference_done = QtCore.Signal(object, object)  # key, ReferencePath | None
+
+    def __init__(self, make_plot: Callable) -> None:
+        super().__init__()
+        self.model: object = None
+        self.show_what = QtWidgets.QComboBox()
+        self.show_what.addItems(["loss", "error ‖x − x*‖"])
+        self.show_what.setToolTip("What the runs are compared on")
+        self.axis = QtWidgets.QComboBox()
+        self.axis.addItems([f"against {a}" for a in AXES])
+        self.axis.setToolTip(
+            "The x axis: iterations, gradient evaluations or wall time (a run's evaluations "
+            "and seconds per iteration are its own averages)"
+        )
+        for combo in (self.show_what, self.axis):
+            # narrow docks: the combos shrink (their whole text is in the list and tooltip)
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(4)
+        self.race = QtWidgets.QPushButton("Race")
+        self.race.setToolTip(
+            "Run every optimizer from the same start with its recommended settings and rank "
+            "them by gradient evaluations to the tolerance"
+        )
+        self.ranking = QtWidgets.QLabel(textFormat=QtCore.Qt.PlainText)
+        self.ranking.setWordWrap(True)
+        self.ranking.setMinimumWidth(0)
+        self.ranking.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.plot = make_plot("Runs compared", "loss", log=True)
+        self.legend = StripLegend(self.plot)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(self.show_what, 1)
+        bar.addWidget(self.axis, 1)
+        foot = QtWidgets.QHBoxLayout()
+        foot.setContentsMargins(4, 0, 4, 2)
+        foot.addWidget(self.ranking, 1)
+        foot.addWidget(self.race, 0, QtCore.Qt.AlignTop)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+        lay.addLayout(foot)
+        self._curves: dict[int, pg.PlotDataItem] = {}
+        self._cg: pg.PlotDataItem | None = None
+        self._cg_cache: dict[tuple, object] = {}
+        self.show_what.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
+        self.axis.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
+        self.race.clicked.connect(self.race_requested)
+        self._reference_done.connect(self._got_reference)
+
+    def bind(self, model: object) -> None:
+        self.model = model
+        model.runs_changed.connect(lambda: self.draw(rebuild=True))
+        model.selection_changed.connect(lambda _r: self.draw(rebuild=True))
+
+    # -- what --------------------------------------------------------------------------------
+    def runs(self) -> list:
+        """The kept runs to compare: those of the current problem that have a history."""
+        if self.model is None:
+            return []
+        return [r for r in self.model.runs if not r.stale and r.history is not None]
+
+    @staticmethod
+    def per_iteration(rec: object, axis: str) -> float:
+        st = rec.status
+        its = max(st.iteration, 1)
+        if axis == AXES[1]:
+            return max(st.grad_evals, 1) / its
+        if axis == AXES[2]:
+            return (st.wall or st.elapsed) / its
+        return 1.0
+
+    def reference(self, rec: object) -> object:
+        """Conjugate gradient on the run's problem and loss, to its tolerance: None until a
+        thread has computed it (a 2000 x 2000 system takes a second; the window must not
+        wait), then cached for that problem."""
+        s = rec.session
+        key = (id(s.problem), s.loss, s.tol)
+        if key in self._cg_cache:
+            return self._cg_cache[key]
+        self._cg_cache = {key: None}  # asked for: once
+
+        def work() -> None:
+            from solver.rates import cg_path
+
+            try:
+                path = cg_path(s.problem, s.loss, s.tol, seconds=CG_SECONDS)
+            except Exception:  # noqa: BLE001 - a reference is extra: none is drawn
+                path = None
+            try:
+                self._reference_done.emit(key, path)
+            except RuntimeError:  # the window is gone
+                pass
+
+        threading.Thread(target=work, name="cg-reference", daemon=True).start()
+        return None
+
+    def _got_reference(self, key: tuple, path: object) -> None:
+        if key in self._cg_cache:
+            self._cg_cache[key] = path
+            self.draw(rebuild=True)
+
+    # -- drawing -----------------------------------------------------------------------------
+    def draw(self, final: bool = True, rebuild: bool = False) -> None:
+        if not self.isVisible() and not rebuild:
+            return
+        runs = self.runs()
+        what = SHOWN[self.show_what.currentIndex()]
+        axis = AXES[self.axis.currentIndex()]
+        pi = self.plot.getPlotItem()
+        if rebuild or set(self._curves) != {r.id for r in runs}:
+            self._rebuild(runs, what)
+            pi.setLabel("left", "loss" if what == "loss" else "‖x − x*‖")
+            pi.setLabel("bottom", axis)
+        for rec in runs:
+            h = rec.history
+            n = len(h)
+            if n == 0:
+                continue
+            x, y = h.envelope(what, 0, n, POINTS)
+            self._curves[rec.id].setData(x * self.per_iteration(rec, axis), y)
+        self._draw_reference(runs, what, axis)
+
+    def _rebuild(self, runs: list, what: str) -> None:
+        for c in self._curves.values():
+            self.plot.removeItem(c)
+        if self._cg is not None:
+            self.plot.removeItem(self._cg)
+            self._cg = None
+        self._curves = {}
+        self.legend.clear()
+        for rec in runs:
+            s = rec.session
+            width = 2.5 if rec is getattr(self.model, "selected", None) else 1.5
+            label = f"{rec.name} · {s.optimizer} lr {s.lr:.3g}"
+            c = pg.PlotDataItem(pen=pg.mkPen(rec.colour, width=width), name=label)
+            self.plot.addItem(c)
+            self._curves[rec.id] = c
+        self.legend.fit(len(runs) + 1)
+
+    def _draw_reference(self, runs: list, what: str, axis: str) -> None:
+        sel = getattr(self.model, "selected", None)
+        rec = sel if sel in runs else (runs[-1] if runs else None)
+        path = None if rec is None or axis == AXES[2] else self.reference(rec)
+        if path is None:
+            if self._cg is not None:
+                self._cg.setData([], [])
+            return
+        if self._cg is None:
+            name = "conjugate gradient" + (" (CGLS)" if "CGLS" in path.method else "")
+            self._cg = pg.PlotDataItem(
+                pen=pg.mkPen("#111827", width=1.5, style=QtCore.Qt.DashLine), name=name
+            )
+            self.plot.addItem(self._cg)
+        y = path.loss if what == "loss" else path.error
+        self._cg.setData(np.arange(len(y), dtype=float), np.where(y > 0, y, np.nan))
+
+    def set_ranking(self, ranking: list) -> None:
+        from solver.race import summary
+
+        if not ranking:
+            self.ranking.setText("")
+            return
+        text = summary(ranking)
+        rec = self.model.selected if self.model is not None else None
+        path = None if rec is None else self.reference(rec)
+        if path is not None and path.reached is not None:
+            text += (
+                f"\nFor reference: conjugate gradient {path.reached:,} iterations, a direct "
+                "solve one."
+            )
+        self.ranking.setText(text)

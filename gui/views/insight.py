@@ -1,0 +1,306 @@
+"""Two tabs of the plot panel that show why a run converges as it does.
+
+* **Error by direction**: |vᵢᵀ(x − x*)| per iteration on a log axis, one curve per right
+  singular vector of A (eigenvector for the energy loss), in bands of σ beyond 20; the
+  directions A does not see are named in the title: gd never moves along them.
+* **Landscape**: contour lines of the loss on a plane (x1, x2 for two unknowns, else through
+  x* along the extreme singular directions), the run's iterates projected onto it, the exact
+  minimum, and at the inspected iterate the step plain gd takes there (−lr·∇f). A click on
+  the plane emits ``start_from`` with the point: the window reruns from it.
+
+The numbers come from ``solver.directions``; both views need every unknown of an iterate,
+which the window records for up to 64 unknowns. Drawn like the panel's other plots: per frame
+while their tab is in front, the contour grid only when the plane or its extent changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from .compare import CompareView
+from .plotkit import PALETTE, RangeKeeper, StripLegend, curve, finite_range
+
+TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
+FIT_POINTS = 200  # where the fitted polynomial is evaluated
+GRID = 61  # contour grid points per side
+LEVELS = 12  # contour lines
+DRAWN_ROWS = 600  # iterates drawn per curve (evenly spread, the newest always)
+
+
+def _rows(history: object) -> tuple[np.ndarray, np.ndarray]:
+    """(iterations, iterates) to draw: at most ``DRAWN_ROWS``, ending on the newest."""
+    its, vals = history.trajectory()
+    if not len(its):
+        return its, vals
+    step = max(1, -(-len(its) // DRAWN_ROWS))
+    sel = np.arange(0, len(its), step)
+    if sel[-1] != len(its) - 1:
+        sel = np.append(sel, len(its) - 1)
+    return its[sel], vals[sel]
+
+
+def _reason(src: object) -> str | None:
+    """Why the insight tabs have nothing to show for ``src``, or None when they do."""
+    if src is None or src.session is None:
+        return "no run selected"
+    complete = getattr(src.history, "complete", None)
+    if complete is not None and not complete():
+        return "needs every unknown of each iterate: recorded for up to 64 unknowns"
+    return None
+
+
+class InsightViews(QtCore.QObject):
+    start_from = QtCore.Signal(object)  # a flat x0: rerun from it (a click on the landscape)
+
+    def __init__(self, make_plot: Callable) -> None:
+        super().__init__()
+        self.dir_plot = make_plot("Error by direction", "|vᵢᵀ(x − x*)|", log=True)
+        self.dir_legend = StripLegend(self.dir_plot)
+        self.dir_range = RangeKeeper(self.dir_plot, True)
+        self.land_plot = make_plot("Landscape", "", bottom="")
+        self.fit_plot = make_plot("Data and the fitted polynomial", "y", bottom="x")
+        self.samples = pg.ScatterPlotItem(size=7, brush="#374151", pen=None, name="samples")
+        self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(PALETTE[0], width=2), name="this run")
+        self.best_fit = pg.PlotDataItem(
+            pen=pg.mkPen("#6b7280", width=1.5, style=QtCore.Qt.DashLine), name="least squares"
+        )
+        fit_legend = StripLegend(self.fit_plot)
+        for item in (self.samples, self.fit_curve, self.best_fit):
+            self.fit_plot.getPlotItem().addItem(item)
+        fit_legend.fit(3)
+        self.compare = CompareView(make_plot)
+        self.widgets = [self.dir_plot, self.land_plot, self.fit_plot, self.compare]
+        self.src: object = None
+        self.dirs: object = None
+        self.plane: object = None
+        self.why: dict[str, str | None] = {
+            "direction": "no run selected",
+            "landscape": None,
+            "fit": "for polynomial fits",
+            "compare": None,
+        }
+        self.inspected: int | None = None
+        self._dir_curves: list[tuple[pg.PlotDataItem, np.ndarray]] = []
+        self._dir_marker = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen("#9ca3af", style=QtCore.Qt.DashLine)
+        )
+        self.dir_plot.addItem(self._dir_marker, ignoreBounds=True)
+        self._build_landscape()
+
+    def _build_landscape(self) -> None:
+        pi = self.land_plot.getPlotItem()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-L17"))
+        self.image.setOpacity(0.55)
+        pi.addItem(self.image)
+        self.isos: list[pg.IsocurveItem] = []
+        for _ in range(LEVELS):
+            iso = pg.IsocurveItem(pen=pg.mkPen("#374151", width=1))
+            iso.setParentItem(self.image)
+            self.isos.append(iso)
+        self.path = pg.PlotDataItem(
+            pen=pg.mkPen(PALETTE[0], width=1.5),
+            symbol="o",
+            symbolSize=3,
+            symbolPen=None,
+            symbolBrush=PALETTE[0],
+        )
+        self.minimum = pg.ScatterPlotItem(size=14, symbol="star", brush="#dc2626", pen="w")
+        self.here = pg.ScatterPlotItem(size=10, symbol="o", brush="#f59e0b", pen="k")
+        self.arrow_line = pg.PlotDataItem(pen=pg.mkPen("#b91c1c", width=2))
+        self.arrow = pg.ArrowItem(angle=0, headLen=12, brush="#b91c1c", pen=None)
+        self.arrow.setVisible(False)
+        for item in (self.path, self.minimum, self.here, self.arrow_line, self.arrow):
+            pi.addItem(item)
+        self._extent: tuple[float, float, float, float] | None = None
+        self.land_plot.scene().sigMouseClicked.connect(self._clicked)
+
+    # -- source ------------------------------------------------------------------------------
+    def set_source(self, src: object) -> None:
+        from solver.directions import directions, plane
+
+        self.src, self.dirs, self.plane, self._extent = src, None, None, None
+        for c, _ in self._dir_curves:
+            self.dir_plot.removeItem(c)
+        self._dir_curves = []
+        self.dir_legend.clear()
+        self.dir_range.reset()
+        for item in (self.path, self.arrow_line):
+            item.setData([], [])
+        self.minimum.setData([])
+        self.here.setData([])
+        self.arrow.setVisible(False)
+        self.image.clear()
+        self._set_fit(src)
+        why = _reason(src)
+        self.why.update(direction=why, landscape=why)
+        if why is not None:
+            return
+        loss = src.session.loss
+        got = directions(src.problem, loss)
+        self.why["direction"] = got if isinstance(got, str) else None
+        if not isinstance(got, str):
+            self._set_directions(got)
+        pl = plane(src.problem, loss, src.exact)
+        self.why["landscape"] = pl if isinstance(pl, str) else None
+        if not isinstance(pl, str):
+            self.plane = pl
+            pi = self.land_plot.getPlotItem()
+            pi.setLabel("bottom", pl.labels[0])
+            pi.setLabel("left", pl.labels[1])
+            star = pl.coordinates(src.exact[None, :])[0]
+            self.minimum.setData([star[0]], [star[1]])
+
+    def _set_fit(self, src: object) -> None:
+        from solver.problems import Polyfit
+
+        p = None if src is None else src.problem
+        fit = isinstance(p, Polyfit)
+        self.why["fit"] = None if fit else "for polynomial fits"
+        self.fit_curve.setData([], [])
+        if not fit:
+            self.samples.setData([])
+            self.best_fit.setData([], [])
+            return
+        xs, ys = p.samples_x, p.samples_y
+        lo, hi = float(xs.min()), float(xs.max())
+        pad = 0.05 * (hi - lo or 1.0)
+        self._fit_t = np.linspace(lo - pad, hi + pad, FIT_POINTS)
+        self.samples.setData(xs, ys)
+        self.best_fit.setData(self._fit_t, np.polyval(src.exact, self._fit_t))
+
+    def draw_fit(self, final: bool = True) -> None:
+        """The polynomial of the inspected (else the newest) coefficients over the data."""
+        if self.why["fit"] is not None or self.src is None:
+            return
+        h = self.src.history
+        k = self.inspected
+        c = h.iterate(len(h) - 1 if k is None else k) if hasattr(h, "iterate") else None
+        if c is None:
+            its, vals = h.trajectory()
+            if not len(its):
+                return
+            c = vals[-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.fit_curve.setData(self._fit_t, np.polyval(np.asarray(c, float), self._fit_t))
+
+    def draw_compare(self, final: bool = True) -> None:
+        self.compare.draw(final)
+
+    def _set_directions(self, dirs: object) -> None:
+        self.dirs = dirs
+        groups = dirs.groups()
+        for j, (label, idx) in enumerate(groups):
+            colour = pg.intColor(j, hues=max(len(groups), 1), maxValue=210)
+            self._dir_curves.append((curve(self.dir_plot, pg.mkPen(colour, width=1.5), label), idx))
+        self.dir_legend.fit(len(groups))
+        z = dirs.null.shape[1]
+        note = ""
+        if z:
+            note = (
+                f"<br><span style='font-size:8pt'>{z} direction{'s' if z > 1 else ''} with "
+                "σ = 0 never touched: gd stays at the start's part there (from zeros: the "
+                "minimum-norm solution)</span>"
+            )
+        self.dir_plot.getPlotItem().setTitle(
+            f"Error by direction ({dirs.what.split()[0]} vectors){note}", size="10pt"
+        )
+
+    # -- frames ------------------------------------------------------------------------------
+    def draw_direction(self, final: bool = True) -> None:
+        if self.dirs is None:
+            return
+        its, rows = _rows(self.src.history)
+        if not len(its):
+            return
+        coef = self.dirs.coefficients(rows, self.src.exact)
+        t = its.astype(float)
+        drawn = []
+        for c, idx in self._dir_curves:
+            y = coef[:, idx[0]] if len(idx) == 1 else np.sqrt(np.sum(coef[:, idx] ** 2, axis=1))
+            drawn.append(np.where(y > 0, y, np.nan))
+            c.setData(t, drawn[-1])
+        y_range = finite_range(*drawn, positive=True) if drawn else None
+        self.dir_range.update(float(its[-1]), y_range, final)
+        self._dir_marker.setVisible(self.inspected is not None)
+        if self.inspected is not None:
+            self._dir_marker.setValue(self.inspected)
+
+    def draw_landscape(self, final: bool = True) -> None:
+        if self.plane is None:
+            return
+        its, rows = _rows(self.src.history)
+        if not len(its):
+            return
+        st = self.plane.coordinates(rows)
+        finite = np.isfinite(st).all(axis=1)
+        self.path.setData(st[finite, 0], st[finite, 1])
+        self._fit_grid(st[finite])
+        k = self.inspected
+        x = None
+        if k is not None:
+            x = self.src.history.iterate(k) if hasattr(self.src.history, "iterate") else None
+        if x is None:
+            x = rows[-1]
+        self._mark(np.asarray(x, float))
+
+    def _mark(self, x: np.ndarray) -> None:
+        from solver.anatomy import autograd_gradient
+
+        here = self.plane.coordinates(x[None, :])[0]
+        self.here.setData([here[0]], [here[1]])
+        if not np.isfinite(x).all():
+            self.arrow.setVisible(False)
+            return
+        _, g = autograd_gradient(self.src.session, x)
+        step = -self.src.session.lr * np.array([g @ self.plane.d1, g @ self.plane.d2])
+        tip = here + step
+        self.arrow_line.setData([here[0], tip[0]], [here[1], tip[1]])
+        if np.hypot(*step) > 0:
+            # the head points along the step; pyqtgraph's angle 0 points left
+            self.arrow.setStyle(angle=180 - float(np.degrees(np.arctan2(step[1], step[0]))))
+            self.arrow.setPos(tip[0], tip[1])
+            self.arrow.setVisible(True)
+        else:
+            self.arrow.setVisible(False)
+
+    def _fit_grid(self, st: np.ndarray) -> None:
+        """Recompute the contours when the iterates leave the drawn extent (or at first)."""
+        star = self.plane.coordinates(self.src.exact[None, :])[0]
+        pts = np.vstack([st, star[None, :]]) if len(st) else star[None, :]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        span = np.maximum(hi - lo, 1e-3 * max(1.0, float(np.abs(pts).max())))
+        if self._extent is not None:
+            x0, x1, y0, y1 = self._extent
+            if lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1:
+                return
+        lo, hi = lo - 0.25 * span, hi + 0.25 * span
+        self._extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        self._draw_grid()
+
+    def _draw_grid(self) -> None:
+        from solver.directions import loss_grid
+
+        x0, x1, y0, y1 = self._extent
+        s, t = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
+        z = loss_grid(self.src.session.loss, self.src.problem, self.src.exact, self.plane, s, t)
+        lz = np.log10(np.maximum(z - np.nanmin(z), 0) + max(1e-12, 1e-9 * float(np.nanmax(z))))
+        self.image.setImage(lz, autoLevels=True)
+        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        levels = np.linspace(float(np.nanmin(lz)), float(np.nanmax(lz)), LEVELS + 2)[1:-1]
+        for iso, level in zip(self.isos, levels, strict=True):
+            iso.setData(lz, level)
+
+    def _clicked(self, ev: object) -> None:
+        if self.plane is None or ev.button() != QtCore.Qt.LeftButton or ev.double():
+            return
+        vb = self.land_plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        p = vb.mapSceneToView(ev.scenePos())
+        self.start_from.emit(self.plane.point(p.x(), p.y()))
+        ev.accept()

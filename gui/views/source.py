@@ -1,0 +1,46 @@
+"""What the plots read from one run: its history and the facts of its problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RunSource:
+    """What the plots read from one run: its history and the facts of its problem."""
+
+    history: object  # solver.history.History
+    exact: np.ndarray  # flattened reference solution
+    names: list[str]  # every unknown's name
+    unknown_shape: tuple[int, ...]
+    residual: Callable[[np.ndarray], np.ndarray]  # rows of flat x -> rows of flat residuals
+    problem: object = None  # the solver problem (the svd views read its reference)
+    plotted: np.ndarray | None = None  # unknowns the x plots show (None: every recorded one)
+    session: object = None  # the run's session (its loss, lr: the insight views read them)
+
+    @property
+    def matrix_unknowns(self) -> bool:
+        """The unknowns form one matrix (an inverse): heat maps show it and its residual."""
+        return len(self.unknown_shape) == 2
+
+    @classmethod
+    def from_record(cls, rec: object) -> RunSource:
+        """The plots' view of a run record (its history must exist)."""
+        from solver.kinds import kind_of
+
+        p = rec.session.problem
+        exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)
+        plotted = None if rec.track is None else np.asarray(rec.track, np.int64)
+        return cls(
+            rec.history,
+            exact,
+            p.unknown_names(),
+            tuple(p.unknown_shape),
+            p.residual_np,
+            p,
+            plotted,
+            rec.session,
+        )
