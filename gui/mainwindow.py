@@ -115,6 +115,9 @@ class MainWindow(QtWidgets.QMainWindow):
             "export_csv": files.export_history,
             "quit": self.close,
             "reset_layout": lambda: self.layout_.reset(),
+            "inspect_back": lambda: self.model.inspect_step(-1),
+            "inspect_on": lambda: self.model.inspect_step(1),
+            "inspect_newest": lambda: self.model.inspect(None),
         }
         self.examples = ExamplesPanel(self.model)
         self.menus = WindowMenus(
@@ -202,6 +205,7 @@ class MainWindow(QtWidgets.QMainWindow):
             m.selection_changed,
             m.ready_changed,
             m.queued_changed,
+            m.inspected_changed,
         ):
             signal.connect(self._update_controls)
         m.label_changed.connect(self._show_title)

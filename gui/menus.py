@@ -35,6 +35,14 @@ ACTIONS = {
     "export_csv": ("Export history as CSV…", "Ctrl+E", None, ""),
     "quit": ("Quit", "Ctrl+Q", None, ""),
     "reset_layout": ("Reset layout", None, None, "Every panel back in its place"),
+    "inspect_back": (
+        "Inspect previous iteration",
+        "Alt+Left",
+        None,
+        "Every view shows one iteration earlier",
+    ),
+    "inspect_on": ("Inspect next iteration", "Alt+Right", None, "Every view shows one later"),
+    "inspect_newest": ("Inspect the newest iteration", "Alt+End", None, "Follow the run"),
 }
 RECENT_SHOWN = 8
 
@@ -116,6 +124,9 @@ class WindowMenus(QtCore.QObject):
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addAction(self.act_reset_layout)
         self.view_menu.addSeparator()
+        for a in (self.act_inspect_back, self.act_inspect_on, self.act_inspect_newest):
+            self.view_menu.addAction(a)
+        self.view_menu.addSeparator()
 
     # -- recent files --------------------------------------------------------------------------
     def _fill_recent(self) -> None:
@@ -172,6 +183,10 @@ class WindowMenus(QtCore.QObject):
             a.setEnabled((startable and not queued) or not idle)
         self.act_stop.setEnabled(not idle or queued)
         self.act_reset.setEnabled(m.selected is not None)
+        has = m.selected is not None and m.selected.history is not None
+        for a in (self.act_inspect_back, self.act_inspect_on):
+            a.setEnabled(has)
+        self.act_inspect_newest.setEnabled(has and m.inspected is not None)
         self.act_export_csv.setEnabled(m.selected is not None)
         self.act_save.setEnabled(m.session is not None)
         # Open and Import stay on while loading: they say why they must wait (FileCommands).

@@ -386,6 +386,16 @@ class AppModel(QtCore.QObject):
             self.selection_changed.emit(None)
         self.runs_changed.emit()
 
+    def inspect_step(self, delta: int) -> None:
+        """Move the inspected iteration by ``delta`` (from the newest when none is); the
+        newest iteration of a live run means following it again."""
+        rec = self.selected
+        if rec is None or rec.history is None or len(rec.history) == 0:
+            return
+        newest = len(rec.history) - 1
+        k = min(max((newest if self.inspected is None else self.inspected) + delta, 0), newest)
+        self.inspect(None if k == newest and rec.live else k)
+
     def inspect(self, iteration: int | None) -> None:
         """The iteration under inspection in the selected run (None: the newest)."""
         if iteration is not None and (self.selected is None or self.selected.history is None):

@@ -113,7 +113,7 @@ class Analysis:
         for larger matrices, with their stopping accuracy."""
         if self.spectrum_exact:
             return "exact (full SVD)"
-        text = "estimated: Lanczos on AᵀA for σmax, inverse iteration through an LU for σmin"
+        text = "estimated: Lanczos on AᵀA for σmax and on (AᵀA)⁻¹ (through an LU) for σmin"
         accuracy = self.spectrum_accuracy
         return f"{text}; {accuracy}" if accuracy else text
 

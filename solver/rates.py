@@ -29,24 +29,25 @@ def loss_value(
     minimum is 0: ½(x − x*)ᵀA(x − x*)). ``x`` one vector (a float back) or rows of them (an
     array back, one loss per row)."""
     x = np.asarray(x, np.float64)
-    if loss == "energy":
-        d = x - x_star
-        out = 0.5 * np.sum(d * (d @ a.T), axis=-1)
-    else:
-        r = x @ a.T - b
-        sq = np.sum(r * r, axis=-1)
-        if loss == "half_sum_squares":
-            out = 0.5 * sq
-        elif loss == "sum_squares":
-            out = sq
-        elif loss == "mse":
-            out = sq / max(r.shape[-1], 1)
-        elif loss == "l2_norm":
-            out = np.sqrt(sq)
-        elif loss == "l1_norm":
-            out = np.sum(np.abs(r), axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged iterate: inf, said so
+        if loss == "energy":
+            d = x - x_star
+            out = 0.5 * np.sum(d * (d @ a.T), axis=-1)
         else:
-            raise ValueError(f"no numpy form for the loss {loss!r}")
+            r = x @ a.T - b
+            sq = np.sum(r * r, axis=-1)
+            if loss == "half_sum_squares":
+                out = 0.5 * sq
+            elif loss == "sum_squares":
+                out = sq
+            elif loss == "mse":
+                out = sq / max(r.shape[-1], 1)
+            elif loss == "l2_norm":
+                out = np.sqrt(sq)
+            elif loss == "l1_norm":
+                out = np.sum(np.abs(r), axis=-1)
+            else:
+                raise ValueError(f"no numpy form for the loss {loss!r}")
     return float(out) if x.ndim == 1 else out
 
 

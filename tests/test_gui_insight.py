@@ -274,6 +274,58 @@ def test_race_ranks_every_optimizer_by_gradient_evaluations(qtbot, window, monke
     assert sgd.lr == pytest.approx(hb[0], rel=1e-5)
     assert sgd.optimizer_args["momentum"] == pytest.approx(hb[1], rel=1e-5)
     assert all(r.session.tol == 1e-6 for r in window.model.runs[-8:])
-    assert f"1. {placed[0][1]}" in cmp.ranking.text()
-    assert "conjugate gradient" in cmp.ranking.text()
+    assert f"1. {placed[0][1]}" in cmp.ranking.toPlainText()
+    assert "conjugate gradient" in cmp.ranking.toPlainText()
     assert window.model.session.optimizer == "gd"  # the user's own settings are untouched
+
+
+def test_the_landscape_follows_the_inspected_iterate_and_a_chosen_plane(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=100, tol=0.0)  # 3 unknowns
+    plots, land = window.plots, window.plots.insight
+    plots.tabs.setCurrentWidget(land.land_plot)
+    window.live._frame(force=True)
+    a = window.model.session.problem.A
+    x_star = np.linalg.solve(a, window.model.session.problem.b)
+    vt = np.linalg.svd(a)[2]
+    h = window.model.selected.history
+    window.model.inspect(20)
+    want = [(h.iterate(20) - x_star) @ vt[0], (h.iterate(20) - x_star) @ vt[2]]
+    qtbot.waitUntil(
+        lambda: np.allclose(
+            np.abs([land.here.data["x"][0], land.here.data["y"][0]]), np.abs(want), atol=1e-9
+        ),
+        timeout=LONG,
+    )
+    assert "σmax" in land.land_plot.getPlotItem().getAxis("bottom").labelText
+    assert land.set_pick("1, 3") is None  # the plane along x1 and x3, through x*
+    assert land.land_plot.getPlotItem().getAxis("left").labelText == "x3 − x*"
+    np.testing.assert_allclose(
+        [land.here.data["x"][0], land.here.data["y"][0]],
+        [h.iterate(20)[0] - x_star[0], h.iterate(20)[2] - x_star[2]],
+        atol=1e-12,
+    )
+    assert "give two unknowns" in land.set_pick("one, three")
+    assert "between 1 and 3" in land.set_pick("1, 9")
+    assert land.pick == (0, 2)  # a bad choice changes nothing
+    assert land.set_pick("") is None and land.pick is None
+
+
+def test_alt_arrows_step_the_inspected_iteration(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=30, tol=0.0)
+    window.menus.act_inspect_back.trigger()
+    assert window.model.inspected == 29
+    for _ in range(5):
+        window.menus.act_inspect_back.trigger()
+    assert window.model.inspected == 24 and window.plots.timeline.slider.value() == 24
+    window.menus.act_inspect_on.trigger()
+    assert window.model.inspected == 25
+    window.menus.act_inspect_newest.trigger()
+    assert window.model.inspected is None
+
+
+def test_the_caption_sentence_wraps_instead_of_widening_the_window(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=300, tol=0.0)
+    window.live._frame(force=True)
+    assert len(window.plots.caption.text()) > 150  # the long sentence of a converging run
+    # the plots still fit beside both side docks in a 1024-pixel window
+    assert window.plots.minimumSizeHint().width() <= 400

@@ -51,10 +51,11 @@ class CompareView(QtWidgets.QWidget):
             "Run every optimizer from the same start with its recommended settings and rank "
             "them by gradient evaluations to the tolerance"
         )
-        self.ranking = QtWidgets.QLabel(textFormat=QtCore.Qt.PlainText)
-        self.ranking.setWordWrap(True)
-        self.ranking.setMinimumWidth(0)
-        self.ranking.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        # A few lines high and scrolled when the ranking is longer: the plot keeps its room.
+        self.ranking = QtWidgets.QPlainTextEdit(readOnly=True)
+        self.ranking.setFrameShape(QtWidgets.QFrame.NoFrame)
+        self.ranking.setMaximumHeight(4 * self.ranking.fontMetrics().lineSpacing() + 10)
+        self.ranking.setVisible(False)
         self.plot = make_plot("Runs compared", "loss", log=True)
         self.legend = StripLegend(self.plot)
         bar = QtWidgets.QHBoxLayout()
@@ -189,8 +190,9 @@ class CompareView(QtWidgets.QWidget):
     def set_ranking(self, ranking: list) -> None:
         from solver.race import summary
 
+        self.ranking.setVisible(bool(ranking))
         if not ranking:
-            self.ranking.setText("")
+            self.ranking.setPlainText("")
             return
         text = summary(ranking)
         rec = self.model.selected if self.model is not None else None
@@ -200,4 +202,4 @@ class CompareView(QtWidgets.QWidget):
                 f"\nFor reference: conjugate gradient {path.reached:,} iterations, a direct "
                 "solve one."
             )
-        self.ranking.setText(text)
+        self.ranking.setPlainText(text)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from .compare import CompareView
 from .plotkit import PALETTE, RangeKeeper, StripLegend, curve, finite_range
@@ -28,7 +28,7 @@ TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
 FIT_POINTS = 200  # where the fitted polynomial is evaluated
 GRID = 61  # contour grid points per side
 LEVELS = 12  # contour lines
-DRAWN_ROWS = 600  # iterates drawn per curve (evenly spread, the newest always)
+DRAWN_ROWS = 300  # iterates drawn per curve (evenly spread, the newest always)
 
 
 def _rows(history: object) -> tuple[np.ndarray, np.ndarray]:
@@ -118,10 +118,14 @@ class InsightViews(QtCore.QObject):
             pi.addItem(item)
         self._extent: tuple[float, float, float, float] | None = None
         self.land_plot.scene().sigMouseClicked.connect(self._clicked)
+        self.pick: tuple[int, int] | None = None  # two unknowns (0-based) span the plane
+        menu = pi.getViewBox().menu.addMenu("Plane through x* along")
+        menu.addAction("the extreme singular directions", lambda: self.set_pick(""))
+        menu.addAction("two unknowns…", self._ask_pick)
 
     # -- source ------------------------------------------------------------------------------
     def set_source(self, src: object) -> None:
-        from solver.directions import directions, plane
+        from solver.directions import directions
 
         self.src, self.dirs, self.plane, self._extent = src, None, None, None
         for c, _ in self._dir_curves:
@@ -145,15 +149,58 @@ class InsightViews(QtCore.QObject):
         self.why["direction"] = got if isinstance(got, str) else None
         if not isinstance(got, str):
             self._set_directions(got)
-        pl = plane(src.problem, loss, src.exact)
+        n = len(src.exact)
+        if self.pick is not None and max(self.pick) >= n:
+            self.pick = None  # another problem, with fewer unknowns
+        self._set_plane()
+
+    def _set_plane(self) -> str | None:
+        """The plane for the source and ``pick``; the reason when there is none."""
+        from solver.directions import plane
+
+        src = self.src
+        pl = plane(src.problem, src.session.loss, src.exact, self.pick)
         self.why["landscape"] = pl if isinstance(pl, str) else None
-        if not isinstance(pl, str):
-            self.plane = pl
-            pi = self.land_plot.getPlotItem()
-            pi.setLabel("bottom", pl.labels[0])
-            pi.setLabel("left", pl.labels[1])
-            star = pl.coordinates(src.exact[None, :])[0]
-            self.minimum.setData([star[0]], [star[1]])
+        self.plane, self._extent = (None if isinstance(pl, str) else pl), None
+        if self.plane is None:
+            return pl
+        pi = self.land_plot.getPlotItem()
+        pi.setLabel("bottom", pl.labels[0])
+        pi.setLabel("left", pl.labels[1])
+        star = pl.coordinates(src.exact[None, :])[0]
+        self.minimum.setData([star[0]], [star[1]])
+        self.draw_landscape()
+        return None
+
+    def set_pick(self, text: str) -> str | None:
+        """The plane along two unknowns ("2, 5", 1-based), or the extreme singular directions
+        (empty text). Returns what is wrong with ``text`` (and changes nothing) or None."""
+        pick = None
+        if text.strip():
+            try:
+                i, j = (int(p) for p in text.replace(";", ",").split(","))
+            except ValueError:
+                return f"{text!r}: give two unknowns by number, like 1, 3"
+            pick = (i - 1, j - 1)
+        old = self.pick
+        self.pick = pick
+        if self.src is None or _reason(self.src) is not None:
+            return None  # kept for the next run that has a landscape
+        why = self._set_plane()
+        if why is not None and pick is not None:
+            self.pick = old
+            self._set_plane()
+            return why
+        return None
+
+    def _ask_pick(self) -> None:
+        text, ok = QtWidgets.QInputDialog.getText(
+            self.land_plot, "Landscape plane", "Two unknowns the plane runs along (e.g. 1, 3):"
+        )
+        if ok:
+            why = self.set_pick(text)
+            if why:
+                QtWidgets.QMessageBox.warning(self.land_plot, "Plane not changed", why)
 
     def _set_fit(self, src: object) -> None:
         from solver.problems import Polyfit
@@ -211,12 +258,14 @@ class InsightViews(QtCore.QObject):
         )
 
     # -- frames ------------------------------------------------------------------------------
-    def draw_direction(self, final: bool = True) -> None:
+    def draw_direction(self, may_move: bool = True) -> bool:
+        """Draw the coefficients; True when the axes' range moved (a full repaint follows,
+        so the panel lets only one plot move per frame: ``may_move``)."""
         if self.dirs is None:
-            return
+            return False
         its, rows = _rows(self.src.history)
         if not len(its):
-            return
+            return False
         coef = self.dirs.coefficients(rows, self.src.exact)
         t = its.astype(float)
         drawn = []
@@ -225,10 +274,11 @@ class InsightViews(QtCore.QObject):
             drawn.append(np.where(y > 0, y, np.nan))
             c.setData(t, drawn[-1])
         y_range = finite_range(*drawn, positive=True) if drawn else None
-        self.dir_range.update(float(its[-1]), y_range, final)
+        moved = self.dir_range.update(float(its[-1]), y_range, False, may_move)
         self._dir_marker.setVisible(self.inspected is not None)
         if self.inspected is not None:
             self._dir_marker.setValue(self.inspected)
+        return moved
 
     def draw_landscape(self, final: bool = True) -> None:
         if self.plane is None:
@@ -288,10 +338,18 @@ class InsightViews(QtCore.QObject):
         x0, x1, y0, y1 = self._extent
         s, t = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
         z = loss_grid(self.src.session.loss, self.src.problem, self.src.exact, self.plane, s, t)
-        lz = np.log10(np.maximum(z - np.nanmin(z), 0) + max(1e-12, 1e-9 * float(np.nanmax(z))))
+        finite = np.isfinite(z)
+        if not finite.any():  # a diverged run's extent: beyond floats everywhere
+            self.image.clear()
+            return
+        lo, hi = float(z[finite].min()), float(z[finite].max())
+        with np.errstate(over="ignore", invalid="ignore"):
+            lz = np.log10(np.maximum(z - lo, 0) + max(1e-12, 1e-9 * hi))
+        top = float(lz[finite].max())
+        lz = np.where(finite & np.isfinite(lz), lz, top)  # off-scale points at the top colour
         self.image.setImage(lz, autoLevels=True)
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
-        levels = np.linspace(float(np.nanmin(lz)), float(np.nanmax(lz)), LEVELS + 2)[1:-1]
+        levels = np.linspace(float(lz.min()), top, LEVELS + 2)[1:-1]
         for iso, level in zip(self.isos, levels, strict=True):
             iso.setData(lz, level)
 

@@ -130,7 +130,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         for s in (top, bottom, outer):
             s.setChildrenCollapsible(False)
         self.splitters = [outer, top, bottom]
-        self.caption = QtWidgets.QLabel()
+        self.caption = QtWidgets.QLabel(wordWrap=True)  # its sentence must not widen the plots
         self.caption.setObjectName("plotCaption")
         self.caption.setStyleSheet(
             "QLabel#plotCaption { background: white; padding: 3px 8px; color: #374151; }"
@@ -365,7 +365,10 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             if name.startswith("svd_"):
                 self._draw_svd(name[4:], everything)
             elif name in ("direction", "landscape", "fit", "compare"):
-                getattr(self.insight, f"draw_{name}")(everything)
+                # at most one range move per frame, as for the panel's own plots (``_fit``)
+                self._moved |= bool(
+                    getattr(self.insight, f"draw_{name}")(everything or not self._moved)
+                )
             else:
                 getattr(self, f"_draw_{name}")(everything)
             self.redraws[name] += 1

@@ -48,10 +48,22 @@ class StepPanel(QtWidgets.QWidget):
         self.table_model = ArrayModel("step", editable=False)
         self.table = MatrixView()
         self.table.setModel(self.table_model)
+        # The header keeps its whole height (a short dock scrolls rather than cut it off).
+        self.header.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Minimum)
+        self.table.setMinimumHeight(90)
+        body = QtWidgets.QWidget()
+        inner = QtWidgets.QVBoxLayout(body)
+        inner.setContentsMargins(6, 6, 6, 6)
+        inner.addWidget(self.header)
+        inner.addWidget(self.table, 1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
         lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.header)
-        lay.addWidget(self.table, 1)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(scroll)
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
@@ -131,10 +143,20 @@ class StepPanel(QtWidgets.QWidget):
             heads.append("step taken")
         cols.append(an.plain_step)
         heads.append("−lr·∇f")
+        relayout = heads != self.table_model.column_names
         self.table_model.column_names = heads
         self.table_model.set_array(np.column_stack(cols), row_names=names)
-        self.table.resizeColumnsToContents()
+        if relayout:
+            self._fit_columns(heads)
         self.header.setText(self._summary(an))
+
+    def _fit_columns(self, heads: list[str]) -> None:
+        """Each column as wide as its title or the widest number ("-8.88888e-888"), set
+        once per layout: sizing to the contents asks every cell (~90 ms for 64 rows)."""
+        fm = self.table.fontMetrics()
+        number = fm.horizontalAdvance("-8.88888e-888")
+        for i, h in enumerate(heads):
+            self.table.setColumnWidth(i, max(number, fm.horizontalAdvance(h)) + 16)
 
     @staticmethod
     def _summary(an: object) -> str:
