@@ -112,17 +112,36 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
         win.close()
 
 
+def _check_estimates() -> float:
+    """The iterative spectrum (ARPACK, the LU) and conjugate gradient that large matrices and
+    the Compare tab use: modules a trimmed scipy might have left out."""
+    from solver.problems import LinearSystem
+    from solver.rates import cg_path
+    from solver.spectra import estimate_sigma_max, estimate_sigma_min
+
+    a = np.diag(np.linspace(1.0, 4.0, 50))
+    hi, lo = estimate_sigma_max(a, None)[0], estimate_sigma_min(a, None)[0]
+    if not (abs(hi - 4.0) < 1e-8 and abs(lo - 1.0) < 1e-8):
+        raise SelfTestError(f"spectrum estimates {hi}, {lo} instead of 4 and 1")
+    path = cg_path(LinearSystem(a, np.ones(50)), "energy", 1e-20)
+    if path is None or path.error[-1] > 1e-8:
+        raise SelfTestError("conjugate gradient did not converge")
+    return hi / lo
+
+
 def run_self_test(app: QtWidgets.QApplication) -> int:
     t0 = time.perf_counter()
     try:
         examples = _check_resources()
         combos = _check_engine()
+        kappa = _check_estimates()
         with tempfile.TemporaryDirectory(prefix="descent-lab-selftest-") as tmp:
             message, err = _solve_in_window(app, Path(tmp))
         import torch
 
         print(f"resources: {len(examples)} example sessions load; icon and .mtx read")
         print(f"engine: {combos} optimizer/loss combinations advance")
+        print(f"estimates: Lanczos and conjugate gradient work (κ = {kappa:.4g})")
         print(
             f"window run: {message}; error to exact solution {err:.2e}; "
             "loss plot exported as PNG and SVG"
