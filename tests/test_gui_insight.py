@@ -329,3 +329,28 @@ def test_the_caption_sentence_wraps_instead_of_widening_the_window(qtbot, window
     assert len(window.plots.caption.text()) > 150  # the long sentence of a converging run
     # the plots still fit beside both side docks in a 1024-pixel window
     assert window.plots.minimumSizeHint().width() <= 400
+
+
+def test_the_heat_maps_show_the_inspected_iterate(qtbot, window):
+    window.editor.load_preset("seed-inverse-diagonal")
+    window.editor.load_session(window.model.session.replace(max_iters=50))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    plots = window.plots
+    plots.tabs.setCurrentIndex(1)  # X heat map
+    h = window.model.selected.history
+    window.model.inspect(5)
+    x5 = h.iterate(5).reshape(plots.src.unknown_shape)
+    qtbot.waitUntil(lambda: np.allclose(plots.heat_x.image, x5), timeout=LONG)
+    plots.tabs.setCurrentIndex(2)  # its residual, at the same iteration
+    m = window.model.session.problem.M
+    qtbot.waitUntil(
+        lambda: (
+            plots.heat_r.image is not None
+            and np.allclose(
+                plots.heat_r.image, plots.src.residual(x5.reshape(1, -1))[0].reshape(x5.shape)
+            )
+        ),
+        timeout=LONG,
+    )
+    assert m.shape == x5.shape

@@ -64,6 +64,10 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self._x_cols: np.ndarray = np.zeros(0, np.int64)  # their columns in the history
         self._latest_x: np.ndarray | None = None
         self.inspected_k: int | None = None  # the model's inspected iteration
+        self._inspect_timer = QtCore.QTimer(self, singleShot=True)
+        self._inspect_timer.timeout.connect(
+            lambda: self.refresh(everything=True, tight=self._tight)
+        )
         self.redraws: Counter[str] = Counter()  # frames drawn, per plot (benchmarks read it)
         self._moved = False
         self._tight = True
@@ -289,9 +293,10 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.show_run(model.selected)
 
     def _inspect(self, k: int | None) -> None:
-        """Every view shows iteration ``k`` of the run (None: the newest)."""
+        """Every view shows iteration ``k`` of the run (None: the newest), once the pointer
+        or the slider rests (a redraw per mouse move would hold the GUI)."""
         self.inspected_k = self.insight.inspected = k
-        self.refresh(everything=True, tight=self._tight)
+        self._inspect_timer.start(30)
 
     def show_run(self, rec: object) -> None:
         """Plot the run record ``rec`` (None: clear). A run of another problem than the
@@ -466,14 +471,16 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self._fit("bars", finite_range(row, ex, [0.0]), k + 0.5, final, tight=True)
 
     def _draw_heat_x(self, final: bool) -> None:
-        if not self.src.matrix_unknowns or self._latest_x is None:
+        x = self.shown_x
+        if not self.src.matrix_unknowns or x is None:
             return
-        show_heat(self.heat_x, self.heat_x_bar, self._latest_x.reshape(self.src.unknown_shape))
+        show_heat(self.heat_x, self.heat_x_bar, x.reshape(self.src.unknown_shape))
 
     def _draw_heat_residual(self, final: bool) -> None:
-        if not self.src.matrix_unknowns or self._latest_x is None:
+        x = self.shown_x
+        if not self.src.matrix_unknowns or x is None:
             return
-        r = self.src.residual(self._latest_x[None, :])[0].reshape(self.src.unknown_shape)
+        r = self.src.residual(x[None, :])[0].reshape(self.src.unknown_shape)
         show_heat(self.heat_r, self.heat_r_bar, r)
 
     @staticmethod

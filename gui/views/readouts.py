@@ -10,8 +10,20 @@ from .plotkit import fmt
 
 
 class ReadoutTexts:
-    """Read-out texts for ``PlotPanel`` (uses its ``src``, ``_x_columns``, ``_latest_x`` and
-    ``inspected``); each returns None where there is nothing to read."""
+    """Read-out texts for ``PlotPanel`` (uses its ``src``, ``_x_columns``, ``_x_cols``,
+    ``_latest_x``, ``inspected_k`` and ``inspected``); each returns None where there is
+    nothing to read."""
+
+    @property
+    def shown_x(self) -> np.ndarray | None:
+        """The x the views show: the inspected iterate where it is kept whole, else the
+        newest one the solver sent."""
+        k, h = self.inspected_k, None if self.src is None else self.src.history
+        if k is not None and hasattr(h, "iterate"):
+            x = h.iterate(k)
+            if x is not None:
+                return np.asarray(x, float)
+        return self._latest_x
 
     def _iteration_at(self, x: float) -> int | None:
         if self.src is None or len(self.src.history) == 0 or not math.isfinite(x):
@@ -65,15 +77,16 @@ class ReadoutTexts:
         )
 
     def _heat_text(self, x: float, y: float, residual: bool) -> str | None:
-        if self.src is None or not self.src.matrix_unknowns or self._latest_x is None:
+        shown = self.shown_x
+        if self.src is None or not self.src.matrix_unknowns or shown is None:
             return None
         n = self.src.unknown_shape[0]
         c, r = math.floor(x - 0.5), math.floor(y - 0.5)  # pixel (r, c) is centred on (c+1, r+1)
         if not (0 <= r < n and 0 <= c < n):
             return None
         if residual:
-            v = self.src.residual(self._latest_x[None, :])[0].reshape(n, n)[r, c]
+            v = self.src.residual(shown[None, :])[0].reshape(n, n)[r, c]
             return f"residual[{r + 1},{c + 1}] = {fmt(float(v))}"
-        v = self._latest_x.reshape(n, n)[r, c]
+        v = shown.reshape(n, n)[r, c]
         ex = self.src.exact.reshape(n, n)[r, c]
         return f"X[{r + 1},{c + 1}] = {fmt(float(v))}   exact {fmt(float(ex))}"
