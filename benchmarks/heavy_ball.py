@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from report import cpu_model, write_section  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "matrices"
+DATA = ROOT / "resources" / "matrices"  # the shipped copies of the shared collection's
 MATRICES = ("gr_30_30", "nos4")
 RTOL = 1e-6
 TARGET = 1.1

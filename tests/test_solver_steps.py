@@ -15,8 +15,9 @@ from solver import session as sessions
 from solver.analysis import analyze
 from solver.matrixio import load_matrix
 from solver.problems import LinearSystem
+from solver.resources import resource_path
 
-MATRICES = Path(__file__).resolve().parents[2] / "shared" / "data" / "matrices"
+MATRICES = resource_path("matrices")  # shipped copies: a clean checkout has them
 
 
 def hessian_extremes(a: np.ndarray, loss: str) -> tuple[float, float]:
