@@ -64,7 +64,9 @@ def launch(extra_env: dict | None = None, until: str = "ready") -> dict[str, flo
             if word in ("first-paint", "ready"):
                 out[word] = float(stamp) - t0
         if until not in out and not (until == "paint" and "first-paint" in out):
-            raise RuntimeError(f"main.py printed {p.stdout!r}; stderr: {p.stderr[-800:]}")
+            raise RuntimeError(
+                f"main.py exited {p.returncode}, printed {p.stdout!r}; stderr: {p.stderr[-3000:]}"
+            )
         return out
 
 

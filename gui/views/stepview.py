@@ -81,6 +81,8 @@ class StepPanel(QtWidgets.QWidget):
             self._soon(0)
 
     def _run_updated(self, run_id: int) -> None:
+        if not self._on_screen:  # caught up when it comes to the front (on_shown)
+            return
         rec = self.model.selected
         if rec is not None and rec.id == run_id and self.model.inspected is None:
             self._soon(LIVE_MS if rec.status.state == "running" else 0)

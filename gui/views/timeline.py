@@ -44,6 +44,10 @@ class Timeline(QtWidgets.QWidget):
         lay.addWidget(self.newest)
         lay.addWidget(self.resume)
         self._setting = False
+        # a live run's progress moves the range at most 4 times a second: each change
+        # relays the row out, Python the solver would otherwise have had
+        self._later = QtCore.QTimer(self, singleShot=True, interval=250)
+        self._later.timeout.connect(self._sync)
         self.slider.valueChanged.connect(self._moved)
         self.spin.valueChanged.connect(self._moved)
         self.newest.clicked.connect(lambda: self.model.inspect(None))
@@ -53,8 +57,12 @@ class Timeline(QtWidgets.QWidget):
     def bind(self, model: object) -> None:
         self.model = model
         model.selection_changed.connect(lambda _r: self._sync())
-        model.run_updated.connect(lambda _id: self._sync())
+        model.run_updated.connect(
+            lambda _id: self._later.start() if not self._later.isActive() else None
+        )
         model.inspected_changed.connect(lambda _k: self._sync())
+        model.run_finished.connect(lambda *_: self._sync())  # at once: the run's last word
+        model.state_changed.connect(lambda _s: self._sync())
         self._sync()
 
     def _history(self) -> object:
@@ -75,7 +83,9 @@ class Timeline(QtWidgets.QWidget):
                 w.setEnabled(n > 1)
         finally:
             self._setting = False
-        self.spin.setSuffix(f" of {max(n - 1, 0):,}" if n else "")
+        suffix = f" of {max(n - 1, 0):,}" if n else ""
+        if suffix != self.spin.suffix():
+            self.spin.setSuffix(suffix)
         self.newest.setEnabled(k is not None)
         x = None if h is None or n == 0 else h.iterate(max(shown, 0))
         self.resume.setEnabled(x is not None)
