@@ -100,6 +100,13 @@ class StepAnatomy:
     step: np.ndarray | None  # x_{k+1} − x_k, None when x_{k+1} is not known (yet)
     plain_step: np.ndarray  # −lr·∇f(x_k): the step plain gd would have taken
     optimizer: str
+    dtype: str = "float64"  # the run's precision: its rounding is the scale of `difference`
+
+    @property
+    def rounding(self) -> bool:
+        """Whether autograd and the formula differ by no more than rounding in ``dtype``."""
+        d = self.difference
+        return d is not None and d <= 1e3 * float(np.finfo(self.dtype).eps)
 
     @property
     def difference(self) -> float | None:
@@ -146,4 +153,5 @@ def step_anatomy(
         step=step,
         plain_step=-session.lr * grad,
         optimizer=session.optimizer,
+        dtype=session.dtype,
     )

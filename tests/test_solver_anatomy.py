@@ -137,6 +137,7 @@ def test_float32_runs_are_taken_apart_in_float32() -> None:
     s = sessions.make(LinearSystem(A, B), loss="half_sum_squares", lr=0.1, dtype="float32")
     an = step_anatomy(s, 0, X, None)
     assert 1e-9 < an.difference < 1e-5  # float32 rounding, visible against the float64 formula
+    assert an.rounding and an.dtype == "float32"
 
 
 def test_the_svd_series_loss_has_no_formula_but_still_a_gradient() -> None:

@@ -169,7 +169,7 @@ class StepPanel(QtWidgets.QWidget):
         else:
             lines.append(
                 f"autograd vs ∇f = {an.formula}: max difference {an.difference:.1e} of the "
-                "gradient's size" + (" (rounding)" if an.difference < 1e-10 else "")
+                "gradient's size" + (f" ({an.dtype} rounding)" if an.rounding else "")
             )
         if an.step is None:
             lines.append("the step from here is not taken yet")
