@@ -147,6 +147,10 @@ def test_the_landscape_shows_the_path_and_a_click_reruns_from_there(qtbot, windo
     star = land.minimum.data
     np.testing.assert_allclose([star["x"][0], star["y"][0]], np.linalg.solve(a, np.ones(2)))
     assert land.image.image is not None and land.image.image.shape == (61, 61)
+    x = vals[-1]  # the newest iterate, and the step plain gd takes from it
+    tip = x - 0.1 * a.T @ (a @ x - np.ones(2))
+    np.testing.assert_allclose(land.arrow_line.xData, [x[0], tip[0]], rtol=1e-12)
+    np.testing.assert_allclose(land.arrow_line.yData, [x[1], tip[1]], rtol=1e-12)
     # click a point of the plane: a new run starts from it
     vb = land.land_plot.getPlotItem().getViewBox()
 

@@ -15,6 +15,7 @@ while their tab is in front, the contour grid only when the plane or its extent 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,7 @@ TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
 FIT_POINTS = 200  # where the fitted polynomial is evaluated
 GRID = 61  # contour grid points per side
 LEVELS = 12  # contour lines
+REGRID_S = 0.5
 DRAWN_ROWS = 300  # iterates drawn per curve (evenly spread, the newest always)
 
 
@@ -117,6 +119,7 @@ class InsightViews(QtCore.QObject):
         for item in (self.path, self.minimum, self.here, self.arrow_line, self.arrow):
             pi.addItem(item)
         self._extent: tuple[float, float, float, float] | None = None
+        self._gridded_at = 0.0
         self.land_plot.scene().sigMouseClicked.connect(self._clicked)
         self.pick: tuple[int, int] | None = None  # two unknowns (0-based) span the plane
         menu = pi.getViewBox().menu.addMenu("Plane through x* along")
@@ -289,7 +292,7 @@ class InsightViews(QtCore.QObject):
         st = self.plane.coordinates(rows)
         finite = np.isfinite(st).all(axis=1)
         self.path.setData(st[finite, 0], st[finite, 1])
-        self._fit_grid(st[finite])
+        self._fit_grid(st[finite], final)
         k = self.inspected
         x = None
         if k is not None:
@@ -299,15 +302,19 @@ class InsightViews(QtCore.QObject):
         self._mark(np.asarray(x, float))
 
     def _mark(self, x: np.ndarray) -> None:
-        from solver.anatomy import autograd_gradient
+        from solver.anatomy import autograd_gradient, closed_form_gradient
 
         here = self.plane.coordinates(x[None, :])[0]
         self.here.setData([here[0]], [here[1]])
         if not np.isfinite(x).all():
             self.arrow.setVisible(False)
             return
-        _, g = autograd_gradient(self.src.session, x)
-        step = -self.src.session.lr * np.array([g @ self.plane.d1, g @ self.plane.d2])
+        s = self.src.session
+        # the formula in numpy (what autograd computes, to rounding: One step shows both)
+        g = closed_form_gradient(s.loss, s.problem, x)
+        if g is None:
+            _, g = autograd_gradient(s, x)
+        step = -s.lr * np.array([g @ self.plane.d1, g @ self.plane.d2])
         tip = here + step
         self.arrow_line.setData([here[0], tip[0]], [here[1], tip[1]])
         if np.hypot(*step) > 0:
@@ -318,8 +325,10 @@ class InsightViews(QtCore.QObject):
         else:
             self.arrow.setVisible(False)
 
-    def _fit_grid(self, st: np.ndarray) -> None:
-        """Recompute the contours when the iterates leave the drawn extent (or at first)."""
+    def _fit_grid(self, st: np.ndarray, final: bool = True) -> None:
+        """Recompute the contours when the iterates leave the drawn extent (or at first);
+        while a run goes, at most every ``REGRID_S`` seconds (a diverging run leaves it at
+        every frame, and a grid with its contours costs tens of milliseconds)."""
         star = self.plane.coordinates(self.src.exact[None, :])[0]
         pts = np.vstack([st, star[None, :]]) if len(st) else star[None, :]
         lo, hi = pts.min(axis=0), pts.max(axis=0)
@@ -328,8 +337,11 @@ class InsightViews(QtCore.QObject):
             x0, x1, y0, y1 = self._extent
             if lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1:
                 return
+            if not final and time.perf_counter() - self._gridded_at < REGRID_S:
+                return
         lo, hi = lo - 0.25 * span, hi + 0.25 * span
         self._extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        self._gridded_at = time.perf_counter()
         self._draw_grid()
 
     def _draw_grid(self) -> None:
