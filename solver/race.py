@@ -71,12 +71,10 @@ def race_sessions(session: object, analysis: object, tol: float) -> list[tuple[E
     budget = int(min(max(budget, 2_000), RACE_MAX_ITERS))
     out = []
     for e in entrants(analysis):
-        lr = float(f"{e.lr:.6g}")
-        args = {k: float(f"{v:.6g}") for k, v in e.args.items()}
         s = session.replace(
             optimizer=e.optimizer,
-            lr=lr,
-            optimizer_args=args,
+            lr=e.lr,
+            optimizer_args=e.args,
             tol=tol,
             max_iters=budget,
         )

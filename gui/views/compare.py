@@ -141,7 +141,7 @@ class CompareView(QtWidgets.QWidget):
         axis = AXES[self.axis.currentIndex()]
         pi = self.plot.getPlotItem()
         if rebuild or set(self._curves) != {r.id for r in runs}:
-            self._rebuild(runs, what)
+            self._rebuild(runs)
             pi.setLabel("left", "loss" if what == "loss" else "‖x − x*‖")
             pi.setLabel("bottom", axis)
         for rec in runs:
@@ -153,7 +153,7 @@ class CompareView(QtWidgets.QWidget):
             self._curves[rec.id].setData(x * self.per_iteration(rec, axis), y)
         self._draw_reference(runs, what, axis)
 
-    def _rebuild(self, runs: list, what: str) -> None:
+    def _rebuild(self, runs: list) -> None:
         for c in self._curves.values():
             self.plot.removeItem(c)
         if self._cg is not None:
