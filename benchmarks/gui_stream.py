@@ -365,16 +365,21 @@ Other runs are parked (the worker waits on a condition, without the GIL) for eac
 data pull and paints, while the problem is GIL-bound or its 2-thread BLAS would be stalled \
 by a frame on one of the two cores (below 2·10⁷ multiply-adds per update); frames then take \
 at most 12% of the wall clock, counted from the moment the solver is parked, and a gd chunk \
-of long updates holds one update, so parking waits ~2 ms. At n = 2000 that leaves a frame of \
-~13 ms (15 curves) at ~7 a second: drawing it beside the solver instead gave 23 frames a \
-second at 0.64×, and giving the solver one thread so the window keeps a core halved its \
-mat-vecs (371 against 757 it/s), so the window parks it. Measured traps on the way: a full \
+of long updates holds one update, so parking waits ~2 ms. At n = 2000 a frame (16 curves, \
+four plots) costs ~8 ms, so frames come about 15 times a second: drawing beside the solver \
+instead gave 23 frames a second at 0.64×, and giving the solver one thread so the window \
+keeps a core nearly halved its mat-vecs (~400 against ~720 it/s), so the window parks it. \
+30 frames a second within 12% needs a frame of ~4 ms. Measured traps on the way: a full \
 garbage collection of the ~230k objects torch, Qt and pyqtgraph leave behind took 150 ms in \
 whichever thread tripped it (fixed by `gc.freeze()` once the window is ready); pyqtgraph's \
 axis grid cost ~20 ms per range change (removed); axes replayed a QPicture on every paint \
 (now painted once into a pixmap cache, and ranges grow in steps); a Python `paintEvent` on \
 the main window cost a GIL wait per repaint (now an event filter that removes itself after \
-the first paint). Start-up is in the next section.
+the first paint); lines wider than 1 px go through Qt's path stroker, 3-4× slower to paint \
+(the x, error and residual curves are now 1 px; the x curves are bare curve items, without \
+the data item's bookkeeping); any item that moved queued a view-box auto-range pass at the \
+next paint, even curves excluded from it (now only the range keeper's item does). Start-up \
+is in the next section.
 """
     write_section("GUI", body)
 

@@ -59,7 +59,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.guard = guard
         self.src: RunSource | None = None
         self.record: object = None  # the RunRecord on show
-        self._x_curves: list[pg.PlotDataItem] = []
+        self._x_curves: list[pg.PlotCurveItem] = []
         self._x_columns: np.ndarray = np.zeros(0, np.int64)  # the plotted unknowns
         self._x_cols: np.ndarray = np.zeros(0, np.int64)  # their columns in the history
         self._latest_x: np.ndarray | None = None
@@ -257,8 +257,9 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         k = len(tracked)
         for j, idx in enumerate(tracked):
             color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
-            pen = pg.mkPen(color, width=1.5)
-            self._x_curves.append(curve(self.x_plot, pen, src.names[idx]))
+            # 1 px: Qt strokes wider lines through its path stroker, 3x slower for 12 curves
+            pen = pg.mkPen(color, width=1)
+            self._x_curves.append(curve(self.x_plot, pen, src.names[idx], linear=True))
         self.x_legend.fit(k)
         xs = np.arange(1, k + 1, dtype=float)
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
