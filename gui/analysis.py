@@ -48,7 +48,7 @@ class Analyzer(QtCore.QObject):
         self._gen += 1
         gen, cancel = self._gen, self._cancel
         kind = kind_of(s.problem)
-        if s.problem.matrix().size <= SYNC_ANALYSIS_LIMIT:
+        if s.problem.entries <= SYNC_ANALYSIS_LIMIT:
             self._done((gen, _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)))
             return
         # Until it is done, the old problem's step sizes must not be offered for this one.

@@ -300,7 +300,7 @@ class SolverWorker(QtCore.QObject):
         cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
         # Parked for each frame: runs that hold the GIL (Python per update) unless their
         # update is long; one that runs outside it (``releases_gil``) goes on beside the GUI.
-        work = p.matrix().size * cols
+        work = p.entries * cols
         beside = getattr(run, "releases_gil", False) and work < UNPARKED_LIMIT
         self.park = work < PARK_LIMIT and not beside
         self._run, self._anchor = run, None

@@ -26,6 +26,10 @@ from .rates import loss_value
 LIMIT = 600  # unknowns: an SVD of A takes ~0.1 s here
 BANDS = 10  # more directions than TOO_MANY are shown as this many bands of σ
 TOO_MANY = 20
+# Beyond this many grid points x residuals the landscape comes from a quadratic form (exact
+# for the quadratic losses) rather than from one residual vector per grid point.
+GRID_ROWS_LIMIT = 4_000_000
+L1_GRID_RESIDUALS = 20_000  # the L1 loss has no such form; its grid is drawn up to this many
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +74,8 @@ def directions(problem: Problem, loss: str) -> Directions | str:
     """The directions for ``problem`` under ``loss``, or why there are none."""
     if not isinstance(problem, LinearSystem):
         return "the error by direction is drawn for linear systems and polynomial fits"
+    if problem.sparse:
+        return "a sparse matrix is never decomposed whole: the error by direction needs its SVD"
     a = np.asarray(problem.A, np.float64)
     n = a.shape[1]
     if n > LIMIT:
@@ -111,15 +117,21 @@ def plane(
         return "the landscape is drawn for linear systems and polynomial fits"
     n = problem.A.shape[1]
     exact = np.asarray(exact, np.float64).reshape(-1)
-    eye = np.eye(n)
+    if loss == "l1_norm" and problem.n_residuals > L1_GRID_RESIDUALS:
+        return (
+            f"the L1 landscape of more than {L1_GRID_RESIDUALS:,} residuals is not drawn: "
+            "it has no closed form, and its grid would hold the window for seconds"
+        )
     if n == 2:
-        return Plane(np.zeros(2), eye[0], eye[1], ("x1", "x2"))
+        return Plane(np.zeros(2), _unit(n, 0), _unit(n, 1), ("x1", "x2"))
+    if pick is None and problem.sparse:
+        pick = (0, 1)  # no singular directions without an SVD: the first two unknowns
     if pick is not None:
         i, j = pick
         if not (0 <= i < n and 0 <= j < n and i != j):
             return f"pick two different unknowns between 1 and {n}"
         names = problem.unknown_names()
-        return Plane(exact, eye[i], eye[j], (f"{names[i]} − x*", f"{names[j]} − x*"))
+        return Plane(exact, _unit(n, i), _unit(n, j), (f"{names[i]} − x*", f"{names[j]} − x*"))
     dirs = directions(problem, loss)
     if isinstance(dirs, str):
         return dirs
@@ -138,7 +150,46 @@ def loss_grid(
 ) -> np.ndarray:
     """The loss at origin + s·d1 + t·d2 for every s (columns) and t (rows): len(t) × len(s)."""
     ss, tt = np.meshgrid(np.asarray(s, float), np.asarray(t, float))
-    rows = pl.origin + ss.reshape(-1, 1) * pl.d1 + tt.reshape(-1, 1) * pl.d2
-    a, b = np.asarray(problem.A, float), np.asarray(problem.b, float)
     exact = np.asarray(exact, np.float64).reshape(-1)
+    a = problem.A if problem.sparse else np.asarray(problem.A, float)
+    b = np.asarray(problem.b, float)
+    if ss.size * problem.n_residuals > GRID_ROWS_LIMIT and loss != "l1_norm":
+        return _quadratic_grid(loss, a, b, exact, pl, ss, tt)
+    rows = pl.origin + ss.reshape(-1, 1) * pl.d1 + tt.reshape(-1, 1) * pl.d2
     return np.asarray(loss_value(loss, a, b, rows, exact), float).reshape(ss.shape)
+
+
+def _quadratic_grid(
+    loss: str,
+    a: object,
+    b: np.ndarray,
+    exact: np.ndarray,
+    pl: Plane,
+    ss: np.ndarray,
+    tt: np.ndarray,
+) -> np.ndarray:
+    """``loss_grid`` for a big system from three vectors: on a plane the residual is
+    r0 + s·A d1 + t·A d2 (the energy's error alike), so a quadratic loss is a quadratic form
+    in (s, t) whose 3 x 3 Gram matrix costs three products, not one per grid point."""
+    if loss == "energy":
+        vecs = [pl.origin - exact, pl.d1, pl.d2]
+        images = [a @ v for v in vecs]
+        gram = np.array([[u @ w for w in images] for u in vecs])
+        gram = 0.5 * (gram + gram.T)
+    else:
+        images = [a @ pl.origin - b, a @ pl.d1, a @ pl.d2]
+        gram = np.array([[u @ w for w in images] for u in images])
+    c = np.stack([np.ones_like(ss), ss, tt])
+    sq = np.maximum(np.einsum("i...,ij,j...->...", c, gram, c), 0.0)
+    scale = {"energy": 0.5, "half_sum_squares": 0.5, "sum_squares": 1.0}
+    if loss == "l2_norm":
+        return np.sqrt(sq)
+    if loss == "mse":
+        return sq / max(len(b), 1)
+    return scale[loss] * sq
+
+
+def _unit(n: int, i: int) -> np.ndarray:
+    e = np.zeros(n)
+    e[i] = 1.0
+    return e

@@ -175,7 +175,7 @@ class Run:
         the fast path, or its matrix work per update is large enough that BLAS (which runs
         without the GIL) dominates."""
         shape = self.problem.unknown_shape
-        work = self.problem.matrix().size * (shape[1] if len(shape) == 2 else 1)
+        work = self.problem.entries * (shape[1] if len(shape) == 2 else 1)
         return work >= GIL_FREE_WORK or self._fast_chunk() is not None
 
     # -- one iteration -----------------------------------------------------------------------

@@ -200,6 +200,7 @@ def plan(
         and device.type == "cpu"
         and not lazy
         and isinstance(problem, LinearSystem)
+        and not problem.sparse  # the chunk multiplies a dense tensor
         # Polyfit is a LinearSystem with a Vandermonde A; a subclass binding a residual of
         # its own would not be A x - b.
         and type(problem).bind is LinearSystem.bind

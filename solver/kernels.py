@@ -5,7 +5,8 @@ float matrix an iteration is two mat-vecs (``A x`` forward, ``Aᵀ r`` backward)
 else, so their speed is the engine's speed — and the two libraries differ: on the AMD EPYC
 this was measured on, OpenBLAS did the pair 1.45x faster than MKL. So for big matrices on the
 CPU both are timed once per process (per dtype) and the faster one is used. The numpy path is
-an autograd Function (forward ``A x``, backward ``Aᵀ g``): gradients flow through autograd.
+an autograd Function (``_OperatorMatVec``: forward ``A x``, backward ``Aᵀ g``): gradients
+flow through autograd. A sparse matrix is treated alike, between scipy and torch's CSR.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+import numpy as np
 import torch
 
 # Below this many entries a mat-vec is cheaper than the Python around it: torch.mv always.
@@ -22,25 +24,15 @@ MEASURE_MIN_ENTRIES = 250_000
 MARGIN = 0.9
 
 
-class _HostMatVec(torch.autograd.Function):
-    @staticmethod
-    def forward(
-        ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor, x: torch.Tensor
-    ) -> torch.Tensor:
-        ctx.save_for_backward(a)
-        return torch.from_numpy(a.numpy() @ x.detach().numpy())
-
-    @staticmethod
-    def backward(
-        ctx: torch.autograd.function.FunctionCtx, g: torch.Tensor
-    ) -> tuple[None, torch.Tensor]:
-        (a,) = ctx.saved_tensors
-        # a.T of a C-ordered array is a transposed BLAS call, not a copy
-        return None, torch.from_numpy(a.numpy().T @ g.detach().contiguous().numpy())
-
-
 def host_matvec(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    return partial(_HostMatVec.apply, a)
+    """``x -> A x`` on numpy's BLAS for a CPU tensor ``a``, differentiated through ``Aᵀ g``."""
+    an = a.numpy()
+    # an.T of a C-ordered array is a transposed BLAS call, not a copy
+    return partial(
+        _apply_operator,
+        forward=lambda x: torch.from_numpy(an @ x.numpy()),
+        adjoint=lambda g: torch.from_numpy(an.T @ g.numpy()),
+    )
 
 
 # dtype -> numpy is faster: decided once per process, so every run (a headless one and the
@@ -71,3 +63,98 @@ def matvec_for(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     if a.device.type != "cpu" or a.numel() < MEASURE_MIN_ENTRIES or not a.is_contiguous():
         return partial(torch.mv, a)
     return host_matvec(a) if _numpy_is_faster(a) else partial(torch.mv, a)
+
+
+class _OperatorMatVec(torch.autograd.Function):
+    """``forward(x)`` with ``adjoint(g)`` as its backward: a linear map that autograd cannot
+    trace itself (a scipy product, a sparse tensor), still differentiated by autograd."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: torch.Tensor,
+        forward: Callable[[torch.Tensor], torch.Tensor],
+        adjoint: Callable[[torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
+        ctx.adjoint = adjoint
+        return forward(x.detach())
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, g: torch.Tensor) -> tuple:
+        return ctx.adjoint(g.detach().contiguous()), None, None
+
+
+def _torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch calls its CSR support beta; the products used here are the stable ones
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(a.indptr.astype(np.int64)),
+            torch.from_numpy(a.indices.astype(np.int64)),
+            torch.from_numpy(np.array(a.data, dtype=np.float64)),
+            size=a.shape,
+            check_invariants=False,  # a canonical scipy CSR (sparseio.check_sparse) holds them
+        ).to(device=device, dtype=dtype)
+
+
+def _scipy_pair(a: object, dtype: torch.dtype) -> tuple[Callable, Callable]:
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    fwd = a.astype(np_dtype)
+    adj = fwd.T.tocsr()  # a row-major transpose: Aᵀ r streams rows, as A x does
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(fwd @ x.numpy())
+
+    def adjoint(g: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(adj @ g.numpy())
+
+    return forward, adjoint
+
+
+def _torch_pair(a: object, device: torch.device, dtype: torch.dtype) -> tuple[Callable, Callable]:
+    fwd, adj = _torch_csr(a, device, dtype), _torch_csr(a.T.tocsr(), device, dtype)
+    return (lambda x: fwd @ x), (lambda g: adj @ g)
+
+
+# dtype -> scipy's sparse product is faster than torch's (CPU only), decided once per process
+# like the dense choice above, so that every run of a session rounds alike.
+_SCIPY_FASTER: dict[torch.dtype, bool] = {}
+
+
+def sparse_library(a: object, dtype: torch.dtype) -> str:
+    """ "scipy" or "torch": whichever did this CPU process's first sparse mat-vec pair
+    (``A x`` and ``Aᵀ r``) faster, timed on ``a`` in interleaved rounds."""
+    if dtype not in _SCIPY_FASTER:
+        pairs = {
+            "scipy": _scipy_pair(a, dtype),
+            "torch": _torch_pair(a, torch.device("cpu"), dtype),
+        }
+        x = torch.ones(a.shape[1], dtype=dtype)
+        r = torch.ones(a.shape[0], dtype=dtype)
+        best = {k: float("inf") for k in pairs}
+        for _ in range(5):
+            for name, (fwd, adj) in pairs.items():
+                t0 = time.perf_counter()
+                fwd(x), adj(r)
+                best[name] = min(best[name], time.perf_counter() - t0)
+        _SCIPY_FASTER[dtype] = best["scipy"] < MARGIN * best["torch"]
+    return "scipy" if _SCIPY_FASTER[dtype] else "torch"
+
+
+def sparse_matvec(
+    a: object, device: torch.device, dtype: torch.dtype
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``x -> A x`` with autograd for a scipy CSR ``a``: torch's CSR kernels on a GPU, and on
+    the CPU whichever of scipy's and torch's does the pair faster (``sparse_library``). The
+    dense matrix is never formed."""
+    if device.type == "cpu" and sparse_library(a, dtype) == "scipy":
+        fwd, adj = _scipy_pair(a, dtype)
+    else:
+        fwd, adj = _torch_pair(a, device, dtype)
+    return partial(_apply_operator, forward=fwd, adjoint=adj)
+
+
+def _apply_operator(x: torch.Tensor, forward: Callable, adjoint: Callable) -> torch.Tensor:
+    return _OperatorMatVec.apply(x, forward, adjoint)

@@ -262,7 +262,11 @@ class _InverseKind(_MatrixKind):
         return Inverse(presets.seed_inverse_random_matrix(), "left")
 
     def _convert(self, problem: Problem) -> Problem | None:
-        if type(problem) is not LinearSystem or problem.A.shape[0] != problem.A.shape[1]:
+        if (
+            type(problem) is not LinearSystem
+            or problem.sparse  # an inverse of a sparse matrix is dense
+            or problem.A.shape[0] != problem.A.shape[1]
+        ):
             return None
         try:
             return self.build({"M": problem.A})
@@ -310,7 +314,7 @@ class _SvdKind(_MatrixKind):
     def _convert(self, problem: Problem) -> Problem | None:
         if isinstance(problem, Inverse):
             return self.build({"M": problem.M})
-        if type(problem) is LinearSystem:
+        if type(problem) is LinearSystem and not problem.sparse:  # its factors are dense
             return self.build({"M": problem.A})
         return None
 

@@ -98,6 +98,46 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
     return check_array(arr, field)
 
 
+STORAGES = ("auto", "dense", "sparse")
+
+
+def load_operator(path: str | Path, field: str = "file", storage: str = "auto") -> object:
+    """A matrix file as the problem's matrix: a dense ndarray, or a scipy CSR array that is
+    never formed dense. ``auto`` keeps a sparse file (coordinate .mtx, .npz) sparse when it
+    is large and nearly empty (``sparseio.prefers_sparse``, from its header alone) and reads
+    every other file dense; ``sparse`` and ``dense`` choose."""
+    from . import sparseio
+
+    if storage not in STORAGES:
+        raise InputError(
+            "problem.storage", f"unknown storage {short(storage)}; expected one of {STORAGES}"
+        )
+    path = Path(path)
+    suffix = path.suffix.lower()
+    sparse_file = suffix == ".npz" or (suffix == ".mtx" and sparseio.is_coordinate_mtx(path))
+    if sparse_file:
+        head = sparseio.header(path, field)
+        if storage == "sparse" or (
+            storage == "auto" and sparseio.prefers_sparse(head.shape, head.nnz)
+        ):
+            return sparseio.load_sparse(path, field)
+        if suffix == ".npz":
+            entries = head.rows * head.cols
+            if entries > MAX_ENTRIES:
+                raise InputError(
+                    field,
+                    f"{path.name}: {head.rows} x {head.cols} = {entries:,} entries dense; "
+                    f"at most {MAX_ENTRIES:,} are supported (keep it sparse)",
+                )
+            return check_array(sparseio.load_sparse(path, field).toarray(), field)
+    arr = load_matrix(path, field)
+    if storage == "sparse":
+        import scipy.sparse as sp
+
+        return sparseio.check_sparse(sp.csr_array(np.atleast_2d(arr)), field)
+    return arr
+
+
 def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
     """Refuse a file whose header claims more than MAX_ENTRIES entries, before a byte of its
     data is read (a 60000 x 60000 header would otherwise be allocated, or die trying)."""

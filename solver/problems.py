@@ -29,6 +29,8 @@ import numpy as np
 
 from .errors import InputError, check_cancel, short
 from .matrixio import check_array
+from .sparse_linalg import LSQR_TOL, lsqr_solve, sparse_lu, sparse_spd_refusal
+from .sparseio import check_sparse, is_sparse
 from .spectra import (
     FULL_SVD_LIMIT,
     Spectrum,
@@ -90,6 +92,17 @@ class _Problem:
         for key, value in arrays.items():
             self._store[key], self._shown[key] = _owned(value)
 
+    @property
+    def sparse(self) -> bool:
+        """Whether the matrix is held sparse (scipy CSR): never formed dense."""
+        return False
+
+    @property
+    def entries(self) -> int:
+        """The matrix's stored entries (its nonzeros when sparse): the work of one product."""
+        m = self.matrix()
+        return int(m.nnz if is_sparse(m) else m.size)
+
     def _memo(self, key: str, compute: Callable[[], object]) -> object:
         """``compute()`` once. Only a finished value is kept: a computation that raised (a
         cancelled one) leaves nothing behind."""
@@ -109,7 +122,7 @@ class _Problem:
         iteration. Each finished estimate is kept on its own, so an analysis cancelled
         between them resumes where it stopped."""
         a = self._shown[key]
-        if min(a.shape) <= FULL_SVD_LIMIT:
+        if min(a.shape) <= FULL_SVD_LIMIT and not is_sparse(a):
             check_cancel(cancel)
             return self._memo(f"svd:{key}", svd)[0]
         smax, smax_err = self._memo(f"sigma_max:{key}", lambda: estimate_sigma_max(a, cancel))
@@ -127,7 +140,8 @@ class LinearSystem(_Problem):
     kind: ClassVar[str] = "linear_system"
 
     def __init__(self, A: np.ndarray, b: np.ndarray) -> None:  # noqa: N803 - the maths' names
-        a = check_array(A, "problem.A", ndim=(2,))
+        sparse = is_sparse(A)
+        a = check_sparse(A, "problem.A") if sparse else check_array(A, "problem.A", ndim=(2,))
         vec = check_array(b, "problem.b", ndim=(1, 2))
         if vec.ndim == 2:
             if 1 not in vec.shape:
@@ -138,17 +152,27 @@ class LinearSystem(_Problem):
                 "problem.b",
                 f"has {vec.shape[0]} entries but A has {a.shape[0]} rows; they must match",
             )
-        self._keep(A=a, b=vec)
+        if sparse:  # check_sparse made it private and read-only already
+            self._keep(b=vec)
+            self._store["A"] = self._shown["A"] = a
+        else:
+            self._keep(A=a, b=vec)
 
     def __reduce__(self) -> tuple:
         return (LinearSystem, (self.A, self.b))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(A: {self.A.shape})"
+        held = f", sparse with {self.A.nnz:,} entries" if self.sparse else ""
+        return f"{type(self).__name__}(A: {self.A.shape}{held})"
 
     @property
     def A(self) -> np.ndarray:  # noqa: N802 - the maths' name
+        """The matrix, read-only: an ndarray, or a scipy CSR array when ``sparse``."""
         return self._shown["A"]
+
+    @property
+    def sparse(self) -> bool:
+        return is_sparse(self._store["A"])
 
     @property
     def b(self) -> np.ndarray:
@@ -185,6 +209,9 @@ class LinearSystem(_Problem):
 
     def solve(self, cancel: threading.Event | None = None) -> np.ndarray:
         """The reference answer: the solution, or the minimum-norm least-squares solution."""
+        if self.sparse:
+            check_cancel(cancel)
+            return self._memo("exact", lambda: self._solve_sparse(cancel))[0]
         if min(self.A.shape) <= FULL_SVD_LIMIT:
             check_cancel(cancel)
             return self._memo("svd:A", self._svd_and_solution)[1]
@@ -199,6 +226,30 @@ class LinearSystem(_Problem):
                 pass
         return readonly(np.linalg.lstsq(self.A, self.b, rcond=None)[0])
 
+    def _solve_sparse(self, cancel: threading.Event | None) -> tuple[np.ndarray, str]:
+        """A sparse system's reference and how it was found: one sparse LU when A is square
+        and not singular, else LSQR from zero (the minimum-norm least-squares solution)."""
+        a, b = self.A, self.b
+        if a.shape[0] == a.shape[1]:
+            try:
+                x = sparse_lu(a).solve(b)
+                if np.isfinite(x).all():
+                    return readonly(x), "sparse LU (SuperLU)"
+            except RuntimeError:  # exactly singular: least squares below
+                pass
+        check_cancel(cancel)
+        x = lsqr_solve(a, b, cancel)
+        return readonly(x), f"LSQR to {LSQR_TOL:g}"
+
+    def solve_method(self) -> str:
+        """How ``solve()`` finds the reference, in a few words (shown with the analysis)."""
+        if self.sparse:
+            return self._memo("exact", lambda: self._solve_sparse(None))[1]
+        if min(self.A.shape) <= FULL_SVD_LIMIT:
+            return "SVD (LAPACK)"
+        square = self.A.shape[0] == self.A.shape[1]
+        return "LU (LAPACK)" if square else "least squares (LAPACK)"
+
     @property
     def exact(self) -> np.ndarray:
         """``solve()``: the exact reference, read-only."""
@@ -206,8 +257,10 @@ class LinearSystem(_Problem):
 
     def spd_refusal(self) -> str | None:
         """Why the energy loss does not apply to A (not square, symmetric or positive
-        definite), or None when it does. Computed once: a Cholesky factorisation."""
-        return self._memo("spd", lambda: spd_refusal(self.A))
+        definite), or None when it does. Computed once: a Cholesky factorisation (a sparse
+        LU with diagonal pivots when sparse)."""
+        check = sparse_spd_refusal if self.sparse else spd_refusal
+        return self._memo("spd", lambda: check(self.A))
 
     def residual_np(self, x: np.ndarray) -> np.ndarray:
         """Residuals of a batch of unknowns (rows of ``x``), in numpy."""
@@ -217,6 +270,11 @@ class LinearSystem(_Problem):
         import torch
 
         from . import kernels
+
+        if self.sparse:
+            b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)
+            matvec = kernels.sparse_matvec(self._store["A"], device, dtype)
+            return BoundProblem(residual=lambda x: matvec(x) - b, tensors={"b": b})
 
         a = torch.from_numpy(self._store["A"]).to(device=device, dtype=dtype).contiguous()
         b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)

@@ -79,6 +79,11 @@ class ReferencePath:
         return len(self.loss) - 1
 
 
+def _operator(problem: LinearSystem) -> object:
+    """A system's matrix for products: sparse as it is held (never formed dense)."""
+    return problem.A if problem.sparse else np.asarray(problem.A, float)
+
+
 def cg_path(
     problem: object,
     loss: str,
@@ -95,7 +100,7 @@ def cg_path(
         return None
     import scipy.sparse.linalg as spla
 
-    a, b = np.asarray(problem.A, float), np.asarray(problem.b, float)
+    a, b = _operator(problem), np.asarray(problem.b, float)
     x_star = np.asarray(problem.solve(), float).reshape(-1)
     if loss == "energy":
         op, rhs, method = a, b, "conjugate gradient on A x = b"
@@ -148,7 +153,7 @@ def insight(run: object) -> dict:
     problem = run.problem
     rate = cg = None
     if isinstance(problem, LinearSystem) and s.loss in QUADRATIC | {"l2_norm"}:
-        a, b = np.asarray(problem.A, float), np.asarray(problem.b, float)
+        a, b = _operator(problem), np.asarray(problem.b, float)
         f_star = loss_value(s.loss, a, b, run.exact, run.exact)
         rate = measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
         cg = cg_iterations(problem, s.loss, s.tol)

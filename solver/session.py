@@ -24,7 +24,7 @@ from .devices import check_device
 from .errors import InputError, is_finite_number, key_text, short
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
-from .matrixio import check_array, load_matrix
+from .matrixio import STORAGES, check_array, load_matrix, load_operator
 from .problems import Problem
 
 VERSION = 1
@@ -79,7 +79,8 @@ class Session:
 
     def __post_init__(self) -> None:
         for arr in kind_of(self.problem).arrays_of(self.problem).values():
-            arr.flags.writeable = False
+            if isinstance(arr, np.ndarray):  # a sparse one's arrays are read-only already
+                arr.flags.writeable = False
         if self.init_values is not None:
             values = np.array(self.init_values, dtype=np.float64)  # private: the caller's stays
             values.flags.writeable = False
@@ -143,7 +144,74 @@ def _check_keys(obj: object, allowed: set[str], where: str) -> dict:
     return obj
 
 
-def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple) -> np.ndarray:
+_COORDINATE_KEYS = {"shape", "rows", "cols", "values"}
+
+
+def _coordinates(value: dict, fld: str) -> object:
+    """A sparse matrix written inline: {"shape": [m, n], "rows", "cols" (1-based, as the
+    window and Matrix Market count), "values"}."""
+    import scipy.sparse as sp
+
+    from .sparseio import check_sparse
+
+    _check_keys(value, _COORDINATE_KEYS, fld)
+    for key in sorted(_COORDINATE_KEYS):
+        _require(key in value, f"{fld}.{key}", "missing; an inline sparse matrix needs it")
+    shape = value["shape"]
+    _require(
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(isinstance(d, int) and not isinstance(d, bool) and 0 < d < 2**31 for d in shape),
+        f"{fld}.shape",
+        f"expected [rows, columns] of positive integers, got {_short(shape)}",
+    )
+    cols = {}
+    for key in ("rows", "cols", "values"):
+        try:
+            cols[key] = np.asarray(value[key], dtype=np.int64 if key != "values" else np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise InputError(f"{fld}.{key}", "expected a list of numbers") from None
+        _require(cols[key].ndim == 1, f"{fld}.{key}", "expected a flat list of numbers")
+    n = len(cols["values"])
+    for key in ("rows", "cols"):
+        _require(
+            len(cols[key]) == n,
+            f"{fld}.{key}",
+            f"has {len(cols[key])} entries but values has {n}; they must match",
+        )
+        top = shape[0] if key == "rows" else shape[1]
+        bad = np.flatnonzero((cols[key] < 1) | (cols[key] > top))
+        _require(
+            not bad.size,
+            f"{fld}.{key}[{bad[0] if bad.size else 0}]",
+            f"{cols[key][bad[0]] if bad.size else 0} is outside 1..{top}",
+        )
+    m = sp.coo_array((cols["values"], (cols["rows"] - 1, cols["cols"] - 1)), shape=tuple(shape))
+    return check_sparse(m, fld)
+
+
+def _array(
+    value: object,
+    fld: str,
+    base: Path | None,
+    files: dict,
+    ndim: tuple,
+    storage: str | None = None,
+) -> np.ndarray:
+    """An array of the problem from its JSON form. ``storage`` (the problem's matrix only):
+    "auto", "dense" or "sparse", and the matrix may be sparse."""
+    if isinstance(value, dict) and storage is not None and "file" not in value:
+        return _stored(_coordinates(value, fld), storage, fld)
+    if isinstance(value, dict) and storage is not None:
+        _check_keys(value, {"file"}, fld)
+        ref = value["file"]
+        _require(isinstance(ref, str) and ref, f"{fld}.file", f"expected a path, got {_short(ref)}")
+        path = Path(ref)
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        arr = load_operator(path, f"{fld}.file", storage)
+        files[fld.split(".", 1)[1]] = str(path.resolve())
+        return arr if not isinstance(arr, np.ndarray) else check_array(arr, fld, ndim=ndim)
     if isinstance(value, dict):
         _check_keys(value, {"file"}, fld)
         _require("file" in value, f"{fld}.file", "missing; a file reference needs a path")
@@ -168,8 +236,26 @@ def _array(value: object, fld: str, base: Path | None, files: dict, ndim: tuple)
             raise InputError(
                 fld, "an entry is too large for a float (at most about 1.8e308)"
             ) from None
-        return check_array(arr, fld, ndim=ndim)
+        return (
+            _stored(check_array(arr, fld, ndim=ndim), storage, fld)
+            if storage
+            else check_array(arr, fld, ndim=ndim)
+        )
     raise InputError(fld, f"expected a list of numbers or {{'file': path}}, got {_short(value)}")
+
+
+def _stored(arr: object, storage: str, fld: str) -> object:
+    """``arr`` held as ``storage`` asks: inline lists are dense and inline coordinates
+    sparse unless the session says otherwise."""
+    from .sparseio import check_sparse, is_sparse
+
+    if storage == "sparse" and not is_sparse(arr):
+        import scipy.sparse as sp
+
+        return check_sparse(sp.csr_array(arr), fld)
+    if storage == "dense" and is_sparse(arr):
+        return check_array(arr.toarray(), fld, ndim=(2,))
+    return arr
 
 
 def _problem(obj: object, base: Path | None, files: dict) -> Problem:
@@ -181,8 +267,19 @@ def _problem(obj: object, base: Path | None, files: dict) -> Problem:
         f"unknown kind {_short(name)}; expected one of {PROBLEM_KINDS}",
     )
     kind = KINDS[name]
+    # the matrix of a linear system may be held sparse ("storage")
+    sparse_key = kind.matrix_key if name == "linear_system" else None
+    extra = {"storage"} if sparse_key else set()
     _check_keys(
-        obj, {"kind", *(a.key for a in kind.arrays), *(p.key for p in kind.params)}, "problem"
+        obj,
+        {"kind", *extra, *(a.key for a in kind.arrays), *(p.key for p in kind.params)},
+        "problem",
+    )
+    storage = obj.get("storage", "auto")
+    _require(
+        storage in STORAGES,
+        "problem.storage",
+        f"unknown storage {_short(storage)}; expected one of {STORAGES}",
     )
     needed = [a.key for a in kind.arrays] + [p.key for p in kind.params if p.required]
     for key in sorted(needed):
@@ -190,7 +287,15 @@ def _problem(obj: object, base: Path | None, files: dict) -> Problem:
     # Parameters with a list of choices are checked before any (perhaps large) array is read.
     params = kind.check_params({p.key: obj[p.key] for p in kind.params if p.key in obj})
     arrays = {
-        a.key: _array(obj[a.key], f"problem.{a.key}", base, files, (a.ndim,)) for a in kind.arrays
+        a.key: _array(
+            obj[a.key],
+            f"problem.{a.key}",
+            base,
+            files,
+            (a.ndim,),
+            storage if a.key == sparse_key else None,
+        )
+        for a in kind.arrays
     }
     return kind.build(arrays, params)
 
@@ -308,8 +413,18 @@ def _problem_dict(s: Session, base: Path | None) -> dict:
         if key in s.files:
             path = s.files[key]
             out[key] = {"file": os.path.relpath(path, base) if base else path}
-        else:
+        elif isinstance(value, np.ndarray):
             out[key] = value.tolist()
+        else:  # sparse: its coordinates, 1-based
+            coo = value.tocoo()
+            out[key] = {
+                "shape": [int(d) for d in value.shape],
+                "rows": (coo.row.astype(np.int64) + 1).tolist(),
+                "cols": (coo.col.astype(np.int64) + 1).tolist(),
+                "values": coo.data.tolist(),
+            }
+    if getattr(s.problem, "sparse", False):
+        out["storage"] = "sparse"
     out.update(kind.params_of(s.problem))
     return out
 

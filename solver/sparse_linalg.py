@@ -1,0 +1,67 @@
+"""Sparse linear algebra for problems held sparse: factorisations and solvers that never form
+the dense matrix (scipy's SuperLU and LSQR), imported where used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import check_cancel
+
+if TYPE_CHECKING:
+    import threading
+
+# LSQR's relative tolerances (atol, btol) for a sparse reference solution
+LSQR_TOL = 1e-12
+
+
+def lsqr_solve(a: object, b: np.ndarray, cancel: threading.Event | None = None) -> np.ndarray:
+    """The minimum-norm least-squares solution of a sparse system by LSQR from zero, to
+    ``LSQR_TOL``; ``cancel`` is checked at every product."""
+    import scipy.sparse.linalg as spla
+
+    n = a.shape[1]
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        check_cancel(cancel)  # LSQR calls back for every product
+        return a @ v
+
+    op = spla.LinearOperator(a.shape, matvec=matvec, rmatvec=lambda v: a.T @ v, dtype=float)
+    return spla.lsqr(op, b, atol=LSQR_TOL, btol=LSQR_TOL, iter_lim=max(10 * n, 1000))[0]
+
+
+def sparse_lu(a: object) -> object:
+    """SuperLU of a square sparse ``a`` (RuntimeError when exactly singular)."""
+    import scipy.sparse.linalg as spla
+
+    return spla.splu(a.tocsc())
+
+
+def sparse_spd_refusal(a: object) -> str | None:
+    """``spectra.spd_refusal`` for a sparse ``a``, without forming it dense: symmetry from
+    A − Aᵀ, definiteness from the pivots of an LU that pivots on the diagonal only (for a
+    symmetric matrix they are those of LDLᵀ: all positive exactly when it is definite)."""
+    import scipy.sparse.linalg as spla
+
+    if a.shape[0] != a.shape[1]:
+        return f"energy needs a square A, got shape {a.shape}"
+    scale = float(abs(a).max()) or 1.0
+    diff = a - a.T
+    asym = float(abs(diff).max()) if diff.nnz else 0.0
+    if asym > 1e-10 * scale:
+        return f"energy needs a symmetric A; max |A - Aᵀ| is {asym:.3g}"
+    try:
+        lu = spla.splu(
+            a.tocsc(),
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+    except RuntimeError:
+        return "energy needs a positive definite A; it is singular"
+    pivots = lu.U.diagonal()
+    if not (np.array_equal(lu.perm_r, lu.perm_c) and (pivots > 0).all()):
+        return "energy needs a positive definite A; its LDLᵀ has a pivot ≤ 0"
+    return None
