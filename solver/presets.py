@@ -14,9 +14,10 @@ import numpy as np
 
 from . import session as sessions
 from .errors import InputError
-from .matrixio import load_matrix
+from .matrixio import load_operator
 from .problems import Inverse, LinearSystem, Polyfit, Problem
 from .resources import resource_path
+from .sparseio import poisson_2d
 from .svd import Svd
 
 A_MAT = [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
@@ -183,10 +184,27 @@ def svd_random(shape: str = "square", seed: int | None = None) -> sessions.Sessi
 
 
 def _recommended_gd(problem: LinearSystem, loss: str = "half_sum_squares", **kw: object):
-    from .analysis import analyze
+    if problem.sparse:
+        # Lanczos would take seconds here (the window runs it on a thread afterwards);
+        # Gershgorin's bound on L is one pass over the entries, and 1/bound is as safe.
+        lr = 1.0 / _lipschitz_bound(problem, loss)
+    else:
+        from .analysis import analyze
 
-    lr = analyze(problem, loss).recommended_lr or 0.01
+        lr = analyze(problem, loss).recommended_lr or 0.01
     return _session(problem, loss=loss, optimizer="gd", lr=float(lr), **kw)
+
+
+def _lipschitz_bound(problem: LinearSystem, loss: str) -> float:
+    """An upper bound on L from the absolute row and column sums: λmax(A) ≤ ‖A‖∞ for a
+    symmetric A (the energy), σmax(A)² ≤ ‖A‖₁‖A‖∞ for the half sum of squares."""
+    a = abs(problem.A)
+    rows, cols = float(a.sum(axis=1).max()), float(a.sum(axis=0).max())
+    if loss == "energy":
+        return rows
+    if loss != "half_sum_squares":
+        raise InputError("preset", f"no step-size bound for the {loss} loss of a sparse matrix")
+    return rows * cols
 
 
 def random_conditioned(n: int = 10, cond: float = 100.0, seed: int = 0) -> sessions.Session:
@@ -217,11 +235,23 @@ def random_spd(n: int = 10, seed: int = 0, cond: float = 50.0) -> sessions.Sessi
     )
 
 
+def poisson(rows: int = 250, cols: int = 400) -> sessions.Session:
+    """The 5-point 2-D Poisson matrix on a rows × cols grid (n = rows·cols; 100,000 by
+    default), held sparse, with b = A·1 and the energy loss: gd converges with κ ≈ 0.4 n."""
+    if not (isinstance(rows, int) and isinstance(cols, int) and rows >= 2 and cols >= 2):
+        raise InputError("preset", "the Poisson grid needs whole rows and cols >= 2")
+    if rows * cols > 4_000_000:
+        raise InputError("preset", f"a {rows} × {cols} grid is beyond the 4,000,000 unknowns here")
+    a = poisson_2d(rows, cols)
+    problem = LinearSystem(a, a @ np.ones(a.shape[1]))
+    return _recommended_gd(problem, "energy", max_iters=20_000, tol=1e-20)
+
+
 def matrix_file(name: str = "gr_30_30") -> sessions.Session:
     """A shipped real matrix with b = A·1, so the exact solution is all ones (least squares
     and minimum norm for rectangular ones)."""
     path = resource_path("matrices", f"{name}.mtx")
-    a = load_matrix(path, "preset")
+    a = load_operator(path, "preset")  # sparse when large and nearly empty (1138_bus)
     problem = LinearSystem(a, a @ np.ones(a.shape[1]))
     # SPD matrices get the energy loss: gd then converges with κ instead of κ²
     loss = "energy" if problem.spd_refusal() is None else "half_sum_squares"
@@ -332,6 +362,25 @@ PRESETS: dict[str, Preset] = {
             "west0067 (67×67 nonsymmetric, real)",
             "SuiteSparse HB/west0067, b = A·1.",
             lambda: matrix_file("west0067"),
+        ),
+        Preset(
+            "matrix-1138_bus",
+            "1138_bus (1138×1138 SPD power network, sparse)",
+            "SuiteSparse HB/1138_bus, b = A·1, held sparse (0.3 % filled); κ ≈ 8.6·10⁶.",
+            lambda: matrix_file("1138_bus"),
+        ),
+        Preset(
+            "matrix-nos7",
+            "nos7 (729×729 SPD, κ ≈ 2.4·10⁹)",
+            "SuiteSparse HB/nos7 (a finite-difference diffusion problem), b = A·1.",
+            lambda: matrix_file("nos7"),
+        ),
+        Preset(
+            "poisson-2d",
+            "2-D Poisson, 250×400 grid (100,000 unknowns, sparse)",
+            "The 5-point Laplacian with Dirichlet boundary, generated; b = A·1, energy loss.",
+            poisson,
+            {"rows": 250, "cols": 400},
         ),
         Preset(
             "matrix-lp_afiro",
