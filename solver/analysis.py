@@ -44,6 +44,8 @@ class Analysis:
     # iterative spectra only: bounds on |L − true L| and |μ − true μ| (None: exact or unknown)
     lipschitz_error: float | None = None
     mu_error: float | None = None
+    exact_method: str | None = None  # how the reference solution was found, in a few words
+    sparse: bool = False  # the matrix is held sparse: nothing above came from a dense form
 
     def iterations_for(self, factor: float = 1e-6) -> int | None:
         """Predicted gd iterations to shrink the error by ``factor``."""
@@ -113,7 +115,8 @@ class Analysis:
         for larger matrices, with their stopping accuracy."""
         if self.spectrum_exact:
             return "exact (full SVD)"
-        text = "estimated: Lanczos on AᵀA for σmax and on (AᵀA)⁻¹ (through an LU) for σmin"
+        lu = "a sparse LU" if self.sparse else "an LU"
+        text = f"estimated: Lanczos on AᵀA for σmax and on (AᵀA)⁻¹ (through {lu}) for σmin"
         accuracy = self.spectrum_accuracy
         return f"{text}; {accuracy}" if accuracy else text
 
@@ -165,6 +168,8 @@ class Analysis:
                 "heavy_ball": _finite_or_none(self.heavy_ball_rate),
             },
             "spectrum_method": self.spectrum_method,
+            "exact_method": self.exact_method,
+            "sparse": self.sparse,
             "spectrum_error": None
             if self.spectrum_exact
             else {
@@ -225,4 +230,6 @@ def analyze_linear(
         exact=exact,
         lipschitz_error=lip_err,
         mu_error=mu_err,
+        exact_method=problem.solve_method() if hasattr(problem, "solve_method") else None,
+        sparse=problem.sparse,
     )

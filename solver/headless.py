@@ -15,16 +15,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import rates
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
 from .history import save_csv
+from .kinds import kind_of
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run ended by SIGINT
 
@@ -65,6 +68,28 @@ def _stop_on_ctrl_c(run: Run, flag: list[bool]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def result(run: Run) -> dict:
+    """The runner's JSON summary of ``run`` (non-finite numbers as null: valid JSON)."""
+
+    def num(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
+    x = run.x().reshape(-1)
+    return {
+        "stop_reason": run.stop_reason.value if run.stop_reason else None,
+        "message": run.message,
+        "iterations": run.iteration,
+        "grad_evals": run.grad_evals,
+        "final_loss": num(run.final_loss),
+        "x": [num(v) for v in x],
+        "error_norm": num(run.error_norm()),
+        "elapsed_s": run.elapsed,
+        "analysis": run.analysis().to_json(),
+        **rates.insight(run),
+        **kind_of(run.problem).summary(run.problem, x),
+    }
+
+
 def run_headless(args: argparse.Namespace) -> int:
     src = Path(args.headless)
     out = Path(args.out) if args.out else None
@@ -82,10 +107,10 @@ def run_headless(args: argparse.Namespace) -> int:
     interrupted: list[bool] = []
     with _stop_on_ctrl_c(run, interrupted):
         run.advance()
-    result = run.result()
+    summary = result(run)
     if interrupted:
-        result["stop_reason"] = "interrupted"
-        result["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"
+        summary["stop_reason"] = "interrupted"
+        summary["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"
     if out is not None:
         try:
             save_csv(run.history, out, run.history_columns())
@@ -94,10 +119,10 @@ def run_headless(args: argparse.Namespace) -> int:
             return 2
     try:
         if args.json:
-            print(json.dumps(result), flush=True)
+            print(json.dumps(summary), flush=True)
         else:
             print(
-                f"{result['message']}; {result['iterations']} iterations, "
+                f"{summary['message']}; {summary['iterations']} iterations, "
                 f"final loss {run.final_loss:.6g}, error {run.error_norm():.3g}",
                 flush=True,
             )

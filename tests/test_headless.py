@@ -15,6 +15,7 @@ import pytest
 
 import main
 from solver import Run
+from solver.headless import result as run_summary
 from solver.presets import PRESETS, build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +197,7 @@ def test_every_preset_builds_and_runs(key: str) -> None:
     assert run.iteration == 5 and len(run.history) == 6
     assert np.all(np.isfinite(run.history.loss))
     assert run.history.loss[-1] <= run.history.loss[0] * 1.5
-    assert set(run.result()) >= RESULT_KEYS
+    assert set(run_summary(run)) >= RESULT_KEYS
 
 
 def test_preset_parameters_are_checked() -> None:
@@ -216,7 +217,38 @@ def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
     run = Run(seed_3x3().replace(lr=0.36, max_iters=100_000))  # just above 2/L = 0.343
     run.advance()
     assert run.stop_reason.value == "diverged"
-    text = json.dumps(run.result(), allow_nan=False)  # raises on NaN/Infinity
+    text = json.dumps(run_summary(run), allow_nan=False)  # raises on NaN/Infinity
     assert json.loads(text)["stop_reason"] == "diverged"
     huge = Run(seed_3x3().replace(init="values", init_values=[1e200, -1e200, 1e200], max_iters=0))
     assert huge.error_norm() == pytest.approx(np.sqrt(3) * 1e200, rel=1e-12)
+
+
+def test_a_sparse_session_runs_headless_and_says_how_it_was_analysed(tmp_path) -> None:
+    import scipy.sparse as sp
+
+    from solver.sparseio import save_sparse
+
+    n = 10_000  # 100,000,000 entries dense: only sparse loads it
+    t = sp.diags_array([-np.ones(n - 1), 4 * np.ones(n), -np.ones(n - 1)], offsets=[-1, 0, 1])
+    save_sparse(tmp_path / "tri.mtx", t)
+    np.save(tmp_path / "b.npy", t @ np.ones(n))
+    session = tmp_path / "s.json"
+    session.write_text(
+        json.dumps(
+            {
+                "problem": {"A": {"file": "tri.mtx"}, "b": {"file": "b.npy"}},
+                "optimizer": {"name": "gd", "lr": 1 / 36},  # L = σmax² ≈ 6² here
+                "stop": {"max_iters": 200, "tol": 1e-20},
+            }
+        )
+    )
+    done = headless(str(session), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    a = result["analysis"]
+    assert a["sparse"] is True and a["exact_method"] == "sparse LU (SuperLU)"
+    assert "sparse LU" in a["spectrum_method"]
+    # σ clusters within 1e-7 at both ends here: Lanczos stops early, and the bound says so
+    assert abs(a["lipschitz"] - 36) <= a["spectrum_error"]["lipschitz"] + 1e-9
+    assert result["iterations"] == 200 and result["error_norm"] < 1e-6
+    assert len(result["x"]) == n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import InputError, Run
+from solver import InputError, Run, headless
 from solver import session as sessions
 from solver.presets import PUZZLE_A, PUZZLE_B, matrix_file
 
@@ -73,7 +73,7 @@ def test_lbfgs_counts_gradient_evaluations_apart_from_iterations() -> None:
     assert len(run.history) == 4
     # Each L-BFGS step evaluates the closure up to max_iter (+1) times.
     assert 3 < run.grad_evals <= 3 * 6
-    assert run.result()["grad_evals"] == run.grad_evals
+    assert headless.result(run)["grad_evals"] == run.grad_evals
 
 
 def test_gd_counts_one_gradient_per_iteration() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import presets
+from solver import headless, presets
 from solver import session as sessions
 from solver.analysis import analyze
 from solver.engine import Run
@@ -101,7 +101,7 @@ def test_the_json_summary_carries_the_sentence():
     s = presets.build("seed-3x3").replace(lr=0.1, max_iters=300, tol=0.0)
     run = Run(s)
     run.advance()
-    assert run.result()["explanation"].startswith("converging at 0.9828")
+    assert headless.result(run)["explanation"].startswith("converging at 0.9828")
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "sgd", "lbfgs"])

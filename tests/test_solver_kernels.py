@@ -53,3 +53,21 @@ def test_run_is_the_same_whichever_blas_wins(monkeypatch, dtype):
     np.testing.assert_allclose(runs["numpy"].history.loss, runs["torch"].history.loss, rtol=tol)
     np.testing.assert_allclose(runs["numpy"].x(), runs["torch"].x(), rtol=tol, atol=tol)
     assert runs["numpy"].history.loss[-1] < runs["numpy"].history.loss[0]
+
+
+@pytest.mark.parametrize("library", ["scipy", "torch"])
+def test_both_sparse_products_differentiate_as_the_dense_one(monkeypatch, library):
+    # torch's CSR path is the one a GPU takes; on the CPU it is chosen when it is faster
+    import scipy.sparse as sp
+
+    monkeypatch.setitem(kernels._SCIPY_FASTER, torch.float64, library == "scipy")
+    a = sp.random_array((30, 20), density=0.2, format="csr", random_state=1, dtype=np.float64)
+    assert kernels.sparse_library(a, torch.float64) == library
+    mv = kernels.sparse_matvec(a, torch.device("cpu"), torch.float64)
+    x = torch.randn(20, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(mv, (x,))
+    dense = torch.from_numpy(a.toarray())
+    np.testing.assert_allclose(mv(x).detach().numpy(), (dense @ x).detach().numpy(), rtol=1e-13)
+    r = torch.randn(30, dtype=torch.float64)
+    (g,) = torch.autograd.grad(mv(x) @ r, x)
+    np.testing.assert_allclose(g.numpy(), a.T @ r.numpy(), rtol=1e-13)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import main
-from solver import InputError, Run
+from solver import InputError, Run, headless
 from solver import session as sessions
 from solver.presets import build, seed_svd_matrix
 
@@ -65,7 +65,7 @@ def test_the_momentum_presets_reach_svdvals_to_four_decimals(key: str) -> None:
     s = build(key)
     run = Run(s)
     run.advance()
-    result = run.result()
+    result = headless.result(run)
     ref = reference(s)
     np.testing.assert_allclose(result["singular_values"], ref, atol=5e-5)
     assert result["reference_singular_values"] == pytest.approx(ref.tolist(), abs=1e-6)
