@@ -40,6 +40,18 @@ class Analyzer(QtCore.QObject):
         self._relay.done.connect(self._done)
         model.session_changed.connect(lambda s, _note, _changed: self.analyze(s))
 
+    def cancel(self) -> bool:
+        """Stop the running analysis (the user's Cancel): the problem then goes without
+        step-size guidance until it changes or ``analyze`` runs again. False if none ran."""
+        from solver.errors import Cancelled
+
+        if self.model.analysis is not None or self._closing:
+            return False
+        self._cancel.set()
+        self._gen += 1  # whatever it still delivers is dropped
+        self.model.set_analysis(Cancelled("the analysis was cancelled"))
+        return True
+
     def analyze(self, s: object) -> None:
         from solver.kinds import kind_of
 
@@ -48,7 +60,8 @@ class Analyzer(QtCore.QObject):
         self._gen += 1
         gen, cancel = self._gen, self._cancel
         kind = kind_of(s.problem)
-        if s.problem.entries <= SYNC_ANALYSIS_LIMIT:
+        # a sparse matrix is analysed by iterations whatever its few entries: a thread
+        if s.problem.entries <= SYNC_ANALYSIS_LIMIT and not s.problem.sparse:
             self._done((gen, _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)))
             return
         # Until it is done, the old problem's step sizes must not be offered for this one.

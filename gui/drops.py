@@ -1,4 +1,4 @@
-"""Drag and drop of files onto the window: a session (.json) opens, a matrix (.mtx, .csv,
+"""Drag and drop of files onto the window: a session (.json) opens, a matrix (.mtx, .npz, .csv,
 .npy) is imported, as A, or as b when it is dropped on the b table.
 
 An event filter on the window, so no widget needs its own drop code: a drag over anything

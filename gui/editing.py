@@ -251,17 +251,21 @@ class Editor:
         return False
 
     def import_matrix(self, path: str | Path, target: str | None = None) -> bool:
-        """A .mtx/.csv/.npy file into the problem's matrix (or ``target``, e.g. "b")."""
+        """A .mtx/.npz/.csv/.npy file into the problem's matrix (or ``target``, e.g. "b").
+        The matrix of a kind that may hold it sparse is loaded as its size and fill decide
+        (``matrixio.load_operator``); everything else is dense."""
         from solver.errors import InputError
         from solver.kinds import kind_of
-        from solver.matrixio import load_matrix
+        from solver.matrixio import load_matrix, load_operator
 
         s = self.model.session
         path = str(Path(path).resolve())
         name = Path(path).name
         try:
-            arr = load_matrix(path, name)
             kind = kind_of(s.problem)
+            sparse_ok = target in (None, kind.sparse_key) and kind.sparse_key is not None
+            field = target or kind.matrix_key  # "A: gr.mtx: line 7: ...", the file named once
+            arr = load_operator(path, field) if sparse_ok else load_matrix(path, field)
             problem, keys, note = kind.import_matrix(s.problem, arr, target)
             kept = {k: v for k, v in s.files.items() if k not in keys}
             if kind_of(problem) is not kind:

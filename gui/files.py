@@ -19,9 +19,9 @@ from .persistence import Persistence
 from .undo import SessionUndo
 
 SESSION_FILTER = "Sessions (*.json);;All files (*)"
-MATRIX_FILTER = "Matrices (*.mtx *.csv *.npy);;All files (*)"
+MATRIX_FILTER = "Matrices (*.mtx *.npz *.csv *.npy);;All files (*)"
 SESSION_SUFFIXES = (".json",)
-MATRIX_SUFFIXES = (".mtx", ".csv", ".npy")
+MATRIX_SUFFIXES = (".mtx", ".npz", ".csv", ".npy")
 PLOT_FILTER = "PNG image (*.png);;SVG vector image (*.svg)"
 
 
@@ -63,7 +63,7 @@ class FileCommands:
         if suffix not in SESSION_SUFFIXES + MATRIX_SUFFIXES:
             self.model.refuse(
                 "File not opened",
-                f"{p.name}: not a session (.json) or a matrix (.mtx, .csv, .npy)",
+                f"{p.name}: not a session (.json) or a matrix (.mtx, .npz, .csv, .npy)",
             )
             return False
         if self._loading(f"{p.name} not opened"):

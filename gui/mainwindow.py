@@ -194,6 +194,8 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         matrix.param_changed.connect(ed.change)
         matrix.message.connect(lambda text: m.refuse("Paste refused", text))
+        matrix.cancel_analysis.connect(self.analyzer.cancel)
+        matrix.analyse_again.connect(lambda: self.analyzer.analyze(m.session))
         self.hyper.changed.connect(ed.change)
         self.hyper.use_step.connect(ed.use_step)
         self.hyper.track_changed.connect(ed.set_track)

@@ -8,6 +8,7 @@ leaves half a session, and one that cannot be restored is left where it is and r
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
@@ -32,10 +33,19 @@ RECENT_LIMIT = 10
 
 
 def array_digest(arr: np.ndarray) -> str:
-    """A short name for an array's content (shape included)."""
+    """A short name for an array's content (shape included; a sparse one's stored entries,
+    canonical, so the same matrix always has the same name)."""
     h = hashlib.sha256(repr(arr.shape).encode())
-    h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    if isinstance(arr, np.ndarray):
+        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    else:
+        for part in (arr.indptr, arr.indices, arr.data):
+            h.update(np.ascontiguousarray(part).tobytes())
     return h.hexdigest()[:16]
+
+
+def _suffix(arr: object) -> str:
+    return ".npy" if isinstance(arr, np.ndarray) else ".npz"  # sparse stays sparse
 
 
 def check_autosaved_pieces(s: object, data_dir: Path) -> None:
@@ -48,7 +58,7 @@ def check_autosaved_pieces(s: object, data_dir: Path) -> None:
         name = Path(ref).name
         if Path(ref).parent.resolve() != data_dir.resolve() or not name.startswith("last-session-"):
             continue  # a file the user chose, not a piece of the autosave
-        named = re.fullmatch(r"last-session-.+-([0-9a-f]{16})\.npy", name)
+        named = re.fullmatch(r"last-session-.+-([0-9a-f]{16})\.np[yz]", name)
         if named is None:
             continue  # an autosave of an earlier version: its pieces carry no digest
         if key not in arrays or array_digest(arrays[key]) != named.group(1):
@@ -68,6 +78,12 @@ def default_data_dir() -> Path:
     return Path(QtCore.QStandardPaths.writableLocation(loc))
 
 
+class _Relay(QtCore.QObject):
+    """Carries an autosave's outcome from its writer thread to the GUI thread."""
+
+    done = QtCore.Signal(str)  # "" or the message of what failed
+
+
 class Persistence:
     """Settings, autosave and restore for one window."""
 
@@ -79,8 +95,16 @@ class Persistence:
         self._saved_arrays: dict[str, tuple[object, str]] = {}
         self._own_arrays: set[str] = set()
         self._autosave_error = ""
-        # A run starting is the moment to keep the session it runs.
-        model.state_changed.connect(lambda st: self.autosave() if st == STARTING else None)
+        # A run starting is the moment to keep the session it runs; its pieces (a matrix of
+        # millions of entries: 100 ms and more to disk here) are written on a thread of their
+        # own, one autosave after another, so the run's first frames do not wait for them.
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: concurrent.futures.Future | None = None
+        self._relay = _Relay()
+        self._relay.done.connect(self._report)
+        model.state_changed.connect(
+            lambda st: self.autosave(background=True) if st == STARTING else None
+        )
 
     # -- settings ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -105,16 +129,47 @@ class Persistence:
     def autosave_path(self) -> Path:
         return self.data_dir / AUTOSAVE_NAME
 
-    def autosave(self) -> None:
+    def autosave(self, background: bool = False) -> None:
         """Write the session where the next start finds it; big arrays go beside as .npy
-        (written again only when the array changed)."""
-        from solver import session as sessions
-        from solver.kinds import kind_of
-        from solver.matrixio import save_matrix
-
+        (a sparse matrix as .npz), written again only when the array changed. In the
+        ``background`` the writing happens on the writer thread (``flush`` waits for it)."""
         s = self.model.session
         if s is None:
             return
+        if background:
+            if self._writer is None:
+                self._writer = concurrent.futures.ThreadPoolExecutor(1, "autosave")
+            relay = self._relay
+            self._pending = self._writer.submit(self._write, s)
+            self._pending.add_done_callback(
+                lambda f: relay.done.emit(
+                    f.result() if f.exception() is None else f"Could not autosave: {f.exception()}"
+                )
+            )
+            return
+        self.flush()
+        self._report(self._write(s))
+
+    def flush(self) -> None:
+        """Wait for an autosave in the background to be on disk."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+    def _report(self, text: str) -> None:
+        if text and text != self._autosave_error:  # once per cause; it stays until dismissed
+            self.model.refuse("Could not autosave", text)
+        self._autosave_error = text
+
+    def _write(self, s: object) -> str:
+        """The autosave of session ``s``; the message of what failed, or "". Only ever one
+        at a time (the writer thread, or the GUI thread once that is idle): it keeps the
+        record of the pieces written."""
+        from solver import session as sessions
+        from solver.kinds import kind_of
+        from solver.matrixio import save_matrix
+        from solver.sparseio import save_sparse
+
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             files = dict(s.files)
@@ -126,10 +181,11 @@ class Persistence:
                 if saved is None or saved[0] is not arr:
                     # Named by their content: two windows writing at once never pair one's A
                     # with the other's b, and a restore can tell a piece that was replaced.
-                    path = self.data_dir / f"last-session-{key}-{array_digest(arr)}.npy"
+                    suffix = _suffix(arr)
+                    path = self.data_dir / f"last-session-{key}-{array_digest(arr)}{suffix}"
                     if not path.is_file():
-                        tmp = path.with_name(path.stem + ".tmp.npy")
-                        save_matrix(tmp, arr)
+                        tmp = path.with_name(path.stem + ".tmp" + suffix)
+                        (save_matrix if suffix == ".npy" else save_sparse)(tmp, arr)
                         os.replace(tmp, path)
                     written.append(path)
                     self._saved_arrays[key] = (arr, str(path))
@@ -137,12 +193,8 @@ class Persistence:
             sessions.save(replace(s, files=files), self.autosave_path())
             self._forget_old_arrays(set(files.values()))
         except OSError as exc:
-            text = f"Could not autosave the session in {self.data_dir}: {exc}"
-            if text != self._autosave_error:  # once per cause, and it stays until dismissed
-                self._autosave_error = text
-                self.model.refuse("Could not autosave", text)
-            return
-        self._autosave_error = ""
+            return f"Could not autosave the session in {self.data_dir}: {exc}"
+        return ""
 
     def _forget_old_arrays(self, keep: set[str]) -> None:
         """Remove the arrays this window wrote earlier that its autosave no longer names."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -62,6 +62,7 @@ class ProblemKind:
     matrix_key: str  # the array whose shape / rank / condition is shown; a matrix file's target
     default_loss: str = "half_sum_squares"  # a session file's loss when it names none
     random_start: bool = False  # x = 0 is a stationary point: the window starts from rand
+    sparse_key: ClassVar[str | None] = None  # the array that may be held sparse (storage)
 
     # -- building ----------------------------------------------------------------------------
     def build(
@@ -196,6 +197,8 @@ class ProblemKind:
 
 
 class _LinearSystemKind(ProblemKind):
+    sparse_key = "A"
+
     def _make(self, arrays: Mapping[str, np.ndarray], params: dict[str, object]) -> Problem:
         return LinearSystem(arrays["A"], arrays["b"])
 

@@ -70,9 +70,12 @@ def _read_csv(path: Path) -> np.ndarray:
 
 
 def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
-    """Load a dense float64 matrix or vector from .mtx, .csv or .npy."""
+    """Load a dense float64 matrix or vector from .mtx, .csv, .npy (or a sparse .npz)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".npz" or (suffix == ".mtx" and _is_coordinate(path)):
+        # a sparse file, asked for dense: read by the sparse reader, which checks every line
+        return load_operator(path, field, "dense")
     if suffix not in SUPPORTED:
         raise InputError(field, f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
     if not path.is_file():
@@ -101,6 +104,12 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
 STORAGES = ("auto", "dense", "sparse")
 
 
+def _is_coordinate(path: Path) -> bool:
+    from .sparseio import is_coordinate_mtx
+
+    return is_coordinate_mtx(path)
+
+
 def load_operator(path: str | Path, field: str = "file", storage: str = "auto") -> object:
     """A matrix file as the problem's matrix: a dense ndarray, or a scipy CSR array that is
     never formed dense. ``auto`` keeps a sparse file (coordinate .mtx, .npz) sparse when it
@@ -121,15 +130,14 @@ def load_operator(path: str | Path, field: str = "file", storage: str = "auto") 
             storage == "auto" and sparseio.prefers_sparse(head.shape, head.nnz)
         ):
             return sparseio.load_sparse(path, field)
-        if suffix == ".npz":
-            entries = head.rows * head.cols
-            if entries > MAX_ENTRIES:
-                raise InputError(
-                    field,
-                    f"{path.name}: {head.rows} x {head.cols} = {entries:,} entries dense; "
-                    f"at most {MAX_ENTRIES:,} are supported (keep it sparse)",
-                )
-            return check_array(sparseio.load_sparse(path, field).toarray(), field)
+        entries = head.rows * head.cols
+        if entries > MAX_ENTRIES:
+            raise InputError(
+                field,
+                f"{path.name}: its header says {head.rows} x {head.cols} = {entries:,} entries "
+                f"dense; at most {MAX_ENTRIES:,} are supported (held sparse it would load)",
+            )
+        return check_array(sparseio.load_sparse(path, field).toarray(), field)
     arr = load_matrix(path, field)
     if storage == "sparse":
         import scipy.sparse as sp

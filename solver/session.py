@@ -267,8 +267,7 @@ def _problem(obj: object, base: Path | None, files: dict) -> Problem:
         f"unknown kind {_short(name)}; expected one of {PROBLEM_KINDS}",
     )
     kind = KINDS[name]
-    # the matrix of a linear system may be held sparse ("storage")
-    sparse_key = kind.matrix_key if name == "linear_system" else None
+    sparse_key = kind.sparse_key  # the array that may be held sparse ("storage")
     extra = {"storage"} if sparse_key else set()
     _check_keys(
         obj,

@@ -328,7 +328,7 @@ BAD = [
         "malformed mtx",
         _file("bad.mtx", "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1.0\n"),
         "problem.A.file",
-        "cannot read",
+        "says 2 entries, but the file has 1",
     ),
     ("not a matrix market file", _file("bad.mtx", "hello\n"), "problem.A.file", "cannot read"),
     (

@@ -10,11 +10,13 @@ fields. Nothing here branches on a kind's name. The panel reports what the user 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from .sparseview import SparseMatrixView
 from .tables import ArrayModel, MatrixView
 
 Qt = QtCore.Qt
@@ -38,12 +40,28 @@ def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
     s = QtWidgets.QSpinBox()
     s.setRange(lo, hi)
     s.setToolTip(tip)
+    s.setProperty("plainTip", tip)  # restored when a sparse matrix no longer fixes the size
     s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
     s.setGroupSeparatorShown(True)
     # Sized for the sizes people type, not the largest allowed: the Problem dock must fit
     # beside the plots on a 1024-pixel screen.
-    s.setFixedWidth(s.fontMetrics().horizontalAdvance("8,888") + 30)
+    _fit_spin(s, 8888)
     return s
+
+
+def _fit_spin(s: QtWidgets.QSpinBox, value: int) -> None:
+    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + 30)
+
+
+def _analysis_words(problem: object) -> str:
+    """What a running analysis computes, for the busy line."""
+    m = problem.matrix()
+    size = " × ".join(f"{d:,}" for d in m.shape)
+    if getattr(problem, "sparse", False):
+        how = "Lanczos for σmax, a sparse LU for σmin and the exact solution"
+    else:
+        how = "singular values and the exact solution"
+    return f"Analysing the {size} matrix ({how})…"
 
 
 def _titled(title: str, w: QtWidgets.QWidget) -> QtWidgets.QWidget:
@@ -66,6 +84,10 @@ class _KindPage:
         self.sizes: dict[str, tuple[QtWidgets.QSpinBox, ...]] = {}
         self.params: dict[str, QtWidgets.QWidget] = {}
         self.bar: list[QtWidgets.QWidget] = []
+        # the array that may be held sparse: its table and, in a stack with it, the sparse view
+        self.sparse_stack: QtWidgets.QStackedWidget | None = None
+        self.sparse_view: SparseMatrixView | None = None
+        self.sparse: object = None  # the sparse matrix on show, or None (the table is)
         self.widget = QtWidgets.QSplitter(Qt.Horizontal)
         self.widget.setChildrenCollapsible(False)
         for spec in kind.arrays:
@@ -78,7 +100,14 @@ class _KindPage:
                 view.setMinimumWidth(110)
                 view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
             self.models[spec.key], self.views[spec.key] = model, view
-            self.widget.addWidget(_titled(spec.title, view))
+            shown: QtWidgets.QWidget = view
+            if spec.key == kind.sparse_key:
+                self.sparse_view = SparseMatrixView()
+                self.sparse_stack = QtWidgets.QStackedWidget()
+                self.sparse_stack.addWidget(view)
+                self.sparse_stack.addWidget(self.sparse_view)
+                shown = self.sparse_stack
+            self.widget.addWidget(_titled(spec.title, shown))
             self.widget.setStretchFactor(self.widget.count() - 1, 4 if spec.ndim == 2 else 1)
             if spec.rows_like is not None:
                 continue
@@ -118,6 +147,8 @@ class MatrixPanel(QtWidgets.QWidget):
     edited = QtCore.Signal()  # a table's content or shape changed
     param_changed = QtCore.Signal(dict)  # a parameter of the problem kind ("side", "degree")
     message = QtCore.Signal(str)  # a paste that was refused, etc.
+    cancel_analysis = QtCore.Signal()  # the user stopped a long analysis
+    analyse_again = QtCore.Signal()  # ...and asked for it after all
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +182,24 @@ class MatrixPanel(QtWidgets.QWidget):
         self.facts.setTextFormat(Qt.RichText)
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # A long analysis (a big or sparse matrix: seconds) shows that it runs, for how long,
+        # and can be stopped; a stopped one can be asked for again.
+        self.busy_bar = QtWidgets.QProgressBar()
+        self.busy_bar.setRange(0, 0)  # busy: Lanczos gives no fraction done
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setMaximumHeight(10)
+        self.busy_button = QtWidgets.QPushButton("Cancel")
+        self.busy_button.setToolTip("Stop the analysis: no step-size guidance until it is redone")
+        self.busy_button.clicked.connect(self._busy_clicked)
+        self.busy_row = QtWidgets.QWidget()
+        br = QtWidgets.QHBoxLayout(self.busy_row)
+        br.setContentsMargins(0, 0, 0, 0)
+        br.addWidget(self.busy_bar, 1)
+        br.addWidget(self.busy_button)
+        self.busy_row.hide()
+        self._busy_since = 0.0
+        self._busy_timer = QtCore.QTimer(self, interval=1000)
+        self._busy_timer.timeout.connect(self._tick_busy)
         self.exact_view = MatrixView()
         self.exact_view.setModel(self.exact_model)
         self.exact_view.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
@@ -159,6 +208,7 @@ class MatrixPanel(QtWidgets.QWidget):
         ev = QtWidgets.QVBoxLayout(exact_box)
         ev.setContentsMargins(6, 4, 6, 6)
         ev.addWidget(self.facts)
+        ev.addWidget(self.busy_row)
         ev.addWidget(self.exact_view, 1)
 
         split = QtWidgets.QSplitter(Qt.Vertical)
@@ -235,12 +285,30 @@ class MatrixPanel(QtWidgets.QWidget):
             if had_focus:
                 next(iter(new.views.values())).setFocus()
             arrays = kind.arrays_of(problem)
-            for key, model in self.page.models.items():
-                model.set_array(arrays[key])
-            for key, spins in self.page.sizes.items():
+            page = self.page
+            page.sparse = arrays[kind.sparse_key] if getattr(problem, "sparse", False) else None
+            if page.sparse_stack is not None:
+                page.sparse_view.set_matrix(page.sparse)
+                sparse_shown = page.sparse is not None
+                page.sparse_stack.setCurrentIndex(1 if sparse_shown else 0)
+            for key, model in page.models.items():
+                if key == kind.sparse_key and page.sparse is not None:
+                    model.set_array(np.zeros((0, 0)))  # never formed dense
+                else:
+                    model.set_array(arrays[key])
+            for key, spins in page.sizes.items():
                 shape = arrays[key].shape
+                fixed = key == kind.sparse_key and page.sparse is not None
                 for sp, v in zip(spins, shape, strict=False):
+                    sp.setMaximum(v if fixed else MAX_SIZE)
+                    _fit_spin(sp, max(v, 8888) if fixed else 8888)  # 100,000 in full
                     sp.setValue(v)
+                    sp.setEnabled(not fixed)
+                    sp.setToolTip(
+                        "a sparse matrix keeps the size of its file or preset"
+                        if fixed
+                        else sp.property("plainTip")
+                    )
             for key, value in kind.params_of(problem).items():
                 w = self.page.params[key]
                 if isinstance(w, QtWidgets.QComboBox):
@@ -270,8 +338,12 @@ class MatrixPanel(QtWidgets.QWidget):
         return None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The tables' valid content, by array key."""
-        return {k: m.array() for k, m in self.page.models.items()}
+        """The tables' valid content, by array key (a sparse matrix as it is held)."""
+        page = self.page
+        out = {k: m.array() for k, m in page.models.items()}
+        if page.sparse is not None:
+            out[page.kind.sparse_key] = page.sparse
+        return out
 
     def invalid_message(self) -> str | None:
         for m in self.page.models.values():
@@ -286,8 +358,26 @@ class MatrixPanel(QtWidgets.QWidget):
 
     def show_analysis(self, session: object, a: object) -> None:
         """Shape, rank, condition and the exact solution; ``a`` None while it is computed."""
+        from solver.errors import Cancelled
+
+        self._busy_timer.stop()
+        self.busy_row.setVisible(a is None or isinstance(a, Cancelled))
         if a is None:
-            self.facts.setText("Analysing the matrix…")
+            self._busy_since = time.perf_counter()
+            self._busy_what = _analysis_words(session.problem)
+            self.busy_bar.setRange(0, 0)
+            self.busy_button.setText("Cancel")
+            self._tick_busy()
+            self._busy_timer.start()
+            self.exact_model.set_array(np.zeros((0, 1)))
+            return
+        if isinstance(a, Cancelled):
+            self.facts.setText(
+                "Analysis cancelled: no condition number, step-size guidance or exact "
+                "solution for this problem."
+            )
+            self.busy_bar.setRange(0, 1)  # stopped, not busy
+            self.busy_button.setText("Analyse again")
             self.exact_model.set_array(np.zeros((0, 1)))
             return
         if isinstance(a, BaseException):
@@ -298,12 +388,14 @@ class MatrixPanel(QtWidgets.QWidget):
         cond = "∞ (singular)" if a.cond is None else fmt(a.cond, 4)
         rank = "—" if a.rank is None else f"{a.rank}"
         est = "" if a.spectrum_exact else " (estimated)"
-        parts = [f"<b>{m}×{n}</b>", f"rank <b>{rank}</b>", f"cond <b>{cond}</b>{est}"]
+        parts = [f"<b>{m:,}×{n:,}</b>", f"rank <b>{rank}</b>", f"cond <b>{cond}</b>{est}"]
         if a.lipschitz is not None:
             parts.append(f"L = {fmt(a.lipschitz)}")
         if a.rate is not None and session.optimizer == "gd":
             iters = a.iterations_for(1e-6)
             parts.append(f"gd rate {fmt(a.rate)}" + (f" (≈{iters:,} it per 10⁻⁶)" if iters else ""))
+        if a.exact_method:
+            parts.append(f"x* by {a.exact_method}")
         self.facts.setText(" · ".join(parts))
         exact = np.asarray(a.exact, float)
         if exact.ndim == 2:
@@ -311,6 +403,16 @@ class MatrixPanel(QtWidgets.QWidget):
             self.exact_model.set_array(exact)
         else:
             self.exact_model.set_array(exact, row_names=session.problem.unknown_names())
+
+    def _tick_busy(self) -> None:
+        took = time.perf_counter() - self._busy_since
+        self.facts.setText(f"{self._busy_what} {took:.0f} s")
+
+    def _busy_clicked(self) -> None:
+        if self.busy_button.text() == "Cancel":
+            self.cancel_analysis.emit()
+        else:
+            self.analyse_again.emit()
 
     # -- edits ---------------------------------------------------------------------------------
     def _on_model_edited(self) -> None:

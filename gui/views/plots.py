@@ -264,7 +264,10 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         xs = np.arange(1, k + 1, dtype=float)
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
-        every = max(1, -(-k // 8))  # at most 8 names fit under the bars
+        # as many names as fit side by side under the bars (at most 8), every few bars
+        longest = max((src.names[t] for t in tracked), key=len)
+        label = self.bar_plot.fontMetrics().horizontalAdvance(longest) + 12
+        every = max(1, -(-k // max(1, min(8, (self.bar_plot.width() - 60) // label))))
         ax.setTicks(
             [[(float(i + 1), src.names[t]) for i, t in enumerate(tracked) if i % every == 0]]
         )
