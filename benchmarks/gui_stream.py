@@ -99,6 +99,22 @@ class StallMeter(QtCore.QObject):
         self.last = now
 
 
+def open_window(prefix: str):  # noqa: ANN201 - (QApplication, MainWindow)
+    """The app's window at 1440x900 with settings and data in a fresh temporary folder."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    from gui.app import configure_application
+    from gui.mainwindow import MainWindow
+
+    configure_application(app)
+    QtCore.QStandardPaths.setTestModeEnabled(True)
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    settings = QtCore.QSettings(f"{tmp}/settings.ini", QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, f"{tmp}/data", dialogs=False)
+    win.resize(1440, 900)
+    win.show()
+    return app, win
+
+
 def live_run(app, win, session) -> None:
     """Start ``session`` flat out in the window and let it warm up."""
     win.editor.load_session(session)
@@ -214,20 +230,10 @@ def main() -> int:
     started = time.time()
     load0 = os.getloadavg()[0]
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    from gui.app import configure_application
-
-    configure_application(app)
-    QtCore.QStandardPaths.setTestModeEnabled(True)
     from gui.editing import PLOT_TRACK_LIMIT
-    from gui.mainwindow import MainWindow
     from solver.history import default_tracked
 
-    tmp = tempfile.mkdtemp(prefix="gui-bench-")
-    settings = QtCore.QSettings(f"{tmp}/settings.ini", QtCore.QSettings.IniFormat)
-    win = MainWindow(settings, f"{tmp}/data", dialogs=False)
-    win.resize(1440, 900)
-    win.show()
+    app, win = open_window("gui-bench-")
     wait(app, 0.5)
 
     rows: list[tuple[str, str, str, bool]] = []  # what, measured, target, met
