@@ -186,9 +186,7 @@ def estimate_sigma_min(a: np.ndarray, cancel: threading.Event | None) -> tuple[f
             op = spla.LinearOperator((n, n), matvec=inverse_normal, dtype=np.float64)
             try:
                 restarts = SPARSE_RESTARTS if is_sparse(a) else 20 * n
-                vals, vecs = spla.eigsh(
-                    op, k=3, which="LA", v0=start, tol=1e-12, maxiter=restarts
-                )
+                vals, vecs = spla.eigsh(op, k=3, which="LA", v0=start, tol=1e-12, maxiter=restarts)
                 v = vecs[:, int(np.argmax(vals))]
             except (spla.ArpackNoConvergence, spla.ArpackError):
                 v = power_vector(inverse_normal, start, 100, 1e-8, cancel)[1]
