@@ -55,3 +55,13 @@ def test_betas_of_the_wrong_length_typed_into_the_panel_are_refused(qtbot, make_
     assert "optimizer.betas" in refused[0]
     assert w.model.session is before  # nothing changed
     assert field.widget.text() == "0.9, 0.999"  # the panel shows the session again
+
+
+def test_log_axes_label_only_one_two_and_five_of_each_decade(qtbot):
+    # 2 to 9 all labelled overlapped near the top of a decade on a loss spanning 1.5 decades
+    from gui.views.plotkit import FastAxis
+
+    axis = FastAxis("left")
+    axis.setLogMode(False, True)
+    values = list(np.log10([100.0, 200.0, 300.0, 500.0, 800.0, 900.0, 1000.0]))
+    assert axis.logTickStrings(values, 1, 1) == ["10²", "2·10²", "", "5·10²", "", "", "10³"]

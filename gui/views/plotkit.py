@@ -47,6 +47,17 @@ class FastAxis(pg.AxisItem):
     replays it, which costs twice; here the item is cached as a pixmap anyway (``cache``),
     so it is painted once per range change, straight into that pixmap."""
 
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        # Within a decade pyqtgraph labels 2 to 9: near the top they overlap ("8·10²9·10²")
+        # once a plot spans a decade or two. 1, 2 and 5 stay; the other ticks stay unlabelled.
+        out = super().logTickStrings(values, scale, spacing)
+        keep = {1, 2, 5}
+        for i, v in enumerate(values):
+            lead = round(10 ** (float(v) % 1.0), 6)
+            if min(abs(lead - k) for k in keep) > 1e-3 and abs(lead - 10) > 1e-3:
+                out[i] = ""
+        return out
+
     def paint(self, p: QtGui.QPainter, opt: object, widget: object) -> None:
         if self.style["tickFont"]:
             p.setFont(self.style["tickFont"])
