@@ -173,7 +173,6 @@ class Persistence:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             files = dict(s.files)
-            written: list[Path] = []
             for key, arr in kind_of(s.problem).arrays_of(s.problem).items():
                 if key in files or arr.size <= AUTOSAVE_INLINE_LIMIT:
                     continue
@@ -187,7 +186,6 @@ class Persistence:
                         tmp = path.with_name(path.stem + ".tmp" + suffix)
                         (save_matrix if suffix == ".npy" else save_sparse)(tmp, arr)
                         os.replace(tmp, path)
-                    written.append(path)
                     self._saved_arrays[key] = (arr, str(path))
                 files[key] = self._saved_arrays[key][1]
             sessions.save(replace(s, files=files), self.autosave_path())
