@@ -74,6 +74,48 @@ def xdotool(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
+class App:
+    """``python main.py ARGS`` on the display of ``env``. Its stderr goes to a file, so that a
+    failure can quote it while the app still runs (a dialog on screen, a hang); a fatal
+    signal's traceback is in it too (faulthandler)."""
+
+    def __init__(self, env: dict, tmp_path: Path, *args: str) -> None:
+        self.stderr_path = tmp_path / "app-stderr.txt"
+        with open(self.stderr_path, "w", encoding="utf-8") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "main.py", *args],
+                cwd=ROOT,
+                env=dict(env, PYTHONFAULTHANDLER="1"),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+    def wait_for(self, what, timeout: float, why: str, step: float = 0.2):
+        """``what()`` once it is truthy; fails the test with ``why`` after ``timeout`` s, or
+        at once when the app has ended, quoting its status and stderr either way."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = what()
+            if value:
+                return value
+            if self.proc.poll() is not None:
+                pytest.fail(f"{why}: the app ended, status {self.proc.returncode}\n{self.stderr()}")
+            time.sleep(step)
+        pytest.fail(f"{why} within {timeout} s; the app's stderr:\n{self.stderr()}")
+
+    def quit_status(self, timeout: float = 30) -> int:
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
 def wait_for(what, timeout: float, step: float = 0.2):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -115,25 +157,22 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
     home = tmp_path / "home"
     log = tmp_path / "runs.jsonl"
     env = app_env(display, tmp_path, DESCENT_LAB_RUN_LOG=str(log))
-    app = subprocess.Popen(
-        [sys.executable, "main.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = App(env, tmp_path)
     try:
         # The title names the loaded session once the solver is in: "Descent Lab — 3×3 ...".
-        found = wait_for(
-            lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout.split(), 90
+        found = app.wait_for(
+            lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout.split(),
+            90,
+            "no loaded window appeared",
         )
-        assert found, f"no loaded window appeared; stderr: {app.stderr and app.poll()}"
         wid = found[0]
         xdotool(env, "windowfocus", "--sync", wid)
         xdotool(env, "key", "--clearmodifiers", "F5")
-        runs = wait_for(lambda: log.is_file() and log.read_text().strip().splitlines(), 90)
-        assert runs, "pressing F5 did not finish a run"
+        runs = app.wait_for(
+            lambda: log.is_file() and log.read_text().strip().splitlines(),
+            90,
+            "pressing F5 did not finish a run",
+        )
         result = json.loads(runs[0])
         assert result["stop_reason"] == "converged", result
         assert result["final_loss"] < 1e-16 and result["iterations"] > 100
@@ -170,12 +209,10 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
 
         xdotool(env, "windowfocus", "--sync", wid)
         xdotool(env, "key", "--clearmodifiers", "ctrl+q")
-        rc = app.wait(30)
-        assert rc == 0, app.stderr.read()[-2000:]
+        rc = app.quit_status()
+        assert rc == 0, app.stderr()
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait(10)
+        app.kill()
     autosave = home / "data" / "DescentLab" / "Descent Lab" / "last-session.json"
     assert autosave.is_file()
     assert json.loads(autosave.read_text())["problem"]["A"] == [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
@@ -210,31 +247,22 @@ def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path
             }
         )
     )
-    app = subprocess.Popen(
-        [sys.executable, "main.py", str(session)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = App(env, tmp_path, str(session))
     try:
         # The title names the session once it is loaded, and its analysis has begun.
-        found = wait_for(
-            lambda: xdotool(env, "search", "--name", "big-session.json").stdout.split(), 120
+        found = app.wait_for(
+            lambda: xdotool(env, "search", "--name", "big-session.json").stdout.split(),
+            120,
+            "the big session was never loaded",
         )
-        assert found, "the big session was never loaded"
-        assert app.poll() is None
         xdotool(env, "windowfocus", "--sync", found[0])
         t0 = time.monotonic()
         xdotool(env, "key", "--clearmodifiers", "ctrl+q")
-        rc = app.wait(30)
+        rc = app.quit_status()
         elapsed = time.monotonic() - t0
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait(10)
-    assert rc == 0, app.stderr.read()[-2000:]
+        app.kill()
+    assert rc == 0, app.stderr()
     # A hang detector, not a benchmark: before, the process never exited at all.
     assert elapsed < 5, f"quitting took {elapsed:.1f} s"
     print(f"quit during the analysis: exited {elapsed:.2f} s after Ctrl+Q")
