@@ -40,7 +40,8 @@ def warm_optimizers() -> None:
 
         from solver import fastpath
 
-        fastpath.chunk_function()  # and the gd chunk is scripted before the first Run needs it
+        fastpath.chunk_function()  # and the gd chunks are scripted before a Run needs them
+        fastpath.sparse_chunk_function()
     except Exception:  # noqa: S110 - only a warm-up: the first use would do it anyway
         pass
 

@@ -149,10 +149,13 @@ class Run:
         self._analysis: Analysis | None = None
         self._fast = None
         if FAST_PATH if fast_path is None else fast_path:
-            self._fast = fastpath.plan(session, self.device, self.lazy, bound, self._block_x)
+            narrow = (self._exact_t, self.history.tracked) if self._narrow else None
+            self._fast = fastpath.plan(
+                session, self.device, self.lazy, bound, self._block_x, narrow
+            )
         # The first run in a process scripts the chunk (~50 ms) here, not in advance(), whose
         # time is reported as the run's.
-        if self._fast is not None and fastpath.chunk_function() is None:
+        if self._fast is not None and self._fast.function() is None:
             self._fast = None
         self._fast_stands_for = (self._loss_fn, self._residual)
 
@@ -179,7 +182,7 @@ class Run:
             or (self._loss_fn, self._residual) != self._fast_stands_for
         ):
             return None
-        return fastpath.chunk_function()
+        return self._fast.function()
 
     @property
     def releases_gil(self) -> bool:
@@ -240,6 +243,8 @@ class Run:
             fn, self._x, self._xd, self._loss_t, self._lr, self.tol, k, row
         )
         self._losses.extend(losses)
+        if (norms := self._fast.take_norms()) is not None:
+            self._norms.append(norms)
         self.iteration += len(losses)
         self.grad_evals += len(losses)
         self._check_eager(losses[-1])
@@ -304,6 +309,8 @@ class Run:
         done = 0
         try:
             chunk = self._fast_chunk()
+            if chunk is None and self._loss_t.grad_fn is None:
+                self._forward()  # a sparse chunk's loss has no graph for the loop to use
             while max_updates is None or done < max_updates:
                 if self._stop_flag.is_set():
                     self._flush()
@@ -382,7 +389,8 @@ class Run:
             rows = self._block_x[:c]
         norms = None
         if self._norms:
-            norms = torch.stack(self._norms).to("cpu", torch.float64).numpy()
+            rows_of = [t.reshape(-1, 2) for t in self._norms]  # a loop's rows, a chunk's block
+            norms = torch.cat(rows_of).to("cpu", torch.float64).numpy()
             self._norms = []
         first = self.iteration - c + 1  # history index of the first row in the block
         # ‖x − x*‖ is finite exactly when every unknown is: a narrow block checks that

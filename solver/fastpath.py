@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from . import kernels
+from .losses import energy_offset
 from .problems import LinearSystem
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 # The losses the chunk computes, by the code it takes; each is solver/losses.py's expression.
 LOSS_CODES: dict[str, int] = {"half_sum_squares": 0, "sum_squares": 1, "mse": 2, "l2_norm": 3}
+# The sparse chunk's: the gradient is written out (``sparse_gd_chunk``), for these.
+SPARSE_LOSS_CODES: dict[str, int] = {"half_sum_squares": 0, "sum_squares": 1, "mse": 2, "energy": 4}
 
 # Target length of one chunk: long enough that the Python around it, and the wait for the
 # GIL after it while the window draws, are noise; short enough that a stop or pause request
@@ -100,16 +103,67 @@ def gd_chunk(
     return out, loss
 
 
-def _script() -> ChunkFn:
+def sparse_gd_chunk(
+    a: Tensor,
+    at: Tensor,
+    b: Tensor,
+    xd: Tensor,
+    r: Tensor,
+    exact: Tensor,
+    cols: Tensor,
+    lr: float,
+    kind: int,
+    offset: float,
+    tol: float,
+    steps: int,
+    rows: Tensor,
+    norms: Tensor,
+) -> tuple[list[float], Tensor]:
+    """``gd_chunk`` for a sparse ``A`` (torch CSR, ``at`` its transpose): up to ``steps``
+    updates from ``xd``, whose residual is ``r``; returns each new loss and the last residual.
+
+    TorchScript's autograd through a CSR product transposes the matrix on every backward
+    (~130 ms on the 100,000-unknown preset), so the gradient is autograd's own expression
+    written out, in its order of operations, giving the loop's numbers bit for bit: for
+    ``c·f·f`` (f = r) autograd sends ``f·c + f·c`` to the product's adjoint; for the energy,
+    ``½(r − b)`` on the direct path plus ``Aᵀ(½x)``. Row ``i`` of ``rows`` receives the
+    tracked unknowns ``cols`` after update ``i``, row ``i`` of ``norms`` (‖r‖, ‖x − x*‖).
+    """
+    out: list[float] = []
+    n = r.numel()
+    c = 0.5 if kind == 0 else (1.0 if kind == 1 else 1.0 / n)
+    for i in range(steps):
+        if kind == 4:
+            g = torch.mv(at, 0.5 * xd) + 0.5 * (r - b)
+        else:
+            h = r * c
+            g = torch.mv(at, h + h)
+        xd.sub_(g, alpha=lr)
+        r = torch.mv(a, xd) - b
+        if kind == 4:
+            loss = 0.5 * torch.dot(xd, r - b) + offset
+        else:
+            loss = _loss(r, kind)
+        v = float(loss.item())
+        out.append(v)
+        rows[i].copy_(xd.index_select(0, cols))
+        norms[i, 0] = torch.linalg.vector_norm(r)
+        norms[i, 1] = torch.linalg.vector_norm(xd - exact)
+        if not math.isfinite(v) or (tol > 0 and v < tol):
+            break
+    return out, r
+
+
+def _script(fn: Callable, check: Callable[[Callable], None]) -> Callable:
     with warnings.catch_warnings():
         # torch 2.13 deprecates torch.jit.script in favour of torch.compile, which has no
         # GIL-free CPU interpreter to offer here; the notice says nothing to a user.
         warnings.filterwarnings(
             "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
         )
-        fn = torch.jit.script(gd_chunk)
-    _self_check(fn)
-    return fn
+        scripted = torch.jit.script(fn)
+    check(scripted)
+    return scripted
 
 
 def _self_check(fn: ChunkFn) -> None:
@@ -138,12 +192,52 @@ def chunk_function() -> ChunkFn | None:
     with _lock:
         if not _tried:
             try:
-                _scripted = _script()
+                _scripted = _script(gd_chunk, _self_check)
             except Exception as exc:  # no source (frozen), a torch fault: the loop, for good
                 _scripted = None
                 unavailable_reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             _tried = True
     return _scripted
+
+
+def _sparse_self_check(fn: Callable) -> None:
+    """``_self_check`` for the sparse chunk, each loss kind on a tiny CSR system."""
+    a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=torch.float64)
+    csr, csr_t = a.to_sparse_csr(), a.T.contiguous().to_sparse_csr()
+    b = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    cols, exact = torch.tensor([1, 0]), torch.tensor([0.4, -0.4], dtype=torch.float64)
+    for kind in (0, 1, 2, 4):
+        results = []
+        for f in (sparse_gd_chunk, fn):
+            x = torch.zeros(2, dtype=torch.float64)
+            rows, norms = (torch.empty(4, 2, dtype=torch.float64) for _ in range(2))
+            r = torch.mv(csr, x) - b
+            for _ in range(3):  # as _self_check: past the profiling executor's first calls
+                args = (exact, cols, 0.01, kind, 0.3, 0.0, 4, rows, norms)
+                losses, r = f(csr, csr_t, b, x, r, *args)
+            results.append((losses, rows.tolist(), norms.tolist()))
+        if results[0] != results[1]:
+            raise RuntimeError("the scripted sparse chunk disagreed with the Python one")
+
+
+_sparse_tried = False
+_sparse_scripted: Callable | None = None
+
+
+def sparse_chunk_function() -> Callable | None:
+    """``chunk_function`` for ``sparse_gd_chunk``; ``unavailable_reason`` is shared."""
+    global _sparse_tried, _sparse_scripted, unavailable_reason
+    if _sparse_tried:
+        return _sparse_scripted
+    with _lock:
+        if not _sparse_tried:
+            try:
+                _sparse_scripted = _script(sparse_gd_chunk, _sparse_self_check)
+            except Exception as exc:  # as chunk_function
+                _sparse_scripted = None
+                unavailable_reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            _sparse_tried = True
+    return _sparse_scripted
 
 
 class GdChunks:
@@ -155,15 +249,26 @@ class GdChunks:
         self.block = torch.from_numpy(block)  # the engine's block of rows, written in place
         self.update_seconds = 1e-4
 
+    long_update = LONG_UPDATE_SECONDS  # updates longer than this go one per chunk
+
     def size(self, limit: int, deadline: float | None) -> int:
         """Updates in the next chunk: about CHUNK_SECONDS, within ``limit`` (>= 1) and not
         far past ``deadline``."""
         per = self.update_seconds
-        k = min(limit, 1 if per > LONG_UPDATE_SECONDS else max(1, int(CHUNK_SECONDS / per)))
+        k = min(limit, 1 if per > self.long_update else max(1, int(CHUNK_SECONDS / per)))
         if deadline is not None:
             left = deadline - time.perf_counter()
             k = min(k, max(1, math.ceil(left / self.update_seconds)))
         return k
+
+    @staticmethod
+    def function() -> ChunkFn | None:
+        """The scripted chunk these chunks call, None when scripting failed here."""
+        return chunk_function()
+
+    def take_norms(self) -> Tensor | None:
+        """The (‖r‖, ‖x − x*‖) rows of the last chunk; None: the engine computes its own."""
+        return None
 
     def apply(
         self,
@@ -187,24 +292,80 @@ class GdChunks:
         return out
 
 
+class SparseGdChunks(GdChunks):
+    """The fast path of a sparse run (``sparse_gd_chunk``): its CSR ``A`` and ``Aᵀ``, its
+    reference ``x*`` and tracked unknowns, and the residual at the current point, kept from
+    chunk to chunk (found again when ``x`` changed in between, as a loop update changes it)."""
+
+    # Several updates of ~1 ms a chunk: the Python around a chunk here (the norms, the loss)
+    # is ~0.2 ms, too much to pay for each; a pause still waits CHUNK_SECONDS at most.
+    long_update = math.inf
+
+    def __init__(
+        self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, offset: float,
+        block: np.ndarray, exact: Tensor, cols: np.ndarray,
+    ) -> None:  # fmt: skip
+        super().__init__(a, b, loss_code, block)
+        self.at, self.offset, self.exact = at, offset, exact
+        self.cols = torch.from_numpy(np.asarray(cols, dtype=np.int64))
+        self.norms = torch.empty(len(block), 2, dtype=torch.float64)
+        self._r: Tensor | None = None
+        self._version = -1
+        self._taken = 0
+
+    @staticmethod
+    def function() -> Callable | None:
+        return sparse_chunk_function()
+
+    def take_norms(self) -> Tensor | None:
+        return self.norms[: self._taken].clone()
+
+    def apply(
+        self, fn: Callable, x: Tensor, xd: Tensor, loss: Tensor, lr: float, tol: float, k: int,
+        row: int,
+    ) -> tuple[list[float], Tensor]:  # fmt: skip
+        """As ``GdChunks.apply``; the loss returned is the last one's value (no graph)."""
+        if self._r is None or xd._version != self._version:
+            self._r = torch.mv(self.a, xd) - self.b
+        t = time.perf_counter()
+        out, self._r = fn(
+            self.a, self.at, self.b, xd, self._r, self.exact, self.cols, float(lr),
+            self.loss_code, self.offset, float(tol), k, self.block[row:], self.norms,
+        )  # fmt: skip
+        self._version = xd._version
+        self._taken = len(out)
+        per = (time.perf_counter() - t) / len(out)
+        self.update_seconds = 0.5 * self.update_seconds + 0.5 * per
+        return out, torch.tensor(out[-1], dtype=torch.float64)
+
+
 def plan(
-    session: Session, device: torch.device, lazy: bool, bound: BoundProblem, block: np.ndarray
+    session: Session,
+    device: torch.device,
+    lazy: bool,
+    bound: BoundProblem,
+    block: np.ndarray,
+    narrow: tuple[Tensor, np.ndarray] | None = None,
 ) -> GdChunks | None:
     """The fast path for a run, where it gives the run exactly (the same numbers, the same
-    stops): plain gd on a dense ``A x - b`` with torch's own mat-vec, on the CPU, eager, and
-    a loss in LOSS_CODES. None elsewhere."""
+    stops): plain gd on ``A x - b`` with torch's own mat-vec, on the CPU, eager, and a loss
+    in LOSS_CODES; for a sparse ``A``, a run recording (``narrow``: x* and the tracked
+    unknowns) the norms and tracked unknowns only, with the energy loss too. None elsewhere.
+    """
     problem = session.problem
     if not (
         session.optimizer == "gd"
-        and session.loss in LOSS_CODES
         and device.type == "cpu"
         and not lazy
         and isinstance(problem, LinearSystem)
-        and not problem.sparse  # the chunk multiplies a dense tensor
         # Polyfit is a LinearSystem with a Vandermonde A; a subclass binding a residual of
         # its own would not be A x - b.
         and type(problem).bind is LinearSystem.bind
     ):
+        return None
+    if problem.sparse:
+        return _plan_sparse(session, bound, block, narrow)
+    if session.loss not in LOSS_CODES:
         return None
     a, b = bound.tensors["A"], bound.tensors["b"]
     # Where kernels chose numpy's BLAS for this matrix (once per process and dtype) the chunk,
@@ -214,3 +375,18 @@ def plan(
     if not a.is_contiguous() or getattr(kernels.matvec_for(a), "func", None) is not torch.mv:
         return None
     return GdChunks(a, b, LOSS_CODES[session.loss], block)
+
+
+def _plan_sparse(
+    session: Session, bound: BoundProblem, block: np.ndarray, narrow: tuple | None
+) -> SparseGdChunks | None:
+    # Where scipy does the products (kernels chose it) the chunk, on torch's, would round
+    # differently; l2_norm's backward is not written out here.
+    code = SPARSE_LOSS_CODES.get(session.loss)
+    if code is None or narrow is None or "At" not in bound.tensors:
+        return None
+    t = bound.tensors
+    if t["b"].dtype != torch.float64:
+        return None
+    offset = energy_offset(session.problem) if session.loss == "energy" else 0.0
+    return SparseGdChunks(t["A"], t["At"], t["b"], code, offset, block, *narrow)

@@ -115,7 +115,8 @@ def _scipy_pair(a: object, dtype: torch.dtype) -> tuple[Callable, Callable]:
 
 def _torch_pair(a: object, device: torch.device, dtype: torch.dtype) -> tuple[Callable, Callable]:
     fwd, adj = _torch_csr(a, device, dtype), _torch_csr(a.T.tocsr(), device, dtype)
-    return (lambda x: fwd @ x), (lambda g: adj @ g)
+    # torch.mv, the call solver.fastpath's sparse chunk makes: the same numbers either way
+    return partial(torch.mv, fwd), partial(torch.mv, adj)
 
 
 # dtype -> scipy's sparse product is faster than torch's (CPU only), decided once per process
@@ -143,17 +144,27 @@ def sparse_library(a: object, dtype: torch.dtype) -> str:
     return "scipy" if _SCIPY_FASTER[dtype] else "torch"
 
 
+def sparse_operator(
+    a: object, device: torch.device, dtype: torch.dtype
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
+    """``x -> A x`` with autograd for a scipy CSR ``a``: torch's CSR kernels on a GPU, and on
+    the CPU whichever of scipy's and torch's does the pair faster (``sparse_library``). The
+    dense matrix is never formed. Second: torch's CSR ``A`` and ``Aᵀ`` the product uses, or
+    None when it is scipy's."""
+    if device.type == "cpu" and sparse_library(a, dtype) == "scipy":
+        fwd, adj = _scipy_pair(a, dtype)
+        tensors = None
+    else:
+        fwd, adj = _torch_pair(a, device, dtype)
+        tensors = (fwd.args[0], adj.args[0])
+    return partial(_apply_operator, forward=fwd, adjoint=adj), tensors
+
+
 def sparse_matvec(
     a: object, device: torch.device, dtype: torch.dtype
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``x -> A x`` with autograd for a scipy CSR ``a``: torch's CSR kernels on a GPU, and on
-    the CPU whichever of scipy's and torch's does the pair faster (``sparse_library``). The
-    dense matrix is never formed."""
-    if device.type == "cpu" and sparse_library(a, dtype) == "scipy":
-        fwd, adj = _scipy_pair(a, dtype)
-    else:
-        fwd, adj = _torch_pair(a, device, dtype)
-    return partial(_apply_operator, forward=fwd, adjoint=adj)
+    """``sparse_operator``'s product alone."""
+    return sparse_operator(a, device, dtype)[0]
 
 
 def _apply_operator(x: torch.Tensor, forward: Callable, adjoint: Callable) -> torch.Tensor:

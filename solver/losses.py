@@ -108,14 +108,19 @@ def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
     import torch
 
     b = bound_tensors["b"]
-    # With r = Ax - b, ½xᵀAx − bᵀx = ½xᵀ(r − b). The constant ½bᵀx* shifts the minimum to
-    # zero so the loss is >= 0: it fits a log axis and `tol` means what it means elsewhere.
-    offset = 0.5 * float(problem.b @ problem.exact)
+    offset = energy_offset(problem)
 
     def energy(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * torch.dot(x, r - b) + offset
 
     return energy
+
+
+def energy_offset(problem: Problem) -> float:
+    """The energy loss's constant: with r = Ax - b, ½xᵀAx − bᵀx = ½xᵀ(r − b), and ½bᵀx*
+    shifts the minimum to zero so the loss is >= 0: it fits a log axis and `tol` means what
+    it means elsewhere."""
+    return 0.5 * float(problem.b @ problem.exact)
 
 
 def _svd_mse(problem: Problem, bound_tensors: dict) -> LossFn:

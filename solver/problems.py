@@ -279,8 +279,9 @@ class LinearSystem(_Problem):
 
         if self.sparse:
             b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)
-            matvec = kernels.sparse_matvec(self._store["A"], device, dtype)
-            return BoundProblem(residual=lambda x: matvec(x) - b, tensors={"b": b})
+            matvec, csr = kernels.sparse_operator(self._store["A"], device, dtype)
+            tensors = {"b": b} if csr is None else {"b": b, "A": csr[0], "At": csr[1]}
+            return BoundProblem(residual=lambda x: matvec(x) - b, tensors=tensors)
 
         a = torch.from_numpy(self._store["A"]).to(device=device, dtype=dtype).contiguous()
         b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)
