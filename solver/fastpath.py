@@ -247,7 +247,9 @@ class GdChunks:
     def __init__(self, a: Tensor, b: Tensor, loss_code: int, block: np.ndarray) -> None:
         self.a, self.b, self.loss_code = a, b, loss_code
         self.block = torch.from_numpy(block)  # the engine's block of rows, written in place
-        self.update_seconds = 1e-4
+        # Unknown until the first chunk, which is one update: a guess too small made it 80
+        # updates of 1 ms (the Poisson preset), a stall at the start of every run.
+        self.update_seconds = math.inf
 
     long_update = LONG_UPDATE_SECONDS  # updates longer than this go one per chunk
 
@@ -258,7 +260,7 @@ class GdChunks:
         k = min(limit, 1 if per > self.long_update else max(1, int(CHUNK_SECONDS / per)))
         if deadline is not None:
             left = deadline - time.perf_counter()
-            k = min(k, max(1, math.ceil(left / self.update_seconds)))
+            k = min(k, max(1, math.ceil(left / per)))
         return k
 
     @staticmethod
@@ -286,10 +288,14 @@ class GdChunks:
         out = fn(
             self.a, self.b, x, xd, loss, float(lr), self.loss_code, float(tol), k, self.block[row:]
         )
-        per = (time.perf_counter() - t) / len(out[0])
-        # Averaged: a chunk slowed by a busy neighbour does not halve the next one.
-        self.update_seconds = 0.5 * self.update_seconds + 0.5 * per
+        self._timed(time.perf_counter() - t, len(out[0]))
         return out
+
+    def _timed(self, seconds: float, updates: int) -> None:
+        per = seconds / updates
+        # Averaged: a chunk slowed by a busy neighbour does not halve the next one.
+        first = math.isinf(self.update_seconds)
+        self.update_seconds = per if first else 0.5 * self.update_seconds + 0.5 * per
 
 
 class SparseGdChunks(GdChunks):
@@ -334,8 +340,7 @@ class SparseGdChunks(GdChunks):
         )  # fmt: skip
         self._version = xd._version
         self._taken = len(out)
-        per = (time.perf_counter() - t) / len(out)
-        self.update_seconds = 0.5 * self.update_seconds + 0.5 * per
+        self._timed(time.perf_counter() - t, len(out))
         return out, torch.tensor(out[-1], dtype=torch.float64)
 
 
