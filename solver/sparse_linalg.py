@@ -52,6 +52,8 @@ def sparse_spd_refusal(a: object) -> str | None:
     asym = float(abs(diff).max()) if diff.nnz else 0.0
     if asym > 1e-10 * scale:
         return f"energy needs a symmetric A; max |A - Aᵀ| is {asym:.3g}"
+    if _irreducibly_dominant(a):
+        return None
     try:
         lu = spla.splu(
             a.tocsc(),
@@ -65,3 +67,22 @@ def sparse_spd_refusal(a: object) -> str | None:
     if not (np.array_equal(lu.perm_r, lu.perm_c) and (pivots > 0).all()):
         return "energy needs a positive definite A; its LDLᵀ has a pivot ≤ 0"
     return None
+
+
+def _irreducibly_dominant(a: object) -> bool:
+    """Whether the symmetric ``a`` is definite by Taussky's theorem, without a factorisation:
+    a positive diagonal, every row diagonally dominant, one row strictly, and a connected
+    graph. Finite-difference and graph Laplacians with a boundary are (the Poisson preset:
+    10 ms against 0.46 s for the LU, on the GUI thread when it loads)."""
+    from scipy.sparse.csgraph import connected_components
+
+    d = a.diagonal()
+    if not (d > 0).all():
+        return False
+    off = np.asarray(abs(a).sum(axis=1)).ravel() - d
+    slack = d - off
+    # a margin of rounding: a row summing to zero in exact arithmetic is not "strict"
+    tiny = 1e-12 * d
+    if (slack < -tiny).any() or not (slack > tiny).any():
+        return False
+    return connected_components(a, directed=False, return_labels=False) == 1

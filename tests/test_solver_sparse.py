@@ -96,6 +96,25 @@ def test_energy_applies_to_a_sparse_matrix_only_when_it_is_spd() -> None:
     assert "positive definite" in LinearSystem(indefinite, np.ones(3)).spd_refusal()
 
 
+def test_a_dominant_laplacian_is_definite_without_a_factorisation(monkeypatch) -> None:
+    """Loading the Poisson preset checks definiteness on the GUI thread: by diagonal
+    dominance (Taussky), not a 0.46 s LU. Weak dominance alone is not enough."""
+    import scipy.sparse.linalg as spla
+
+    def no_lu(*args: object, **kw: object) -> None:
+        raise AssertionError("factorised")
+
+    with monkeypatch.context() as m:
+        m.setattr(spla, "splu", no_lu)
+        assert LinearSystem(poisson_2d(60, 50), np.ones(3000)).spd_refusal() is None
+    # a path graph's Laplacian: every row weakly dominant, none strictly; singular
+    path = sp.csr_array(np.diag([1.0] + [2.0] * 8 + [1.0]) - np.eye(10, k=1) - np.eye(10, k=-1))
+    assert "singular" in LinearSystem(path, np.ones(10)).spd_refusal()
+    # strict in one block, singular in the other: dominant but not irreducible
+    blocks = sp.block_diag([[[3.0, 1.0], [1.0, 3.0]], [[1.0, 1.0], [1.0, 1.0]]], format="csr")
+    assert "positive definite" in LinearSystem(blocks, np.ones(4)).spd_refusal()
+
+
 def test_a_sparse_problem_is_read_only_and_kept_private() -> None:
     a = sp.random_array((40, 40), density=0.1, format="csr", random_state=0) + sp.eye_array(40)
     p = LinearSystem(a, np.ones(40))
