@@ -258,12 +258,15 @@ QT_QPA_PLATFORM={os.environ["QT_QPA_PLATFORM"]}, window 1440×900. Command: \
 {table}
 
 Not in the table: loading the preset in the window took {win["preset"]:.2f} s on the GUI \
-thread (building the matrix, and the sparse LU that checks it is positive definite for the \
-energy loss); its analysis took {win["analysis"]:.1f} s on its own thread (Lanczos for σmax to \
+thread (building the matrix; its definiteness, for the energy loss, by diagonal dominance, \
+not an LU); its analysis took {win["analysis"]:.1f} s on its own thread (Lanczos for σmax to \
 1e-8, a sparse LU for σmin and x*), with the longest stall meanwhile \
-{win["during_analysis"] * 1e3:.0f} ms; the first second of the run stalled at most \
-{win["start"] * 1e3:.0f} ms (creating the run: the one-off choice between scipy's and torch's \
-product, the first frame's layout).
+{win["during_analysis"] * 1e3:.0f} ms, which is the window laying out and painting the new \
+problem right after the load (timed per event: a layout request of the main window and a \
+queued call of ~100 ms each), not the analysis thread (its longest hold of the GIL, in \
+SuperLU, measured ~50 ms alone); the first second of the run stalled at most \
+{win["start"] * 1e3:.0f} ms (creating the run, the first frame's layout). gd runs in the \
+GIL-free sparse chunk (`solver.fastpath.sparse_gd_chunk`) on torch's CSR products.
 """
     write_section("Sparse", body)
 
