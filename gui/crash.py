@@ -4,11 +4,18 @@ A frozen app has no terminal, so a traceback printed to stderr is a silent death
 uncaught exception (GUI thread, Qt slots, plain threads) goes to ``<AppData>/logs/`` and, on
 the GUI thread, to a dialog that names the log file. If the app-data folder cannot be written,
 the log goes to the temporary folder instead, and the dialog says so.
+
+A fatal signal in native code (a segfault in a library) cannot be caught at all; each launch
+opens ``fatal-<time>.log`` there for faulthandler, which writes every thread's Python stack
+into it on such a signal. A launch that ends without one leaves the file empty, and empty
+ones are removed (at exit, or by the next launch when the process ended with ``os._exit``).
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
+import faulthandler
 import sys
 import tempfile
 import threading
@@ -36,6 +43,39 @@ def write_log(text: str, folder: Path | None = None) -> Path:
         except OSError:
             continue
     raise OSError("no writable folder for the crash log")
+
+
+def open_fatal_log(folder: Path | None = None) -> Path | None:
+    """Point faulthandler at a new ``fatal-*.log`` (removing empty ones left by earlier
+    launches); its path, or None where faulthandler is on already (``-X faulthandler`` or
+    PYTHONFAULTHANDLER: a developer reads stderr) or no folder can be written."""
+    if faulthandler.is_enabled():
+        return None
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    for base in (folder or log_dir(), Path(tempfile.gettempdir()) / "DescentLab-logs"):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            for old in base.glob("fatal-*.log"):
+                if old.stat().st_size == 0:
+                    old.unlink(missing_ok=True)
+            path = base / f"fatal-{stamp}.log"
+            fh = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the process
+        except OSError:
+            continue
+        faulthandler.enable(fh, all_threads=True)
+        atexit.register(_close_fatal_log, fh, path)
+        return path
+    return None
+
+
+def _close_fatal_log(fh: object, path: Path) -> None:
+    faulthandler.disable()
+    fh.close()
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _report(
@@ -79,3 +119,4 @@ def install() -> None:
 
     sys.excepthook = hook
     threading.excepthook = thread_hook
+    open_fatal_log()

@@ -98,3 +98,41 @@ def test_self_test_passes_from_source(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "SELFTEST PASS"
     assert "56 optimizer/loss combinations advance" in proc.stdout  # 8 optimizers × 7 losses
+
+
+_CRASH = """
+import sys
+from pathlib import Path
+from gui import crash
+print(crash.open_fatal_log(Path(sys.argv[1])))
+if sys.argv[2] == "crash":
+    import ctypes
+    ctypes.string_at(0)  # a segfault, as a native library's bug would be
+"""
+
+
+def test_a_native_crash_leaves_every_threads_stack_in_a_fatal_log(tmp_path):
+    """A segfault cannot be caught; the frozen app has no terminal. The log is what is left."""
+    logs = tmp_path / "logs"
+    env = _env(PYTHONFAULTHANDLER=None)
+    crashed = subprocess.run(
+        [sys.executable, "-c", _CRASH, str(logs), "crash"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert crashed.returncode != 0
+    (log,) = logs.glob("fatal-*.log")
+    text = log.read_text()
+    assert "Fatal Python error: Segmentation fault" in text and 'File "<string>"' in text
+    clean = subprocess.run(
+        [sys.executable, "-c", _CRASH, str(logs), "exit"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert clean.returncode == 0, clean.stderr
+    # the clean launch's empty log is gone; the crash's is kept
+    assert list(logs.glob("fatal-*.log")) == [log]
+    # where faulthandler is on already (a developer's stderr), it is left alone
+    on = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _CRASH, str(logs), "exit"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert on.stdout.strip() == "None"
