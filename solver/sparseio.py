@@ -97,7 +97,13 @@ def is_sparse(value: object) -> bool:
     import sys
 
     sp = sys.modules.get("scipy.sparse")
-    return sp is not None and sp.issparse(value)
+    if sp is None:
+        return False
+    if not hasattr(sp, "issparse"):
+        # Listed but not yet initialised: another thread is importing it (the start-up
+        # warm-up, while a run starts). The import statement waits for that import to end.
+        import scipy.sparse as sp
+    return sp.issparse(value)
 
 
 def check_sparse(value: object, field: str) -> scipy.sparse.csr_array:

@@ -419,3 +419,33 @@ def test_poisson_2d_refuses_a_grid_that_is_not_positive_integers(bad: object) ->
 )
 def test_prefers_sparse(shape: tuple[int, int], nnz: int, sparse: bool) -> None:
     assert prefers_sparse(shape, nnz) is sparse
+
+
+_IMPORT_RACE = """
+import sys, threading
+from solver.sparseio import is_sparse
+assert "scipy.sparse" not in sys.modules
+importer = threading.Thread(target=lambda: __import__("scipy.sparse"))
+importer.start()
+calls = 0
+while importer.is_alive() or calls == 0:
+    assert is_sparse(object()) is False
+    calls += 1
+import scipy.sparse as sp
+assert is_sparse(sp.eye_array(2))
+"""
+
+
+def test_is_sparse_while_another_thread_imports_scipy_sparse():
+    """A run started while the analysis thread was importing scipy.sparse failed with
+    "partially initialized module 'scipy.sparse' has no attribute 'issparse'": the module
+    is listed in sys.modules from the start of its import. A fresh interpreter, so the
+    import really is in flight while the other thread asks."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_RACE], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
