@@ -705,7 +705,8 @@ def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, win
     assert table.rowCount() == 2
     rows = [[table.data(table.index(r, c)) for c in range(table.columnCount())] for r in range(2)]
     assert rows[0][1] == "gd" and rows[0][2] == "0.1" and rows[1][2] == "0.05"
-    assert rows[0][5] == "converged" and rows[1][5] == "max iterations"  # half the step
+    why = window.model.runs[1].status.message
+    assert rows[0][5] == "converged" and rows[1][5] == "max iterations", why  # half the step
     first, second = window.model.runs
     assert rows[0][3] == f"{first.status.iteration:,}"
     assert window.model.selected is second  # the newest run is on show
@@ -765,6 +766,34 @@ def test_deleting_the_live_run_stops_it(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         window.live.start()  # a fresh run works as before
     assert sig.args[1] == "max_iters" and window.model.selected.status.iteration == 100
+
+
+def test_a_running_rows_numbers_repaint_a_few_times_a_second_and_the_end_at_once(qtbot, window):
+    """Its numbers are not redrawn at each of the plots' frames (the table's repaint was a
+    tenth of a frame at n = 2000); a pause or the end shows in the same event."""
+    from gui.views.runs import RUNNING_ROW_MS
+
+    endless(window)
+    table = window.runs.table_model
+    updates, repaints = [], []
+    window.model.run_updated.connect(lambda _id: updates.append(time.perf_counter()))
+    table.dataChanged.connect(lambda *_: repaints.append(time.perf_counter()))
+    window.live.start()
+    wait_state(qtbot, window, "running")
+    u0, r0, t0 = len(updates), len(repaints), time.perf_counter()
+    qtbot.waitUntil(
+        lambda: len(updates) >= u0 + 30 and time.perf_counter() - t0 > 0.6, timeout=LONG
+    )
+    elapsed, n = time.perf_counter() - t0, len(repaints) - r0
+    assert 1 <= n <= elapsed / (RUNNING_ROW_MS / 1000) + 1, (n, len(updates) - u0, elapsed)
+    window.live.pause()
+    wait_state(qtbot, window, "paused")
+    rec = window.model.selected
+    # the paused row says the paused iteration without waiting for the timer
+    assert table.data(table.index(0, 3)) == f"{rec.status.iteration:,}"
+    window.live.stop()
+    qtbot.waitUntil(lambda: not rec.live, timeout=LONG)
+    assert table.data(table.index(0, 3)) == f"{rec.status.iteration:,}"
 
 
 def test_switching_to_svd_takes_its_loss_and_a_random_start_and_back(qtbot, window):

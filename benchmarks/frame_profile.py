@@ -1,0 +1,58 @@
+"""Where a live frame's time goes: the GUI thread profiled during a flat-out run.
+
+    python benchmarks/frame_profile.py [--n 2000] [--seconds 3] [--top 30]
+
+Prints the frames drawn per second, the share of wall time they took (the solver parked
+meanwhile, as ``gui.live`` counts it), the cost of one frame, and cProfile's cumulative
+times of the window's own functions (``gui/``) over the run. Only the GUI thread is
+profiled; time inside Qt's C++ shows up in the Python call that entered it. The session is
+``gui_stream.make_session(n)``, the one the redraw-rate targets are measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from gui_stream import live_run, make_session, open_window, wait  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=2000, help="unknowns (3 or a random n x n)")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--top", type=int, default=30, help="functions listed")
+    args = ap.parse_args()
+    app, win = open_window("frame-profile-")
+    wait(app, 30, lambda: win.model.ready)
+    live_run(app, win, make_session(args.n))
+    wait(app, 1.0)
+    f0, b0 = win.live.frame_stats()
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    wait(app, args.seconds)
+    profile.disable()
+    dt = time.perf_counter() - t0
+    f1, b1 = win.live.frame_stats()
+    frames = max(f1 - f0, 1)
+    print(
+        f"n={args.n}: {frames / dt:.1f} frames/s, {(b1 - b0) / dt:.3f} of wall time, "
+        f"{(b1 - b0) / frames * 1e3:.1f} ms a frame"
+    )
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumtime").print_stats(str(ROOT / "gui") + "/", args.top)
+    win.live.stop()
+    wait(app, 5, lambda: win.model.state != "running")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
