@@ -129,8 +129,9 @@ SPARSE_MARGIN = 0.5
 
 
 def sparse_library(a: object, dtype: torch.dtype) -> str:
-    """ "scipy" or "torch": whichever did this CPU process's first sparse mat-vec pair
-    (``A x`` and ``Aᵀ r``) faster, timed on ``a`` in interleaved rounds."""
+    """ "scipy" or "torch" for this CPU process's sparse mat-vec pairs (``A x`` and
+    ``Aᵀ r``): scipy where it did the first pair in under ``SPARSE_MARGIN`` of torch's time,
+    timed on ``a`` in interleaved rounds."""
     if dtype not in _SCIPY_FASTER:
         pairs = {
             "scipy": _scipy_pair(a, dtype),
@@ -152,7 +153,7 @@ def sparse_operator(
     a: object, device: torch.device, dtype: torch.dtype
 ) -> tuple[Callable[[torch.Tensor], torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
     """``x -> A x`` with autograd for a scipy CSR ``a``: torch's CSR kernels on a GPU, and on
-    the CPU whichever of scipy's and torch's does the pair faster (``sparse_library``). The
+    the CPU those or scipy's, as ``sparse_library`` chose. The
     dense matrix is never formed. Second: torch's CSR ``A`` and ``Aᵀ`` the product uses, or
     None when it is scipy's."""
     if device.type == "cpu" and sparse_library(a, dtype) == "scipy":
