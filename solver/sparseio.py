@@ -100,8 +100,8 @@ def is_sparse(value: object) -> bool:
     if sp is None:
         return False
     if not hasattr(sp, "issparse"):
-        # Listed but not yet initialised: another thread is importing it (the start-up
-        # warm-up, while a run starts). The import statement waits for that import to end.
+        # Listed but not yet initialised: another thread is importing it (the analysis
+        # thread, while a run starts). The import statement waits for that import to end.
         import scipy.sparse as sp
     return sp.issparse(value)
 
