@@ -1,12 +1,16 @@
 """Where a live frame's time goes: the GUI thread profiled during a flat-out run.
 
-    python benchmarks/frame_profile.py [--n 2000] [--seconds 3] [--top 30]
+    python benchmarks/frame_profile.py [--n 2000] [--seconds 3] [--top 30] [--only loss,x]
 
 Prints the frames drawn per second, the share of wall time they took (the solver parked
 meanwhile, as ``gui.live`` counts it), the cost of one frame, and cProfile's cumulative
 times of the window's own functions (``gui/``) over the run. Only the GUI thread is
 profiled; time inside Qt's C++ shows up in the Python call that entered it. The session is
 ``gui_stream.make_session(n)``, the one the redraw-rate targets are measured on.
+
+``--only`` hides the other live plots (of loss, error, x and the tabs), so one plot's cost
+per frame can be read beside the fixed cost of a frame (``--only none``); ``--no-profile``
+measures without cProfile's overhead on the Python in the paints.
 """
 
 from __future__ import annotations
@@ -28,15 +32,31 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=2000, help="unknowns (3 or a random n x n)")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--top", type=int, default=30, help="functions listed")
+    ap.add_argument("--only", help="comma-separated live plots to keep shown, or 'none'")
+    ap.add_argument("--no-profile", action="store_true", help="frame cost only")
     args = ap.parse_args()
     app, win = open_window("frame-profile-")
     wait(app, 30, lambda: win.model.ready)
     live_run(app, win, make_session(args.n))
+    if args.only is not None:
+        panel = win.plots
+        shown = {
+            "loss": panel.loss_plot,
+            "error": panel.err_plot,
+            "x": panel.x_plot,
+            "tabs": panel.tabs,
+        }
+        keep = set(args.only.split(",")) - {"none"}
+        if keep - shown.keys():
+            ap.error(f"--only takes {', '.join(shown)} or none")
+        for name, widget in shown.items():
+            widget.setVisible(name in keep)
     wait(app, 1.0)
     f0, b0 = win.live.frame_stats()
     profile = cProfile.Profile()
     t0 = time.perf_counter()
-    profile.enable()
+    if not args.no_profile:
+        profile.enable()
     wait(app, args.seconds)
     profile.disable()
     dt = time.perf_counter() - t0
@@ -46,8 +66,9 @@ def main() -> int:
         f"n={args.n}: {frames / dt:.1f} frames/s, {(b1 - b0) / dt:.3f} of wall time, "
         f"{(b1 - b0) / frames * 1e3:.1f} ms a frame"
     )
-    stats = pstats.Stats(profile)
-    stats.sort_stats("cumtime").print_stats(str(ROOT / "gui") + "/", args.top)
+    if not args.no_profile:
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumtime").print_stats(str(ROOT / "gui") + "/", args.top)
     win.live.stop()
     wait(app, 5, lambda: win.model.state != "running")
     win.close()
