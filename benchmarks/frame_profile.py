@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from gui_stream import live_run, make_session, open_window, wait  # noqa: E402
 
+# --only's names, and the PlotPanel widget each hides
+LIVE_PLOTS = {"loss": "loss_plot", "error": "err_plot", "x": "x_plot", "tabs": "tabs"}
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -35,22 +38,15 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated live plots to keep shown, or 'none'")
     ap.add_argument("--no-profile", action="store_true", help="frame cost only")
     args = ap.parse_args()
+    keep = None if args.only is None else set(args.only.split(",")) - {"none"}
+    if keep and keep - set(LIVE_PLOTS):
+        ap.error(f"--only takes {', '.join(LIVE_PLOTS)} or none")
     app, win = open_window("frame-profile-")
     wait(app, 30, lambda: win.model.ready)
     live_run(app, win, make_session(args.n))
-    if args.only is not None:
-        panel = win.plots
-        shown = {
-            "loss": panel.loss_plot,
-            "error": panel.err_plot,
-            "x": panel.x_plot,
-            "tabs": panel.tabs,
-        }
-        keep = set(args.only.split(",")) - {"none"}
-        if keep - shown.keys():
-            ap.error(f"--only takes {', '.join(shown)} or none")
-        for name, widget in shown.items():
-            widget.setVisible(name in keep)
+    if keep is not None:
+        for name, attr in LIVE_PLOTS.items():
+            getattr(win.plots, attr).setVisible(name in keep)
     wait(app, 1.0)
     f0, b0 = win.live.frame_stats()
     profile = cProfile.Profile()
