@@ -503,9 +503,9 @@ def test_track_selection_chooses_the_plotted_components(qtbot, window):
     rec = window.model.selected
     assert list(rec.track) == [1, 2, 6]  # plotted
     assert rec.history.tracked.tolist() == list(range(10))  # recorded: every one of the few
-    curves = window.plots._x_curves
+    curves = window.plots.x_curves
     its, vals = rec.history.trajectory()
-    np.testing.assert_array_equal(curves[1].yData[-1], vals[-1][2])  # x3
+    np.testing.assert_array_equal(curves.data(1)[1][-1], vals[-1][2])  # x3
     names = [item[1].text for item in window.plots.x_legend.item.items]
     assert names == ["x2", "x3", "x7"]
     window.hyper.track.setText("0, 99")

@@ -475,7 +475,7 @@ def test_the_loss_plot_shows_the_predicted_loss_and_the_measured_rate(qtbot, win
     a = window.model.analysis
     pred = window.plots.prediction
     assert pred.rate == pytest.approx(a.rate_for("gd", 0.1), rel=1e-12)
-    x, y = pred.curve.xData, pred.curve.yData  # as given (getData is the log-axis view)
+    x, y = pred.curve.getOriginalDataset()  # as given (the curve draws their log10)
     loss = window.model.selected.history.loss
     assert x[0] == 0 and y[0] == pytest.approx(loss[0])
     # a straight line on the log axis, falling by rate² per iteration

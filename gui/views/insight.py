@@ -23,7 +23,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .compare import CompareView
-from .plotkit import PALETTE, RangeKeeper, StripLegend, curve, finite_range
+from .curves import curve
+from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range
 
 TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
 FIT_POINTS = 200  # where the fitted polynomial is evaluated

@@ -16,6 +16,8 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters)
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .curves import BoundsItem
+
 pg.setConfigOptions(background="w", foreground="#3c4043", antialias=False)
 
 LOSS_PEN = pg.mkPen("#1a56db", width=2)
@@ -80,6 +82,12 @@ class QuietViewBox(pg.ViewBox):
     an auto-range pass (every item's bounds, at each paint) whenever any item moves, even
     one added with ``ignoreBounds``: every curve, every frame, for nothing."""
 
+    def paint(self, p: QtGui.QPainter, opt: object, widget: object) -> None:
+        # pyqtgraph's strokes its shape with the border pen even when that pen is NoPen
+        # (never ItemHasNoContents: such items are skipped by the scene's mouse hit tests).
+        if self.border is not None and self.border.style() != QtCore.Qt.NoPen:
+            super().paint(p, opt, widget)
+
     def itemBoundsChanged(self, item: QtWidgets.QGraphicsItem) -> None:
         if item in self.addedItems:
             super().itemBoundsChanged(item)
@@ -101,17 +109,6 @@ class GuardedPlotWidget(pg.PlotWidget):
             return
         with self.guard():
             super().paintEvent(ev)
-
-
-def curve(
-    plot: pg.PlotWidget, pen: QtGui.QPen, name: str, *, linear: bool = False
-) -> pg.PlotDataItem | pg.PlotCurveItem:
-    """A named curve on ``plot``, outside its auto-range (the plot's RangeKeeper sets it).
-    ``linear``: a bare PlotCurveItem, for a plot without log axes: it skips the data item's
-    transforms and bookkeeping, a third of the cost of a frame of twelve x curves."""
-    c = pg.PlotCurveItem(pen=pen, name=name) if linear else pg.PlotDataItem(pen=pen, name=name)
-    plot.getPlotItem().addItem(c, ignoreBounds=True)
-    return c
 
 
 def cache(item: QtWidgets.QGraphicsItem) -> QtWidgets.QGraphicsItem:
@@ -161,9 +158,7 @@ class RangeKeeper:
 
     def __init__(self, plot: pg.PlotWidget, log_y: bool) -> None:
         self.log_y = log_y
-        self.item = pg.PlotDataItem(
-            [0.0, 1.0], [1.0, 10.0] if log_y else [0.0, 1.0], pen=pg.mkPen(0, 0, 0, 0)
-        )
+        self.item = BoundsItem()
         plot.getPlotItem().addItem(self.item)
         self.bounds: tuple[float, float, float, float] | None = None
 
@@ -199,7 +194,8 @@ class RangeKeeper:
         if new == old or not may_move:
             return False
         self.bounds = new
-        self.item.setData([0.0, x1], [y0, y1])
+        ys = (math.log10(y0), math.log10(y1)) if self.log_y else (y0, y1)
+        self.item.set_bounds((0.0, x1), ys)
         return True
 
 
@@ -384,6 +380,10 @@ class StripLegend(QtCore.QObject):
         cols = max(1, min(3, len(entries), int(room // (widest + 10))))
         if cols != self.item.columnCount:
             self.item.setColumnCount(cols)
+
+    def add(self, item: pg.GraphicsObject, name: str) -> None:
+        """List ``item`` (a curve, or a stand-in with its pen) as ``name``."""
+        self.item.addItem(item, name)
 
     def clear(self) -> None:
         self.item.clear()

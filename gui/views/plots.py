@@ -19,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from .curves import CurveSet, curve
 from .insight import TITLES as INSIGHT_TITLES
 from .insight import InsightViews
 from .plotexport import PlotFiles, heat_levels, show_heat
@@ -36,7 +37,6 @@ from .plotkit import (
     Readout,
     StripLegend,
     cache_decorations,
-    curve,
     finite_range,
     is_shown,
     warm_fonts,
@@ -59,7 +59,6 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.guard = guard
         self.src: RunSource | None = None
         self.record: object = None  # the RunRecord on show
-        self._x_curves: list[pg.PlotCurveItem] = []
         self._x_columns: np.ndarray = np.zeros(0, np.int64)  # the plotted unknowns
         self._x_cols: np.ndarray = np.zeros(0, np.int64)  # their columns in the history
         self._latest_x: np.ndarray | None = None
@@ -74,16 +73,18 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
 
         warm_fonts()
         self.loss_plot = self._plot("Loss", "loss", log=True)
-        self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss")
+        self.loss_curve = curve(self.loss_plot, LOSS_PEN, "loss", live=True)
         self.prediction = Prediction(self.loss_plot)
         self.analysis: object = None  # the model's, for the prediction
         self.err_plot = self._plot("Error and residual", "norm", log=True)
         err_legend = StripLegend(self.err_plot)
-        self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error")
-        self.res_curve = curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual")
+        self.err_curve = curve(self.err_plot, ERROR_PEN, "‖x − x*‖ error", live=True)
+        self.res_curve = curve(self.err_plot, RESIDUAL_PEN, "‖r‖ residual", live=True)
         err_legend.fit(2)
         self.x_plot = self._plot("Components of x", "value")
         self.x_legend = StripLegend(self.x_plot)
+        self.x_curves = CurveSet()  # one curve per plotted unknown
+        self.x_plot.getPlotItem().addItem(self.x_curves, ignoreBounds=True)
 
         self.bar_plot = self._plot("x (blue) vs exact (grey)", "value", bottom="component")
         self.bar_plot.setMouseEnabled(x=True, y=True)
@@ -228,9 +229,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         """Show ``src`` (a new run), or clear every plot with None."""
         self.src = src
         self._latest_x = None
-        for c in self._x_curves:
-            self.x_plot.removeItem(c)
-        self._x_curves = []
+        self.x_curves.set_curves([], [])
         self.x_legend.clear()
         for c in (self.loss_curve, self.err_curve, self.res_curve):
             c.setData([], [])
@@ -255,11 +254,13 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         # where each plotted unknown sits among the recorded ones (every one, when few)
         self._x_cols = np.searchsorted(recorded, tracked)
         k = len(tracked)
-        for j, idx in enumerate(tracked):
-            color = PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210)
-            # 1 px: Qt strokes wider lines through its path stroker, 3x slower for 12 curves
-            pen = pg.mkPen(color, width=1)
-            self._x_curves.append(curve(self.x_plot, pen, src.names[idx], linear=True))
+        # 1 px: Qt strokes wider lines through its path stroker, 3x slower for 12 curves
+        pens = [
+            pg.mkPen(PALETTE[j] if k <= len(PALETTE) else pg.intColor(j, hues=k, maxValue=210))
+            for j in range(k)
+        ]
+        names = [src.names[idx] for idx in tracked]
+        self.x_curves.set_curves(pens, names, self.x_legend)
         self.x_legend.fit(k)
         xs = np.arange(1, k + 1, dtype=float)
         self.exact_bars.setOpts(x=xs, height=src.exact[tracked], width=0.7)
@@ -458,8 +459,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             sel = np.append(sel, i1 - 1)  # always end on the newest row
         t = its[sel].astype(float)
         v = vals[sel][:, self._x_cols]
-        for j, c in enumerate(self._x_curves):
-            c.setData(t, v[:, j])
+        self.x_curves.setData(t, v)
         self._fit("x", finite_range(v), n - 1, final)
 
     def _draw_bars(self, final: bool) -> None:

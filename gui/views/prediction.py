@@ -22,6 +22,8 @@ from PySide6 import QtCore
 from solver.explain import divergence_onset, explain, loss_levels
 from solver.rates import QUADRATIC, measured_rate
 
+from .curves import curve
+
 POINTS = 64
 WORDS_EVERY = 0.25  # seconds between two rewrites of the sentence while a run goes
 
@@ -30,8 +32,9 @@ class Prediction:
     """The dashed predicted curve on ``plot`` and the words for the caption."""
 
     def __init__(self, plot: pg.PlotWidget) -> None:
-        self.curve = pg.PlotDataItem(pen=pg.mkPen("#6b7280", width=1.5, style=QtCore.Qt.DashLine))
-        plot.getPlotItem().addItem(self.curve, ignoreBounds=True)
+        # 1 px: a wider dashed line goes through Qt's stroker, the costliest curve of a frame
+        pen = pg.mkPen("#6b7280", width=1, style=QtCore.Qt.DashLine)
+        self.curve = curve(plot, pen, None, live=True)
         self.rate: float | None = None
         self.f_star, self.scale = 0.0, None
         self.tol = 0.0

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-from .plotkit import PALETTE, RangeKeeper, StripLegend, curve, finite_range
+from .curves import curve
+from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range
 
 TITLES = ("Singular values", "Orthogonality", "U heat map", "V heat map")
 
