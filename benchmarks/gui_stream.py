@@ -371,21 +371,32 @@ Other runs are parked (the worker waits on a condition, without the GIL) for eac
 data pull and paints, while the problem is GIL-bound or its 2-thread BLAS would be stalled \
 by a frame on one of the two cores (below 2·10⁷ multiply-adds per update); frames then take \
 at most 12% of the wall clock, counted from the moment the solver is parked, and a gd chunk \
-of long updates holds one update, so parking waits ~2 ms. At n = 2000 a frame (16 curves, \
-four plots) costs ~8 ms, so frames come about 15 times a second: drawing beside the solver \
-instead gave 23 frames a second at 0.64×, and giving the solver one thread so the window \
-keeps a core nearly halved its mat-vecs (~400 against ~720 it/s), so the window parks it. \
-30 frames a second within 12% needs a frame of ~4 ms. Measured traps on the way: a full \
+of long updates holds one update, so parking waits ~2 ms. Everything a run's progress \
+changes is drawn inside a frame: the worker's status reports are applied at the next frame \
+(the status bar, the Runs table and the timeline then relayout and repaint there), and a \
+frame ends one event-loop hop after the plots' scenes have posted their paints. Before, \
+both happened between frames, beside the solver and against it for the GIL: at n = 2000 \
+that was more GUI time than the frames themselves, and none of it counted in their budget. \
+Drawing beside a 2-thread BLAS solver instead gave 23 frames a second at 0.64×, and \
+narrowing its BLAS to one thread while a frame draws slowed both sides (each of the \
+solver's bits of Python between BLAS calls waits for the GIL the frame holds: 115–146 \
+against 290 it/s, the frame's Python 1.2–1.8× slower), so the window parks it. 30 frames \
+a second within 12% needs a frame of ~4 ms. Measured traps on the way: a full \
 garbage collection of the ~230k objects torch, Qt and pyqtgraph leave behind took 150 ms in \
 whichever thread tripped it (fixed by `gc.freeze()` once the window is ready); pyqtgraph's \
 axis grid cost ~20 ms per range change (removed); axes replayed a QPicture on every paint \
 (now painted once into a pixmap cache, and ranges grow in steps); a Python `paintEvent` on \
 the main window cost a GIL wait per repaint (now an event filter that removes itself after \
 the first paint); lines wider than 1 px go through Qt's path stroker, 3-4× slower to paint \
-(the x, error and residual curves are now 1 px; the x curves are bare curve items, without \
-the data item's bookkeeping); any item that moved queued a view-box auto-range pass at the \
-next paint, even curves excluded from it (now only the range keeper's item does). Start-up \
-is in the next section.
+(the x, error and residual curves are 1 px; the 2 px loss line is drawn as four 1 px \
+lines a pixel apart, 0.05 against 0.43 ms); pyqtgraph's curve items recompute their \
+bounds through nanmin/nanmax and a pixel mapping whenever Qt asks for them, over half of a \
+frame of the twelve x curves (`gui/views/curves.py`: bounds kept once per update, the x \
+components drawn by one item, log axes without the data item's dataset pipeline, an \
+unpainted item to auto-range on); any item that moved queued a view-box auto-range pass at \
+the next paint, even curves excluded from it (now only the range keeper's item does); a \
+status-bar label whose size may change relaid the whole window out at each new text (now \
+fixed-size, widened when a text needs it). Start-up is in the next section.
 """
     write_section("GUI", body)
 

@@ -39,7 +39,9 @@ class RunStatusBar(QtWidgets.QStatusBar):
             (self.st_rate, 110),
             (self.st_time, 80),
         ):
-            w.setMinimumWidth(width)
+            # A fixed size: a label whose size may change relays the whole window out at
+            # each new text (1-2 ms a frame here); ``_show`` widens it when a text needs it.
+            w.setFixedSize(width, w.sizeHint().height())
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.st_state)
         model.message.connect(self.showMessage)
@@ -60,10 +62,10 @@ class RunStatusBar(QtWidgets.QStatusBar):
         """The selected run's numbers (called every frame)."""
         rec = self.app.selected
         if rec is None or rec.history is None or len(rec.history) == 0:
-            self.st_iter.setText("iteration —")
-            self.st_loss.setText("loss —")
-            self.st_rate.setText("— it/s")
-            self.st_time.setText("0.00 s")
+            _show(self.st_iter, "iteration —")
+            _show(self.st_loss, "loss —")
+            _show(self.st_rate, "— it/s")
+            _show(self.st_time, "0.00 s")
             return
         n = len(rec.history)
         it = n - 1
@@ -81,14 +83,24 @@ class RunStatusBar(QtWidgets.QStatusBar):
         else:
             # over the run's own wall time: what the user waited, frames included
             rate = st.iteration / st.wall if st.wall > 0 else 0.0
-        self.st_iter.setText(f"iteration {it:,}")
-        self.st_loss.setText(f"loss {fmt(loss, 4) if math.isfinite(loss) else loss}")
-        self.st_rate.setText(f"{rate:,.0f} it/s")
-        self.st_time.setText(f"{st.wall:.2f} s")
+        _show(self.st_iter, f"iteration {it:,}")
+        _show(self.st_loss, f"loss {fmt(loss, 4) if math.isfinite(loss) else loss}")
+        _show(self.st_rate, f"{rate:,.0f} it/s")
+        _show(self.st_time, f"{st.wall:.2f} s")
         self.st_time.setToolTip(
             f"{st.wall:.3f} s since the run started, pauses left out; "
             f"{st.elapsed:.3f} s of it in the solver"
         )
+
+
+def _show(label: QtWidgets.QLabel, text: str) -> None:
+    """``text`` in a fixed-size label, widened (never narrowed) so the whole text shows."""
+    if text == label.text():
+        return
+    label.setText(text)
+    need = label.sizeHint().width()
+    if need > label.width():
+        label.setFixedWidth(need + 10)
 
 
 def next_run_note(model: AppModel) -> QtWidgets.QLabel:

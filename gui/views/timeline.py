@@ -9,10 +9,13 @@ inspected iterate with the current settings (``continue_from``).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 Qt = QtCore.Qt
+SYNC_EVERY = 0.25  # seconds between two moves of the range while a run goes
 
 
 class Timeline(QtWidgets.QWidget):
@@ -44,10 +47,7 @@ class Timeline(QtWidgets.QWidget):
         lay.addWidget(self.newest)
         lay.addWidget(self.resume)
         self._setting = False
-        # a live run's progress moves the range at most 4 times a second: each change
-        # relays the row out, Python the solver would otherwise have had
-        self._later = QtCore.QTimer(self, singleShot=True, interval=250)
-        self._later.timeout.connect(self._sync)
+        self._synced = 0.0  # when the range last followed a live run
         self.slider.valueChanged.connect(self._moved)
         self.spin.valueChanged.connect(self._moved)
         self.newest.clicked.connect(lambda: self.model.inspect(None))
@@ -57,9 +57,7 @@ class Timeline(QtWidgets.QWidget):
     def bind(self, model: object) -> None:
         self.model = model
         model.selection_changed.connect(lambda _r: self._sync())
-        model.run_updated.connect(
-            lambda _id: self._later.start() if not self._later.isActive() else None
-        )
+        model.run_updated.connect(self._progress)
         model.inspected_changed.connect(lambda _k: self._sync())
         model.run_finished.connect(lambda *_: self._sync())  # at once: the run's last word
         model.state_changed.connect(lambda _s: self._sync())
@@ -69,8 +67,16 @@ class Timeline(QtWidgets.QWidget):
         rec = None if self.model is None else self.model.selected
         return None if rec is None else rec.history
 
+    def _progress(self, _run_id: int) -> None:
+        # A live run's progress moves the range at most 4 times a second (each change relays
+        # the row out), and at once, not by a timer: progress arrives in the plots' frames,
+        # with the solver parked, and a timer would fire between them.
+        if time.perf_counter() - self._synced >= SYNC_EVERY:
+            self._sync()
+
     def _sync(self) -> None:
         """Range, position and the buttons from the model (without echoing back to it)."""
+        self._synced = time.perf_counter()
         h = self._history()
         n = 0 if h is None else len(h)
         k = None if self.model is None else self.model.inspected

@@ -1,0 +1,138 @@
+"""A live run's frames: what they draw, and that everything a run's progress repaints is drawn
+inside them, with the solver parked, not between them against it for the GIL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import test_gui
+from PySide6 import QtCore
+
+from gui.views.curves import CurveSet, LogCurve
+from gui.views.plotkit import GuardedPlotWidget, StripLegend
+
+make_window, window = test_gui.make_window, test_gui.window
+LONG = test_gui.LONG
+
+
+class PaintWatch(QtCore.QObject):
+    """Records, for each paint of ``widget``, whether ``inside()`` held then."""
+
+    def __init__(self, widget: QtCore.QObject, inside) -> None:  # noqa: ANN001
+        super().__init__(widget)
+        self.inside = inside
+        self.paints: list[bool] = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
+        if ev.type() == QtCore.QEvent.Paint:
+            self.paints.append(bool(self.inside()))
+        return False
+
+
+def test_progress_and_the_plots_paints_happen_inside_frames(qtbot, window):
+    """Between frames a flat-out run has the GUI's Python to itself: the status bar, the Runs
+    table, the timeline and the plots are updated and painted while a frame holds it."""
+    test_gui.endless(window)
+    live = window.live
+    updates, paints = [], []
+    window.model.run_updated.connect(
+        lambda _id: updates.append((live._in_frame, window.model.selected.status.state))
+    )
+    plot = window.plots.loss_plot
+    window.live.start()
+    test_gui.wait_state(qtbot, window, "running")
+    watch = PaintWatch(plot.viewport(), lambda: live._in_frame)
+    qtbot.waitUntil(lambda: len(updates) >= 20 and len(watch.paints) >= 10, timeout=LONG)
+    paints = watch.paints
+    window.live.stop()
+    # the change to running shows at once; the progress after it, in frames
+    running = [inside for inside, state in updates if state == "running"][1:]
+    assert running and all(running), updates
+    # a paint outside a frame can come from the window system (an expose), not from the run
+    assert sum(paints) >= 0.9 * len(paints), paints
+    assert window.status.st_iter.text().startswith("iteration ")
+
+
+def test_a_paused_run_shows_its_iteration_at_once(qtbot, window):
+    test_gui.endless(window)
+    window.live.start()
+    test_gui.wait_state(qtbot, window, "running")
+    window.live.pause()
+    test_gui.wait_state(qtbot, window, "paused")
+    rec = window.model.selected
+    # the pause is not held back for a frame: every view says the paused iteration
+    assert window.status.st_iter.text() == f"iteration {rec.status.iteration:,}"
+    assert window.plots.timeline.spin.value() == rec.status.iteration
+
+
+def test_a_status_label_grows_to_show_a_long_text_and_never_shrinks(qtbot, window):
+    from gui.views.status import _show
+
+    label = window.status.st_iter
+    width = label.width()
+    _show(label, "iteration 100,000,000,000,000")
+    qtbot.waitUntil(lambda: label.width() >= label.sizeHint().width(), timeout=LONG)
+    assert label.width() > width
+    wide = label.width()
+    _show(label, "iteration 1")
+    assert label.width() == wide and label.text() == "iteration 1"
+
+
+def _plot(qtbot, log: bool = False) -> GuardedPlotWidget:
+    w = GuardedPlotWidget()
+    qtbot.addWidget(w)
+    w.getPlotItem().setLogMode(x=False, y=log)
+    w.resize(300, 200)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_a_log_curve_draws_log10_of_its_data_and_keeps_them_as_given(qtbot):
+    w = _plot(qtbot, log=True)
+    c = LogCurve(pen=pg.mkPen("b"))
+    w.getPlotItem().addItem(c)
+    c.setData(np.arange(4.0), np.array([100.0, 10.0, 0.0, 1.0]))
+    x, y = c.getOriginalDataset()
+    assert y.tolist() == [100.0, 10.0, 0.0, 1.0]
+    drawn = c.getData()[1]
+    assert drawn[[0, 1, 3]].tolist() == [2.0, 1.0, 0.0] and np.isnan(drawn[2])
+    assert c.dataBounds(1) == (0.0, 2.0)  # the zero has no place on a log axis
+    w.getPlotItem().setLogMode(x=False, y=False)  # the plot's context menu: linear y
+    assert c.getData()[1].tolist() == [100.0, 10.0, 0.0, 1.0]
+    assert c.dataBounds(1) == (0.0, 100.0)
+    w.grab()  # paints without error either way
+
+
+def test_a_curve_set_draws_every_curve_and_leaves_out_what_is_not_finite(qtbot):
+    w = _plot(qtbot)
+    legend = StripLegend(w)
+    curves = CurveSet()
+    w.getPlotItem().addItem(curves)
+    curves.set_curves([pg.mkPen("r"), pg.mkPen("g")], ["x1", "x2"], legend)
+    assert [lab.text for _s, lab in legend.item.items] == ["x1", "x2"]
+    t = np.arange(5.0)
+    curves.setData(t, np.column_stack([t, -t]))
+    assert len(curves) == 2 and curves.data(1)[1].tolist() == [0, -1, -2, -3, -4]
+    assert curves.dataBounds(0) == (0.0, 4.0) and curves.dataBounds(1) == (-4.0, 4.0)
+    before = w.grab().toImage()
+    # a diverged run: inf and nan in the newest rows
+    curves.setData(t, np.column_stack([t, [0.0, 1.0, np.inf, np.nan, 2.0]]))
+    assert curves.dataBounds(1) == (0.0, 4.0)
+    after = w.grab().toImage()
+    assert before != after
+
+
+def test_the_range_keeper_sets_what_the_view_shows(qtbot):
+    from gui.views.plotkit import RangeKeeper
+
+    w = _plot(qtbot, log=True)
+    keeper = RangeKeeper(w, True)
+    assert keeper.update(37.0, (3e-5, 2.0), tight=False)
+    vb = w.getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 50, timeout=LONG)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x0 <= 0 and x1 >= 50  # the next round number of iterations
+    assert y0 <= -5 and y1 >= 1  # whole decades, on the log axis
+    assert not keeper.update(38.0, (3e-5, 2.0), tight=False)  # nothing to move
