@@ -777,7 +777,9 @@ def test_a_running_rows_numbers_repaint_a_few_times_a_second_and_the_end_at_once
     table = window.runs.table_model
     updates, repaints = [], []
     window.model.run_updated.connect(lambda _id: updates.append(time.perf_counter()))
-    table.dataChanged.connect(lambda *_: repaints.append(time.perf_counter()))
+    table.dataChanged.connect(
+        lambda a, b, *_: repaints.append((time.perf_counter(), a.column(), b.column()))
+    )
     window.live.start()
     wait_state(qtbot, window, "running")
     u0, r0, t0 = len(updates), len(repaints), time.perf_counter()
@@ -786,6 +788,8 @@ def test_a_running_rows_numbers_repaint_a_few_times_a_second_and_the_end_at_once
     )
     elapsed, n = time.perf_counter() - t0, len(repaints) - r0
     assert 1 <= n <= elapsed / (RUNNING_ROW_MS / 1000) + 1, (n, len(updates) - u0, elapsed)
+    # only the cells progress changes: Iterations and Final loss
+    assert {(c0, c1) for _t, c0, c1 in repaints[r0:]} == {(3, 4)}
     window.live.pause()
     wait_state(qtbot, window, "paused")
     rec = window.model.selected
