@@ -300,6 +300,10 @@ class LiveRun(QtCore.QObject):
             self.worker.want_x(self.wants_x())
         state = self.model.state
         self.frame.emit(state != RUNNING, state == IDLE)
+        # A widget whose size hint changed (the timeline's spin box, as the run grows) relays
+        # its parent out first and only then the window, one posted request after another:
+        # done now, they stay inside the frame instead of running between frames.
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.LayoutRequest)
 
     def _end_frame(self) -> None:
         if self.worker is not None:

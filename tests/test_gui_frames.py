@@ -43,6 +43,9 @@ def test_progress_and_the_plots_paints_happen_inside_frames(qtbot, window):
     window.live.start()
     test_gui.wait_state(qtbot, window, "running")
     watch = PaintWatch(plot.viewport(), lambda: live._in_frame)
+    # the change to running (its badge, its message) shows at once, outside a frame
+    qtbot.waitUntil(lambda: len(updates) >= 5, timeout=LONG)
+    watch.paints.clear()
     qtbot.waitUntil(lambda: len(updates) >= 20 and len(watch.paints) >= 10, timeout=LONG)
     paints = watch.paints
     window.live.stop()
