@@ -3,6 +3,8 @@ inside them, with the solver parked, not between them against it for the GIL."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 import test_gui
@@ -139,3 +141,27 @@ def test_the_range_keeper_sets_what_the_view_shows(qtbot):
     assert x0 <= 0 and x1 >= 50  # the next round number of iterations
     assert y0 <= -5 and y1 >= 1  # whole decades, on the log axis
     assert not keeper.update(38.0, (3e-5, 2.0), tight=False)  # nothing to move
+
+
+def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
+    """A frame that could not end for a second (the GUI thread busy elsewhere: a dialog, a
+    long load) sets the pace of the next frames no more than any other one frame does."""
+    test_gui.endless(window)
+    live = window.live
+    window.live.start()
+    test_gui.wait_state(qtbot, window, "running")
+    f0 = live.frame_stats()[0]
+    qtbot.waitUntil(lambda: live.frame_stats()[0] >= f0 + 6, timeout=LONG)
+    blocked = []
+
+    def block(*_):  # noqa: ANN002, ANN202
+        if not blocked:
+            blocked.append(True)
+            time.sleep(1.0)
+
+    live.frame.connect(block)
+    qtbot.waitUntil(lambda: bool(blocked), timeout=LONG)
+    f1 = live.frame_stats()[0]
+    qtbot.waitUntil(lambda: live.frame_stats()[0] >= f1 + 2, timeout=LONG)
+    assert live._cost < 0.1, live._cost
+    window.live.stop()
