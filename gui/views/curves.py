@@ -171,8 +171,8 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
         self.legend_items = [
             pg.PlotDataItem(pen=pen, name=n) for pen, n in zip(pens, names, strict=True)
         ]
-        for item, name in zip(self.legend_items, names, strict=True):
-            if legend is not None:
+        if legend is not None:
+            for item, name in zip(self.legend_items, names, strict=True):
                 legend.add(item, name)
         self._pad = None
         self.setData(np.zeros(0), np.zeros((0, len(self.pens))))
@@ -298,24 +298,12 @@ class LeanDataItem(pg.PlotDataItem):
 
 
 def curve(
-    plot: pg.PlotWidget,
-    pen: QtGui.QPen,
-    name: str | None,
-    *,
-    linear: bool = False,
-    live: bool = False,
-) -> LeanDataItem | LeanCurve:
+    plot: pg.PlotWidget, pen: QtGui.QPen, name: str | None, *, live: bool = False
+) -> LeanDataItem | LogCurve:
     """A curve on ``plot``, named in its legend (None: not listed), outside its auto-range
-    (the plot's RangeKeeper sets it).
-    ``linear``: a bare curve item, for a plot without log axes: it skips the data item's
-    transforms and bookkeeping, a third of the cost of a frame of twelve x curves.
-    ``live``: a LogCurve, for the curves a live run updates at every frame."""
-    if linear:
-        c = LeanCurve(pen=pen, name=name)
-    elif live:
-        c = LogCurve(pen=pen, name=name)
-    else:
-        c = LeanDataItem(pen=pen, name=name)
+    (the plot's RangeKeeper sets it). ``live``: a LogCurve, for the curves a live run
+    updates at every frame; otherwise a data item (any of pyqtgraph's options)."""
+    c = LogCurve(pen=pen, name=name) if live else LeanDataItem(pen=pen, name=name)
     plot.getPlotItem().addItem(c, ignoreBounds=True)  # which sets its log mode
     return c
 
