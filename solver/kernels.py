@@ -11,7 +11,6 @@ flow through autograd. A sparse matrix is treated alike, between scipy and torch
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from functools import partial
@@ -24,7 +23,7 @@ MEASURE_MIN_ENTRIES = 250_000
 # numpy must win by this margin to be chosen: timings of a few reps carry some noise.
 MARGIN = 0.9
 REPS = 5  # timed pairs per library at least, the fastest counts
-TORCH_SECONDS = 0.06  # torch's pairs are timed for this long at least
+SETTLE_SECONDS = 0.15  # numpy's threads stop spinning meanwhile
 
 
 def host_matvec(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -53,20 +52,18 @@ def _numpy_is_faster(a: torch.Tensor) -> bool:
             "numpy": lambda: (an @ xn, an.T @ rn),
         }
         best = dict.fromkeys(pairs, float("inf"))
-        # One library after the other, torch first, and torch's for a while: numpy's threads
-        # spin for tens of ms after a product (the analysis makes some), and a torch pair
-        # then ran on one core, 11-17 ms instead of 0.9 here. Timed in alternating rounds,
-        # the choice at n = 2000, where the two tie here, differed from process to process.
+        # One library after the other, torch first, after a pause: numpy's threads spin
+        # for ~0.1 s after a product (the analysis makes many), and a torch pair then ran on
+        # one core, 11-17 ms instead of 0.9 here. Timed in alternating rounds, or right
+        # after the analysis, the choice at n = 2000, where the two tie here, differed from
+        # one process to the next: whether a run took the GIL-free chunks was a coin toss.
+        time.sleep(SETTLE_SECONDS)
         for name, pair in pairs.items():
             pair(), pair()  # the first products are slow (threads starting)
-            end = time.perf_counter() + (TORCH_SECONDS if name == "torch" else 0.0)
-            for i in itertools.count():
-                t1 = time.perf_counter()
+            for _ in range(REPS):
+                t0 = time.perf_counter()
                 pair()
-                t2 = time.perf_counter()
-                best[name] = min(best[name], t2 - t1)
-                if i + 1 >= REPS and t2 >= end:
-                    break
+                best[name] = min(best[name], time.perf_counter() - t0)
         _NUMPY_FASTER[a.dtype] = best["numpy"] < MARGIN * best["torch"]
     return _NUMPY_FASTER[a.dtype]
 
