@@ -9,9 +9,9 @@ iteration they name. On other devices (``lazy``) losses and points stay on the d
 copied in blocks; a stop found in a block rewinds ``x`` to the row where it happened, so the
 result is the same as an eager run.
 
-Plain ``gd`` on a dense linear system on the CPU runs in chunks of a few ms, each one
-GIL-free TorchScript call (``solver.fastpath``) with the loop's numbers and stops; requests are
-honoured between chunks. ``Run(..., fast_path=False)`` or ``FAST_PATH = False``: the loop.
+Plain ``gd`` on a dense linear system on the CPU runs in chunks of a few ms, each a GIL-free
+TorchScript call (``solver.fastpath``; ``chunks``) with the loop's numbers and stops; requests
+are honoured between chunks. ``Run(..., fast_path=False)`` or ``FAST_PATH = False``: the loop.
 
 A stop request is honoured between updates, and inside an L-BFGS update (one ``step`` may run
 up to ``max_iter`` function evaluations) before its next function evaluation: that update is
@@ -48,10 +48,9 @@ BLOCK_SECONDS = 1 / 60
 
 # Runs take the GIL-free fast path where it applies unless this (or ``fast_path=``) says no.
 FAST_PATH = True
-# Matrix work per update (multiply-adds, the GUI worker's measure) from which the BLAS calls,
-# which run without the GIL, dominate an update of the Python loop: an update at n = 1000
-# took ~750 µs here, ~80 µs of it Python (the whole update at n = 3), so ~90% is outside the
-# GIL; at n = 500 (~225 µs) only ~65%.
+# Matrix work per update (multiply-adds, the GUI worker's measure) from which BLAS, without
+# the GIL, dominates an update of the loop: at n = 1000 ~750 µs, ~80 µs of it Python (the
+# whole update at n = 3), so ~90% is outside the GIL; at n = 500 (~225 µs) only ~65%.
 GIL_FREE_WORK = 1_000_000
 
 
@@ -124,10 +123,8 @@ class Run:
             self._opt = make_torch_optimizer(
                 session.optimizer, self._x, session.lr, session.optimizer_args
             )
-        self._update = {
-            "gd": self._update_gd,
-            "lbfgs": self._update_lbfgs,
-        }.get(session.optimizer, self._update_torch)
+        updates = {"gd": self._update_gd, "lbfgs": self._update_lbfgs}
+        self._update = updates.get(session.optimizer, self._update_torch)
 
         self.iteration = 0  # updates applied so far; the history has iteration + 1 entries
         self.grad_evals = 0
@@ -185,10 +182,14 @@ class Run:
         return self._fast.function()
 
     @property
+    def chunks(self) -> fastpath.GdChunks | None:
+        """The fast path's chunks while this run takes it (their ``share_core``), else None."""
+        return self._fast if self._fast_chunk() is not None else None
+
+    @property
     def releases_gil(self) -> bool:
         """True when this run's updates spend most of their time outside the GIL: it takes
-        the fast path, or its matrix work per update is large enough that BLAS (which runs
-        without the GIL) dominates."""
+        the fast path, or its matrix work per update is enough for BLAS (no GIL) to dominate."""
         shape = self.problem.unknown_shape
         work = self.problem.entries * (shape[1] if len(shape) == 2 else 1)
         return work >= GIL_FREE_WORK or self._fast_chunk() is not None
@@ -373,6 +374,7 @@ class Run:
             self._fail(f"torch error on {self.device}: {exc}".splitlines()[0])
         finally:
             self._pause_flag.clear()
+            fastpath.widen()  # a chunk that shared a core left this thread on one of them
             self.elapsed += time.perf_counter() - t0
         return done
 
@@ -446,8 +448,7 @@ class Run:
                 self.message += f"; {why}"
 
     def _fail(self, message: str) -> None:
-        # Keep every update recorded before the fault; only if even that copy fails (the
-        # device is gone, or out of memory) is the unflushed block dropped.
+        # Keep every update recorded before the fault, unless even that copy fails (no device)
         try:
             self._flush()
         except (RuntimeError, torch.OutOfMemoryError):
@@ -478,8 +479,7 @@ class Run:
         return err
 
     def error_norm(self) -> float:
-        """‖x − x*‖ (or the kind's own error), scaled so a huge but finite x (1e200) gives a
-        finite distance."""
+        """‖x − x*‖ (or the kind's own error), scaled: a huge finite x (1e200) is not inf."""
         own = self._kind.errors(self.problem, self.x().reshape(1, -1), self.exact)
         if own is not None:
             return float(own[0])

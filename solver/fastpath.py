@@ -46,6 +46,10 @@ CHUNK_SECONDS = 0.008
 # (~40 µs), and a pause request (a frame parking the solver) waits one update, not several.
 LONG_UPDATE_SECONDS = 0.0005
 
+# The threads torch's products use in this process; a chunk that shares a core
+# (``GdChunks.share_core``) takes one, and the next chunk that does not takes these back.
+WIDE_THREADS = torch.get_num_threads()
+
 # Why the fast path is off in this process (None while it is on, or not yet tried).
 unavailable_reason: str | None = None
 
@@ -240,6 +244,31 @@ def sparse_chunk_function() -> Callable | None:
     return _sparse_scripted
 
 
+def _use_threads(k: int) -> None:
+    # torch.set_num_threads sets the calling thread's OpenMP and MKL threads (and the count
+    # new threads start with): the run's own thread calls it, between chunks.
+    if torch.get_num_threads() != k:
+        torch.set_num_threads(k)
+
+
+def widen() -> None:
+    """The calling thread back on all of torch's threads (after chunks that shared a core)."""
+    _use_threads(WIDE_THREADS)
+
+
+def _same_on_one_thread(a: Tensor) -> bool:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
+    r = torch.randn(a.shape[0], dtype=a.dtype, generator=g)
+    wide = torch.mv(a, x), torch.mv(a.T, r)
+    _use_threads(1)
+    try:
+        one = torch.mv(a, x), torch.mv(a.T, r)
+    finally:
+        _use_threads(WIDE_THREADS)
+    return all(torch.equal(p, q) for p, q in zip(wide, one, strict=True))
+
+
 class GdChunks:
     """One run's fast path: its ``A`` and ``b``, its loss, its block of rows, and how long an
     update has been taking (to size the next chunk)."""
@@ -250,12 +279,51 @@ class GdChunks:
         # Unknown until the first chunk, which is one update: a guess too small made it 80
         # updates of 1 ms (the Poisson preset), a stall at the start of every run.
         self.update_seconds = math.inf
+        self.narrow_seconds = math.inf  # the same, of an update on one thread
+        self.shared_updates = 0  # updates applied on one thread, a core left to another
+        self._share_until = 0.0
+        self._shared: threading.Event | None = None
+        self._sharing = False  # the chunk under way is on one thread
+        self._shares: bool | None = None
 
     long_update = LONG_UPDATE_SECONDS  # updates longer than this go one per chunk
 
+    def shares(self) -> bool:
+        """Whether ``share_core`` may be used: torch has more than one thread here, and A's
+        two products come out bit for bit alike on one thread and on all of them, so the
+        run's numbers do not depend on when another thread asked for a core. (Not so for
+        every shape: at n = 700 here Aᵀ r rounded differently.) Decided at the first call, a
+        few mat-vecs: ask on the thread that runs the chunks."""
+        if self._shares is None:
+            self._shares = WIDE_THREADS > 1 and _same_on_one_thread(self.a)
+        return self._shares
+
+    def share_core(self, until: float, started: threading.Event | None = None) -> None:
+        """Any thread: until ``until`` (``time.perf_counter``), chunks run on one thread and
+        last about until then, leaving the other cores to the caller; ``started`` is set as
+        such a chunk begins (or would: a run between chunks may not be back for a while).
+        0 ends it at the next chunk. Only where ``shares()``."""
+        self._shared = started
+        self._share_until = until
+
     def size(self, limit: int, deadline: float | None) -> int:
         """Updates in the next chunk: about CHUNK_SECONDS, within ``limit`` (>= 1) and not
-        far past ``deadline``."""
+        far past ``deadline``; while sharing a core, until the sharing ends."""
+        now = time.perf_counter()
+        self._sharing = self._share_until > now
+        if self._sharing:
+            _use_threads(1)
+            if self._shared is not None:
+                self._shared.set()
+            per = self.narrow_seconds
+            if math.isinf(per):
+                per = 2 * self.update_seconds  # about one thread's speed out of two
+            if math.isinf(per):
+                return 1  # the first chunk of a run: one update, as ever
+            # Past the slice's deadline if need be: a chunk cut short would want the GIL
+            # back while the other thread (a window's frame) holds it.
+            return max(1, math.ceil(min((self._share_until - now) / per, limit)))
+        widen()
         per = self.update_seconds
         k = min(limit, 1 if per > self.long_update else max(1, int(CHUNK_SECONDS / per)))
         if deadline is not None:
@@ -293,6 +361,11 @@ class GdChunks:
 
     def _timed(self, seconds: float, updates: int) -> None:
         per = seconds / updates
+        if self._sharing:
+            self.shared_updates += updates
+            first = math.isinf(self.narrow_seconds)
+            self.narrow_seconds = per if first else 0.5 * self.narrow_seconds + 0.5 * per
+            return
         # Averaged: a chunk slowed by a busy neighbour does not halve the next one.
         first = math.isinf(self.update_seconds)
         self.update_seconds = per if first else 0.5 * self.update_seconds + 0.5 * per
@@ -306,6 +379,11 @@ class SparseGdChunks(GdChunks):
     # Several updates of ~1 ms a chunk: the Python around a chunk here (the norms, the loss)
     # is ~0.2 ms, too much to pay for each; a pause still waits CHUNK_SECONDS at most.
     long_update = math.inf
+
+    def shares(self) -> bool:
+        # torch's CSR products on one thread beside a frame were not measured: such runs
+        # are parked for frames, as before.
+        return False
 
     def __init__(
         self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, offset: float,
