@@ -6,7 +6,8 @@ status snapshots into the model, and paces redraws: each frame holds the worker 
 views to pull what they show, and releases the worker once the event loop has painted.
 While a run goes, frames follow one another at their own pace, taking at most
 ``FRAME_SHARE`` of wall time with the solver parked (``FRAME_SHARE_BESIDE`` of the GUI's
-core beside a solver that is not), so the solver keeps the rest. A Run pressed before the
+core beside a solver that is not, ``FRAME_SHARE_SHARED`` beside one that leaves it a core
+for the frame), so the solver keeps the rest. A Run pressed before the
 solver has loaded is kept and started once it has.
 
 It never calls the window: refusals and messages go through the model.
@@ -35,6 +36,13 @@ if TYPE_CHECKING:
 # its own core.
 FRAME_SHARE = 0.12
 FRAME_SHARE_BESIDE = 0.6
+# ...and this much beside a solver that shares a core with each frame (``SolverWorker.shares``):
+# it goes on at about half speed meanwhile. 0.25 measured 0.93x at 40 frames a second at
+# n = 2000 here, 0.35 0.90x at 49.
+FRAME_SHARE_SHARED = 0.25
+# A shared chunk is asked to last this many times the expected frame: one that ended first
+# would want the GIL back while the frame holds it.
+SHARE_MARGIN = 1.3
 MAX_FPS = 60
 MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
 COST_FRAMES = 5  # a frame's cost, for the pace of the next, is the median of this many
@@ -280,7 +288,7 @@ class LiveRun(QtCore.QObject):
             return
         self._in_frame = True
         if self.worker is not None:
-            self.worker.hold()
+            self.worker.hold(SHARE_MARGIN * max(self._cost, 1.0 / MAX_FPS / 4))
         # from here the solver is parked (or runs beside): the wait for it to park is not
         # time it loses, so the frame budget counts from now
         self._frame_t0 = time.perf_counter()
@@ -323,8 +331,11 @@ class LiveRun(QtCore.QObject):
         # n = 3 plots drew 4-6 frames a second for the next 1.5 s (now 38-47).
         self._costs.append(cost)
         self._cost = statistics.median(self._costs)
-        parked = self.worker is not None and self.worker.park
-        share = FRAME_SHARE if parked else FRAME_SHARE_BESIDE
+        w = self.worker
+        if w is None or w.park:
+            share = FRAME_SHARE
+        else:
+            share = FRAME_SHARE_SHARED if w.shares else FRAME_SHARE_BESIDE
         gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / share))
         self._next_frame = time.perf_counter() + (gap if self.model.state == RUNNING else 0.0)
         if self.worker is not None:

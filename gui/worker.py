@@ -20,6 +20,11 @@ switch interval. So:
   a whole (measured at n = 2000: 0.49x headless drawing beside it, 0.93x parked). A small run
   that ``releases_gil`` (plain gd's TorchScript chunks) is single-threaded and GIL-free: it
   is never parked, and the GUI draws beside it on the other core (``UNPARKED_LIMIT``);
+* a mid-sized run on those chunks ``shares`` a core instead of parking: ``hold`` asks for a
+  chunk on one thread lasting about the frame (``GdChunks.share_core``) and waits until it
+  has begun, so the solver goes on at about half speed while the frame draws on the other
+  core, and needs the GIL only after it (n = 2000 here: 0.93x at 40 frames a second, against
+  0.84x at 21 parked);
 * status is published only when the GUI asked for the next frame (``request_progress``), at
   most ``PROGRESS_HZ`` a second, and on every change of state.
 """
@@ -57,6 +62,8 @@ PARK_LIMIT = 20_000_000
 # ...but a run that releases the GIL runs beside the frames up to this many multiply-adds per
 # update: its mat-vec is then on one thread (torch splits larger ones over both cores).
 UNPARKED_LIMIT = 250_000
+# How long a hold that does not say (a paint outside the frames) shares a core for.
+SHARE_SECONDS = 0.01
 
 STEPPING = "stepping"  # running a counted number of updates; shown as running
 
@@ -114,6 +121,8 @@ class SolverWorker(QtCore.QObject):
         self._wall = 0.0  # the run's wall-clock seconds while it went, up to _wall_since
         self._wall_since: float | None = None  # when it last began going (None: it is not)
         self.park = True
+        self.shares = False  # the run shares a core with each frame instead (see above)
+        self._chunks = None  # its fast path's chunks, whose share_core a hold calls
         self._progress_wanted = True
         self._want_x = False
         self.idle_event = threading.Event()  # set whenever no update is under way
@@ -178,17 +187,27 @@ class SolverWorker(QtCore.QObject):
         self._want_x = on
 
     # -- frame guard (GUI thread) ------------------------------------------------------------
-    def hold(self) -> None:
-        """Park the worker at its next iteration boundary until ``release``. Nestable.
+    def hold(self, seconds: float | None = None) -> None:
+        """Park the worker at its next iteration boundary until ``release``, or, for a run
+        that ``shares`` a core, have it go on on one thread for about ``seconds`` (None:
+        SHARE_SECONDS). Nestable.
 
-        Waits (without the GIL) until the worker is parked, so the GUI's Python then runs
-        uncontended instead of trading the GIL back and forth every switch interval."""
+        Waits (without the GIL) until the worker is parked, or its shared chunk has begun,
+        so the GUI's Python then runs uncontended instead of trading the GIL back and forth
+        every switch interval."""
         with self._cond:
             self._hold += 1
-            run = self._advancing if self.park and self._hold == 1 else None
-            if run is not None:
+            run = self._advancing if self._hold == 1 else None
+            if self._hold == 1 and self._chunks is not None:
+                # set even between slices: the next one's first chunk then shares
+                self._parked.clear()
+                until = time.perf_counter() + (SHARE_SECONDS if seconds is None else seconds)
+                self._chunks.share_core(until, self._parked)
+            elif run is not None and self.park:
                 self._parked.clear()
                 run.request_pause()
+            else:
+                run = None
         if run is not None:
             self._parked.wait(PARK_TIMEOUT)
 
@@ -196,6 +215,8 @@ class SolverWorker(QtCore.QObject):
         with self._cond:
             self._hold = max(0, self._hold - 1)
             if self._hold == 0:
+                if self._chunks is not None:
+                    self._chunks.share_core(0.0)  # all threads again from the next chunk
                 self._cond.notify_all()
 
     @contextmanager
@@ -302,7 +323,12 @@ class SolverWorker(QtCore.QObject):
         # update is long; one that runs outside it (``releases_gil``) goes on beside the GUI.
         work = p.entries * cols
         beside = getattr(run, "releases_gil", False) and work < UNPARKED_LIMIT
-        self.park = work < PARK_LIMIT and not beside
+        chunks = getattr(run, "chunks", None)
+        # shares() times a few mat-vecs: here, on the run's thread, not in a frame's hold
+        shares = not beside and work < PARK_LIMIT and chunks is not None and chunks.shares()
+        with self._cond:
+            self.park = work < PARK_LIMIT and not beside and not shares
+            self.shares, self._chunks = shares, chunks if shares else None
         self._run, self._anchor = run, None
         if cmd.n is None:
             self._mode = RUNNING
@@ -324,6 +350,8 @@ class SolverWorker(QtCore.QObject):
             run.stop()
         if self._published != FINISHED:
             self._publish(force=True)
+        with self._cond:
+            self.shares, self._chunks = False, None
         self._run = None
 
     def _slice(self) -> None:

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 import test_gui
 from PySide6 import QtCore
 
@@ -165,3 +166,56 @@ def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
     qtbot.waitUntil(lambda: live.frame_stats()[0] >= f1 + 2, timeout=LONG)
     assert live._cost < 0.1, live._cost
     window.live.stop()
+
+
+def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, window, monkeypatch):
+    """At n = 2000 the run is not parked for a frame: it goes on on one thread, for about
+    as long as the frame is expected to take, while the frame draws on the other core, and
+    frames then take FRAME_SHARE_SHARED of the wall time, not FRAME_SHARE."""
+    import torch
+    from test_gui_worker import big_endless
+
+    from gui import live as live_mod
+    from solver import fastpath, kernels
+
+    if fastpath.WIDE_THREADS < 2:
+        pytest.skip("torch has one thread here: there is no core to share")
+    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    live = window.live
+    window.editor.load_session(big_endless())
+    assert live.start(), window.model.last_error
+    test_gui.wait_state(qtbot, window, "running")
+    w = live.worker
+    qtbot.waitUntil(lambda: w._chunks is not None or w.park, timeout=LONG)
+    if not w.shares:
+        pytest.skip("A's products round differently on one thread here: parked instead")
+    asked, paces = [], []
+    hold, end = w.hold, live._end_frame
+
+    def holding(seconds=None):  # noqa: ANN001, ANN202
+        asked.append((seconds, live._cost))
+        hold(seconds)
+
+    def ending():  # noqa: ANN202
+        end()
+        paces.append((live._next_frame - time.perf_counter(), live._cost))
+
+    monkeypatch.setattr(w, "hold", holding)
+    monkeypatch.setattr(live, "_end_frame", ending)
+    chunks = w._chunks
+    qtbot.waitUntil(lambda: len(paces) >= 8 and chunks.shared_updates > 0, timeout=LONG)
+    window.live.stop()
+    test_gui.wait_state(qtbot, window, "idle")
+    # each frame asked for a share of its expected length, with a margin (a paint outside
+    # the frames, through the plots' guard, asks for the default)
+    frames = [(seconds, cost) for seconds, cost in asked if seconds is not None]
+    assert frames, asked
+    for seconds, cost in frames:
+        expect = live_mod.SHARE_MARGIN * max(cost, 1.0 / live_mod.MAX_FPS / 4)
+        assert seconds == pytest.approx(expect), asked
+    # and the next one waits for the frame's cost over the shared budget
+    for gap, cost in paces[1:-1]:
+        pace = min(
+            live_mod.MAX_GAP, max(1.0 / live_mod.MAX_FPS, cost / live_mod.FRAME_SHARE_SHARED)
+        )
+        assert pace - 0.002 <= gap <= pace, paces

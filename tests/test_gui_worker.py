@@ -178,3 +178,69 @@ def test_a_run_stopped_during_a_frame_leaves_the_worker_idle(qtbot, worker):
         assert last(worker).state == FINISHED and last(worker).stop_reason == "stopped"
     finally:
         worker.release()
+
+
+def big_endless(n: int = 2000):
+    """A dense system on the GIL-free chunks, large enough to share a core with frames."""
+    from solver import LinearSystem, Session
+
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
+    return Session(
+        problem=LinearSystem(a, a @ np.ones(n)), optimizer="gd", lr=0.05, max_iters=10**9, tol=0
+    )
+
+
+@pytest.fixture
+def on_torch(monkeypatch):
+    import torch
+
+    from solver import kernels
+
+    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+
+
+def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torch):
+    """A mid-sized run on the chunks is not parked by a frame's hold: it goes on, on one
+    thread, until the frame releases it, and then on all threads again."""
+    from solver import fastpath
+
+    if fastpath.WIDE_THREADS < 2:
+        pytest.skip("torch has one thread here: there is no core to share")
+    worker.start(1, big_endless())
+    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
+    if not worker.shares:
+        pytest.skip("A's products round differently on one thread here: parked instead")
+    assert not worker.park
+    chunks = worker._chunks
+    worker.hold(60.0)  # a frame that would take a minute
+    try:
+        qtbot.waitUntil(lambda: chunks.shared_updates > 2, timeout=LONG)  # a parked run: 0
+        assert last(worker).state == RUNNING
+    finally:
+        worker.release()
+    assert chunks._share_until == 0.0  # the next chunk is on all threads
+    worker.stop()
+    qtbot.waitUntil(lambda: last(worker).state == FINISHED, timeout=LONG)
+    assert worker._chunks is None and not worker.shares  # a finished run shares nothing
+
+
+def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
+    qtbot, worker, on_torch, monkeypatch
+):
+    """Where one thread would change the run's numbers it never shares: frames park it, so
+    a window's run is the headless one, bit for bit, whenever the frames came."""
+    from solver import fastpath
+
+    monkeypatch.setattr(fastpath.GdChunks, "shares", lambda self: False)
+    worker.start(1, big_endless())
+    qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
+    assert worker.park and not worker.shares and worker._chunks is None
+    worker.hold()
+    try:
+        qtbot.waitUntil(worker._parked.is_set, timeout=LONG)
+        # parked: the worker sits on its condition, in no slice, until the release
+        assert worker._advancing is None and worker._hold == 1
+    finally:
+        worker.release()
+    worker.stop()
