@@ -230,7 +230,10 @@ def main() -> int:
     started = time.time()
     load0 = os.getloadavg()[0]
 
+    import torch
+
     from gui.editing import PLOT_TRACK_LIMIT
+    from solver import kernels
     from solver.history import default_tracked
 
     app, win = open_window("gui-bench-")
@@ -304,10 +307,18 @@ def main() -> int:
                 all(t[0] <= 0.1 + t[2] for t in stops),
             ),
         ]
+        w = win.live.worker
+        if w.park:
+            how = "parked for each frame"
+        elif w.shares:
+            how = "shared a core with each frame (one thread while it drew)"
+        else:
+            how = "ran beside the frames"
         notes.append(
             f"n = {n}: {fps:.0f} frames a second during the paired segments, the GUI thread "
-            f"busy {100 * busy:.0f}% of the time; the solver "
-            + ("parked for each frame." if win.live.worker.park else "ran beside the frames.")
+            f"busy {100 * busy:.0f}% of the time; the solver {how}, on "
+            + ("numpy's" if kernels._NUMPY_FASTER.get(torch.float64) else "torch's")
+            + " mat-vecs."
         )
 
     fps = loss_plot_fps(app, win, 1_000_000, 3.0)
@@ -362,41 +373,46 @@ stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python
 second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
 {chr(10).join("- " + n for n in notes)}
 
-Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/fastpath.py`): every \
-visible plot is drawn in every frame, and frames come at their own pace while a run goes \
-(not at the pace of the solver's status reports, which halved them). Plain gd on a small \
-dense system runs its updates in TorchScript chunks of ~8 ms that release the GIL, so it is \
-never parked: the window draws beside it on the other core, using up to 60% of that core. \
-Other runs are parked (the worker waits on a condition, without the GIL) for each frame's \
-data pull and paints, while the problem is GIL-bound or its 2-thread BLAS would be stalled \
-by a frame on one of the two cores (below 2·10⁷ multiply-adds per update); frames then take \
-at most 12% of the wall clock, counted from the moment the solver is parked, and a gd chunk \
-of long updates holds one update, so parking waits ~2 ms. Everything a run's progress \
-changes is drawn inside a frame: the worker's status reports are applied at the next frame \
-(the status bar, the Runs table and the timeline then relayout and repaint there), and a \
-frame ends one event-loop hop after the plots' scenes have posted their paints. Before, \
-both happened between frames, beside the solver and against it for the GIL: at n = 2000 \
-that was more GUI time than the frames themselves, and none of it counted in their budget. \
-Drawing beside a 2-thread BLAS solver instead gave 23 frames a second at 0.64×, and \
-narrowing its BLAS to one thread while a frame draws slowed both sides (each of the \
-solver's bits of Python between BLAS calls waits for the GIL the frame holds: 115–146 \
-against 290 it/s, the frame's Python 1.2–1.8× slower), so the window parks it. 30 frames \
-a second within 12% needs a frame of ~4 ms. Measured traps on the way: a full \
-garbage collection of the ~230k objects torch, Qt and pyqtgraph leave behind took 150 ms in \
-whichever thread tripped it (fixed by `gc.freeze()` once the window is ready); pyqtgraph's \
-axis grid cost ~20 ms per range change (removed); axes replayed a QPicture on every paint \
-(now painted once into a pixmap cache, and ranges grow in steps); a Python `paintEvent` on \
-the main window cost a GIL wait per repaint (now an event filter that removes itself after \
-the first paint); lines wider than 1 px go through Qt's path stroker, 3-4× slower to paint \
-(the x, error and residual curves are 1 px; the 2 px loss line is drawn as four 1 px \
-lines a pixel apart, 0.05 against 0.43 ms); pyqtgraph's curve items recompute their \
-bounds through nanmin/nanmax and a pixel mapping whenever Qt asks for them, over half of a \
-frame of the twelve x curves (`gui/views/curves.py`: bounds kept once per update, the x \
-components drawn by one item, log axes without the data item's dataset pipeline, an \
-unpainted item to auto-range on); any item that moved queued a view-box auto-range pass at \
-the next paint, even curves excluded from it (now only the range keeper's item does); a \
-status-bar label whose size may change relaid the whole window out at each new text (now \
-fixed-size, widened when a text needs it). Start-up is in the next section.
+Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/fastpath.py`): every visible \
+plot is drawn in every frame, and frames come at their own pace while a run goes (not at the pace \
+of the solver's status reports, which halved them). Plain gd on a small dense system runs its \
+updates in TorchScript chunks of ~8 ms that release the GIL, so it is never parked: the window \
+draws beside it on the other core, using up to 60% of that core. A larger one on those chunks (n \
+= 2000: 2-thread mat-vecs) shares a core with each frame: the frame asks for a chunk on one \
+thread lasting 1.3 times its expected cost and waits, without the GIL, until it has begun; it \
+then draws on the other core while the solver goes on at about half speed, wanting the GIL back \
+only once the frame is over, and frames take up to 20% of the wall clock. Only where A's products \
+round alike on one thread and on two (at n = 700 here Aᵀ r did not), so the window's run stays \
+the headless one bit for bit. Other runs are parked (the worker waits on a condition, without the \
+GIL) for each frame's data pull and paints, while the problem is GIL-bound or its 2-thread BLAS \
+would be stalled by a frame on one of the two cores (below 2·10⁷ multiply-adds per update); \
+frames then take at most 11% of the wall clock, counted from the moment the solver is parked, and \
+a gd chunk of long updates holds one update, so parking waits ~2 ms. Parked, n = 2000 drew 21 \
+frames a second at 0.88×; sharing, 37–47 at 0.87–0.94×. Everything a run's progress changes is \
+drawn inside a frame: the worker's status reports are applied at the next frame (the status bar, \
+the Runs table and the timeline then relayout and repaint there), and a frame ends one event-loop \
+hop after the plots' scenes have posted their paints. Before, both happened between frames, \
+beside the solver and against it for the GIL: at n = 2000 that was more GUI time than the frames \
+themselves, and none of it counted in their budget. Drawing beside a 2-thread BLAS solver instead \
+gave 23 frames a second at 0.64×, and narrowing its BLAS to one thread while a frame draws slowed \
+both sides (each of the solver's bits of Python between BLAS calls waits for the GIL the frame \
+holds: 115–146 against 290 it/s, the frame's Python 1.2–1.8× slower): what made sharing work is \
+the whole frame in one GIL-free chunk that has begun before the frame takes the GIL. Measured \
+traps on the way: a full garbage collection of the ~230k objects torch, Qt and pyqtgraph leave \
+behind took 150 ms in whichever thread tripped it (fixed by `gc.freeze()` once the window is \
+ready); pyqtgraph's axis grid cost ~20 ms per range change (removed); axes replayed a QPicture on \
+every paint (now painted once into a pixmap cache, and ranges grow in steps); a Python \
+`paintEvent` on the main window cost a GIL wait per repaint (now an event filter that removes \
+itself after the first paint); lines wider than 1 px go through Qt's path stroker, 3-4× slower to \
+paint (the x, error and residual curves are 1 px; the 2 px loss line is drawn as four 1 px lines \
+a pixel apart, 0.05 against 0.43 ms); pyqtgraph's curve items recompute their bounds through \
+nanmin/nanmax and a pixel mapping whenever Qt asks for them, over half of a frame of the twelve x \
+curves (`gui/views/curves.py`: bounds kept once per update, the x components drawn by one item, \
+log axes without the data item's dataset pipeline, an unpainted item to auto-range on); any item \
+that moved queued a view-box auto-range pass at the next paint, even curves excluded from it (now \
+only the range keeper's item does); a status-bar label whose size may change relaid the whole \
+window out at each new text (now fixed-size, widened when a text needs it). Start-up is in the \
+next section.
 """
     write_section("GUI", body)
 
