@@ -245,6 +245,13 @@ def main() -> int:
         session = make_session(n)
         track = default_tracked(n, PLOT_TRACK_LIMIT).tolist()
         r = paired_ratios(app, win, session, track, args.seconds, args.pairs)
+        w = win.live.worker  # asked now: the run is still live (its mode goes with it)
+        if w.park:
+            how = "parked for each frame"
+        elif w.shares:
+            how = "shared a core with each frame (one thread while it drew)"
+        else:
+            how = "ran beside the frames"
         ratio = statistics.median(r["ratio"])
         head, live = statistics.median(r["head"]), statistics.median(r["live"])
         fps, busy = statistics.median(r["fps"]), statistics.median(r["busy"])
@@ -307,13 +314,6 @@ def main() -> int:
                 all(t[0] <= 0.1 + t[2] for t in stops),
             ),
         ]
-        w = win.live.worker
-        if w.park:
-            how = "parked for each frame"
-        elif w.shares:
-            how = "shared a core with each frame (one thread while it drew)"
-        else:
-            how = "ran beside the frames"
         notes.append(
             f"n = {n}: {fps:.0f} frames a second during the paired segments, the GUI thread "
             f"busy {100 * busy:.0f}% of the time; the solver {how}, on "
