@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from .editing import recorded_indices, track_indices
-from .model import FINISHED, IDLE, PAUSED, RUNNING, AppModel, RunStatus
+from .model import FINISHED, IDLE, PAUSED, RUNNING, STARTING_MESSAGE, AppModel, RunStatus
 from .worker import SolverWorker
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class LiveRun(QtCore.QObject):
             m.rename(rec, name)
         self._next_frame = 0.0
         self.worker.start(rec.id, s, recorded_indices(s, track), steps)
-        m.message.emit("Starting…")
+        m.message.emit(STARTING_MESSAGE)
         return True
 
     @property

@@ -43,6 +43,8 @@ RUN_COLOURS = [
 STARTING, RUNNING, PAUSED, FINISHED = "starting", "running", "paused", "finished"
 # What the run controls show: the live run's state, or idle when none is live.
 IDLE = "idle"
+# The status bar's message while a run is being created; it goes once the run is not.
+STARTING_MESSAGE = "Starting…"
 
 
 @dataclass(frozen=True)

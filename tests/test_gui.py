@@ -812,3 +812,14 @@ def test_switching_to_svd_takes_its_loss_and_a_random_start_and_back(qtbot, wind
     assert window.editor.switch_kind("linear_system")
     back = window.model.session
     assert back.problem.kind == "linear_system" and back.loss == "half_sum_squares"
+
+
+def test_the_starting_message_goes_once_the_run_goes(qtbot, window):
+    """The "Starting…" message says what happens while the run is created, not after."""
+    endless(window)
+    assert window.live.start()
+    assert window.status.currentMessage() == "Starting…"
+    wait_state(qtbot, window, "running")
+    assert window.status.currentMessage() == ""
+    window.live.stop()
+    wait_state(qtbot, window, "idle")

@@ -8,7 +8,7 @@ from collections import deque
 
 from PySide6 import QtWidgets
 
-from ..model import IDLE, PAUSED, RUNNING, STARTING, AppModel
+from ..model import IDLE, PAUSED, RUNNING, STARTING, STARTING_MESSAGE, AppModel
 from .matrix import fmt
 
 _BADGES = {
@@ -51,6 +51,8 @@ class RunStatusBar(QtWidgets.QStatusBar):
         self.show_state(IDLE)
 
     def show_state(self, state: str) -> None:
+        if state != STARTING and self.currentMessage() == STARTING_MESSAGE:
+            self.clearMessage()  # it would still say so seconds into the run
         text, colour = _BADGES.get(state, _BADGES[IDLE])
         self.st_state.setText(text)
         self.st_state.setStyleSheet(
