@@ -26,6 +26,9 @@ from PySide6 import QtCore, QtWidgets
 
 from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
 
+# At quit, how long the window waits for pyqtgraph's import, if under way, to end (~0.2 s).
+PLOTS_IMPORT_WAIT = 5.0
+
 STYLE = """
 QMainWindow, QDockWidget { background: #f6f7f9; }
 QDockWidget::title { background: #e8ebf0; padding: 5px 8px; font-weight: 600; }
@@ -136,6 +139,8 @@ def run_app(args: argparse.Namespace) -> int:
     app.aboutToQuit.connect(window.shutdown)
     window.show()
     status = app.exec()
+    if window.loader is not None:
+        window.loader.wait_plots(PLOTS_IMPORT_WAIT)
     window.shutdown()
     if window.analyzer.busy() or (window.loader is not None and window.loader.busy()):
         # An analysis is inside one LAPACK call that cannot be interrupted (an SVD or LU of a

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from .worker import preload_solver
 
 Callback = Callable[[object], None]
+# Longest the plots' import waits for the window to take the solver up (``solver_taken``).
+SOLVER_TAKE_WAIT = 2.0
 
 
 def preload_plots() -> BaseException | None:
@@ -50,6 +52,8 @@ class StartupLoader:
     """Imports the solver, then pyqtgraph, on a daemon thread (``start``)."""
 
     def __init__(self) -> None:
+        self._solver_taken = threading.Event()  # the window has put the solver to use
+        self._plots_done = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, object] = {}
         self._callbacks: dict[str, list[Callback]] = {"solver": [], "plots": []}
@@ -63,8 +67,28 @@ class StartupLoader:
 
     def _load(self) -> None:
         self._done("solver", preload_solver())
-        self._done("plots", preload_plots())
+        # pyqtgraph's import (0.2 s of Python) beside the window's own start with the solver
+        # (its choices, the first session) made the two take turns for the GIL, and Run
+        # came later; the plots wait for that, a bounded while.
+        self._solver_taken.wait(SOLVER_TAKE_WAIT)
+        try:
+            self._done("plots", preload_plots())
+        finally:
+            self._plots_done.set()
         warm_optimizers()
+
+    def wait_plots(self, timeout: float) -> bool:
+        """Wait (at quit) until pyqtgraph's import is over, at most ``timeout`` s. It creates
+        Qt objects on this thread: one under way as the window shut down crashed the
+        process (a segfault, nothing on stderr). True when it is over or never began."""
+        if self._thread is None:
+            return True
+        self._solver_taken.set()  # no point waiting for a window that is going
+        return self._plots_done.wait(timeout)
+
+    def solver_taken(self) -> None:
+        """The window has started with the solver (Run works): import the plots now."""
+        self._solver_taken.set()
 
     def _done(self, what: str, result: object) -> None:
         with self._lock:

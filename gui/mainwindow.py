@@ -302,6 +302,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_ready()
         self._update_controls()
         self.matrix.focus_table()
+        if self.loader is not None:
+            self.loader.solver_taken()
         self._settle()
 
     def _settle(self) -> None:
