@@ -289,8 +289,8 @@ class LiveRun(QtCore.QObject):
         self._in_frame = True
         if self.worker is not None:
             self.worker.hold(SHARE_MARGIN * max(self._cost, 1.0 / MAX_FPS / 4))
-        # from here the solver is parked (or runs beside): the wait for it to park is not
-        # time it loses, so the frame budget counts from now
+        # from here the solver is parked, runs beside, or has begun a chunk on one thread:
+        # the wait for that is not time it loses, so the frame budget counts from now
         self._frame_t0 = time.perf_counter()
         try:
             self._draw()
