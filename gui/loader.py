@@ -8,6 +8,12 @@ the user may already be running. The GUI thread stays free meanwhile: it only re
 
 ``on_solver`` / ``on_plots`` callbacks run on the loading thread; the window hands them a
 signal's ``emit``, which Qt delivers on the GUI thread.
+
+pyqtgraph's import waits for the window (``plots_may_load``), which first creates every Qt
+class's Python type on the GUI thread (``incarnate_qt_types``). PySide makes them lazily, on
+first use, and its lazy creation is not safe from two threads: pyqtgraph's import copies all
+of QtCore, QtGui and QtWidgets, and while it did so here the GUI thread, creating a type of
+its own, crashed the process (a segfault with nothing on stderr, 4 in 150 launches).
 """
 
 from __future__ import annotations
@@ -18,8 +24,16 @@ from collections.abc import Callable
 from .worker import preload_solver
 
 Callback = Callable[[object], None]
-# Longest the plots' import waits for the window to take the solver up (``solver_taken``).
-SOLVER_TAKE_WAIT = 2.0
+
+
+def incarnate_qt_types() -> None:
+    """Create the Python type of every class in QtCore, QtGui and QtWidgets now (GUI thread,
+    ~80 ms here): what pyqtgraph's import touches, so it then creates none of them."""
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    for module in (QtCore, QtGui, QtWidgets):
+        for name in dir(module):
+            getattr(module, name)
 
 
 def preload_plots() -> BaseException | None:
@@ -52,7 +66,8 @@ class StartupLoader:
     """Imports the solver, then pyqtgraph, on a daemon thread (``start``)."""
 
     def __init__(self) -> None:
-        self._solver_taken = threading.Event()  # the window has put the solver to use
+        self._plots_go = threading.Event()  # the window is ready for pyqtgraph's import
+        self._skip_plots = False  # ...or going: none then
         self._plots_done = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, object] = {}
@@ -67,28 +82,36 @@ class StartupLoader:
 
     def _load(self) -> None:
         self._done("solver", preload_solver())
-        # pyqtgraph's import (0.2 s of Python) beside the window's own start with the solver
-        # (its choices, the first session) made the two take turns for the GIL, and Run
-        # came later; the plots wait for that, a bounded while.
-        self._solver_taken.wait(SOLVER_TAKE_WAIT)
+        # Not beside the window's own start with the solver (its choices, the first
+        # session): pyqtgraph's import (0.2 s of Python) took turns with it for the GIL, and
+        # Run came later. Nor before Qt's types are all in (the module docstring).
+        self._plots_go.wait()
         try:
+            if self._skip_plots:
+                return
             self._done("plots", preload_plots())
         finally:
             self._plots_done.set()
         warm_optimizers()
 
+    def plots_may_load(self) -> None:
+        """The window has started with the solver (Run works) and made Qt's types
+        (``incarnate_qt_types``): import pyqtgraph now."""
+        self._plots_go.set()
+
+    def skip_plots(self) -> None:
+        """The window is going: pyqtgraph's import, if not begun, never begins."""
+        self._skip_plots = True
+        self._plots_go.set()
+
     def wait_plots(self, timeout: float) -> bool:
-        """Wait (at quit) until pyqtgraph's import is over, at most ``timeout`` s. It creates
-        Qt objects on this thread: one under way as the window shut down crashed the
-        process (a segfault, nothing on stderr). True when it is over or never began."""
+        """Wait (at quit) until pyqtgraph's import, if under way, is over, at most
+        ``timeout`` s: it creates Qt objects on the loading thread. True when it is over or
+        never begins."""
         if self._thread is None:
             return True
-        self._solver_taken.set()  # no point waiting for a window that is going
+        self.skip_plots()
         return self._plots_done.wait(timeout)
-
-    def solver_taken(self) -> None:
-        """The window has started with the solver (Run works): import the plots now."""
-        self._solver_taken.set()
 
     def _done(self, what: str, result: object) -> None:
         with self._lock:

@@ -275,6 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if isinstance(result, BaseException):
             why = f"{type(result).__name__}: {result}"
             self.model.refuse("The solver could not be loaded", why)
+            QtCore.QTimer.singleShot(0, self._plots_may_load)  # the plots may still load
             return
         from solver.devices import list_devices
         from solver.errors import InputError
@@ -303,8 +304,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_controls()
         self.matrix.focus_table()
         if self.loader is not None:
-            self.loader.solver_taken()
+            # after the ready state has been shown (a queued call): then the plots
+            QtCore.QTimer.singleShot(0, self._plots_may_load)
         self._settle()
+
+    def _plots_may_load(self) -> None:
+        if self.loader is None or self._closing:
+            return
+        from .loader import incarnate_qt_types
+
+        incarnate_qt_types()
+        self.loader.plots_may_load()
 
     def _settle(self) -> None:
         """Once the solver and the plots are both in: the final layout, a frozen heap."""
@@ -342,6 +352,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._closing:
             return
         self._closing = True
+        if self.loader is not None:
+            self.loader.skip_plots()  # not begun: never (it would build Qt objects meanwhile)
         self.boxes.close_all()
         self.live.shutdown()
         self.analyzer.shutdown()

@@ -1,6 +1,6 @@
-"""The start-up loader's order: the solver, then, once the window has taken the solver up
-(Run works), pyqtgraph; and a quit waits for pyqtgraph's import, which creates Qt objects on
-the loader's thread, instead of shutting the window down under it.
+"""The start-up loader's order: the solver, then, once the window has started with it and
+made Qt's types on the GUI thread, pyqtgraph; a window that goes first skips pyqtgraph, and
+a quit during its import waits for it (it creates Qt objects on the loader's thread).
 
 The imports are stand-ins that meet the test at events; nothing waits on time.
 """
@@ -10,67 +10,120 @@ from __future__ import annotations
 import threading
 
 import pytest
+import test_gui_window
 
 from gui import loader as loader_mod
 from gui.loader import StartupLoader
 
 WAIT = 30.0
+LONG = test_gui_window.LONG
 
 
 @pytest.fixture
 def imports(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Stand-ins for the three start-up steps: each records what the loader knew then."""
+    """Stand-ins for the start-up steps: each records what the loader knew then."""
     seen: dict = {"order": [], "plots_go": threading.Event(), "plots_begun": threading.Event()}
 
-    def solver() -> None:
-        seen["order"].append("solver")
-
     def plots() -> None:
-        seen["taken_at_plots"] = seen["loader"]._solver_taken.is_set()
+        seen["go_at_plots"] = seen["loader"]._plots_go.is_set()
         seen["order"].append("plots")
         seen["plots_begun"].set()
         assert seen["plots_go"].wait(WAIT)
 
-    monkeypatch.setattr(loader_mod, "preload_solver", solver)
+    monkeypatch.setattr(loader_mod, "preload_solver", lambda: seen["order"].append("solver"))
     monkeypatch.setattr(loader_mod, "preload_plots", plots)
     monkeypatch.setattr(loader_mod, "warm_optimizers", lambda: seen["order"].append("warm"))
     return seen
 
 
-def test_the_plots_are_imported_once_the_window_has_taken_the_solver(imports, monkeypatch):
-    monkeypatch.setattr(loader_mod, "SOLVER_TAKE_WAIT", WAIT)
+def started(imports: dict) -> StartupLoader:
     ld = imports["loader"] = StartupLoader()
     solver_in = threading.Event()
     ld.when("solver", lambda _r: solver_in.set())
     ld.start()
     assert solver_in.wait(WAIT)
-    ld.solver_taken()  # what the window does once Run works
-    imports["plots_go"].set()
-    assert ld.wait_plots(WAIT)
-    assert imports["taken_at_plots"], "pyqtgraph was imported before the window took the solver"
-    assert imports["order"][:2] == ["solver", "plots"]
+    return ld
 
 
-def test_the_plots_come_anyway_when_the_window_never_says(imports, monkeypatch):
-    monkeypatch.setattr(loader_mod, "SOLVER_TAKE_WAIT", 0.0)
-    ld = imports["loader"] = StartupLoader()
-    ld.start()
-    imports["plots_go"].set()
-    assert ld.wait_plots(WAIT)
-    assert imports["order"][:2] == ["solver", "plots"]
-
-
-def test_a_quit_during_the_plots_import_waits_for_it(imports, monkeypatch):
-    monkeypatch.setattr(loader_mod, "SOLVER_TAKE_WAIT", WAIT)
-    ld = imports["loader"] = StartupLoader()
-    ld.start()
-    # a quit before the window took the solver: the plots' import begins at once...
-    assert not ld.wait_plots(0.0)
+def test_the_plots_are_imported_once_the_window_says_they_may(imports):
+    ld = started(imports)
+    assert "plots" not in imports["order"]  # the loader waits for the window, however long
+    ld.plots_may_load()
     assert imports["plots_begun"].wait(WAIT)
-    assert not ld.wait_plots(0.0)  # ...and the quit waits while it goes
     imports["plots_go"].set()
+    ld._thread.join(WAIT)
+    assert imports["go_at_plots"], "pyqtgraph was imported before the window said so"
+    assert imports["order"] == ["solver", "plots", "warm"]
+
+
+def test_a_window_that_goes_first_skips_the_plots(imports):
+    ld = started(imports)
+    ld.skip_plots()
     assert ld.wait_plots(WAIT)
+    ld._thread.join(WAIT)
+    assert not ld.busy()
+    assert imports["order"] == ["solver"]  # no pyqtgraph, no warm-up: the window is going
+
+
+def test_a_quit_during_the_plots_import_waits_for_it(imports):
+    ld = started(imports)
+    ld.plots_may_load()
+    assert imports["plots_begun"].wait(WAIT)
+    assert not ld.wait_plots(0.0)  # under way: the quit waits...
+    imports["plots_go"].set()
+    assert ld.wait_plots(WAIT)  # ...until it is over
 
 
 def test_a_loader_never_started_has_nothing_to_wait_for() -> None:
     assert StartupLoader().wait_plots(0.0)
+
+
+def test_the_window_makes_qts_types_before_it_lets_the_plots_load(qtbot, tmp_path, monkeypatch):
+    order = []
+    real_go = StartupLoader.plots_may_load
+    monkeypatch.setattr(loader_mod, "incarnate_qt_types", lambda: order.append("types"))
+    monkeypatch.setattr(
+        StartupLoader, "plots_may_load", lambda self: (order.append("go"), real_go(self))
+    )
+    w = test_gui_window.deferred_window(qtbot, tmp_path)
+    try:
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
+        assert w.model.ready
+        assert order == ["types", "go"]
+    finally:
+        test_gui_window.close_deferred(qtbot, w)
+
+
+CHECK = """
+from PySide6 import QtCore, QtGui, QtWidgets
+from gui.loader import incarnate_qt_types
+
+def unmade():
+    return sum(
+        n not in m.__dict__ for m in (QtCore, QtGui, QtWidgets) for n in dir(m)
+        if not n.startswith("__")
+    )
+
+before = unmade()
+incarnate_qt_types()
+print(before, unmade())
+"""
+
+
+def test_incarnating_qts_types_leaves_none_to_make() -> None:
+    """In a fresh interpreter PySide has made few of its classes' types; afterwards every
+    class pyqtgraph's import copies is one already, so none is made on the loader's thread."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    before, after = map(int, out.stdout.split())
+    assert before > 100 and after == 0
