@@ -2,7 +2,7 @@
 
     python benchmarks/launch_soak.py [--launches 150]
 
-Each launch is ``python main.py`` offscreen in a fresh profile with
+Each launch is ``python main.py`` offscreen in a fresh profile (as ``startup.py``'s) with
 ``DESCENT_LAB_EXIT_WHEN_READY=1`` and ``PYTHONFAULTHANDLER=1``: it paints, loads the solver,
 says ``ready`` and exits. A launch that exits non-zero is reported with its status and the
 first threads of the stacks faulthandler printed, so a rare native crash (one in tens of
@@ -12,13 +12,14 @@ launches) can be found and its cause read.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from startup import profile_env  # noqa: E402
 
 
 def main() -> int:
@@ -28,15 +29,7 @@ def main() -> int:
     died = 0
     for i in range(1, args.launches + 1):
         with tempfile.TemporaryDirectory() as home:
-            env = dict(
-                os.environ,
-                HOME=home,
-                XDG_CONFIG_HOME=f"{home}/.config",
-                XDG_DATA_HOME=f"{home}/.local/share",
-                QT_QPA_PLATFORM="offscreen",
-                DESCENT_LAB_EXIT_WHEN_READY="1",
-                PYTHONFAULTHANDLER="1",
-            )
+            env = profile_env(home, {"DESCENT_LAB_EXIT_WHEN_READY": "1", "PYTHONFAULTHANDLER": "1"})
             p = subprocess.run(
                 [sys.executable, str(ROOT / "main.py")],
                 env=env,

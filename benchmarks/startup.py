@@ -34,25 +34,31 @@ sys.path.insert(0, str(ROOT))
 PAINT_TARGET, READY_TARGET = 0.5, 1.5
 
 
+def profile_env(home: str, extra_env: dict | None = None) -> dict[str, str]:
+    """The environment of a launch in the fresh profile ``home`` (offscreen unless said)."""
+    env = dict(
+        os.environ,
+        HOME=home,
+        XDG_CONFIG_HOME=f"{home}/config",
+        XDG_DATA_HOME=f"{home}/data",
+        XDG_RUNTIME_DIR=home,
+        **(extra_env or {}),
+    )
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A launch as a user's: the app's modules read from their bytecode, which any earlier
+    # launch wrote. With PYTHONDONTWRITEBYTECODE (set in some shells) each launch compiled
+    # all of them again, ~0.1 s that the bundle and a second launch never pay.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def launch(extra_env: dict | None = None, until: str = "ready") -> dict[str, float]:
     """One ``python main.py`` in a fresh profile: seconds to each line it printed."""
     with tempfile.TemporaryDirectory() as home:
-        env = dict(
-            os.environ,
-            HOME=home,
-            XDG_CONFIG_HOME=f"{home}/config",
-            XDG_DATA_HOME=f"{home}/data",
-            XDG_RUNTIME_DIR=home,
-            **(extra_env or {}),
-        )
-        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        env = profile_env(home, extra_env)
         env[
             "DESCENT_LAB_EXIT_WHEN_READY" if until == "ready" else "DESCENT_LAB_EXIT_AFTER_PAINT"
         ] = "1"
-        # A launch as a user's: the app's modules read from their bytecode, which any earlier
-        # launch wrote. With PYTHONDONTWRITEBYTECODE (set in some shells) each launch compiled
-        # all of them again, ~0.1 s that the bundle and a second launch never pay.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
         t0 = time.time()
         p = subprocess.run(
             [sys.executable, str(ROOT / "main.py")],
