@@ -256,6 +256,10 @@ def widen() -> None:
     _use_threads(WIDE_THREADS)
 
 
+def _averaged(old: float, new: float) -> float:
+    return new if math.isinf(old) else 0.5 * old + 0.5 * new
+
+
 def _same_on_one_thread(a: Tensor) -> bool:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
@@ -279,10 +283,10 @@ class GdChunks:
         # Unknown until the first chunk, which is one update: a guess too small made it 80
         # updates of 1 ms (the Poisson preset), a stall at the start of every run.
         self.update_seconds = math.inf
-        self.narrow_seconds = math.inf  # the same, of an update on one thread
+        self.shared_update_seconds = math.inf  # the same, of an update on one thread
         self.shared_updates = 0  # updates applied on one thread, a core left to another
         self._share_until = 0.0
-        self._shared: threading.Event | None = None
+        self._started: threading.Event | None = None  # set as a shared chunk begins
         self._sharing = False  # the chunk under way is on one thread
         self._shares: bool | None = None
 
@@ -303,7 +307,7 @@ class GdChunks:
         last about until then, leaving the other cores to the caller; ``started`` is set as
         such a chunk begins (or would: a run between chunks may not be back for a while).
         0 ends it at the next chunk. Only where ``shares()``."""
-        self._shared = started
+        self._started = started
         self._share_until = until
 
     def size(self, limit: int, deadline: float | None) -> int:
@@ -313,9 +317,9 @@ class GdChunks:
         self._sharing = self._share_until > now
         if self._sharing:
             _use_threads(1)
-            if self._shared is not None:
-                self._shared.set()
-            per = self.narrow_seconds
+            if self._started is not None:
+                self._started.set()
+            per = self.shared_update_seconds
             if math.isinf(per):
                 per = 2 * self.update_seconds  # about one thread's speed out of two
             if math.isinf(per):
@@ -361,14 +365,12 @@ class GdChunks:
 
     def _timed(self, seconds: float, updates: int) -> None:
         per = seconds / updates
+        # Averaged: a chunk slowed by a busy neighbour does not halve the next one.
         if self._sharing:
             self.shared_updates += updates
-            first = math.isinf(self.narrow_seconds)
-            self.narrow_seconds = per if first else 0.5 * self.narrow_seconds + 0.5 * per
-            return
-        # Averaged: a chunk slowed by a busy neighbour does not halve the next one.
-        first = math.isinf(self.update_seconds)
-        self.update_seconds = per if first else 0.5 * self.update_seconds + 0.5 * per
+            self.shared_update_seconds = _averaged(self.shared_update_seconds, per)
+        else:
+            self.update_seconds = _averaged(self.update_seconds, per)
 
 
 class SparseGdChunks(GdChunks):
