@@ -218,4 +218,6 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
         pace = min(
             live_mod.MAX_GAP, max(1.0 / live_mod.MAX_FPS, cost / live_mod.FRAME_SHARE_SHARED)
         )
-        assert pace - 0.002 <= gap <= pace, paces
+        # read just after the frame's end: the solver may take the GIL for a moment between
+        # (a forced switch), so a little less is fine; FRAME_SHARE would be twice as long
+        assert 0.9 * pace - 0.005 <= gap <= pace, paces
