@@ -46,9 +46,9 @@ CHUNK_SECONDS = 0.008
 # (~40 µs), and a pause request (a frame parking the solver) waits one update, not several.
 LONG_UPDATE_SECONDS = 0.0005
 
-# The threads torch's products use in this process; a chunk that shares a core
-# (``GdChunks.share_core``) takes one, and the next chunk that does not takes these back.
-WIDE_THREADS = torch.get_num_threads()
+# Per thread: the torch threads it had before a chunk that shares a core
+# (``GdChunks.share_core``) took it down to one; ``widen`` gives them back.
+_before_sharing = threading.local()
 
 # Why the fast path is off in this process (None while it is on, or not yet tried).
 unavailable_reason: str | None = None
@@ -251,9 +251,19 @@ def _use_threads(k: int) -> None:
         torch.set_num_threads(k)
 
 
+def _narrow() -> None:
+    if getattr(_before_sharing, "threads", None) is None:
+        _before_sharing.threads = torch.get_num_threads()
+    _use_threads(1)
+
+
 def widen() -> None:
-    """The calling thread back on all of torch's threads (after chunks that shared a core)."""
-    _use_threads(WIDE_THREADS)
+    """The calling thread back on the torch threads it had before chunks that shared a core
+    (nothing otherwise: a count the caller set stays)."""
+    threads = getattr(_before_sharing, "threads", None)
+    if threads is not None:
+        _before_sharing.threads = None
+        _use_threads(threads)
 
 
 def _averaged(old: float, new: float) -> float:
@@ -264,12 +274,13 @@ def _same_on_one_thread(a: Tensor) -> bool:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
     r = torch.randn(a.shape[0], dtype=a.dtype, generator=g)
+    threads = torch.get_num_threads()
     wide = torch.mv(a, x), torch.mv(a.T, r)
     _use_threads(1)
     try:
         one = torch.mv(a, x), torch.mv(a.T, r)
     finally:
-        _use_threads(WIDE_THREADS)
+        _use_threads(threads)
     return all(torch.equal(p, q) for p, q in zip(wide, one, strict=True))
 
 
@@ -299,7 +310,7 @@ class GdChunks:
         every shape: at n = 700 here Aᵀ r rounded differently.) Decided at the first call, a
         few mat-vecs: ask on the thread that runs the chunks."""
         if self._shares is None:
-            self._shares = WIDE_THREADS > 1 and _same_on_one_thread(self.a)
+            self._shares = torch.get_num_threads() > 1 and _same_on_one_thread(self.a)
         return self._shares
 
     def share_core(self, until: float, started: threading.Event | None = None) -> None:
@@ -316,7 +327,7 @@ class GdChunks:
         now = time.perf_counter()
         self._sharing = self._share_until > now
         if self._sharing:
-            _use_threads(1)
+            _narrow()
             if self._started is not None:
                 self._started.set()
             per = self.shared_update_seconds

@@ -176,9 +176,9 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     from test_gui_worker import big_endless
 
     from gui import live as live_mod
-    from solver import fastpath, kernels
+    from solver import kernels
 
-    if fastpath.WIDE_THREADS < 2:
+    if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
     monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
     live = window.live

@@ -203,9 +203,9 @@ def on_torch(monkeypatch):
 def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torch):
     """A mid-sized run on the chunks is not parked by a frame's hold: it goes on, on one
     thread, until the frame releases it, and then on all threads again."""
-    from solver import fastpath
+    import torch
 
-    if fastpath.WIDE_THREADS < 2:
+    if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
     worker.start(1, big_endless())
     qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)

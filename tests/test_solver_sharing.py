@@ -38,7 +38,7 @@ def dense(n: int, updates: int) -> Session:
 def shared_chunks(run: Run) -> fastpath.GdChunks:
     chunks = run.chunks
     assert chunks is not None, fastpath.unavailable_reason
-    if fastpath.WIDE_THREADS < 2:
+    if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
     if not chunks.shares():
         pytest.skip("A's products round differently on one thread here: never shared")
@@ -56,6 +56,7 @@ def assert_same(a: Run, b: Run) -> None:
 
 def test_a_run_sharing_a_core_gives_the_same_numbers_as_one_that_never_did(on_torch) -> None:
     s = dense(2000, 60)
+    threads = torch.get_num_threads()
     wide, shared = Run(s), Run(s)
     chunks = shared_chunks(shared)
     started = threading.Event()
@@ -64,7 +65,7 @@ def test_a_run_sharing_a_core_gives_the_same_numbers_as_one_that_never_did(on_to
     assert started.is_set()
     assert chunks.shared_updates == 30
     # the run's thread is on all of torch's threads again once advance returns
-    assert torch.get_num_threads() == fastpath.WIDE_THREADS
+    assert torch.get_num_threads() == threads
     chunks.share_core(0.0)
     shared.advance()
     assert chunks.shared_updates == 30  # ended when asked: the rest went on all threads
@@ -109,3 +110,15 @@ def test_no_chunks_to_share_off_the_fast_path(on_torch) -> None:
     s = dense(600, 3)
     assert Run(s, fast_path=False).chunks is None
     assert Run(s.replace(optimizer="adam")).chunks is None
+
+
+def test_a_thread_count_the_caller_set_is_left_alone(on_torch) -> None:
+    """Only a chunk that shared a core changes the thread's count, and it gives it back; a
+    run that never shared leaves whatever the caller chose (a headless user's one thread)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        Run(dense(2000, 3)).advance()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
