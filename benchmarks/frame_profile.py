@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gui_stream import live_run, make_session, open_window, wait  # noqa: E402
+from gui_stream import close_window, live_run, make_session, open_window, wait  # noqa: E402
 
 # --only's names, and the PlotPanel widget each hides
 LIVE_PLOTS = {"loss": "loss_plot", "error": "err_plot", "x": "x_plot", "tabs": "tabs"}
@@ -65,9 +65,7 @@ def main() -> int:
     if not args.no_profile:
         stats = pstats.Stats(profile)
         stats.sort_stats("cumtime").print_stats(str(ROOT / "gui") + "/", args.top)
-    win.live.stop()
-    wait(app, 5, lambda: win.model.state != "running")
-    win.close()
+    close_window(app, win)
     return 0
 
 

@@ -115,6 +115,13 @@ def open_window(prefix: str):  # noqa: ANN201 - (QApplication, MainWindow)
     return app, win
 
 
+def close_window(app, win) -> None:
+    """Stop the window's run, let the worker see it, and close the window."""
+    win.live.stop()
+    wait(app, 5, lambda: win.model.state != "running")
+    win.close()
+
+
 def live_run(app, win, session) -> None:
     """Start ``session`` flat out in the window and let it warm up."""
     win.editor.load_session(session)

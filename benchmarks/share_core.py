@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gui_stream import make_session, open_window, paired_ratios, wait  # noqa: E402
+from gui_stream import close_window, make_session, open_window, paired_ratios, wait  # noqa: E402
 
 
 def main() -> int:
@@ -63,9 +63,7 @@ def main() -> int:
             f"{max(m['ratio']):.2f}), {fps:.0f} frames/s, GUI busy {100 * busy:.0f}%, "
             f"{busy / max(fps, 1e-9) * 1e3:.1f} ms a frame"
         )
-    win.live.stop()
-    wait(app, 5, lambda: win.model.state != "running")
-    win.close()
+    close_window(app, win)
     return 0
 
 

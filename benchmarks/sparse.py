@@ -124,7 +124,7 @@ def window_stalls(run_seconds: float = 4.0) -> dict[str, float]:
     """Longest stalls of a 1 ms timer: while the preset loads and is analysed (a thread),
     in the first second of a flat-out run, and in the ``run_seconds`` after it."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from gui_stream import StallMeter, open_window, wait
+    from gui_stream import StallMeter, close_window, open_window, wait
 
     app, win = open_window("sparse-bench-")
     wait(app, 30, lambda: win.model.ready)
@@ -150,9 +150,7 @@ def window_stalls(run_seconds: float = 4.0) -> dict[str, float]:
     meter.stop()
     rate = (win.model.selected.status.iteration - i0) / (time.perf_counter() - t0)
     running = max(meter.gaps)
-    win.live.stop()
-    wait(app, 5, lambda: win.model.state != "running")
-    win.close()
+    close_window(app, win)
     return {
         "preset": preset,
         "analysis": analysis,
