@@ -42,3 +42,9 @@ the worker thread within a second and autosaves.
 ``gui.app.run_app(args)`` runs the application; with ``args.self_test`` it calls
 ``gui.selftest.run_self_test(app) -> int`` and returns that exit status.
 """
+
+import builtins
+
+# Python's own ``__import__``, taken before PySide6 is imported: shiboken replaces it with a
+# hook that reads the source of every module imported after it (``gui.loader``).
+PYTHON_IMPORT = builtins.__import__

@@ -18,9 +18,13 @@ its own, crashed the process (a segfault with nothing on stderr, 4 in 150 launch
 
 from __future__ import annotations
 
+import builtins
+import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from . import PYTHON_IMPORT
 from .worker import preload_solver
 
 Callback = Callable[[object], None]
@@ -34,6 +38,48 @@ def incarnate_qt_types() -> None:
     for module in (QtCore, QtGui, QtWidgets):
         for name in dir(module):
             getattr(module, name)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection for a while, then as it was.
+
+    torch's import makes ~250k objects that live as long as the process; each collection it
+    trips walks all those made so far: the import took 1.11 s inside the window, 0.89 s with
+    the collector off. An import makes next to no garbage; what little there is waits for the
+    next collection. The collector is the process's, but the GUI thread makes no cycles worth
+    collecting in the seconds this lasts.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextmanager
+def pyside_hook_bypassed() -> Iterator[None]:
+    """Python's own import statement for a while, instead of PySide6's hook: for imports of
+    modules that do not use Qt.
+
+    For its opt-in ``__feature__`` switches, PySide6 replaces ``__import__`` with a hook that
+    reads the source of each module imported after it, looking for "PySide6": every one of
+    torch's, another 0.1 s of its import. Qt's classes used from a module the hook has not
+    seen take the last module's selection: none, in an app that selects none. The GUI
+    thread's imports meanwhile bypass the hook too; it is put back only if still ours.
+    """
+    hook = builtins.__import__
+    if PYTHON_IMPORT is hook:  # ``gui`` was imported after PySide6: nothing to bypass
+        yield
+        return
+    builtins.__import__ = PYTHON_IMPORT
+    try:
+        yield
+    finally:
+        if builtins.__import__ is PYTHON_IMPORT:
+            builtins.__import__ = hook
 
 
 def preload_plots() -> BaseException | None:
@@ -81,7 +127,9 @@ class StartupLoader:
         return self
 
     def _load(self) -> None:
-        self._done("solver", preload_solver())
+        with collector_paused(), pyside_hook_bypassed():
+            solver = preload_solver()
+        self._done("solver", solver)
         # Not beside the window's own start with the solver (its choices, the first
         # session): pyqtgraph's import (0.2 s of Python) took turns with it for the GIL, and
         # Run came later. Nor before Qt's types are all in (the module docstring).
@@ -89,10 +137,14 @@ class StartupLoader:
         try:
             if self._skip_plots:
                 return
-            self._done("plots", preload_plots())
+            with collector_paused():  # pyqtgraph uses Qt: the hook sees its modules
+                plots = preload_plots()
+            self._done("plots", plots)
         finally:
             self._plots_done.set()
-        warm_optimizers()
+        # torch._dynamo: 2 s of imports, beside what may be the first run
+        with collector_paused(), pyside_hook_bypassed():
+            warm_optimizers()
 
     def plots_may_load(self) -> None:
         """The window has started with the solver (Run works) and made Qt's types
