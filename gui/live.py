@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 FRAME_SHARE = 0.12
 FRAME_SHARE_BESIDE = 0.6
 # ...and this much beside a solver that shares a core with each frame (``SolverWorker.shares``):
-# it goes on at about half speed meanwhile. 0.25 measured 0.93x at 40 frames a second at
-# n = 2000 here, 0.35 0.90x at 49.
-FRAME_SHARE_SHARED = 0.25
+# it goes on at about half speed meanwhile. Where a frame of all plots costs 5.5 ms, 0.25
+# measured 0.93x at 40 frames a second at n = 2000, 0.35 0.90x at 49; where it costs 6.5 ms,
+# 0.25 gave 28-34 frames a second (0.87-0.92x), 0.28 36-42 (0.87-0.91x), 0.3 42-43 (0.85-0.89x).
+FRAME_SHARE_SHARED = 0.28
 # A shared chunk is asked to last this many times the expected frame: one that ended first
 # would want the GIL back while the frame holds it.
 SHARE_MARGIN = 1.3
