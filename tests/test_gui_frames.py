@@ -144,6 +144,19 @@ def test_the_range_keeper_sets_what_the_view_shows(qtbot):
     assert not keeper.update(38.0, (3e-5, 2.0), tight=False)  # nothing to move
 
 
+def test_the_range_keeper_moves_the_view_at_once_not_in_its_next_paint(qtbot):
+    """A range taken inside a paint asks for another paint that was lost: with no frame
+    after it (a run over before the plots came in) the plot stayed on its old range."""
+    from gui.views.plotkit import RangeKeeper
+
+    w = _plot(qtbot, log=True)
+    keeper = RangeKeeper(w, True)
+    assert keeper.update(1067.0, (1e-17, 7.0), tight=True)
+    (x0, x1), (y0, y1) = w.getViewBox().viewRange()  # no event, no paint in between
+    assert x0 <= 0 and x1 >= 1067
+    assert y0 <= -17 and y1 >= 0.8
+
+
 def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
     """A frame that could not end for a second (the GUI thread busy elsewhere: a dialog, a
     long load) sets the pace of the next frames no more than any other one frame does."""

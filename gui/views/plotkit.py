@@ -160,6 +160,7 @@ class RangeKeeper:
         self.log_y = log_y
         self.item = BoundsItem()
         plot.getPlotItem().addItem(self.item)
+        self.view = plot.getPlotItem().getViewBox()
         self.bounds: tuple[float, float, float, float] | None = None
 
     def reset(self) -> None:
@@ -196,6 +197,10 @@ class RangeKeeper:
         self.bounds = new
         ys = (math.log10(y0), math.log10(y1)) if self.log_y else (y0, y1)
         self.item.set_bounds((0.0, x1), ys)
+        # The view box would take the new range at its next paint, inside it: the repaint
+        # that asks for is lost, and with no frame after it (a run over before the plots
+        # were in) the plot stayed on its old range, empty. Taken now, outside any paint.
+        self.view.prepareForPaint()
         return True
 
 
@@ -232,6 +237,18 @@ def warm_fonts() -> None:
             p.boundingRect(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
             p.drawText(QtCore.QRectF(0, 0, 400, 40), QtCore.Qt.AlignCenter, text)
         p.end()
+
+
+def shown_rows(plot: pg.PlotWidget, n: int) -> tuple[int, int, int]:
+    """History rows [start, stop) of ``n`` the plot shows, and how many points it can use."""
+    vb = plot.getViewBox()
+    pts = max(200, int(vb.width()) * POINTS_PER_PIXEL)
+    if vb.autoRangeEnabled()[0]:
+        return 0, n, pts
+    x0, x1 = vb.viewRange()[0]
+    s = max(0, min(n, math.floor(x0) - 1))
+    e = max(s, min(n, math.ceil(x1) + 2))
+    return s, e, pts
 
 
 def is_shown(w: QtWidgets.QWidget) -> bool:
