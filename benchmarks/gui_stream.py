@@ -200,6 +200,7 @@ def stop_latency(app, win) -> tuple[float, float, float]:
 
 def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     """Redraws per second of the loss plot following a run of ``points`` iterations."""
+    from gui.views.plotkit import shown_rows
     from gui.views.plots import RunSource
     from solver.history import History
 
@@ -220,7 +221,7 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     frames = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        s, e, pts = win.plots._window(plot, len(h))
+        s, e, pts = shown_rows(plot, len(h))
         win.plots.loss_curve.setData(*h.envelope("loss", s, e, pts))
         plot.viewport().repaint()
         app.processEvents()

@@ -48,6 +48,21 @@ def deferred_window(qtbot, tmp_path) -> MainWindow:
     return w
 
 
+def pixels_of(widget: QtWidgets.QWidget, rgb: int) -> int:
+    """How many pixels of ``widget`` are ``rgb`` on the screen: what was last painted there,
+    not a fresh rendering (as ``widget.grab()`` would be)."""
+    top = widget.mapTo(widget.window(), QtCore.QPoint(0, 0))
+    screen = QtGui.QGuiApplication.primaryScreen()
+    image = screen.grabWindow(
+        widget.window().winId(), top.x(), top.y(), widget.width(), widget.height()
+    ).toImage()
+    return sum(
+        image.pixel(x, y) & 0xFFFFFF == rgb & 0xFFFFFF
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+    )
+
+
 def close_deferred(qtbot, w: MainWindow) -> None:
     """Close a window built as the app builds it, once its start-up imports are done: the
     interpreter must not exit with torch still importing on the loader's thread."""
@@ -74,6 +89,60 @@ def test_run_pressed_while_the_solver_loads_starts_once_it_has(qtbot, tmp_path):
         assert len(w.model.runs) == 1  # once, not once per press
     finally:
         close_deferred(qtbot, w)
+
+
+def test_a_run_over_before_the_plots_load_is_drawn_once_they_have(qtbot, tmp_path, monkeypatch):
+    """F5 during start-up: the 3x3 run ends in a fraction of a second, before pyqtgraph is
+    in. The plots that come after show it, not empty axes (they drew only on a frame)."""
+    import threading
+
+    from gui import loader as loader_mod
+
+    run_over = threading.Event()
+    real_plots = loader_mod.preload_plots
+    monkeypatch.setattr(
+        loader_mod, "preload_plots", lambda: (run_over.wait(LONG / 1000), real_plots())[1]
+    )
+    w = deferred_window(qtbot, tmp_path)
+    w.resize(1440, 900)
+    try:
+        w.act_run.trigger()
+        w.finish_startup()
+        qtbot.waitUntil(lambda: bool(w.model.runs) and w.model.state == "idle", timeout=LONG)
+        assert w.plots is None  # the run is over and the plots are not in yet
+        run_over.set()
+        qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
+        iterations = w.model.selected.status.iteration
+        qtbot.waitUntil(lambda: drawn(w) > 0, timeout=LONG)
+        x, _ = w.plots.loss_curve.getOriginalDataset()
+        assert x[-1] >= iterations - 1  # to the run's end (drawn in bins of iterations)
+        # ...and on the screen: the plot's new range came in its paint, and the repaint that
+        # asked for was lost, so the screen kept the empty axes of before.
+        colour = QtGui.QColor(w.model.selected.colour).rgb()
+        qtbot.waitUntil(lambda: pixels_of(w.plots.loss_plot, colour) > 50, timeout=LONG)
+    finally:
+        run_over.set()
+        close_deferred(qtbot, w)
+
+
+def test_plots_hidden_through_a_runs_last_frame_draw_it_when_shown(qtbot, window):
+    """A minimized window, or the plots built after the run: every frame skipped them, and
+    a run that is over asks for no more; shown, they catch up."""
+    window.plots.hide()
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    qtbot.waitUntil(lambda: window.status.st_iter.text() != "iteration —", timeout=LONG)
+    assert drawn(window) == 0  # skipped while hidden
+    window.plots.show()
+    iterations = window.model.selected.status.iteration
+    qtbot.waitUntil(lambda: drawn(window) > 0, timeout=LONG)
+    assert window.plots.loss_curve.getOriginalDataset()[0][-1] >= iterations - 1
+
+
+def drawn(w: MainWindow) -> int:
+    """Points in the loss plot's curve."""
+    x = w.plots.loss_curve.getOriginalDataset()[0]
+    return 0 if x is None else len(x)
 
 
 def test_a_queued_run_can_be_cancelled(qtbot, tmp_path):

@@ -12,12 +12,11 @@ Imported after the window is up: pyqtgraph is not on the startup path.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .curves import CurveSet, curve
 from .insight import TITLES as INSIGHT_TITLES
@@ -28,7 +27,6 @@ from .plotkit import (
     EXACT_BRUSH,
     LOSS_PEN,
     PALETTE,
-    POINTS_PER_PIXEL,
     RESIDUAL_PEN,
     X_BRUSH,
     Guard,
@@ -39,6 +37,7 @@ from .plotkit import (
     cache_decorations,
     finite_range,
     is_shown,
+    shown_rows,
     warm_fonts,
 )
 from .prediction import Prediction
@@ -115,9 +114,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             self.svd.widgets + self.insight.widgets, SVD_TITLES + INSIGHT_TITLES, strict=True
         ):
             self.tabs.addTab(w, title)
-        self.tabs.currentChanged.connect(
-            lambda _i: self.refresh(everything=True, tight=self._tight)
-        )
+        self.tabs.currentChanged.connect(self._catch_up)
         self._set_heat_tabs(False)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -354,6 +351,16 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.update_caption()
         self.refresh(everything=everything or not rec.live, tight=tight or not rec.live)
 
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        # Shown again (a window restored; the panel built after a run's last frame): the
+        # frames that came meanwhile skipped every plot, and one that is over asks for none.
+        super().showEvent(ev)
+        QtCore.QTimer.singleShot(0, self._catch_up)
+
+    def _catch_up(self, *_: object) -> None:
+        """Draw what hidden plots skipped (a tab brought to the front, the panel shown)."""
+        self.refresh(everything=True, tight=self._tight)
+
     def wants_x(self) -> bool:
         """Whether a visible plot needs the full current x (the heat maps do)."""
         # svd: every frame's x feeds the orthogonality curve, whichever tab is in front.
@@ -428,7 +435,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
     def _draw_loss(self, final: bool) -> None:
         h = self.src.history
         n = len(h)
-        s, e, pts = self._window(self.loss_plot, n)
+        s, e, pts = shown_rows(self.loss_plot, n)
         x, y = h.envelope("loss", s, e, pts)
         self.loss_curve.setData(x, y)
         self.prediction.draw(h, final)
@@ -437,7 +444,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
     def _draw_error(self, final: bool) -> None:
         h = self.src.history
         n = len(h)
-        s, e, pts = self._window(self.err_plot, n)
+        s, e, pts = shown_rows(self.err_plot, n)
         x, ye = h.envelope("error", s, e, pts)
         self.err_curve.setData(x, ye)
         x, yr = h.envelope("residual_norm", s, e, pts)
@@ -450,7 +457,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         its, vals = h.trajectory()
         if not len(its):
             return
-        s, e, pts = self._window(self.x_plot, n)
+        s, e, pts = shown_rows(self.x_plot, n)
         i0, i1 = np.searchsorted(its, [s, e])
         i1 = max(i1, i0 + 1) if i0 < len(its) else i1
         step = max(1, -(-(i1 - i0) // max(pts // 2, 1)))
@@ -486,15 +493,3 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             return
         r = self.src.residual(x[None, :])[0].reshape(self.src.unknown_shape)
         show_heat(self.heat_r, self.heat_r_bar, r)
-
-    @staticmethod
-    def _window(plot: pg.PlotWidget, n: int) -> tuple[int, int, int]:
-        """History rows [start, stop) the plot shows, and how many points it can use."""
-        vb = plot.getViewBox()
-        pts = max(200, int(vb.width()) * POINTS_PER_PIXEL)
-        if vb.autoRangeEnabled()[0]:
-            return 0, n, pts
-        x0, x1 = vb.viewRange()[0]
-        s = max(0, min(n, math.floor(x0) - 1))
-        e = max(s, min(n, math.ceil(x1) + 2))
-        return s, e, pts
