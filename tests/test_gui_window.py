@@ -426,6 +426,52 @@ def test_table_cells_show_their_numbers_whole(qtbot, window):
         assert fm.horizontalAdvance(text) + 8 <= view.columnWidth(col), text
 
 
+def test_a_vectors_numbers_too_long_for_its_column_are_rounded_not_elided(qtbot, window):
+    """b's column shares its pane with the row numbers (four digits beside a 2,000-row A):
+    a number longer than the column shows the digits that fit, never "1.97…"."""
+    view, model = window.matrix.view("b"), window.matrix.model_of("b")
+    model.setData(model.index(0, 0), "-0.000123456789")
+    model.setData(model.index(1, 0), "2")
+    view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Fixed)
+    fm = view.fontMetrics()
+    view.setColumnWidth(0, fm.horizontalAdvance("-0.000123") + 8)
+    room = view.columnWidth(0) - 6
+    full = model.data(model.index(0, 0))
+    assert fm.elidedText(full, Qt.ElideRight, room) != full  # as it was: "-0.000…"
+
+    def shown(row: int) -> str:
+        option = QtWidgets.QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = view.visualRect(model.index(row, 0))
+        view.itemDelegate().initStyleOption(option, model.index(row, 0))
+        return option.text
+
+    text = shown(0)
+    assert fm.horizontalAdvance(text) <= room and fm.elidedText(text, Qt.ElideRight, room) == text
+    assert len(text) >= 7 and float(text) == pytest.approx(-0.000123456789, rel=1e-2)
+    assert shown(1) == "2"  # what fits is left as it is
+    assert model.data(model.index(0, 0), Qt.ToolTipRole).endswith("-0.000123456789")
+
+
+def test_the_runs_lr_is_rounded_to_its_column_not_elided(qtbot, window):
+    assert window.editor.change({"lr": 0.04973332032})
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.live.start()
+    view = window.runs.view
+    index = view.model().index(0, 2)
+    full = view.model().data(index)
+    fm = view.fontMetrics()
+    view.setColumnWidth(2, fm.horizontalAdvance("0.049") + 8)
+    option = QtWidgets.QStyleOptionViewItem()
+    option.initFrom(view)
+    option.rect = view.visualRect(index)
+    view.itemDelegateForIndex(index).initStyleOption(option, index)
+    room = view.columnWidth(2) - 6
+    assert fm.elidedText(full, Qt.ElideRight, room) != full  # "0.04973" did not fit
+    assert fm.horizontalAdvance(option.text) <= room and option.text.startswith("0.0")
+    assert float(option.text) == pytest.approx(0.04973332032, rel=0.05)
+
+
 def test_legends_sit_outside_the_plot_area(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from .sparseview import SparseMatrixView
-from .tables import ArrayModel, MatrixView
+from .tables import ArrayModel, FittedNumbers, MatrixView
 
 Qt = QtCore.Qt
 
@@ -99,6 +99,7 @@ class _KindPage:
             if spec.ndim == 1:
                 view.setMinimumWidth(110)
                 view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
+                view.setItemDelegate(FittedNumbers(view))
             self.models[spec.key], self.views[spec.key] = model, view
             shown: QtWidgets.QWidget = view
             if spec.key == kind.sparse_key:

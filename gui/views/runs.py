@@ -11,6 +11,7 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..model import RUNNING, AppModel, RunRecord
+from .tables import FittedNumbers
 
 Qt = QtCore.Qt
 
@@ -166,6 +167,9 @@ class RunsPanel(QtWidgets.QWidget):
         hh.setStretchLastSection(True)
         for col, width in enumerate(COLUMN_WIDTHS):
             hh.resizeSection(col, width)
+        self._fitted = FittedNumbers(self.view)
+        for col in ("lr", "Final loss"):
+            self.view.setItemDelegateForColumn(COLUMNS.index(col), self._fitted)
         self.view.setContextMenuPolicy(Qt.ActionsContextMenu)
         self.pin_button = QtWidgets.QPushButton("Pin")
         self.pin_button.setCheckable(True)
