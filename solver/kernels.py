@@ -12,7 +12,9 @@ flow through autograd. A sparse matrix is treated alike, between scipy and torch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -99,12 +101,18 @@ class _OperatorMatVec(torch.autograd.Function):
         return ctx.adjoint(g.detach().contiguous()), None, None
 
 
-def _torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    import warnings
-
+@contextmanager
+def csr_quiet() -> Iterator[None]:
+    """torch calls its CSR support beta, once per process, on the console of whoever made
+    the first CSR tensor (the start-up warm-up, for a user of the window); the products used
+    here are the stable ones."""
     with warnings.catch_warnings():
-        # torch calls its CSR support beta; the products used here are the stable ones
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        yield
+
+
+def _torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    with csr_quiet():
         return torch.sparse_csr_tensor(
             torch.from_numpy(a.indptr.astype(np.int64)),
             torch.from_numpy(a.indices.astype(np.int64)),

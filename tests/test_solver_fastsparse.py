@@ -114,3 +114,21 @@ def test_the_100000_unknown_preset_takes_the_chunk(torch_csr) -> None:
     slow.advance()
     assert fast.iteration == 20
     assert_identical(fast, slow)
+
+
+def test_the_start_up_warm_up_prints_no_beta_notice() -> None:
+    """The window warms the sparse chunk up at start; torch's "CSR support is in beta" notice
+    reached the console of a user who launched from a terminal."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from solver import fastpath; assert fastpath.sparse_chunk_function() is not None"
+    out = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "beta" not in out.stderr, out.stderr
