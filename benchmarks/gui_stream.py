@@ -389,7 +389,7 @@ draws beside it on the other core, using up to 60% of that core. A larger one on
 = 2000: 2-thread mat-vecs) shares a core with each frame: the frame asks for a chunk on one \
 thread lasting 1.3 times its expected cost and waits, without the GIL, until it has begun; it \
 then draws on the other core while the solver goes on at about half speed, wanting the GIL back \
-only once the frame is over, and frames take up to 20% of the wall clock. Only where A's products \
+only once the frame is over, and frames take up to 22% of the wall clock. Only where A's products \
 round alike on one thread and on two (at n = 700 here Aᵀ r did not), so the window's run stays \
 the headless one bit for bit. Other runs are parked (the worker waits on a condition, without the \
 GIL) for each frame's data pull and paints, while the problem is GIL-bound or its 2-thread BLAS \
