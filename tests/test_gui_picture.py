@@ -1,0 +1,131 @@
+"""What a learner sees is right: the landscape's contours, image and path agree; clicks and
+Continue start runs without moving the session's start or the tab in front; Compare says
+what to do when it has nothing to show and drops a ranking of another problem; the labels of
+the step-size scale and of the sparsity pattern's axes never meet (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import test_gui
+from PySide6 import QtCore
+
+from solver.rates import loss_value
+
+LONG = test_gui.LONG
+LEVELS_DRAWN_AT_LEAST = 6  # of 12: the extent around the path cuts the outer ones
+make_window, window = test_gui.make_window, test_gui.window
+
+
+def finished_run(qtbot, w, **changes) -> None:
+    if changes:
+        w.editor.load_session(w.model.session.replace(**changes))
+    with qtbot.waitSignal(w.model.run_finished, timeout=LONG):
+        w.act_run.trigger()
+
+
+def show_landscape(w) -> object:
+    land = w.plots.insight
+    w.plots.tabs.setCurrentWidget(land.land_plot)
+    w.live._frame(force=True)
+    return land
+
+
+def contour_points(land, iso) -> np.ndarray:
+    """The drawn points of one contour line, in the plot's (view) coordinates: through the
+    line's own transform and the image's, which it is drawn on."""
+    if iso.path is None:
+        iso.generatePath()
+    pts = []
+    for i in range(iso.path.elementCount()):
+        e = iso.path.elementAt(i)
+        v = land.image.mapToParent(iso.mapToParent(QtCore.QPointF(e.x, e.y)))
+        pts.append((v.x(), v.y()))
+    return np.array(pts).reshape(-1, 2)
+
+
+def check_contours(land, f: Callable[[np.ndarray], np.ndarray]) -> int:
+    """Every drawn contour point lies in a grid cell (between the image's pixel centres,
+    where the grid was sampled) whose corners' loss brackets the line's level, and the loss
+    at the point itself is within that bracket: the line runs where the loss has its level,
+    to the grid's resolution. ``f`` is the loss at plane points (rows of (s, t)). Returns
+    the number of lines drawn."""
+    img = land.image
+    drawn = 0
+    for iso, level in zip(land.isos, land.contour_losses, strict=True):
+        st = contour_points(land, iso)
+        if not len(st):
+            continue
+        drawn += 1
+        # fractional grid index of each point: pixel centre (i + 0.5) is grid point i. A
+        # line reaching the image's border runs on across the outer half pixel, beyond the
+        # last grid point, unchanged: it is checked where the grid ends.
+        last = np.array(img.image.shape[::-1]) - 1
+        uv = np.array([(q.x() - 0.5, q.y() - 0.5) for q in map(img.mapFromParent, _pts(st))])
+        uv = np.clip(uv, 0, last)
+        at_grid = [img.mapToParent(QtCore.QPointF(u + 0.5, v + 0.5)) for u, v in uv]
+        st = np.array([(q.x(), q.y()) for q in at_grid])
+        lo = np.minimum(np.floor(uv), last - 1)
+        corners = []
+        for di, dj in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            c = [img.mapToParent(QtCore.QPointF(i + di + 0.5, j + dj + 0.5)) for i, j in lo]
+            corners.append(f(np.array([(q.x(), q.y()) for q in c])))
+        corners = np.array(corners)
+        low, high = corners.min(axis=0), corners.max(axis=0)
+        slack = 1e-9 * max(abs(level), 1e-300)
+        assert np.all((low - slack <= level) & (level <= high + slack)), level
+        at = f(st)
+        assert np.all((low - slack <= at) & (at <= high + slack)), level
+    return drawn
+
+
+def _pts(st: np.ndarray) -> list[QtCore.QPointF]:
+    return [QtCore.QPointF(float(s), float(t)) for s, t in st]
+
+
+# -- the landscape ---------------------------------------------------------------------------
+def test_the_landscape_contours_lie_where_the_loss_has_their_level(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=100, tol=0.0)  # the 3 x 3 example
+    land = show_landscape(window)
+    s = window.model.session
+    a, b = np.asarray(s.problem.A, float), np.asarray(s.problem.b, float)
+    x_star = np.linalg.solve(a, b)
+    pl = land.plane
+
+    def f(st: np.ndarray) -> np.ndarray:
+        xs = pl.origin + st[:, :1] * pl.d1 + st[:, 1:] * pl.d2
+        return np.asarray(loss_value(s.loss, a, b, xs, x_star), float)
+
+    assert check_contours(land, f) >= LEVELS_DRAWN_AT_LEAST
+    # the minimum marker sits on the image's lowest (darkest) pixel, within one pixel
+    img = land.image
+    r, c = np.unravel_index(np.argmin(img.image), img.image.shape)  # row-major: row is t
+    centre = img.mapToParent(QtCore.QPointF(c + 0.5, r + 0.5))
+    star = land.minimum.data
+    px = img.mapToParent(QtCore.QPointF(1, 1)) - img.mapToParent(QtCore.QPointF(0, 0))
+    assert abs(centre.x() - star["x"][0]) <= abs(px.x())
+    assert abs(centre.y() - star["y"][0]) <= abs(px.y())
+    # and the start, where the loss is highest along the path, is on a bright pixel
+    first = land.plane.coordinates(window.model.selected.history.iterate(0)[None, :])[0]
+    q = img.mapFromParent(QtCore.QPointF(*first))
+    shade = img.image[int(q.y()), int(q.x())]
+    assert shade > np.quantile(img.image, 0.5)
+
+
+def test_the_landscape_contours_of_a_two_unknown_system_are_its_ellipses(qtbot, window):
+    from solver.problems import LinearSystem
+
+    a = np.array([[3.0, 1.0], [0.5, 1.0]])  # not symmetric: a transposed grid shows it
+    window.editor.load_session(
+        window.model.session.with_problem(LinearSystem(a, np.ones(2)), lr=0.1, max_iters=60)
+    )
+    finished_run(qtbot, window)
+    land = show_landscape(window)
+    loss = window.model.session.loss
+    x_star = np.linalg.solve(a, np.ones(2))
+
+    def f(xs: np.ndarray) -> np.ndarray:  # the plane is (x1, x2) itself
+        return np.asarray(loss_value(loss, a, np.ones(2), xs, x_star), float)
+
+    assert check_contours(land, f) >= LEVELS_DRAWN_AT_LEAST
