@@ -129,3 +129,62 @@ def test_the_landscape_contours_of_a_two_unknown_system_are_its_ellipses(qtbot, 
         return np.asarray(loss_value(loss, a, np.ones(2), xs, x_star), float)
 
     assert check_contours(land, f) >= LEVELS_DRAWN_AT_LEAST
+
+
+# -- runs from a point -----------------------------------------------------------------------
+def messages(w) -> list[str]:
+    said: list[str] = []
+    w.model.message.connect(said.append)
+    return said
+
+
+def click_view(qtbot, plot, x: float, y: float) -> None:
+    vb = plot.getPlotItem().getViewBox()
+    pos = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(x, y)))
+    qtbot.mouseClick(plot.viewport(), QtCore.Qt.LeftButton, pos=pos)
+
+
+def test_a_click_on_the_landscape_runs_from_there_and_leaves_the_session_and_tab(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=60, tol=0.0)
+    land = show_landscape(window)
+    tabs = window.plots.tabs
+    undo_at = window.undo.stack.index()
+    said = messages(window)
+    vb = land.land_plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] > vb.viewRange()[0][0], timeout=LONG)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    u, v = x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0)
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        click_view(qtbot, land.land_plot, u, v)
+    rec = window.model.selected
+    want = land.plane.point(u, v)
+    # the run starts at the click, and its own session says so (it can be reproduced)
+    assert rec.session.init == "values"
+    np.testing.assert_allclose(rec.session.init_values, want, atol=0.01 * np.abs(want).max())
+    np.testing.assert_allclose(rec.history.iterate(0), rec.session.init_values)
+    # the session's start is untouched, nothing was added to undo, the tab is still in front
+    assert window.model.session.init == "zeros" and window.model.session.init_values is None
+    assert window.undo.stack.index() == undo_at
+    assert tabs.currentWidget() is land.land_plot
+    assert any(m.startswith("Running from the clicked point") for m in said), said
+    # the next run starts from the session's own start
+    finished_run(qtbot, window)
+    np.testing.assert_array_equal(window.model.selected.history.iterate(0), np.zeros(3))
+    assert tabs.currentWidget() is land.land_plot
+
+
+def test_continue_from_here_runs_from_the_iterate_and_leaves_the_session(qtbot, window):
+    finished_run(qtbot, window, lr=0.1, max_iters=40, tol=0.0)
+    land = show_landscape(window)
+    first = window.model.selected
+    window.model.inspect(25)
+    undo_at = window.undo.stack.index()
+    said = messages(window)
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.plots.timeline.resume.click()
+    rec = window.model.selected
+    assert rec is not first
+    np.testing.assert_allclose(rec.session.init_values, first.history.iterate(25))
+    assert window.model.session.init == "zeros" and window.undo.stack.index() == undo_at
+    assert window.plots.tabs.currentWidget() is land.land_plot
+    assert any(m.startswith(f"Running from iteration 25 of {first.name}") for m in said), said

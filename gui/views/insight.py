@@ -58,7 +58,8 @@ def _reason(src: object) -> str | None:
 
 
 class InsightViews(QtCore.QObject):
-    start_from = QtCore.Signal(object)  # a flat x0: rerun from it (a click on the landscape)
+    # a flat x0 to rerun from (a click on the landscape) and, in words, where it is
+    start_from = QtCore.Signal(object, str)
 
     def __init__(self, make_plot: Callable) -> None:
         super().__init__()
@@ -390,5 +391,7 @@ class InsightViews(QtCore.QObject):
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return
         p = vb.mapSceneToView(ev.scenePos())
-        self.start_from.emit(self.plane.point(p.x(), p.y()))
+        (u, v), names = (p.x(), p.y()), self.plane.labels
+        where = f"the clicked point {names[0]} = {u:.3g}, {names[1]} = {v:.3g}"
+        self.start_from.emit(self.plane.point(u, v), where)
         ev.accept()
