@@ -188,3 +188,21 @@ def test_continue_from_here_runs_from_the_iterate_and_leaves_the_session(qtbot, 
     assert window.model.session.init == "zeros" and window.undo.stack.index() == undo_at
     assert window.plots.tabs.currentWidget() is land.land_plot
     assert any(m.startswith(f"Running from iteration 25 of {first.name}") for m in said), said
+
+
+# -- compare ---------------------------------------------------------------------------------
+def test_a_race_ranking_is_shown_only_beside_the_problem_it_ranks(qtbot, window, monkeypatch):
+    import gui.race
+
+    monkeypatch.setattr(gui.race, "RACE_SECONDS", 2.0)
+    window.editor.load_session(window.model.session.replace(tol=1e-6))
+    cmp = window.plots.insight.compare
+    window.plots.tabs.setCurrentWidget(cmp)
+    qtbot.waitUntil(lambda: window.model.analysis is not None, timeout=LONG)
+    with qtbot.waitSignal(window.race.finished, timeout=4 * LONG):
+        cmp.race.click()
+    assert cmp.ranking.isVisible() and "1. " in cmp.ranking.toPlainText()
+    window.editor.load_preset("seed-polyfit")  # another problem: the ranking is not of it
+    assert cmp.ranking.isHidden()
+    window.undo.stack.undo()  # the raced problem again: so is its ranking
+    assert cmp.ranking.isVisible()

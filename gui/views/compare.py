@@ -75,6 +75,7 @@ class CompareView(QtWidgets.QWidget):
         self._curves: dict[int, pg.PlotDataItem] = {}
         self._cg: pg.PlotDataItem | None = None
         self._cg_cache: dict[tuple, object] = {}
+        self._ranked: object = None  # the problem the ranking is of
         self.show_what.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
         self.axis.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
         self.race.clicked.connect(self.race_requested)
@@ -84,6 +85,16 @@ class CompareView(QtWidgets.QWidget):
         self.model = model
         model.runs_changed.connect(lambda: self.draw(rebuild=True))
         model.selection_changed.connect(lambda _r: self.draw(rebuild=True))
+        model.session_changed.connect(lambda s, *_: self._problem_shown(s.problem))
+
+    def _problem_shown(self, problem: object) -> None:
+        """The ranking is shown only beside the problem it ranks (and again if it comes
+        back, by undo say): a race on another problem says nothing about this one."""
+        from solver.kinds import same_problem
+
+        if self._ranked is None:
+            return
+        self.ranking.setVisible(problem is self._ranked or same_problem(problem, self._ranked))
 
     # -- what --------------------------------------------------------------------------------
     def runs(self) -> list:
@@ -187,13 +198,17 @@ class CompareView(QtWidgets.QWidget):
         y = path.loss if what == "loss" else path.error
         self._cg.setData(np.arange(len(y), dtype=float), np.where(y > 0, y, np.nan))
 
-    def set_ranking(self, ranking: list) -> None:
+    def set_ranking(self, ranking: list, problem: object = None) -> None:
+        """Show a race's ranking of ``problem`` (None: the current one); [] clears it."""
         from solver.race import summary
 
         self.ranking.setVisible(bool(ranking))
         if not ranking:
+            self._ranked = None
             self.ranking.setPlainText("")
             return
+        session = None if self.model is None else self.model.session
+        self._ranked = problem if problem is not None or session is None else session.problem
         text = summary(ranking)
         rec = self.model.selected if self.model is not None else None
         path = None if rec is None else self.reference(rec)
@@ -203,3 +218,5 @@ class CompareView(QtWidgets.QWidget):
                 "solve one."
             )
         self.ranking.setPlainText(text)
+        if session is not None:  # the problem may have changed while the race ran
+            self._problem_shown(session.problem)
