@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import test_gui
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from solver.rates import loss_value
 
@@ -206,3 +206,46 @@ def test_a_race_ranking_is_shown_only_beside_the_problem_it_ranks(qtbot, window,
     assert cmp.ranking.isHidden()
     window.undo.stack.undo()  # the raced problem again: so is its ranking
     assert cmp.ranking.isVisible()
+
+
+def hint_shown_whole(cmp) -> bool:
+    """The hint is on screen, inside the plot's axis box, centred on it, its text whole."""
+    hint = cmp.hint
+    if not hint.isVisible():
+        return False
+    vb = cmp.plot.getPlotItem().getViewBox()
+    box = cmp.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    g = hint.geometry()
+    return (
+        box.contains(g)
+        and abs(g.center().x() - box.center().x()) <= 2
+        and abs(g.center().y() - box.center().y()) <= 2
+        and hint.heightForWidth(g.width()) <= g.height()
+        and hint.fontMetrics().horizontalAdvance(max(hint.text().split(), key=len)) <= g.width()
+    )
+
+
+def ink_in_the_middle(cmp) -> int:
+    """Dark pixels in the middle third of the plot's axis box, as painted."""
+    vb = cmp.plot.getPlotItem().getViewBox()
+    box = cmp.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    img = cmp.plot.grab().toImage().convertToFormat(QtGui.QImage.Format_Grayscale8)
+    ratio = img.devicePixelRatio()
+    top, h = int((box.top() + box.height() / 3) * ratio), int(box.height() / 3 * ratio)
+    left, w = int((box.left() + 4) * ratio), int((box.width() - 8) * ratio)
+    rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return int(np.count_nonzero(rows[top : top + h, left : left + w] < 160))
+
+
+def test_compare_without_runs_says_what_to_do(qtbot, window):
+    cmp = window.plots.insight.compare
+    window.plots.tabs.setCurrentWidget(cmp)
+    qtbot.waitUntil(lambda: ink_in_the_middle(cmp) > 50, timeout=LONG)  # words, painted
+    qtbot.waitUntil(lambda: hint_shown_whole(cmp), timeout=LONG)
+    assert "press Run (F5) or Race" in cmp.hint.text()
+    finished_run(qtbot, window, max_iters=20)
+    assert cmp.hint.isHidden()
+    window.editor.load_preset("seed-polyfit")  # the kept run is of another problem now
+    qtbot.waitUntil(lambda: hint_shown_whole(cmp), timeout=LONG)
+    window.resize(700, 600)  # narrow: the hint wraps, still whole and centred
+    qtbot.waitUntil(lambda: hint_shown_whole(cmp) and cmp.hint.height() > 0, timeout=LONG)

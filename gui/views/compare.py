@@ -24,6 +24,7 @@ AXES = ("iterations", "gradient evaluations", "wall time (s)")
 SHOWN = ("loss", "error")
 POINTS = 400  # per run
 CG_SECONDS = 2.0  # at most, for the reference beside a run (on a thread of its own)
+EMPTY_HINT = "No runs of this problem yet: press Run (F5) or Race"
 
 
 class CompareView(QtWidgets.QWidget):
@@ -58,6 +59,13 @@ class CompareView(QtWidgets.QWidget):
         self.ranking.setVisible(False)
         self.plot = make_plot("Runs compared", "loss", log=True)
         self.legend = StripLegend(self.plot)
+        # Said over the empty plot, where the eye looks (a bare axis box says nothing).
+        self.hint = QtWidgets.QLabel(EMPTY_HINT, self.plot)
+        self.hint.setAlignment(QtCore.Qt.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #4b5563; background: transparent")
+        self.hint.setAttribute(QtCore.Qt.WA_TransparentForMouseEvents)
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._place_hint)
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.show_what, 1)
@@ -144,10 +152,25 @@ class CompareView(QtWidgets.QWidget):
             self.draw(rebuild=True)
 
     # -- drawing -----------------------------------------------------------------------------
+    def _place_hint(self, *_: object) -> None:
+        """The hint centred on the plot's axis box, wrapped to its width."""
+        vb = self.plot.getPlotItem().getViewBox()
+        box = self.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        box = box.intersected(self.plot.rect()).adjusted(8, 8, -8, -8)
+        if box.width() < 20 or box.height() < 10:
+            box = self.plot.rect()
+        height = min(box.height(), self.hint.heightForWidth(box.width()))
+        self.hint.setGeometry(
+            box.left(), box.center().y() - height // 2, box.width(), max(height, 1)
+        )
+
     def draw(self, final: bool = True, rebuild: bool = False) -> None:
+        runs = self.runs()
+        if self.hint.isHidden() == (not runs):
+            self.hint.setVisible(not runs)
+            self._place_hint()
         if not self.isVisible() and not rebuild:
             return
-        runs = self.runs()
         what = SHOWN[self.show_what.currentIndex()]
         axis = AXES[self.axis.currentIndex()]
         pi = self.plot.getPlotItem()
