@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 import test_gui
 from PySide6 import QtCore, QtGui
 
@@ -249,3 +250,74 @@ def test_compare_without_runs_says_what_to_do(qtbot, window):
     qtbot.waitUntil(lambda: hint_shown_whole(cmp), timeout=LONG)
     window.resize(700, 600)  # narrow: the hint wraps, still whole and centred
     qtbot.waitUntil(lambda: hint_shown_whole(cmp) and cmp.hint.height() > 0, timeout=LONG)
+
+
+# -- labels that never meet ------------------------------------------------------------------
+def separated(rects: list[QtCore.QRectF], gap_x: float, gap_y: float) -> bool:
+    """No two rectangles closer than ``gap_x`` side by side or ``gap_y`` one above another."""
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            if a.adjusted(-gap_x, -gap_y, gap_x, gap_y).intersects(b):
+                return False
+    return True
+
+
+def ink_blobs(img: QtGui.QImage, top: int) -> list[QtCore.QRectF]:
+    """The bounding box of each patch of dark pixels below row ``top``, patches one pixel
+    apart counted as one: labels that touch, or nearly, make one patch across both."""
+    from scipy import ndimage
+
+    g = img.convertToFormat(QtGui.QImage.Format_Grayscale8)
+    a = np.frombuffer(g.constBits(), np.uint8).reshape(g.height(), g.bytesPerLine())
+    ink = ndimage.binary_dilation(a[top:, : g.width()] < 200, np.ones((3, 3), bool))
+    labels, _ = ndimage.label(ink)
+    return [
+        QtCore.QRectF(c.start, top + r.start, c.stop - c.start, r.stop - r.start)
+        for r, c in ndimage.find_objects(labels)
+    ]
+
+
+def scale_checked(scale) -> None:
+    """The labels' rectangles lie in the widget, apart; the ink painted lies in them, each
+    patch of it within one label's rectangle (none bridging two)."""
+    # first what was painted, whatever the layout: no patch of ink taller than one row
+    font = QtGui.QFont(scale.font())
+    font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+    row = QtGui.QFontMetricsF(font).boundingRect("2/(μ+L)").height()
+    img = scale.grab().toImage().scaled(scale.width(), scale.height())
+    blobs = ink_blobs(img, int(scale._strip().bottom() + 3))
+    assert blobs and max(b.height() for b in blobs) <= row + 2, blobs
+    rects = [r for _, r in scale.label_rects()]
+    assert rects, "no label at all"
+    assert all(QtCore.QRectF(scale.rect()).contains(r) for r in rects)
+    assert separated(rects, 6, 2)
+    for blob in blobs:  # the dilation widens a patch by one pixel each way; rounding by one
+        assert any(r.adjusted(-2, -2, 2, 2).contains(blob) for r in rects), (blob, rects)
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [(0.17157, 0.33333, 0.34315), (1.0, 1.98, 2.0), (1.0, 1.5, 2.0)],
+    ids=["3x3", "close", "apart"],
+)
+def test_the_step_scale_labels_never_meet(qtbot, marks):
+    from gui.views.stepscale import StepScale
+
+    scale = StepScale()
+    qtbot.addWidget(scale)
+    scale.set_marks(*marks)
+    scale.set_lr(0.1)
+    scale.show()
+    for width in range(60, 460, 9):
+        scale.resize(width, scale.minimumHeight())
+        scale_checked(scale)
+    assert scale.minimumHeight() >= scale._height()  # both rows have room
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1440, 900)])
+def test_the_step_scale_labels_never_meet_in_the_window(qtbot, window, size):
+    window.resize(*size)
+    scale = window.hyper.scale
+    qtbot.waitUntil(lambda: scale.isVisible() and len(scale.marks) == 3, timeout=LONG)
+    qtbot.waitUntil(lambda: scale.height() >= scale.minimumHeight(), timeout=LONG)
+    scale_checked(scale)
