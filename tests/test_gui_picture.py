@@ -321,3 +321,42 @@ def test_the_step_scale_labels_never_meet_in_the_window(qtbot, window, size):
     qtbot.waitUntil(lambda: scale.isVisible() and len(scale.marks) == 3, timeout=LONG)
     qtbot.waitUntil(lambda: scale.height() >= scale.minimumHeight(), timeout=LONG)
     scale_checked(scale)
+
+
+def tick_label_rects(axis) -> list[tuple[str, QtCore.QRectF]]:
+    """The tick labels an axis paints, with their rectangles, as it would paint them now."""
+    img = QtGui.QImage(4, 4, QtGui.QImage.Format_ARGB32)
+    p = QtGui.QPainter(img)
+    try:
+        specs = axis.generateDrawSpecs(p)
+    finally:
+        p.end()
+    return [] if specs is None else [(text, rect) for rect, _flags, text in specs[2]]
+
+
+def test_the_pattern_tick_labels_never_run_together(qtbot, window):
+    import scipy.sparse as sp
+
+    from gui.views.sparseview import SparseMatrixView
+
+    n = 100_000
+    off = -np.ones(n - 1)
+    m = sp.diags_array([off, 4.0 * np.ones(n), off], offsets=[-1, 0, 1], format="csr")
+    default = window.matrix.width()  # the Problem dock's default width
+    assert default >= 300
+    view = SparseMatrixView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_matrix(m)
+    view.tabs.setCurrentIndex(1)
+    pi = view._pattern.getPlotItem()
+    for width in sorted({default, 200, 250, 300, 360, 440, 560, 720}):
+        view.resize(width, 420)
+        qtbot.waitUntil(lambda w=width: view._pattern.width() >= w - 24, timeout=LONG)
+        for name, across in (("bottom", True), ("left", False)):
+            labels = tick_label_rects(pi.getAxis(name))
+            assert len(labels) >= (3 if width >= 300 else 1), (width, name, labels)
+            rects = [r for _, r in labels]
+            gap = (4, 0) if across else (0, 1)
+            assert separated(rects, *gap), (width, name, labels)
+            assert all(len(t) <= 4 for t, _ in labels), labels  # 20k, 100k: not 20000
