@@ -278,10 +278,24 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         if not self.live.start(session=s):
             return False
+        where = where or "the chosen point"
         self.model.message.emit(
-            f"Running from {where or 'the chosen point'} (this run only: the session's "
-            "Initial x is unchanged)…"
+            f"Running from {where} (this run only: the session's Initial x is unchanged)…"
         )
+        rid, m = self.model.live_id, self.model
+
+        def finished(run_id: int, _reason: str, message: str) -> None:
+            if run_id == rid:
+                m.run_finished.disconnect(finished)
+                # after the driver's own word on the run, which would replace this one
+                QtCore.QTimer.singleShot(
+                    0,
+                    lambda: m.message.emit(
+                        f"{message[:1].upper()}{message[1:]} · ran from {where}"
+                    ),
+                )
+
+        m.run_finished.connect(finished)
         return True
 
     def _engine_loaded(self, result: object) -> None:

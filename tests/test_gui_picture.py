@@ -168,6 +168,9 @@ def test_a_click_on_the_landscape_runs_from_there_and_leaves_the_session_and_tab
     assert window.undo.stack.index() == undo_at
     assert tabs.currentWidget() is land.land_plot
     assert any(m.startswith("Running from the clicked point") for m in said), said
+    # and it is still said once the run is over, beside the driver's word on how it ended
+    status = window.status
+    qtbot.waitUntil(lambda: "ran from the clicked point" in status.currentMessage(), timeout=LONG)
     # the next run starts from the session's own start
     finished_run(qtbot, window)
     np.testing.assert_array_equal(window.model.selected.history.iterate(0), np.zeros(3))
