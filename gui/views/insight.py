@@ -6,7 +6,8 @@
 * **Landscape**: contour lines of the loss on a plane (x1, x2 for two unknowns, else through
   x* along the extreme singular directions), the run's iterates projected onto it, the exact
   minimum, and at the inspected iterate the step plain gd takes there (−lr·∇f). A click on
-  the plane emits ``start_from`` with the point: the window reruns from it.
+  the plane emits ``start_from`` with the point: the window runs from it once (the session's
+  own start stays). The contour lines are traced on the grid the image shows, row-major.
 
 The numbers come from ``solver.directions``; both views need every unknown of an iterate,
 which the window records for up to 64 unknowns. Drawn like the panel's other plots: per frame
