@@ -260,14 +260,43 @@ class MainWindow(QtWidgets.QMainWindow):
         self.race.finished.connect(compare.set_ranking)
         self.race.progress.connect(self.model.message)
 
-    def run_from(self, x: object) -> bool:
+    def run_from(self, x: object, where: str = "") -> bool:
         """A new run from ``x`` with the current settings ("Continue from here", a click on
-        the landscape): the start becomes those values, undoable like any edit."""
+        the landscape; ``where`` names the point). The run's own session starts there, so it
+        can be reproduced; the session's Initial x stays: later runs and races start from it."""
         import numpy as np
 
-        if not self.editor.change({"init": "values", "init_values": np.asarray(x, float)}):
+        from solver.errors import InputError
+
+        s = self.model.session
+        if s is None:
             return False
-        return self.live.start()
+        try:
+            s = s.replace(init="values", init_values=np.asarray(x, float).reshape(-1))
+        except InputError as exc:
+            self.model.refuse("Cannot run from there", str(exc))
+            return False
+        if not self.live.start(session=s):
+            return False
+        where = where or "the chosen point"
+        self.model.message.emit(
+            f"Running from {where} (this run only: the session's Initial x is unchanged)…"
+        )
+        rid, m = self.model.live_id, self.model
+
+        def finished(run_id: int, _reason: str, message: str) -> None:
+            if run_id == rid:
+                m.run_finished.disconnect(finished)
+                # after the driver's own word on the run, which would replace this one
+                QtCore.QTimer.singleShot(
+                    0,
+                    lambda: m.message.emit(
+                        f"{message[:1].upper()}{message[1:]} · ran from {where}"
+                    ),
+                )
+
+        m.run_finished.connect(finished)
+        return True
 
     def _engine_loaded(self, result: object) -> None:
         if self._closing:

@@ -14,7 +14,8 @@ from .model import AppModel
 
 
 class Race(QtCore.QObject):
-    finished = QtCore.Signal(list)  # [(place | None, name, evaluations, reached)]
+    # [(place | None, name, evaluations, reached)], and the problem raced on
+    finished = QtCore.Signal(list, object)
     progress = QtCore.Signal(str)
 
     def __init__(self, model: AppModel, live: LiveRun, parent: QtCore.QObject | None = None):
@@ -26,6 +27,7 @@ class Race(QtCore.QObject):
         self._timed_out = False
         self._entrant = ""
         self.last: list = []  # the last race's ranking
+        self.problem: object = None  # the problem it ran on
         self._clock = QtCore.QTimer(self)
         self._clock.setSingleShot(True)
         self._clock.timeout.connect(self._time_up)
@@ -58,6 +60,7 @@ class Race(QtCore.QObject):
         start, _ = autograd_gradient(s, x0)  # every entrant starts here
         tol = race_tolerance(s, start, f_star)
         self._queue = race_sessions(s, a, tol)
+        self.problem = s.problem
         self._results = []
         self._next()
         return True
@@ -103,4 +106,4 @@ class Race(QtCore.QObject):
         if self.last:
             top = "; ".join(describe(*r) for r in self.last[:3] if r[0] is not None)
             self.model.message.emit(f"Race finished: {top or 'none reached the tolerance'}")
-        self.finished.emit(self.last)
+        self.finished.emit(self.last, self.problem)

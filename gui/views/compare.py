@@ -24,6 +24,7 @@ AXES = ("iterations", "gradient evaluations", "wall time (s)")
 SHOWN = ("loss", "error")
 POINTS = 400  # per run
 CG_SECONDS = 2.0  # at most, for the reference beside a run (on a thread of its own)
+EMPTY_HINT = "No runs of this problem yet: press Run (F5) or Race"
 
 
 class CompareView(QtWidgets.QWidget):
@@ -58,6 +59,13 @@ class CompareView(QtWidgets.QWidget):
         self.ranking.setVisible(False)
         self.plot = make_plot("Runs compared", "loss", log=True)
         self.legend = StripLegend(self.plot)
+        # Said over the empty plot, where the eye looks (a bare axis box says nothing).
+        self.hint = QtWidgets.QLabel(EMPTY_HINT, self.plot)
+        self.hint.setAlignment(QtCore.Qt.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #4b5563; background: transparent")
+        self.hint.setAttribute(QtCore.Qt.WA_TransparentForMouseEvents)
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._place_hint)
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.show_what, 1)
@@ -75,6 +83,7 @@ class CompareView(QtWidgets.QWidget):
         self._curves: dict[int, pg.PlotDataItem] = {}
         self._cg: pg.PlotDataItem | None = None
         self._cg_cache: dict[tuple, object] = {}
+        self._ranked: object = None  # the problem the ranking is of
         self.show_what.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
         self.axis.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
         self.race.clicked.connect(self.race_requested)
@@ -84,6 +93,16 @@ class CompareView(QtWidgets.QWidget):
         self.model = model
         model.runs_changed.connect(lambda: self.draw(rebuild=True))
         model.selection_changed.connect(lambda _r: self.draw(rebuild=True))
+        model.session_changed.connect(lambda s, *_: self._problem_shown(s.problem))
+
+    def _problem_shown(self, problem: object) -> None:
+        """The ranking is shown only beside the problem it ranks (and again if it comes
+        back, by undo say): a race on another problem says nothing about this one."""
+        from solver.kinds import same_problem
+
+        if self._ranked is None:
+            return
+        self.ranking.setVisible(problem is self._ranked or same_problem(problem, self._ranked))
 
     # -- what --------------------------------------------------------------------------------
     def runs(self) -> list:
@@ -133,10 +152,25 @@ class CompareView(QtWidgets.QWidget):
             self.draw(rebuild=True)
 
     # -- drawing -----------------------------------------------------------------------------
+    def _place_hint(self, *_: object) -> None:
+        """The hint centred on the plot's axis box, wrapped to its width."""
+        vb = self.plot.getPlotItem().getViewBox()
+        box = self.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        box = box.intersected(self.plot.rect()).adjusted(8, 8, -8, -8)
+        if box.width() < 20 or box.height() < 10:
+            box = self.plot.rect()
+        height = min(box.height(), self.hint.heightForWidth(box.width()))
+        self.hint.setGeometry(
+            box.left(), box.center().y() - height // 2, box.width(), max(height, 1)
+        )
+
     def draw(self, final: bool = True, rebuild: bool = False) -> None:
+        runs = self.runs()
+        if self.hint.isHidden() == (not runs):
+            self.hint.setVisible(not runs)
+            self._place_hint()
         if not self.isVisible() and not rebuild:
             return
-        runs = self.runs()
         what = SHOWN[self.show_what.currentIndex()]
         axis = AXES[self.axis.currentIndex()]
         pi = self.plot.getPlotItem()
@@ -187,13 +221,17 @@ class CompareView(QtWidgets.QWidget):
         y = path.loss if what == "loss" else path.error
         self._cg.setData(np.arange(len(y), dtype=float), np.where(y > 0, y, np.nan))
 
-    def set_ranking(self, ranking: list) -> None:
+    def set_ranking(self, ranking: list, problem: object = None) -> None:
+        """Show a race's ranking of ``problem`` (None: the current one); [] clears it."""
         from solver.race import summary
 
         self.ranking.setVisible(bool(ranking))
         if not ranking:
+            self._ranked = None
             self.ranking.setPlainText("")
             return
+        session = None if self.model is None else self.model.session
+        self._ranked = problem if problem is not None or session is None else session.problem
         text = summary(ranking)
         rec = self.model.selected if self.model is not None else None
         path = None if rec is None else self.reference(rec)
@@ -203,3 +241,5 @@ class CompareView(QtWidgets.QWidget):
                 "solve one."
             )
         self.ranking.setPlainText(text)
+        if session is not None:  # the problem may have changed while the race ran
+            self._problem_shown(session.problem)

@@ -6,7 +6,8 @@
 * **Landscape**: contour lines of the loss on a plane (x1, x2 for two unknowns, else through
   x* along the extreme singular directions), the run's iterates projected onto it, the exact
   minimum, and at the inspected iterate the step plain gd takes there (−lr·∇f). A click on
-  the plane emits ``start_from`` with the point: the window reruns from it.
+  the plane emits ``start_from`` with the point: the window runs from it once (the session's
+  own start stays). The contour lines are traced on the grid the image shows, row-major.
 
 The numbers come from ``solver.directions``; both views need every unknown of an iterate,
 which the window records for up to 64 unknowns. Drawn like the panel's other plots: per frame
@@ -30,6 +31,7 @@ TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
 FIT_POINTS = 200  # where the fitted polynomial is evaluated
 GRID = 61  # contour grid points per side
 LEVELS = 12  # contour lines
+LOWEST_CONTOUR = 0.01  # the share of the grid inside the lowest contour line
 REGRID_S = 0.5
 DRAWN_ROWS = 300  # iterates drawn per curve (evenly spread, the newest always)
 
@@ -57,7 +59,8 @@ def _reason(src: object) -> str | None:
 
 
 class InsightViews(QtCore.QObject):
-    start_from = QtCore.Signal(object)  # a flat x0: rerun from it (a click on the landscape)
+    # a flat x0 to rerun from (a click on the landscape) and, in words, where it is
+    start_from = QtCore.Signal(object, str)
 
     def __init__(self, make_plot: Callable) -> None:
         super().__init__()
@@ -102,7 +105,8 @@ class InsightViews(QtCore.QObject):
         pi.addItem(self.image)
         self.isos: list[pg.IsocurveItem] = []
         for _ in range(LEVELS):
-            iso = pg.IsocurveItem(pen=pg.mkPen("#374151", width=1))
+            # the grid is row-major (rows are t, columns s), like the image it sits on
+            iso = pg.IsocurveItem(pen=pg.mkPen("#374151", width=1), axisOrder="row-major")
             iso.setParentItem(self.image)
             self.isos.append(iso)
         self.path = pg.PlotDataItem(
@@ -121,6 +125,7 @@ class InsightViews(QtCore.QObject):
             pi.addItem(item)
         self._extent: tuple[float, float, float, float] | None = None
         self._gridded_at = 0.0
+        self.contour_losses: list[float] = []  # the loss each contour line is drawn at
         self.land_plot.scene().sigMouseClicked.connect(self._clicked)
         self.pick: tuple[int, int] | None = None  # two unknowns (0-based) span the plane
         menu = pi.getViewBox().menu.addMenu("Plane through x* along")
@@ -142,7 +147,7 @@ class InsightViews(QtCore.QObject):
         self.minimum.setData([])
         self.here.setData([])
         self.arrow.setVisible(False)
-        self.image.clear()
+        self._clear_grid()
         self._set_fit(src)
         why = _reason(src)
         self.why.update(direction=why, landscape=why)
@@ -353,18 +358,32 @@ class InsightViews(QtCore.QObject):
         z = loss_grid(self.src.session.loss, self.src.problem, self.src.exact, self.plane, s, t)
         finite = np.isfinite(z)
         if not finite.any():  # a diverged run's extent: beyond floats everywhere
-            self.image.clear()
+            self._clear_grid()
             return
         lo, hi = float(z[finite].min()), float(z[finite].max())
+        floor = max(1e-12, 1e-9 * hi)  # the minimum's colour: log10 of 0 would be −inf
         with np.errstate(over="ignore", invalid="ignore"):
-            lz = np.log10(np.maximum(z - lo, 0) + max(1e-12, 1e-9 * hi))
+            lz = np.log10(np.maximum(z - lo, 0) + floor)
         top = float(lz[finite].max())
         lz = np.where(finite & np.isfinite(lz), lz, top)  # off-scale points at the top colour
         self.image.setImage(lz, autoLevels=True)
-        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
-        levels = np.linspace(float(lz.min()), top, LEVELS + 2)[1:-1]
+        # a pixel's centre on its grid point (the contours are traced through the centres)
+        hs, ht = (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1)
+        self.image.setRect(QtCore.QRectF(x0 - hs / 2, y0 - ht / 2, x1 - x0 + hs, y1 - y0 + ht))
+        # from the loss of the lowest 1 % of the grid up: lower lines would be rings inside
+        # a grid cell or two around the minimum, where the grid cannot trace them
+        low = float(np.quantile(lz, LOWEST_CONTOUR))
+        levels = np.linspace(low, top, LEVELS + 1)[:-1]
+        self.contour_losses = [lo + 10.0**level - floor for level in levels]
         for iso, level in zip(self.isos, levels, strict=True):
             iso.setData(lz, level)
+
+    def _clear_grid(self) -> None:
+        """No colours and no contour lines (the lines would outlive the image they sit on)."""
+        self.image.clear()
+        for iso in self.isos:
+            iso.setData(None)
+        self.contour_losses = []
 
     def _clicked(self, ev: object) -> None:
         if self.plane is None or ev.button() != QtCore.Qt.LeftButton or ev.double():
@@ -373,5 +392,7 @@ class InsightViews(QtCore.QObject):
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return
         p = vb.mapSceneToView(ev.scenePos())
-        self.start_from.emit(self.plane.point(p.x(), p.y()))
+        (u, v), names = (p.x(), p.y()), self.plane.labels
+        where = f"the clicked point {names[0]} = {u:.3g}, {names[1]} = {v:.3g}"
+        self.start_from.emit(self.plane.point(u, v), where)
         ev.accept()

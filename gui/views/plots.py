@@ -243,7 +243,8 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         if src is None:
             self.svd.set_source(None, np.zeros(0, np.int64))
             self.insight.set_source(None)
-            self._set_heat_tabs(False)
+            if self.record is None:  # a starting run keeps the tab in front till it comes
+                self._set_heat_tabs(False)
             return
         recorded = np.asarray(src.history.tracked, np.int64)
         tracked = recorded if src.plotted is None else src.plotted

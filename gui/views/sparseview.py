@@ -10,13 +10,17 @@ first sparse matrix is shown).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 
 PATTERN_BINS = 400  # the picture's resolution, per side: a dock is a few hundred pixels wide
 COLUMNS = ("row", "col", "value")
+TICK_GAP = 8  # pixels kept clear between two tick labels
 
 
 class TripletModel(QtCore.QAbstractTableModel):
@@ -69,6 +73,59 @@ class TripletModel(QtCore.QAbstractTableModel):
     def entry(self, k: int) -> tuple[int, int, float]:
         """Entry ``k`` as (row, column, value), 0-based."""
         return int(self._rows[k]), int(self._m.indices[k]), float(self._m.data[k])
+
+
+def count_label(v: float, spacing: float) -> str:
+    """A row or column number on a tick: 20k, 1.5M when the ticks are that far apart."""
+    for unit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if spacing >= unit:
+            return f"{v / unit:g}{suffix}"
+    return f"{v:g}"
+
+
+def nice_spacing(span: float, pixels: float, room: Callable[[float], float]) -> float:
+    """The smallest of 1, 2, 5 × 10ᵏ (at least 1: rows are whole) whose ticks, ``pixels``
+    for ``span``, leave each label the ``room`` it needs (a function of the spacing)."""
+    step = 10.0 ** math.floor(math.log10(max(span / max(pixels, 1.0), 1e-300)))
+    step = max(step, 1.0)
+    while True:
+        for m in (1, 2, 5):
+            if step * m * pixels / span >= room(step * m) or step * m >= span:
+                return step * m
+        step *= 10
+
+
+def count_axis(orientation: str) -> object:
+    """A pyqtgraph axis for row or column numbers up to the hundreds of thousands: its ticks
+    spaced so that no two labels meet (the default packs 20000 40000 60000 into one run of
+    digits in a narrow dock), abbreviated as 20k."""
+    import pyqtgraph as pg
+
+    class CountAxis(pg.AxisItem):
+        def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:
+            span = maxVal - minVal
+            if not (span > 0 and size > 0):
+                return super().tickSpacing(minVal, maxVal, size)
+            fm = QtGui.QFontMetricsF(self.style["tickFont"] or self.font())
+            top = max(abs(minVal), abs(maxVal))
+            if self.orientation in ("left", "right"):
+
+                def room(spacing: float) -> float:
+                    return fm.height() + TICK_GAP / 2
+
+            else:
+
+                def room(spacing: float) -> float:  # the widest label: the last tick's
+                    widest = count_label(math.floor(top / spacing) * spacing, spacing)
+                    return fm.horizontalAdvance(widest) + TICK_GAP
+
+            major = nice_spacing(span, size, room)
+            return [(major, 0.0)]  # one level: the default's minor level is labelled too
+
+        def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+            return [count_label(v * scale, spacing * scale) for v in values]
+
+    return CountAxis(orientation)
 
 
 def pattern_image(m: object, bins: int = PATTERN_BINS) -> np.ndarray:
@@ -142,7 +199,7 @@ class SparseMatrixView(QtWidgets.QWidget):
             return
         import pyqtgraph as pg
 
-        w = pg.PlotWidget()
+        w = pg.PlotWidget(axisItems={o: count_axis(o) for o in ("left", "bottom")})
         pi = w.getPlotItem()
         pi.setTitle("Sparsity pattern", size="9pt")
         w.setToolTip("Stored entries per bin (darker: more), rows down, columns across")

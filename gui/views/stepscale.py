@@ -14,6 +14,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 MARK_LABELS = {"recommended": "1/L", "optimal": "2/(μ+L)", "limit": "2/L"}
+PRIORITY = ("limit", "recommended", "optimal")  # which label keeps its place when crowded
+GAP_X, GAP_Y = 8, 3  # pixels between two labels side by side, and between the two rows
 STABLE, DIVERGING, MARK, HANDLE = "#d1fae5", "#fecaca", "#374151", "#1a56db"
 
 
@@ -28,7 +30,7 @@ class StepScale(QtWidgets.QWidget):
         self.lr: float | None = None
         self._drag: float | None = None  # the lr under the mouse while dragging
         self._range = (1e-3, 1.0)
-        self.setMinimumHeight(44)
+        self.setMinimumHeight(self._height())
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip(
@@ -37,7 +39,23 @@ class StepScale(QtWidgets.QWidget):
         )
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(220, 44)
+        return QtCore.QSize(220, self._height())
+
+    def _label_font(self) -> QtGui.QFont:
+        font = QtGui.QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        return font
+
+    def _height(self) -> int:
+        """The strip and two rows of labels, each as tall as its glyphs reach."""
+        bh = QtGui.QFontMetricsF(self._label_font()).boundingRect("2/(μ+L)").height()
+        return int(math.ceil(self._strip().bottom() + GAP_Y + 2 * bh + GAP_Y + 2))
+
+    def changeEvent(self, ev: QtCore.QEvent) -> None:
+        if ev.type() == QtCore.QEvent.FontChange:
+            self.setMinimumHeight(self._height())
+            self.updateGeometry()
+        super().changeEvent(ev)
 
     # -- state ---------------------------------------------------------------------------------
     def set_marks(
@@ -86,6 +104,28 @@ class StepScale(QtWidgets.QWidget):
         t = min(1.0, max(0.0, (x - r.left()) / r.width()))
         return float(f"{10 ** (lo + t * (hi - lo)):.3g}")
 
+    def label_rects(self) -> list[tuple[str, QtCore.QRectF]]:
+        """Where each mark's label is painted: (text, the rectangle its glyphs fill), under
+        its tick, on the first of two rows where it keeps clear of every label placed there.
+        2/L first, then 1/L, then 2/(μ+L) (close to 2/L when κ is large); a label with no
+        room is left out (the tooltip names every mark with its value)."""
+        fm = QtGui.QFontMetricsF(self._label_font())
+        top = self._strip().bottom() + GAP_Y
+        rows: list[list[QtCore.QRectF]] = [[], []]
+        placed = []
+        for key in sorted(self.marks, key=lambda k: PRIORITY.index(k)):
+            label = MARK_LABELS[key]
+            br = fm.boundingRect(label)
+            x = self.x_of(self.marks[key])
+            lx = min(max(0.0, x - br.width() / 2), self.width() - br.width())
+            for i, row in enumerate(rows):
+                rect = QtCore.QRectF(lx, top + i * (br.height() + GAP_Y), br.width(), br.height())
+                if all(not rect.adjusted(-GAP_X, 0, GAP_X, 0).intersects(o) for o in row):
+                    row.append(rect)
+                    placed.append((label, rect))
+                    break
+        return placed
+
     # -- painting ----------------------------------------------------------------------------
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
@@ -101,25 +141,16 @@ class StepScale(QtWidgets.QWidget):
                 QtCore.QRectF(split, r.top(), r.right() - split, r.height()),
                 QtGui.QColor(DIVERGING),
             )
-        font = p.font()
-        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        font = self._label_font()
         p.setFont(font)
-        fm = QtGui.QFontMetrics(font)
+        fm = QtGui.QFontMetricsF(font)
         p.setPen(QtGui.QPen(QtGui.QColor(MARK), 1))
-        # Labels left to right, each on the first of two lines where it does not overlap the
-        # one before (2/(μ+L) and 2/L sit close when κ is large); the tooltip has them all.
-        ends = [-1e9, -1e9]
-        for key, v in sorted(self.marks.items(), key=lambda kv: kv[1]):
+        for v in self.marks.values():
             x = self.x_of(v)
             p.drawLine(QtCore.QPointF(x, r.top() - 2), QtCore.QPointF(x, r.bottom() + 2))
-            label = MARK_LABELS[key]
-            w = fm.horizontalAdvance(label)
-            lx = min(max(0.0, x - w / 2), self.width() - w)
-            line = next((i for i in (0, 1) if lx >= ends[i] + 3), None)
-            if line is None:
-                continue
-            ends[line] = lx + w
-            p.drawText(QtCore.QPointF(lx, r.bottom() + 4 + fm.ascent() + line * fm.height()), label)
+        for label, rect in self.label_rects():
+            br = fm.boundingRect(label)  # relative to the pen: the baseline is at y = 0
+            p.drawText(QtCore.QPointF(rect.left() - br.left(), rect.top() - br.top()), label)
         lr = self._drag if self._drag is not None else self.lr
         if lr:
             x = self.x_of(lr)

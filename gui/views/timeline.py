@@ -19,7 +19,7 @@ SYNC_EVERY = 0.25  # seconds between two moves of the range while a run goes
 
 
 class Timeline(QtWidgets.QWidget):
-    continue_from = QtCore.Signal(object)  # the inspected iterate, flat
+    continue_from = QtCore.Signal(object, str)  # the inspected iterate, flat; which it is
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,4 +120,4 @@ class Timeline(QtWidgets.QWidget):
         if x is None:
             self.model.refuse("Cannot continue from here", h.why_no_iterate(k))
             return
-        self.continue_from.emit(np.array(x))
+        self.continue_from.emit(np.array(x), f"iteration {k:,} of {self.model.selected.name}")
