@@ -199,6 +199,8 @@ def _how_it_moved(loss: np.ndarray, f_star: float) -> str:
     n = len(loss)
     w = max(MEASURE_MIN, n // 10)
     first, last = float(loss[0]), float(loss[n - 1])
+    if last <= f_star:  # no floor was given to call it rounding
+        return f"the loss is at its minimum ({last:.3g}) after {n - 1:,} iterations"
     if n <= w:
         return (
             f"{n - 1:,} iteration{'s' if n > 2 else ''}, too few to measure a rate: the loss "

@@ -245,6 +245,9 @@ def test_a_short_run_gets_a_sentence():
     _, kind, text = run_and_explain(presets.build("seed-3x3"), 10)
     assert kind == "unsteady"
     assert text == "10 iterations, too few to measure a rate: the loss went from 7 to 1.31"
+    # an exact 0 with no floor to call it rounding
+    said = explain(presets.build("seed-3x3"), None, np.array([7.0, 1.0, 0.0]), np.ones(3))
+    assert said.text == "the loss is at its minimum (0) after 2 iterations"
 
 
 @settings(max_examples=150, deadline=None)
