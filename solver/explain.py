@@ -134,7 +134,7 @@ def _progress(
         return Explanation(
             "converged",
             f"at rounding ({dtype}): the {name} has stayed within {dtype}'s rounding floor "
-            f"(~{floor:.0e}) of its minimum for {stayed:,} iterations{at}",
+            f"(~{floor:.0e}) of its minimum for {stayed:,} iteration{'s' * (stayed > 1)}{at}",
         )
     # without a floor, a loss down at 1e-12 of its start makes no new best either: that is
     # converged, not stalled
