@@ -50,6 +50,17 @@ def test_the_caption_writes_measured_and_predicted_rates_apart(qtbot, window):
     assert "predicted error rate 1 − 1.0e-04/it (dashed)" in caption
 
 
+def test_the_caption_says_a_flat_float32_run_is_at_rounding(qtbot, window):
+    """The inverse of diag(1, 2, 3, 4) by SGD in float32 is flat at 2e-15 from iteration ~300:
+    its caption said nothing."""
+    load(qtbot, window, presets.build("seed-inverse-diagonal").replace(max_iters=2000))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.live._frame(force=True)
+    caption = window.plots.caption.text()
+    assert "at rounding (float32): the loss has stayed within float32's rounding floor" in caption
+
+
 # -- values below the rounding floor ------------------------------------------------------------
 def test_one_step_shows_a_gradient_difference_within_rounding_as_0(qtbot, window):
     """The first article's ‖Ax − b‖ in float64: autograd and Aᵀr/‖r‖ differ by rounding, and
