@@ -112,3 +112,19 @@ def test_readouts_show_a_loss_and_residual_at_rounding_as_0(qtbot, window):
     assert "residual 0" in read(1, 2600)
     early = read(0, 100)
     assert f"loss {h.loss[100]:.6g}" in early  # far above rounding: every digit
+
+
+def test_the_residual_heat_map_reads_an_entry_at_rounding_as_0(qtbot, window):
+    """The inverse of diag(1, 2, 3, 4) in float32: XM − I's entries end at 1e-8, rounding."""
+    load(qtbot, window, presets.build("seed-inverse-diagonal").replace(max_iters=1000))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    window.plots.tabs.setCurrentIndex(1)
+    window.live._frame(force=True)
+    src = window.plots.src
+    r = src.residual(window.plots.shown_x[None, :])[0].reshape(4, 4)
+    tiny = [(i, j) for i in range(4) for j in range(4) if 0 < abs(r[i, j]) <= src.floor.entry]
+    assert tiny  # rounding left something, and it is below the floor
+    for i, j in tiny:
+        text = window.plots._heat_text(j + 1.0, i + 1.0, True)
+        assert text == f"residual[{i + 1},{j + 1}] = 0"

@@ -9,7 +9,7 @@ import numpy as np
 from .plotkit import fmt
 
 
-def shown(src: object, value: float, what: str) -> str:
+def reading(src: object, value: float, what: str) -> str:
     """``value`` as a read-out shows it: 0 where it is below the run's rounding floor
     (``RunSource.below_floor``: an exact 0 read 9.71445e-17), else its 6 digits."""
     return "0" if src.below_floor(value, what) else fmt(value)
@@ -43,7 +43,9 @@ class ReadoutTexts:
         k = self._iteration_at(x)
         if k is None:
             return None
-        return f"iteration {k:,}   loss {shown(self.src, float(self.src.history.loss[k]), 'loss')}"
+        return (
+            f"iteration {k:,}   loss {reading(self.src, float(self.src.history.loss[k]), 'loss')}"
+        )
 
     def _err_text(self, x: float, _y: float) -> str | None:
         k = self._iteration_at(x)
@@ -51,8 +53,8 @@ class ReadoutTexts:
             return None
         h = self.src.history
         return (
-            f"iteration {k:,}   error {shown(self.src, float(h.error[k]), 'error')}   "
-            f"residual {shown(self.src, float(h.residual_norm[k]), 'residual')}"
+            f"iteration {k:,}   error {reading(self.src, float(h.error[k]), 'error')}   "
+            f"residual {reading(self.src, float(h.residual_norm[k]), 'residual')}"
         )
 
     def _x_text(self, x: float, _y: float) -> str | None:
@@ -92,7 +94,7 @@ class ReadoutTexts:
             return None
         if residual:
             v = self.src.residual(shown[None, :])[0].reshape(n, n)[r, c]
-            return f"residual[{r + 1},{c + 1}] = {shown(self.src, float(v), 'entry')}"
+            return f"residual[{r + 1},{c + 1}] = {reading(self.src, float(v), 'entry')}"
         v = shown.reshape(n, n)[r, c]
         ex = self.src.exact.reshape(n, n)[r, c]
         return f"X[{r + 1},{c + 1}] = {fmt(float(v))}   exact {fmt(float(ex))}"
