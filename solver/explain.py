@@ -5,12 +5,17 @@ says the first of these that holds, most urgent first:
 
 * diverging since iteration k (the loss above its start and growing for ``GROWING``
   iterations: said long before it overflows), with lr × L > 2 for plain gd;
-* stalled (no new best loss for ``STALL`` iterations);
-* the energy loss at its floating-point floor while the error still falls;
+* at rounding: the loss within its precision's rounding floor of its minimum
+  (``solver.losses.rounding_floor``, for every loss, float32 and float64), the error still
+  falling or not;
+* stalled above that floor (no new best loss for ``STALL`` iterations, or flat to ``FLAT``
+  over the last tenth of a shorter run);
 * the L1 loss oscillating (fixed-size steps: its gradient does not shrink near the minimum);
 * converging at the measured rate, against the rate the spectrum predicts for κ;
+* else how the loss moved (too few iterations for a rate, or not falling steadily);
 * an under-determined or rank-deficient least-squares problem heading for the
-  minimum-norm solution (gd's steps Aᵀ(…) never leave A's row space).
+  minimum-norm solution (gd's steps Aᵀ(…) never leave A's row space), before any of the
+  calm ones.
 
 Pure numpy on arrays the caller hands in: the window calls it per frame, ``--json`` once.
 """
@@ -22,15 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rates import QUADRATIC, measured_rate
+from .rates import MEASURE_MIN, QUADRATIC, measured_rate, rate_text, rate_texts
 
 GROWING = 5  # iterations of growth above the start that make a divergence clear
 STALL = 500  # iterations without a new best loss that make a run stalled
+FLAT = 1e-6  # a shorter run's last tenth this flat (relative), with no new best, has stalled
+LBFGS_TOLERANCE_CHANGE = 1e-9  # torch's default
 LEAST_SQUARES = frozenset({"half_sum_squares", "sum_squares", "mse", "l2_norm"})
 # Their steps are combinations of gradients Aᵀ(…) (and of earlier steps): they never leave
 # A's row space. Adam and its kin rescale each coordinate, and so leave it.
 ROW_SPACE = frozenset({"gd", "sgd", "lbfgs"})
-EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,12 @@ def explain(
     loss: np.ndarray,
     error: np.ndarray,
     f_star: float = 0.0,
-    loss_scale: float | None = None,
+    floor: float | None = None,
 ) -> Explanation | None:
     """The sentence for a run of ``session`` whose history holds ``loss`` and ``error``
     (one entry per iteration, the start included). ``analysis``: its problem's Analysis (or
-    None); ``f_star``: the loss at the exact solution; ``loss_scale``: the size of the terms
-    the loss is computed from (the energy's ½bᵀx*), which sets its rounding floor."""
+    None); ``f_star``: the loss at the exact solution; ``floor``: how far above f* the loss
+    is rounding in the run's precision (``loss_levels``), None where it is not known."""
     n = len(loss)
     if n < 2:
         return None
@@ -88,29 +94,56 @@ def explain(
         else:
             why = f": the loss has grown for {GROWING} iterations in a row, above its start"
         return Explanation("diverging", f"diverging since iteration {onset:,}{why}")
-    excess0 = float(loss[0]) - f_star
-    # a loss down at rounding noise makes no new best either: that is converged, not stalled
-    far = float(loss[n - 1]) - f_star > 1e-12 * max(excess0, 0.0)
-    if n > STALL + 1 and far:
-        best_before = float(np.min(loss[: n - STALL]))
-        if float(np.min(loss[n - STALL :])) >= best_before:
-            name = {"lbfgs": "L-BFGS", "gd": "gd"}.get(session.optimizer, session.optimizer)
+    said = _progress(session, analysis, loss, error, f_star, floor)
+    shape = getattr(analysis, "shape", None)
+    rank = getattr(analysis, "rank", None)
+    if not (shape and rank is not None and rank < shape[1] and session.loss in LEAST_SQUARES):
+        return said
+    what = "under-determined" if shape[0] < shape[1] else f"rank {rank} < {shape[1]} unknowns"
+    head = f"{what}: infinitely many solutions; " + _which_solution(session, loss, error, f_star)
+    if said.alarming:  # the alarm first, then which solution the run was heading for
+        return Explanation(said.kind, f"{said.text}; {head}")
+    return Explanation("minimum_norm", f"{head}; {said.text}")
+
+
+def _progress(
+    session: object,
+    analysis: object,
+    loss: np.ndarray,
+    error: np.ndarray,
+    f_star: float,
+    floor: float | None,
+) -> Explanation:
+    """What a run that neither diverged nor overflowed is doing: at rounding, stalled,
+    oscillating, converging at a rate, or (short or bumpy histories) how its loss moved. Every
+    history of two or more losses gets a sentence."""
+    n = len(loss)
+    excess = float(loss[n - 1]) - f_star
+    dtype = session.dtype
+    if floor is not None and excess <= floor:
+        name = _loss_name(session.loss)
+        if _still_falling(error):
             return Explanation(
-                "stalled", f"stalled: {name} has made no progress for {STALL} iterations"
+                "rounding",
+                f"at rounding ({dtype}): the {name} is within its rounding floor "
+                f"(~{floor:.0e}) of its minimum while the error still falls",
             )
-    floor = _rounding_floor(session, loss, f_star, loss_scale)
-    if floor is not None and float(loss[n - 1]) - f_star <= floor and _still_falling(error):
-        return Explanation(
-            "rounding",
-            f"the {_loss_name(session.loss)} has reached {session.dtype} rounding "
-            f"({floor:.0e}) while the error still falls",
-        )
-    if floor is not None and float(loss[n - 1]) - f_star <= floor:
+        above = np.flatnonzero(loss[:n] - f_star > floor)
+        stayed = n - 1 - (int(above[-1]) if above.size else 0)
+        at = f", at {excess:.2g}" if excess > 0 else ""
         return Explanation(
             "converged",
-            f"converged: the {_loss_name(session.loss)} is at {session.dtype} rounding "
-            f"({floor:.0e}) and the error no longer falls",
+            f"at rounding ({dtype}): the {name} has stayed within {dtype}'s rounding floor "
+            f"(~{floor:.0e}) of its minimum for {stayed:,} iteration{'s' * (stayed > 1)}{at}",
         )
+    # without a floor, a loss down at 1e-12 of its start makes no new best either: that is
+    # converged, not stalled
+    above_floor = (
+        excess > floor if floor is not None else excess > 1e-12 * max(float(loss[0]) - f_star, 0.0)
+    )
+    stalled = _stalled_for(loss) if above_floor else None
+    if stalled is not None:
+        return _stalled(session, loss, f_star, floor, stalled)
     if session.loss == "l1_norm" and _oscillating(loss):
         w = loss[max(0, n - 50) :]
         return Explanation(
@@ -119,17 +152,66 @@ def explain(
             f"oscillates around {float(np.median(w)):.3g}",
         )
     words = _rate_words(session, analysis, loss, f_star)
-    shape = getattr(analysis, "shape", None)
-    rank = getattr(analysis, "rank", None)
-    if shape and rank is not None and rank < shape[1] and session.loss in LEAST_SQUARES:
-        what = "under-determined" if shape[0] < shape[1] else f"rank {rank} < {shape[1]} unknowns"
-        head = f"{what}: infinitely many solutions; " + _which_solution(
-            session, loss, error, f_star
-        )
-        return Explanation("minimum_norm", f"{head}; {words}" if words else head)
     if words:
         return Explanation("converging", words)
-    return None
+    return Explanation("unsteady", _how_it_moved(loss, f_star))
+
+
+def _stalled_for(loss: np.ndarray) -> int | None:
+    """Iterations since the last new best loss when the run has stalled, else None: no new
+    best for ``STALL`` iterations, or (a shorter run) a loss flat to ``FLAT`` over the last
+    tenth (``MEASURE_MIN`` iterations at least) with no new best in it."""
+    n = len(loss)
+    with np.errstate(invalid="ignore"):
+        since = n - 1 - int(np.nanargmin(loss[:n])) if n else 0
+        if n > STALL + 1 and since >= STALL:
+            return since
+        w = max(MEASURE_MIN, n // 10)
+        if n <= w + 1 or since < w:
+            return None
+        tail = loss[n - w : n]
+        spread = float(np.max(tail) - np.min(tail))
+    return since if spread <= FLAT * abs(float(np.min(tail))) else None
+
+
+def _stalled(
+    session: object, loss: np.ndarray, f_star: float, floor: float | None, since: int
+) -> Explanation:
+    n = len(loss)
+    excess = float(loss[n - 1]) - f_star
+    name = {"lbfgs": "L-BFGS", "gd": "gd"}.get(session.optimizer, session.optimizer)
+    # f* of a consistent system is rounding itself (1e-31): "at" the loss, not above f*
+    least = floor if floor is not None else 1e-12 * abs(float(loss[0]))
+    where = f"at {excess:.2g}" if abs(f_star) <= least else f"{excess:.2g} above the minimum"
+    if floor is not None:
+        where += f", above {session.dtype} rounding (~{floor:.0e})"
+    text = f"stalled {where}: {name} has made no progress for {since:,} iterations"
+    change = (session.optimizer_args or {}).get("tolerance_change", LBFGS_TOLERANCE_CHANGE)
+    if session.optimizer == "lbfgs" and isinstance(change, int | float) and excess < change:
+        # torch's L-BFGS ends a step when the slope along its direction (about twice the
+        # excess, for a quadratic) is below tolerance_change: from here on no step moves
+        text += f" (its steps end once the loss changes less than tolerance_change = {change:g})"
+    return Explanation("stalled", text)
+
+
+def _how_it_moved(loss: np.ndarray, f_star: float) -> str:
+    """A history with no rate to tell: too short, or not falling over its last tenth."""
+    n = len(loss)
+    w = max(MEASURE_MIN, n // 10)
+    first, last = float(loss[0]), float(loss[n - 1])
+    if last <= f_star:  # no floor was given to call it rounding
+        return f"the loss is at its minimum ({last:.3g}) after {n - 1:,} iterations"
+    if n <= w:
+        return (
+            f"{n - 1:,} iteration{'s' if n > 2 else ''}, too few to measure a rate: the loss "
+            f"went from {first:.3g} to {last:.3g}"
+        )
+    before = float(loss[n - 1 - w])
+    best = int(np.nanargmin(loss[:n]))
+    return (
+        f"the loss is not falling steadily: {before:.3g} {w:,} iterations ago, {last:.3g} now "
+        f"(best {float(loss[best]):.3g} at iteration {best:,})"
+    )
 
 
 def _which_solution(session: object, loss: np.ndarray, error: np.ndarray, f_star: float) -> str:
@@ -161,24 +243,16 @@ def _loss_name(loss: str) -> str:
     return "energy loss" if loss == "energy" else "loss"
 
 
-def _rounding_floor(
-    session: object, loss: np.ndarray, f_star: float, scale: float | None
-) -> float | None:
-    """How far above its minimum the energy loss can be told apart from rounding: it is
-    ½xᵀ(r − b) + ½bᵀx*, a difference of terms of size ``scale``, so a few units in the last
-    place of that. (The squared residuals have no such floor worth saying: r is rounded to
-    eps·‖A‖‖x‖, so ‖r‖² only to its square.)"""
-    if session.loss != "energy":
-        return None
-    ref = max(abs(scale or 0.0), abs(float(loss[0])), abs(f_star))
-    return 64 * EPS.get(session.dtype, EPS["float64"]) * ref if ref > 0 else None
-
-
 def _still_falling(error: np.ndarray, window: int = 20) -> bool:
+    """Whether the error's median over the last ``window`` iterations (a twentieth of the run
+    when longer) is below the one before: a float32 error that jitters between a few rounded
+    levels (the svd's 1.3e-07, 2.4e-07, 6.0e-07) is not falling, whichever level it ends on."""
     n = len(error)
-    if n <= window:
+    w = max(window, n // 20)
+    if n < 2 * w:
         return False
-    a, b = float(error[n - 1 - window]), float(error[n - 1])
+    with np.errstate(invalid="ignore"):
+        a, b = float(np.median(error[n - 2 * w : n - w])), float(np.median(error[n - w : n]))
     return math.isfinite(a) and math.isfinite(b) and b < 0.999 * a
 
 
@@ -200,35 +274,46 @@ def _rate_words(session: object, analysis: object, loss: np.ndarray, f_star: flo
     )
     # κ of A, as the Problem panel shows it (the Hessian's is κ² for the squared losses)
     kappa = getattr(analysis, "cond", None)
-    text = f"converging at {rate_text(measured)} per iteration"
     if predicted is None or not math.isfinite(predicted) or kappa is None:
-        return text
-    # "as predicted" within a tenth of the predicted speed (1 − rate): the rate is a worst
-    # case over the spectrum, and b may not weigh the slowest direction at all
-    if abs(measured - predicted) <= 0.1 * (1 - predicted):
+        return f"converging at {rate_text(measured)} per iteration"
+    said, then = pair_texts(measured, predicted)
+    text = f"converging at {said} per iteration"
+    if as_predicted(measured, predicted):
         return f"{text}, as predicted for κ = {kappa:.3g}"
     if measured < predicted:
-        return f"{text}, faster than the {rate_text(predicted)} predicted for κ = {kappa:.3g}"
-    return f"{text}, slower than the {rate_text(predicted)} predicted for κ = {kappa:.3g}"
+        return f"{text}, faster than the {then} predicted for κ = {kappa:.3g}"
+    return f"{text}, slower than the {then} predicted for κ = {kappa:.3g}"
 
 
-def rate_text(rate: float) -> str:
-    """A contraction per iteration, readable however close to 1 it is ("0.9828",
-    "1 − 3.1e-06")."""
-    return f"{rate:.4f}" if rate < 0.9999 else f"1 − {1 - rate:.2g}"
+def as_predicted(measured: float, predicted: float) -> bool:
+    """Whether a measured rate is the predicted one: within a tenth of the predicted speed
+    (1 − rate), for the rate is a worst case over the spectrum and b may not weigh the
+    slowest direction at all."""
+    return abs(measured - predicted) <= 0.1 * abs(1 - predicted)
+
+
+def pair_texts(measured: float, predicted: float) -> tuple[str, str]:
+    """The measured and the predicted rate as the caption writes them: each alone where they
+    agree (``as_predicted``: telling them apart would print rounding), else together with the
+    digits that tell them apart (0.9999 beside 1 − 0.0001 read as one number)."""
+    if as_predicted(measured, predicted):
+        return rate_text(measured), rate_text(predicted)
+    return rate_texts(measured, predicted)
 
 
 def loss_levels(session: object, exact: np.ndarray) -> tuple[float, float | None]:
-    """(f*, scale) for ``explain``: the loss at the exact solution (quadratic losses of a
-    linear system; else 0) and the energy's ½bᵀx*, the size of the terms it adds."""
+    """(f*, floor) for ``explain``: the loss at the exact solution (quadratic losses of a
+    linear system; else 0) and how far above it the loss is rounding in the session's
+    precision (``solver.losses.rounding_floor``; None where it cannot be measured)."""
+    from .losses import rounding_floor
     from .problems import LinearSystem
 
     p = session.problem
+    found = rounding_floor(p, exact, session.dtype)
+    floor = None if found is None else found.loss(session.loss)
     if not isinstance(p, LinearSystem) or session.loss not in QUADRATIC | {"l1_norm", "l2_norm"}:
-        return 0.0, None
+        return 0.0, floor
     from .rates import loss_value
 
     x = np.asarray(exact, np.float64).reshape(-1)
-    f_star = loss_value(session.loss, p.A, p.b, x, x)
-    scale = 0.5 * abs(float(p.b @ x)) if session.loss == "energy" else None
-    return f_star, scale
+    return loss_value(session.loss, p.A, p.b, x, x), floor

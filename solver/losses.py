@@ -6,6 +6,7 @@ for the loss as a torch function.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -176,3 +177,125 @@ def curvature_errors(
             )
         )
     return out[0], out[1]
+
+
+# -- rounding floors ---------------------------------------------------------------------------
+# How close to its minimum a run in each precision can be told apart from rounding. The
+# explanation says "at rounding" below it, and the displays show 0 there.
+
+EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
+# Rounding errors of a product, a sum of products and a subtraction add up to a few units in
+# the last place of the terms, and gd stops moving x where lr·∇f is below half a unit of x,
+# which κ amplifies (not modelled: a margin instead). Measured plateaus, in units of eps times
+# the terms' rms per residual entry: the 3×3 by gd in float64 4.2, the svd series in float32
+# 1.4, the random inverse in float32 1.9; 8 leaves their losses 3.7 times or more below it.
+SLACK = 8.0
+# The energy is ½xᵀ(r − b) + ½bᵀx*: a difference of terms of size ½bᵀx*, whose dot product
+# over n terms and the offset round by up to a few dozen units in the last place.
+ENERGY_SLACK = 64.0
+_PROBES = 4  # random-sign probes that measure the size of the residual's terms
+
+
+def _squares(d: float, m: int, r_star: float) -> float:
+    """How far rounding of each of m entries by d moves ‖r‖² from ‖r*‖² at most."""
+    return 2.0 * r_star * math.sqrt(m) * d + m * d * d
+
+
+# Per loss, its floor above the minimum from one residual entry's rounding d, the number of
+# entries m, ‖r*‖ (the residual at the minimum: 0 for a consistent system) and eps (the
+# loss's own sum rounds relative to its size).
+LOSS_FLOORS: dict[str, Callable[[float, int, float, float], float]] = {
+    "half_sum_squares": lambda d, m, rs, eps: 0.5 * _squares(d, m, rs) + SLACK * eps * rs * rs / 2,
+    "sum_squares": lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
+    "mse": lambda d, m, rs, eps: (_squares(d, m, rs) + SLACK * eps * rs * rs) / max(m, 1),
+    # the series' loss is the sum of squares of its weighted residual (``Svd.residual_np``)
+    "svd_mse": lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
+    "l2_norm": lambda d, m, rs, eps: math.sqrt(m) * d + SLACK * eps * rs,
+    "l1_norm": lambda d, m, rs, eps: m * d + SLACK * eps * math.sqrt(m) * rs,
+}
+
+
+@dataclass(frozen=True)
+class RoundingFloor:
+    """What rounding alone leaves of a run's residual, error and loss near the solution, in
+    the run's precision: the residual's terms (the target and K(x*)) and x* each rounded to
+    ``SLACK`` units in their last place."""
+
+    dtype: str
+    entry: float  # one residual entry's rounding (rms over the entries)
+    entries: int  # how many residual entries the losses sum
+    residual_star: float  # ‖r(x*)‖: 0 for a consistent system
+    error: float  # ‖x − x*‖ below this is x*'s own rounding
+    energy_terms: float  # ½|bᵀx*|, the energy's terms (0 where it has none)
+
+    @property
+    def eps(self) -> float:
+        return EPS[self.dtype]
+
+    @property
+    def residual(self) -> float:
+        """‖r‖ below this is rounding (above ‖r*‖ by no more than rounding)."""
+        return (
+            self.residual_star
+            + math.sqrt(self.entries) * self.entry
+            + SLACK * self.eps * self.residual_star
+        )
+
+    def loss(self, name: str) -> float | None:
+        """How far above its minimum loss ``name`` is rounding; None for an unknown loss."""
+        if name == "energy":
+            return ENERGY_SLACK * self.eps * self.energy_terms if self.energy_terms else None
+        form = LOSS_FLOORS.get(name)
+        if form is None:
+            return None
+        return form(self.entry, self.entries, self.residual_star, self.eps)
+
+
+def rounding_floor(problem: Problem, exact: np.ndarray, dtype: str) -> RoundingFloor | None:
+    """The ``RoundingFloor`` of ``problem`` (solved by ``exact``, its flat reference solution)
+    in ``dtype`` ("float32" | "float64"); None where the residual cannot be measured there.
+
+    The residual's terms are measured, not derived per kind: r(0) is minus the target (b, I,
+    M), and r(x* + h·x*∘ξ) − r(x*) over h is K(x*∘ξ), whose square averaged over random signs ξ
+    is the sum of its terms' squares."""
+    eps = EPS.get(dtype)
+    x = np.asarray(exact, np.float64).reshape(1, -1)
+    if eps is None or not np.all(np.isfinite(x)):
+        return None
+    h = 2.0**-10  # small against x*, large against float64 rounding of the difference
+    xi = np.random.default_rng(0).choice([-1.0, 1.0], size=(_PROBES, x.shape[1]))
+    with np.errstate(all="ignore"):
+        r = np.asarray(problem.residual_np(np.vstack([np.zeros_like(x), x, x + h * x * xi])))
+        terms = np.mean(((r[2:] - r[1]) / h) ** 2, axis=0) + r[0] ** 2
+    if not (np.all(np.isfinite(terms)) and np.all(np.isfinite(r[1]))):
+        return None
+    m = int(r.shape[1])
+    scale = math.sqrt(float(np.mean(terms)))
+    r_star = float(np.linalg.norm(r[1]))
+    if r_star <= SLACK * EPS["float64"] * scale * math.sqrt(m):
+        r_star = 0.0  # a consistent system: r(x*) here is float64's own rounding
+    b = np.asarray(getattr(problem, "b", np.zeros(0)), np.float64).reshape(-1)
+    # the energy's terms, where it has some (a square A: b and x* of one size)
+    energy = 0.5 * abs(float(b @ x[0])) if b.shape == x[0].shape else 0.0
+    return RoundingFloor(
+        dtype=dtype,
+        entry=SLACK * eps * scale,
+        entries=m,
+        residual_star=r_star,
+        error=SLACK * eps * float(np.linalg.norm(x)),
+        energy_terms=energy,
+    )
+
+
+def gradient_floor(loss: str, problem: Problem, dtype: str) -> float | None:
+    """How far rounding alone moves an entry of the gradient of ``loss`` computed in
+    ``dtype``: ``SLACK`` units in the last place of its terms, whose size is the gradient's
+    at x = 0 (nothing cancels there; near x* its terms AᵀAx and Aᵀb are as large and cancel).
+    None where no closed form is written (``solver.anatomy``) or the gradient at 0 is 0."""
+    from .anatomy import closed_form_gradient
+
+    eps = EPS.get(dtype)
+    n = int(np.prod(problem.unknown_shape))
+    g = None if eps is None else closed_form_gradient(loss, problem, np.zeros(n))
+    size = 0.0 if g is None else float(np.max(np.abs(g), initial=0.0))
+    return SLACK * eps * size if size > 0 and math.isfinite(size) else None

@@ -65,6 +65,43 @@ def measured_rate(loss: np.ndarray, f_star: float, quadratic: bool = True) -> fl
     return (b / a) ** (1 / ((2 if quadratic else 1) * w))
 
 
+NEAR_ONE = 1e-3  # rates this close to 1 are written by their distance to it: 1 − 3.0e-05
+_MOST_DIGITS = 17  # enough for any two float64 rates
+
+
+def rate_texts(*rates: float) -> tuple[str, ...]:
+    """Contractions per iteration written side by side ("converging at …, faster than the
+    … predicted"), with the digits that tell each apart from 1 and from the others: a rate
+    below 1 never reads as 1, and two different rates never read the same. Where one of them
+    is within ``NEAR_ONE`` of 1 all are written as 1 − gap ("1 − 3.0e-05"), else as decimals
+    ("0.9828"); the digits grow together until the texts differ as the numbers do."""
+    finite = [r for r in rates if math.isfinite(r)]
+    near = any(0 < abs(1 - r) < NEAR_ONE for r in finite)
+    distinct = len(set(finite))
+    for digits in range(1 if near else 4, _MOST_DIGITS + 1):
+        out = tuple(_rate(r, digits, near) for r in rates)
+        if len({t for t, r in zip(out, rates, strict=True) if math.isfinite(r)}) == distinct:
+            return out
+    return out
+
+
+def rate_text(rate: float) -> str:
+    """One contraction per iteration, readable however close to 1 it is ("0.9828",
+    "1 − 3.1e-06"): ``rate_texts`` of it alone."""
+    return rate_texts(rate)[0]
+
+
+def _rate(rate: float, digits: int, near: bool) -> str:
+    if not math.isfinite(rate):
+        return str(rate)
+    if rate == 1:
+        return "1"
+    if not near:
+        return f"{rate:.{digits}f}"
+    gap = 1 - rate
+    return f"1 {'−' if gap > 0 else '+'} {abs(gap):.{digits}e}"
+
+
 @dataclass(frozen=True, eq=False)
 class ReferencePath:
     """Conjugate gradient on the run's system, iteration by iteration, from x = 0."""

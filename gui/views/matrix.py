@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from solver.rates import rate_text
+
 from .sparseview import SparseMatrixView
 from .tables import ArrayModel, FittedNumbers, MatrixView
 
@@ -394,7 +396,8 @@ class MatrixPanel(QtWidgets.QWidget):
             parts.append(f"L = {fmt(a.lipschitz)}")
         if a.rate is not None and session.optimizer == "gd":
             iters = a.iterations_for(1e-6)
-            parts.append(f"gd rate {fmt(a.rate)}" + (f" (≈{iters:,} it per 10⁻⁶)" if iters else ""))
+            rate = rate_text(a.rate)  # 0.99997 read "1"
+            parts.append(f"gd rate {rate}" + (f" (≈{iters:,} it per 10⁻⁶)" if iters else ""))
         if a.exact_method:
             parts.append(f"x* by {a.exact_method}")
         self.facts.setText(" · ".join(parts))

@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from solver.explain import divergence_onset, explain, loss_levels
+from solver.explain import divergence_onset, explain, loss_levels, pair_texts
 from solver.rates import QUADRATIC, measured_rate
 
 from .curves import curve
@@ -36,7 +36,7 @@ class Prediction:
         pen = pg.mkPen("#6b7280", width=1, style=QtCore.Qt.DashLine)
         self.curve = curve(plot, pen, None, live=True)
         self.rate: float | None = None
-        self.f_star, self.scale = 0.0, None
+        self.f_star, self.floor = 0.0, None  # the loss at x*, and its rounding above it
         self.tol = 0.0
         self.text = ""
         self.onset: int | None = None  # where a divergence began, once it is clear
@@ -54,7 +54,7 @@ class Prediction:
         if self.session is None:
             return
         s = self.session
-        self.f_star, self.scale = loss_levels(s, src.exact)
+        self.f_star, self.floor = loss_levels(s, src.exact)
         self.tol = s.tol
         if self.analysis is None or s.loss not in QUADRATIC:
             return
@@ -89,16 +89,18 @@ class Prediction:
         if self.session is None or n < 2:
             return ""
         loss = history.loss
-        said = explain(self.session, self.analysis, loss, history.error, self.f_star, self.scale)
+        said = explain(self.session, self.analysis, loss, history.error, self.f_star, self.floor)
         parts = []
         if said is not None:
             colour = "#b91c1c" if said.alarming else "#374151"
             parts.append(f"<span style='color:{colour}'>{said.text}</span>")
             if said.alarming:
                 return parts[0]
-        if self.rate is not None:
-            parts.append(f"predicted error rate {self.rate:.4f}/it (dashed)")
         measured = measured_rate(loss[:n], self.f_star, self.session.loss in QUADRATIC)
+        if self.rate is not None:
+            # with the digits the sentence gave it beside the measured rate
+            shown = pair_texts(measured if measured is not None else self.rate, self.rate)[1]
+            parts.append(f"predicted error rate {shown}/it (dashed)")
         now, target = float(loss[n - 1]) - self.f_star, self.tol - self.f_star
         if measured is not None and 0 < target < now and measured < 1:
             left = math.log(target / now) / (2 * math.log(measured))

@@ -9,6 +9,12 @@ import numpy as np
 from .plotkit import fmt
 
 
+def reading(src: object, value: float, what: str) -> str:
+    """``value`` as a read-out shows it: 0 where it is below the run's rounding floor
+    (``RunSource.below_floor``: an exact 0 read 9.71445e-17), else its 6 digits."""
+    return "0" if src.below_floor(value, what) else fmt(value)
+
+
 class ReadoutTexts:
     """Read-out texts for ``PlotPanel`` (uses its ``src``, ``_x_columns``, ``_x_cols``,
     ``_latest_x``, ``inspected_k`` and ``inspected``); each returns None where there is
@@ -37,7 +43,9 @@ class ReadoutTexts:
         k = self._iteration_at(x)
         if k is None:
             return None
-        return f"iteration {k:,}   loss {fmt(float(self.src.history.loss[k]))}"
+        return (
+            f"iteration {k:,}   loss {reading(self.src, float(self.src.history.loss[k]), 'loss')}"
+        )
 
     def _err_text(self, x: float, _y: float) -> str | None:
         k = self._iteration_at(x)
@@ -45,8 +53,8 @@ class ReadoutTexts:
             return None
         h = self.src.history
         return (
-            f"iteration {k:,}   error {fmt(float(h.error[k]))}   "
-            f"residual {fmt(float(h.residual_norm[k]))}"
+            f"iteration {k:,}   error {reading(self.src, float(h.error[k]), 'error')}   "
+            f"residual {reading(self.src, float(h.residual_norm[k]), 'residual')}"
         )
 
     def _x_text(self, x: float, _y: float) -> str | None:
@@ -86,7 +94,7 @@ class ReadoutTexts:
             return None
         if residual:
             v = self.src.residual(shown[None, :])[0].reshape(n, n)[r, c]
-            return f"residual[{r + 1},{c + 1}] = {fmt(float(v))}"
+            return f"residual[{r + 1},{c + 1}] = {reading(self.src, float(v), 'entry')}"
         v = shown.reshape(n, n)[r, c]
         ex = self.src.exact.reshape(n, n)[r, c]
         return f"X[{r + 1},{c + 1}] = {fmt(float(v))}   exact {fmt(float(ex))}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from solver.rates import rate_texts
+
 from .matrix import fmt
 from .stepscale import StepScale
 
@@ -286,9 +288,10 @@ class SolverPanel(QtWidgets.QWidget):
         ]
         if a.optimal_lr is not None:
             k = a.kappa
+            fastest, heavy = rate_texts((k - 1) / (k + 1), a.heavy_ball_rate)
             lines.append(
                 f"fastest fixed step 2/(μ+L) <b>{fmt(a.optimal_lr)}</b>, rate "
-                f"{fmt((k - 1) / (k + 1))}; heavy ball {fmt(a.heavy_ball_rate)}"
+                f"{fastest}; heavy ball {heavy}"
             )
         if not a.spectrum_exact:
             how = a.spectrum_accuracy

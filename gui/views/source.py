@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -20,6 +21,25 @@ class RunSource:
     problem: object = None  # the solver problem (the svd views read its reference)
     plotted: np.ndarray | None = None  # unknowns the x plots show (None: every recorded one)
     session: object = None  # the run's session (its loss, lr: the insight views read them)
+
+    @cached_property
+    def floor(self) -> object:
+        """The run's ``solver.losses.RoundingFloor`` (its residual, error and loss below which
+        rounding alone is left), or None where it is not known: values below it read 0."""
+        from solver.losses import rounding_floor
+
+        if self.problem is None or self.session is None:
+            return None
+        return rounding_floor(self.problem, self.exact, self.session.dtype)
+
+    def below_floor(self, value: float, what: str) -> bool:
+        """Whether ``value`` of ``what`` ("loss", "error", "residual", "entry": one residual
+        entry) is within rounding of 0 for this run."""
+        f = self.floor
+        if f is None:
+            return False
+        limit = f.loss(self.session.loss) if what == "loss" else getattr(f, what)
+        return limit is not None and abs(value) <= limit
 
     @property
     def matrix_unknowns(self) -> bool:

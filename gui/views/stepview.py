@@ -27,6 +27,22 @@ LIVE_MS = 250  # refresh period while the newest iteration of a live run is on s
 HOVER_MS = 40  # coalesces crosshair moves
 
 
+class StepModel(ArrayModel):
+    """The step table: entries of a column with a rounding floor (``floors``, by column) read
+    0 below it; the tooltip keeps every digit."""
+
+    def __init__(self) -> None:
+        super().__init__("step", editable=False)
+        self.floors: dict[int, float] = {}
+
+    def data(self, index: QtCore.QModelIndex, role: int = QtCore.Qt.DisplayRole) -> object:
+        floor = self.floors.get(index.column())
+        if role == QtCore.Qt.DisplayRole and floor is not None and index.isValid():
+            if abs(float(self._a[index.row(), index.column()])) <= floor:
+                return "0"
+        return super().data(index, role)
+
+
 class StepPanel(QtWidgets.QWidget):
     TITLE = "One step"
 
@@ -45,7 +61,8 @@ class StepPanel(QtWidgets.QWidget):
         self.header.setWordWrap(True)
         self.header.setTextFormat(QtCore.Qt.RichText)
         self.header.setObjectName("stepHeader")
-        self.table_model = ArrayModel("step", editable=False)
+        self.table_model = StepModel()
+        self._floors: tuple[object, float | None, float | None] | None = None
         self.table = MatrixView()
         self.table.setModel(self.table_model)
         # The header keeps its whole height (a short dock scrolls rather than cut it off).
@@ -127,19 +144,42 @@ class StepPanel(QtWidgets.QWidget):
             self._show_text(f"Iteration {k:,} cannot be taken apart: {exc}")
             return
         self.anatomy = an
-        self._fill(an, rec.history.names)
+        self._fill(an, rec.history.names, *self._floors_of(rec.session))
 
     def _show_text(self, text: str) -> None:
         self.anatomy = None
         self.header.setText(text)
         self.table_model.set_array(np.zeros((0, 0)))
 
-    def _fill(self, an: object, names: list[str]) -> None:
+    def _floors_of(self, session: object) -> tuple[float | None, float | None]:
+        """(the loss's, a gradient entry's) rounding floor for runs of ``session``, kept
+        while the session is the same: a residual and a gradient evaluation each."""
+        if self._floors is None or self._floors[0] is not session:
+            from solver.kinds import kind_of
+            from solver.losses import gradient_floor, rounding_floor
+
+            p = session.problem
+            try:
+                with self.guard():
+                    found = rounding_floor(p, kind_of(p).exact(p), session.dtype)
+                    grad = gradient_floor(session.loss, p, session.dtype)
+            except Exception:  # no floor known: every digit is shown, as before
+                found, grad = None, None
+            self._floors = (session, None if found is None else found.loss(session.loss), grad)
+        return self._floors[1], self._floors[2]
+
+    def _fill(
+        self, an: object, names: list[str], loss_floor: float | None, grad_floor: float | None
+    ) -> None:
         cols = [an.x, an.autograd]
         heads = ["x_k", "∇f autograd"]
+        # a difference of two gradients below the gradient's rounding is 0 (it read 9.7e-17)
+        self.table_model.floors = {}
         if an.closed_form is not None:
             cols += [an.closed_form, an.autograd - an.closed_form]
             heads += [f"∇f = {an.formula}", "autograd − formula"]
+            if grad_floor is not None:
+                self.table_model.floors = {3: grad_floor}
         if an.step is not None:
             cols.append(an.step)
             heads.append("step taken")
@@ -150,7 +190,7 @@ class StepPanel(QtWidgets.QWidget):
         self.table_model.set_array(np.column_stack(cols), row_names=names)
         if relayout:
             self._fit_columns(heads)
-        self.header.setText(self._summary(an))
+        self.header.setText(self._summary(an, loss_floor))
 
     def _fit_columns(self, heads: list[str]) -> None:
         """Each column as wide as its title or the widest number ("-8.88888e-888"), set
@@ -161,9 +201,11 @@ class StepPanel(QtWidgets.QWidget):
             self.table.setColumnWidth(i, max(number, fm.horizontalAdvance(h)) + 16)
 
     @staticmethod
-    def _summary(an: object) -> str:
+    def _summary(an: object, loss_floor: float | None = None) -> str:
         gnorm = float(np.linalg.norm(an.autograd))
-        lines = [f"<b>Iteration {an.iteration:,}</b> · loss {fmt(an.loss)} · ‖∇f‖ {fmt(gnorm)}"]
+        low = loss_floor is not None and abs(an.loss) <= loss_floor
+        loss = "0" if low else fmt(an.loss)
+        lines = [f"<b>Iteration {an.iteration:,}</b> · loss {loss} · ‖∇f‖ {fmt(gnorm)}"]
         if an.difference is None:
             lines.append("no closed form is written for this loss: autograd's gradient only")
         else:
