@@ -5,11 +5,16 @@ Small problems are analysed at once (well under a frame). Larger ones go to a pl
 with a cancel flag that the solver's iterative parts check (``solver.errors.Cancelled``). One
 LAPACK call (a full SVD, an LU) cannot be interrupted; ``busy()`` tells the app at quit that
 one may still be running, so it can end the process without waiting for it.
+
+What the threaded analyses derive is kept in the data folder's analysis cache
+(``solver.analysis_cache``): a relaunch on the same large problem reads it back instead of
+repeating seconds of work, and a run started meanwhile finds the exact reference there.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from PySide6 import QtCore
 
@@ -28,9 +33,17 @@ class _Relay(QtCore.QObject):
 class Analyzer(QtCore.QObject):
     """Analyses the model's session whenever its problem or settings change."""
 
-    def __init__(self, model: AppModel, parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self,
+        model: AppModel,
+        parent: QtCore.QObject | None = None,
+        data_dir: str | Path | None = None,
+    ) -> None:
+        """``data_dir``: the app's data folder, where the analysis cache lives (None: nothing
+        is cached)."""
         super().__init__(parent)
         self.model = model
+        self.data_dir = None if data_dir is None else Path(data_dir)
         self._gen = 0
         self._cancel = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -67,9 +80,13 @@ class Analyzer(QtCore.QObject):
         # Until it is done, the old problem's step sizes must not be offered for this one.
         self.model.set_analysis(None)
         relay = self._relay
+        data_dir = self.data_dir
 
         def work() -> None:
-            result = _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)
+            from solver.analysis_cache import analyze_cached, cache_dir
+
+            folder = None if data_dir is None else cache_dir(data_dir)
+            result = _safe(analyze_cached, s.problem, s.loss, s.lr, folder, cancel)
             if not cancel.is_set():
                 relay.done.emit((gen, result))
 
