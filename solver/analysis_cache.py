@@ -77,6 +77,8 @@ class Stats:
 
 
 stats = Stats()
+# The analysis thread and the run's (or the GUI's) may ask about one problem at once.
+_LOCK = threading.Lock()
 _KEYS: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 # For each problem: the derived values already on disk, so an unchanged set is not rewritten.
 _ON_DISK: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()
@@ -104,9 +106,13 @@ def default_data_dir() -> Path:
     return base / ORGANIZATION / APPLICATION
 
 
-def cache_dir(data_dir: str | Path | None = None) -> Path:
-    """The cache's folder inside ``data_dir`` (the default data folder when None)."""
-    return Path(data_dir if data_dir is not None else default_data_dir()) / FOLDER
+def cache_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The cache's folder inside ``data_dir`` (the default data folder when None); None
+    when there is no home folder to put it in (then nothing is cached)."""
+    try:
+        return Path(data_dir if data_dir is not None else default_data_dir()) / FOLDER
+    except (RuntimeError, KeyError):  # Path.home() without HOME or a password entry
+        return None
 
 
 def worth_keeping(problem: object) -> bool:
@@ -119,10 +125,10 @@ def problem_key(problem: object) -> str:
     """The hex SHA-256 that names ``problem``'s entry (see the module's note)."""
     from .kinds import kind_of
 
-    try:
-        return _KEYS[problem]
-    except KeyError:
-        pass
+    with _LOCK:
+        known = _KEYS.get(problem)
+    if known is not None:
+        return known
     kind = kind_of(problem)
     head = {
         **_ALGORITHM,
@@ -139,7 +145,9 @@ def problem_key(problem: object) -> str:
         else:
             h.update(f"|{key}:dense{arr.shape}".encode())
             h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    _KEYS[problem] = key = h.hexdigest()
+    key = h.hexdigest()
+    with _LOCK:
+        _KEYS[problem] = key
     return key
 
 
@@ -220,11 +228,11 @@ def _read(path: Path, key: str) -> dict[str, object]:
     return {str(k): _decode(v, arrays) for k, v in values.items()}
 
 
-def load(problem: object, folder: str | Path) -> bool:
+def load(problem: object, folder: str | Path | None) -> bool:
     """Give ``problem`` the values its entry in ``folder`` holds (those it has not derived
-    itself); False when there is none, or it was damaged (then removed). Never raises for
-    the cache's sake: a cache that cannot be read is a cache that missed."""
-    if not worth_keeping(problem):
+    itself); False when there is none (or no folder), or it was damaged (then removed).
+    Never raises for the cache's sake: a cache that cannot be read is a cache that missed."""
+    if folder is None or not worth_keeping(problem):
         return False
     key = problem_key(problem)
     path = _path(Path(folder), key)
@@ -239,18 +247,19 @@ def load(problem: object, folder: str | Path) -> bool:
             path.unlink()
         return False
     problem.adopt(values)
-    _ON_DISK[problem] = frozenset(values)
+    with _LOCK:
+        _ON_DISK[problem] = frozenset(values)
     stats.hits += 1
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: the last to be evicted
     return True
 
 
-def store(problem: object, folder: str | Path) -> bool:
+def store(problem: object, folder: str | Path | None) -> bool:
     """Write what ``problem`` has derived to its entry in ``folder``, unless nothing new was
     derived since it was read or written; then keep the folder within its limits. False when
-    nothing was written (not worth keeping, nothing new, or the folder is not writable)."""
-    if not worth_keeping(problem):
+    nothing was written (no folder, not worth keeping, nothing new, or not writable)."""
+    if folder is None or not worth_keeping(problem):
         return False
     arrays: dict[str, np.ndarray] = {}
     values: dict[str, object] = {}
@@ -259,8 +268,9 @@ def store(problem: object, folder: str | Path) -> bool:
             continue
         with contextlib.suppress(_Unstorable):
             values[name] = _encode(value, arrays)
-    if not values or frozenset(values) <= _ON_DISK.get(problem, frozenset()):
-        return False
+    with _LOCK:
+        if not values or frozenset(values) <= _ON_DISK.get(problem, frozenset()):
+            return False
     key = problem_key(problem)
     description = json.dumps(values)
     head = {
@@ -283,7 +293,8 @@ def store(problem: object, folder: str | Path) -> bool:
             raise
     except OSError:
         return False
-    _ON_DISK[problem] = frozenset(values)
+    with _LOCK:
+        _ON_DISK[problem] = frozenset(values)
     stats.writes += 1
     evict(folder)
     return True
@@ -323,10 +334,8 @@ def analyze_cached(
     at ``folder`` (no cache when None). What a cancelled analysis finished is kept too."""
     from .kinds import kind_of
 
-    if folder is not None:
-        load(problem, folder)
+    load(problem, folder)
     try:
         return kind_of(problem).analyze(problem, loss, lr, cancel)
     finally:
-        if folder is not None:
-            store(problem, folder)
+        store(problem, folder)

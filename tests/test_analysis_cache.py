@@ -160,3 +160,16 @@ def test_the_default_folder_follows_xdg_data_home(monkeypatch, tmp_path) -> None
     assert cache.cache_dir() == tmp_path / "DescentLab" / "Descent Lab" / "analysis-cache"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
     assert cache.default_data_dir() == Path.home() / ".local/share/DescentLab/Descent Lab"
+
+
+def test_without_a_home_folder_nothing_is_cached(monkeypatch, calls) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert cache.cache_dir() is None
+    for _ in range(2):
+        result = cache.analyze_cached(poisson(), "energy", 0.1, cache.cache_dir())
+    assert calls["sigma_max"] == 2 and np.allclose(result.exact, 1.0)
