@@ -3,6 +3,9 @@ next window on the same data folder (a relaunch), and the cache lives in that fo
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 import test_gui
 
@@ -52,3 +55,27 @@ def test_a_relaunch_on_the_same_large_problem_reads_its_analysis(qtbot, make_win
     assert again.editor.load_session(presets.poisson(20, 30))  # a new, equal problem
     assert analysed(qtbot, again).lipschitz == lip
     assert expensive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread")
+def test_the_analysis_thread_yields_to_a_run(qtbot, make_window, monkeypatch):
+    """A run's OpenMP threads stall on an analysis that competes with them as an equal; it
+    runs at the lowest priority instead (what it is measured at: its thread's nice value)."""
+    import threading
+
+    import solver.analysis_cache
+
+    seen: list[int] = []
+    real = solver.analysis_cache.analyze_cached
+
+    def noting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solver.analysis_cache, "analyze_cached", noting)
+    w = make_window()
+    qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
+    assert w.editor.load_session(presets.poisson(20, 30))
+    analysed(qtbot, w)
+    assert seen == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19  # the GUI's is not
