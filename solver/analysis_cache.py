@@ -42,6 +42,8 @@ from .sparse_linalg import LSQR_TOL
 from .sparseio import is_sparse
 from .spectra import FULL_SVD_LIMIT, SPARSE_LANCZOS_TOL, SPARSE_RESTARTS, Spectrum, readonly
 
+# Raised whenever what a problem derives (or how this module writes it) changes meaning:
+# every older entry then misses.
 FORMAT = 1
 # Everything besides the arrays that decides the values an entry holds.
 _ALGORITHM = {
