@@ -2,7 +2,7 @@
 
 python main.py                         open the window on the default problem
 python main.py SESSION.json            open the window on a session
-python main.py --headless SESSION.json [--out history.csv] [--json]
+python main.py --headless SESSION.json [--out history.csv] [--json] [--no-analysis]
 python main.py --self-test             check a build end to end and exit 0 on success
 """
 
@@ -20,10 +20,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--headless", metavar="SESSION.json", help="run a session without a window")
     p.add_argument("--out", metavar="history.csv", help="with --headless: write the history")
     p.add_argument("--json", action="store_true", help="with --headless: print a JSON summary")
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="with --headless: skip the analysis (its JSON fields are null)",
+    )
     p.add_argument("--self-test", action="store_true", help="check the app end to end and exit")
     args = p.parse_args(argv)
-    if (args.out or args.json) and not args.headless:
-        p.error("--out and --json go with --headless")
+    if (args.out or args.json or args.no_analysis) and not args.headless:
+        p.error("--out, --json and --no-analysis go with --headless")
     return args
 
 

@@ -75,7 +75,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.persistence = Persistence(
             self.model, settings or QtCore.QSettings(), Path(data_dir or default_data_dir())
         )
-        self.analyzer = Analyzer(self.model, self)
+        self.analyzer = Analyzer(self.model, self, data_dir=self.persistence.data_dir)
         self.undo = SessionUndo(self.model, self)
         self.files = FileCommands(
             self, self.model, self.editor, self.persistence, lambda: self.plots, self.undo

@@ -188,7 +188,7 @@ class Persistence:
                         os.replace(tmp, path)
                     self._saved_arrays[key] = (arr, str(path))
                 files[key] = self._saved_arrays[key][1]
-            sessions.save(replace(s, files=files), self.autosave_path())
+            sessions.save(replace(s, files=files), self.autosave_path(), beside=False)
             self._forget_old_arrays(set(files.values()))
         except OSError as exc:
             return f"Could not autosave the session in {self.data_dir}: {exc}"

@@ -1,6 +1,6 @@
 """The headless runner: execute a session file without a window.
 
-python main.py --headless SESSION.json [--out history.csv] [--json]
+python main.py --headless SESSION.json [--out history.csv] [--json] [--no-analysis]
 
 Interrupted work keeps what it has: Ctrl+C asks the run to stop at its next iteration, and
 the history so far and the summary are still written (``stop_reason: "interrupted"``, exit
@@ -8,6 +8,13 @@ the history so far and the summary are still written (``stop_reason: "interrupte
 into place, so a file at ``--out`` is always complete. What can be checked before the run
 (a missing folder, ``--out`` naming the session file itself) is, so that a long run is not
 wasted on it.
+
+The costly part of the analysis of a large problem (its spectrum and exact reference) is kept
+in the window's analysis cache (``solver.analysis_cache``, in the app's data folder), so a
+second run of the same problem does not repeat it. ``--no-analysis`` skips the analysis when
+only the run is wanted: the summary's ``analysis``, ``cg_iterations`` and ``explanation`` are
+then null and ``analysis_skipped`` says so. (The run itself still needs the exact reference
+for its error column; that comes from the cache when it can.)
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import rates
+import numpy as np
+
+from . import analysis_cache, rates
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
@@ -68,13 +77,31 @@ def _stop_on_ctrl_c(run: Run, flag: list[bool]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def result(run: Run) -> dict:
-    """The runner's JSON summary of ``run`` (non-finite numbers as null: valid JSON)."""
+SKIPPED = "--no-analysis: no spectrum, step-size limits, conjugate-gradient count or explanation"
+
+
+def _measured_only(run: Run) -> dict:
+    """``rates.insight`` without what needs the analysis: the measured rate alone."""
+    from .problems import LinearSystem
+
+    s, problem = run.session, run.problem
+    rate = None
+    if isinstance(problem, LinearSystem) and s.loss in rates.QUADRATIC | {"l2_norm"}:
+        a = problem.A if problem.sparse else np.asarray(problem.A, float)
+        f_star = rates.loss_value(s.loss, a, np.asarray(problem.b, float), run.exact, run.exact)
+        rate = rates.measured_rate(run.history.loss, f_star, s.loss in rates.QUADRATIC)
+    return {"measured_rate": rate, "cg_iterations": None, "explanation": None}
+
+
+def result(run: Run, analysis: bool = True) -> dict:
+    """The runner's JSON summary of ``run`` (non-finite numbers as null: valid JSON).
+    ``analysis=False``: without the analysis (``SKIPPED`` says what is null)."""
 
     def num(v: float) -> float | None:
         return float(v) if math.isfinite(v) else None
 
     x = run.x().reshape(-1)
+    insight = rates.insight(run) if analysis else _measured_only(run)
     return {
         "stop_reason": run.stop_reason.value if run.stop_reason else None,
         "message": run.message,
@@ -84,8 +111,9 @@ def result(run: Run) -> dict:
         "x": [num(v) for v in x],
         "error_norm": num(run.error_norm()),
         "elapsed_s": run.elapsed,
-        "analysis": run.analysis().to_json(),
-        **rates.insight(run),
+        "analysis": run.analysis().to_json() if analysis else None,
+        "analysis_skipped": None if analysis else SKIPPED,
+        **insight,
         **kind_of(run.problem).summary(run.problem, x),
     }
 
@@ -98,8 +126,15 @@ def run_headless(args: argparse.Namespace) -> int:
         if why:
             print(f"error: --out {out}: {why}", file=sys.stderr)
             return 2
+    analysis = not getattr(args, "no_analysis", False)
     try:
         s = sessions.load(src)
+    except InputError as exc:
+        print(f"error: {args.headless}: {exc}", file=sys.stderr)
+        return 2
+    folder = analysis_cache.cache_dir()
+    analysis_cache.load(s.problem, folder)
+    try:
         run = Run(s)
     except InputError as exc:
         print(f"error: {args.headless}: {exc}", file=sys.stderr)
@@ -107,7 +142,8 @@ def run_headless(args: argparse.Namespace) -> int:
     interrupted: list[bool] = []
     with _stop_on_ctrl_c(run, interrupted):
         run.advance()
-    summary = result(run)
+    summary = result(run, analysis)
+    analysis_cache.store(s.problem, folder)
     if interrupted:
         summary["stop_reason"] = "interrupted"
         summary["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"

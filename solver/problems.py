@@ -114,6 +114,17 @@ class _Problem:
         self._cache[key] = value
         return value
 
+    def derived(self) -> dict[str, object]:
+        """What has been derived from the arrays so far, by name: finished values only
+        (``solver.analysis_cache`` keeps them across processes)."""
+        return dict(self._cache)
+
+    def adopt(self, values: dict[str, object]) -> None:
+        """Take values derived earlier from these same arrays (``solver.analysis_cache``
+        checks that they are); a value derived here already is kept."""
+        for key, value in values.items():
+            self._cache.setdefault(key, value)
+
     def _spectrum_of(
         self, key: str, svd: Callable[[], tuple[Spectrum, object]], cancel: threading.Event | None
     ) -> Spectrum:

@@ -405,12 +405,12 @@ def problem_arrays(problem: Problem) -> dict[str, np.ndarray]:
     return kind_of(problem).arrays_of(problem)
 
 
-def _problem_dict(s: Session, base: Path | None) -> dict:
+def _problem_dict(s: Session, base: Path | None, files: Mapping[str, str]) -> dict:
     kind = kind_of(s.problem)
     out: dict = {"kind": kind.name}
     for key, value in kind.arrays_of(s.problem).items():
-        if key in s.files:
-            path = s.files[key]
+        if key in files:
+            path = files[key]
             out[key] = {"file": os.path.relpath(path, base) if base else path}
         elif isinstance(value, np.ndarray):
             out[key] = value.tolist()
@@ -428,9 +428,11 @@ def _problem_dict(s: Session, base: Path | None) -> dict:
     return out
 
 
-def to_dict(s: Session, base: Path | None = None) -> dict:
-    """The JSON form of ``s``; file references are written relative to ``base``."""
-    return {"version": VERSION, "problem": _problem_dict(s, base), **_settings(_fields(s))}
+def to_dict(s: Session, base: Path | None = None, files: Mapping[str, str] | None = None) -> dict:
+    """The JSON form of ``s``; file references (``s.files``, or ``files`` when given) are
+    written relative to ``base``."""
+    refs = s.files if files is None else files
+    return {"version": VERSION, "problem": _problem_dict(s, base, refs), **_settings(_fields(s))}
 
 
 def _settings(values: Mapping[str, object]) -> dict:
@@ -469,10 +471,17 @@ def load(path: str | Path) -> Session:
     return loads(text, path.resolve().parent)
 
 
-def save(s: Session, path: str | Path) -> None:
-    """Write atomically: a crash mid-write never leaves a half session on disk."""
+def save(s: Session, path: str | Path, beside: bool = True) -> None:
+    """Write atomically: a crash mid-write never leaves a half session on disk.
+
+    ``beside``: a large sparse matrix without a file of its own is written beside the
+    session and referenced (``session_text.write_beside``); the autosave, which writes its
+    pieces itself, says False. The JSON is compact (``session_text.dumps``)."""
+    from .session_text import dumps, write_beside
+
     path = Path(path)
-    text = json.dumps(to_dict(s, path.resolve().parent), indent=2)
+    files = write_beside(s.problem, s.files, path) if beside else s.files
+    text = dumps(to_dict(s, path.resolve().parent, files))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -24,6 +24,13 @@ RESULT_KEYS = {"stop_reason", "iterations", "final_loss", "x", "error_norm", "an
 ANALYSIS_KEYS = {"cond", "lipschitz", "max_stable_lr", "recommended_lr"}
 
 
+@pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runner keeps its analysis cache in the app's data folder: a test's own, never the
+    # user's (a subprocess inherits it too).
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 def headless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`python main.py --headless ...` in a fresh interpreter, from the repository root."""
     return subprocess.run(
@@ -252,3 +259,73 @@ def test_a_sparse_session_runs_headless_and_says_how_it_was_analysed(tmp_path) -
     assert abs(a["lipschitz"] - 36) <= a["spectrum_error"]["lipschitz"] + 1e-9
     assert result["iterations"] == 200 and result["error_norm"] < 1e-6
     assert len(result["x"]) == n
+
+
+def poisson_session(tmp_path: Path) -> Path:
+    """A 2-D Poisson session small enough for a test and large enough to be cached (sparse)."""
+    from solver import presets
+    from solver import session as sessions
+
+    path = tmp_path / "poisson.json"
+    sessions.save(presets.poisson(20, 30).replace(max_iters=40), path)
+    return path
+
+
+@pytest.fixture
+def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and
+    the sparse LU of the exact reference (counted through the names the problems call)."""
+    import solver.problems
+
+    ran: list[str] = []
+    for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
+        real = getattr(solver.problems, name)
+
+        def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            ran.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(solver.problems, name, counted)
+    return ran
+
+
+def summary_of(capsys: pytest.CaptureFixture) -> dict:
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out.pop("elapsed_s")
+    return out
+
+
+def test_a_second_headless_run_reads_the_analysis_from_the_cache(
+    tmp_path: Path, expensive: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    session = poisson_session(tmp_path)
+    assert main.main(["--headless", str(session), "--json"]) == 0
+    first = summary_of(capsys)
+    assert sorted(expensive) == ["estimate_sigma_max", "estimate_sigma_min", "sparse_lu"]
+    folder = tmp_path / "xdg-data" / "DescentLab" / "Descent Lab" / "analysis-cache"
+    assert len(list(folder.glob("*.npz"))) == 1
+    expensive.clear()
+    assert main.main(["--headless", str(session), "--json"]) == 0
+    assert expensive == []  # neither the spectrum nor the exact reference again
+    assert summary_of(capsys) == first
+
+
+def test_no_analysis_runs_without_it_and_says_so(
+    tmp_path: Path, expensive: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    session = poisson_session(tmp_path)
+    assert main.main(["--headless", str(session), "--json", "--no-analysis"]) == 0
+    result = summary_of(capsys)
+    # only the exact reference, which the run's error column needs
+    assert expensive == ["sparse_lu"]
+    assert result["iterations"] == 40 and result["error_norm"] > 0
+    assert result["analysis"] is None
+    assert result["cg_iterations"] is None and result["explanation"] is None
+    assert "--no-analysis" in result["analysis_skipped"]
+    assert 0 < result["measured_rate"] < 1
+    expensive.clear()
+    assert main.main(["--headless", str(session), "--json", "--no-analysis"]) == 0
+    assert expensive == []  # the exact reference came from the cache
+    with pytest.raises(SystemExit):
+        main.parse_args(["--no-analysis"])
+    assert "--no-analysis go with --headless" in capsys.readouterr().err

@@ -17,6 +17,7 @@ import torch
 from solver import InputError, Run
 from solver import session as sessions
 from solver.matrixio import load_matrix
+from solver.problems import LinearSystem
 from solver.resources import resource_path
 
 VALID = {
@@ -216,6 +217,52 @@ def test_file_references_are_saved_relative_to_the_session(tmp_path: Path) -> No
     assert saved["problem"]["A"] == {"file": "../../data/a.npy"}
     assert saved["problem"]["b"] == [1.0, 1.0]  # typed-in values stay inline
     np.testing.assert_array_equal(sessions.load(target).problem.A, a)
+
+
+def test_a_sparse_session_keeps_its_matrix_beside_it_in_a_small_file(tmp_path: Path) -> None:
+    from solver import presets
+
+    s = presets.poisson(60, 70)  # 4,200 unknowns, 20,740 stored entries
+    path = tmp_path / "poisson.json"
+    sessions.save(s, path)
+    saved = json.loads(path.read_text())
+    assert saved["problem"]["A"] == {"file": "poisson.A.npz"}
+    assert saved["problem"]["storage"] == "sparse"
+    # b on one line, not one number per line (it was 20 bytes a number and a line each)
+    assert len(path.read_text().splitlines()) < 40
+    assert path.stat().st_size < 8 * s.problem.b.size
+    assert (tmp_path / "poisson.A.npz").stat().st_size < 16 * s.problem.A.nnz
+    assert not list(tmp_path.glob("*.tmp*"))
+    again = sessions.load(path)
+    assert again.problem.sparse and (again.problem.A != s.problem.A).nnz == 0
+    np.testing.assert_array_equal(again.problem.b, s.problem.b)
+    assert (again.loss, again.lr, again.max_iters) == (s.loss, s.lr, s.max_iters)
+    # saved again elsewhere it refers to that file, not a copy
+    (tmp_path / "sub").mkdir()
+    sessions.save(again, tmp_path / "sub" / "copy.json")
+    copied = json.loads((tmp_path / "sub" / "copy.json").read_text())
+    assert copied["problem"]["A"] == {"file": "../poisson.A.npz"}
+
+
+def test_a_dense_matrix_is_saved_a_row_per_line(tmp_path: Path) -> None:
+    a = np.random.default_rng(3).standard_normal((30, 30))
+    s = sessions.make(LinearSystem(a, np.ones(30)), lr=0.01)
+    sessions.save(s, tmp_path / "s.json")
+    lines = (tmp_path / "s.json").read_text().splitlines()
+    assert len(lines) < 30 + 30
+    assert sum(line.count(",") >= 29 for line in lines) == 31  # the 30 rows and b, whole
+    again = sessions.load(tmp_path / "s.json")
+    np.testing.assert_array_equal(again.problem.A, a)  # every digit kept
+
+
+def test_a_small_sparse_matrix_stays_inline(tmp_path: Path) -> None:
+    a = scipy.sparse.csr_array(scipy.sparse.eye(3000) * 4.0)  # 3,000 stored entries
+    s = sessions.make(LinearSystem(a, np.ones(3000)), lr=0.1)
+    sessions.save(s, tmp_path / "s.json")
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert set(saved["problem"]["A"]) == {"shape", "rows", "cols", "values"}
+    assert list(tmp_path.iterdir()) == [tmp_path / "s.json"]
+    assert (sessions.load(tmp_path / "s.json").problem.A != a).nnz == 0
 
 
 # -- refused sessions ------------------------------------------------------------------------
