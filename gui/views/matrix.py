@@ -120,7 +120,9 @@ class _KindPage:
                     _spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
                     _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"),
                 )
-                labels = ("Rows", "Columns")
+                # "Size 3 × 4": the field's tooltips say which is which, and the shorter
+                # row lets the Problem dock leave the plots half of a 1024-pixel window
+                labels = ("Size", "×")
             else:
                 spins = (_spin(1, 100_000, f"entries of {spec.title}"),)
                 labels = ("Entries",)

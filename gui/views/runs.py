@@ -193,6 +193,10 @@ class RunsPanel(QtWidgets.QWidget):
             self.view.addAction(a)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.pin_button, self.rename_button, self.delete_button):
+            # as wide as their words, not the style's 80 px: the three side by side must
+            # not widen the dock beyond its default width on a 1024-pixel screen
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 20)
+            b.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
