@@ -97,7 +97,7 @@ class _KindPage:
             view.setModel(model)
             view.paste_failed.connect(panel.message)
             if spec.ndim == 1:
-                view.setMinimumWidth(110)
+                view.setMinimumWidth(80)
                 view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
                 view.setItemDelegate(FittedNumbers(view))
             self.models[spec.key], self.views[spec.key] = model, view
