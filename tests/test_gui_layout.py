@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytest
 import test_gui
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -123,3 +124,111 @@ def test_the_first_window_and_its_frame_fit_the_screen(qtbot, tmp_path):
         assert w.width() <= 1440 and w.height() + title <= 900
     finally:
         close_deferred(qtbot, w)
+
+
+# -- tables -------------------------------------------------------------------------------------
+def fully_shown_columns(view: QtWidgets.QTableView) -> list[int]:
+    """The columns whose whole width lies inside the view's viewport."""
+    room = view.viewport().width()
+    return [
+        c
+        for c in range(view.model().columnCount())
+        if view.columnViewportPosition(c) >= 0
+        and view.columnViewportPosition(c) + view.columnWidth(c) <= room
+    ]
+
+
+def cut_cells(view: QtWidgets.QTableView) -> list[str]:
+    """Cells whose text is wider than their column (the delegate would elide it)."""
+    model, fm = view.model(), view.fontMetrics()
+    return [
+        f"{r},{c}: {model.data(model.index(r, c))}"
+        for r in range(min(model.rowCount(), 50))
+        for c in range(model.columnCount())
+        if fm.horizontalAdvance(str(model.data(model.index(r, c)))) + 6 > view.columnWidth(c)
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_default_a_shows_all_its_columns(qtbot, tmp_path, size):
+    w = started_as_the_app_starts(qtbot, tmp_path, size)
+    try:
+        settled(qtbot, w)
+        view = w.matrix.view("A")
+        assert view.model().columnCount() == 3
+        assert fully_shown_columns(view) == [0, 1, 2]
+        assert cut_cells(view) == [] and cut_cells(w.matrix.view("b")) == []
+    finally:
+        close_deferred(qtbot, w)
+
+
+def test_a_column_grows_to_a_longer_number_up_to_a_limit(qtbot, window):
+    view, model = window.matrix.view("A"), window.matrix.model_of("A")
+    before = view.columnWidth(1)
+    model.setData(model.index(0, 1), "-1.23457e-05")
+    assert view.columnWidth(1) > before and cut_cells(view) == []
+    model.set_array(np.full((3, 300), 1.0 / 3.0))  # a wide table: one width for all, fitted
+    widths = {view.columnWidth(c) for c in range(300)}
+    assert len(widths) == 1 and cut_cells(view) == []
+    assert widths.pop() <= view.widest
+
+
+def test_the_runs_table_shows_how_far_a_run_got_at_1024(qtbot, tmp_path):
+    w = started_as_the_app_starts(qtbot, tmp_path, (1024, 700))
+    try:
+        with qtbot.waitSignal(w.model.run_finished, timeout=LONG):
+            w.act_run.trigger()
+        settled(qtbot, w)
+        view = w.runs.view
+        names = [view.model().headerData(c, Qt.Horizontal) for c in fully_shown_columns(view)]
+        assert {"Run", "Iterations", "Final loss"} <= set(names), names
+        hfm = view.horizontalHeader().fontMetrics()
+        for c in fully_shown_columns(view):
+            header = view.model().headerData(c, Qt.Horizontal)
+            assert hfm.horizontalAdvance(header) + 8 <= view.columnWidth(c), header
+        assert cut_cells(view) == []
+    finally:
+        close_deferred(qtbot, w)
+
+
+# -- the views ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", SIZES)
+def test_every_view_is_reached_without_hidden_tabs(qtbot, tmp_path, size):
+    w = started_as_the_app_starts(qtbot, tmp_path, size)
+    try:
+        settled(qtbot, w)
+        tabs = w.plots.tabs
+        bar = tabs.tabBar()
+        shown = [i for i in range(bar.count()) if bar.isTabVisible(i)]
+        assert len(shown) >= 4
+        if bar.isVisible():  # every tab whole inside the bar: no scroll arrows, no "Cor…"
+            for i in shown:
+                assert bar.rect().contains(bar.tabRect(i)), tabs.tabText(i)
+                assert bar.tabRect(i).right() <= tabs.width()
+            return
+        combo = w.plots.views.combo  # ...or a list of the same views, in the tabs' place
+        assert combo.isVisible() and combo.width() <= tabs.width()
+        listed = [i for i in range(combo.count()) if not combo.view().isRowHidden(i)]
+        assert listed == shown
+        assert [combo.itemText(i) for i in listed] == [tabs.tabText(i) for i in shown]
+        last = shown[-1]
+        combo.activated.emit(last)
+        assert tabs.currentIndex() == last and combo.currentIndex() == last
+    finally:
+        close_deferred(qtbot, w)
+
+
+def test_the_view_list_replaces_tabs_that_do_not_fit(qtbot, window):
+    picker, bar = window.plots.views, window.plots.tabs.tabBar()
+    window.plots.tabs.resize(1200, 400)
+    assert bar.isVisibleTo(window.plots.tabs) and not picker.combo.isVisibleTo(picker)
+    window.plots.tabs.resize(200, 400)
+    assert not bar.isVisibleTo(window.plots.tabs) and picker.combo.isVisibleTo(picker)
+    # a view not for this problem is listed, greyed, and says why
+    i = window.plots.tabs.indexOf(window.plots.heat_x_plot)
+    window.plots.tabs.setTabVisible(i, True)
+    picker.sync()
+    item = picker.items.item(i)
+    assert not item.isEnabled() and "inverse" in item.toolTip()
+    picker.combo.activated.emit(i)
+    assert window.plots.tabs.currentIndex() != i
