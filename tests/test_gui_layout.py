@@ -232,3 +232,29 @@ def test_the_view_list_replaces_tabs_that_do_not_fit(qtbot, window):
     assert not item.isEnabled() and "inverse" in item.toolTip()
     picker.combo.activated.emit(i)
     assert window.plots.tabs.currentIndex() != i
+
+
+# -- labels ---------------------------------------------------------------------------------------
+def test_a_title_too_long_for_its_plot_is_elided_with_a_tooltip(qtbot, window):
+    plot = window.plots.err_plot
+    pi = plot.getPlotItem()
+    long = "Error and residual, with a title far too long for a plot at its narrowest"
+    pi.setTitle(long, size="10pt")
+    plot.resize(plot.minimumWidth(), 300)
+    shown = pi.titleLabel.item.toPlainText()
+    assert pi.titleLabel.item.boundingRect().width() <= plot.width()
+    assert shown != long and shown.endswith("…") and pi.titleLabel.toolTip() == long
+    plot.resize(1200, 300)  # room again: whole, no tooltip needed
+    assert pi.titleLabel.item.toPlainText() == long and pi.titleLabel.toolTip() == ""
+
+
+def test_the_timeline_count_is_never_cut(qtbot, window):
+    window.editor.load_session(window.model.session.replace(max_iters=1067, tol=0.0))
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
+        window.act_run.trigger()
+    timeline = window.plots.timeline
+    qtbot.waitUntil(lambda: timeline.spin.text().endswith("of 1,067"), timeout=LONG)
+    timeline.resize(timeline.minimumSizeHint().width(), timeline.height())
+    timeline.layout().activate()
+    spin = timeline.spin
+    assert spin.fontMetrics().horizontalAdvance(spin.text()) <= spin.lineEdit().width()

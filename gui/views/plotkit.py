@@ -6,6 +6,7 @@ Imported after the window is up: pyqtgraph is not on the startup path.
 
 from __future__ import annotations
 
+import html
 import math
 import sys
 from collections.abc import Callable
@@ -95,13 +96,61 @@ class QuietViewBox(pg.ViewBox):
             self._itemBoundsCache.pop(item, None)
 
 
+class FittedTitle(QtCore.QObject):
+    """A plot's title that never runs past the plot: each line elided to the plot's width,
+    the whole title in the title's tooltip ("Error and residua" was cut at 1024 pixels,
+    silently). ``PlotItem.setTitle`` keeps working: the label's ``setText`` is wrapped, so
+    the full text is remembered and fitted whoever sets it."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.label = plot.getPlotItem().titleLabel
+        self._set_text = self.label.setText  # pyqtgraph's own
+        self.full = self.label.text
+        self.label.setText = self._text
+        plot.installEventFilter(self)
+
+    def _text(self, text: str, **opts: object) -> None:
+        self.full = text
+        self._set_text(text, **opts)
+        self.fit()
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        label, room = self.label, self.plot.width() - 8
+        if not self.full:
+            return
+        self._set_text(self.full)  # measured whole, first
+        if label.item.boundingRect().width() <= room:
+            label.setToolTip("")
+            return
+        doc = QtGui.QTextDocument()
+        doc.setHtml(self.full)
+        plain = doc.toPlainText()
+        font = QtGui.QFont(label.item.font())
+        size = str(label.opts.get("size", ""))
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        fm = QtGui.QFontMetrics(font)
+        lines = [fm.elidedText(line, QtCore.Qt.ElideRight, room - 8) for line in plain.splitlines()]
+        self._set_text("<br>".join(html.escape(line) for line in lines))
+        label.setToolTip(plain)
+
+
 class GuardedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile)."""
+    """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile).
+    Its title fits its width (``FittedTitle``)."""
 
     def __init__(self, guard: Guard | None = None, **kwargs: object) -> None:
         kwargs.setdefault("viewBox", QuietViewBox())
         super().__init__(axisItems=_axes(), **kwargs)
         self.guard = guard
+        self.title = FittedTitle(self)
 
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         if self.guard is None:
