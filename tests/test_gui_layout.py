@@ -258,3 +258,15 @@ def test_the_timeline_count_is_never_cut(qtbot, window):
     timeline.layout().activate()
     spin = timeline.spin
     assert spin.fontMetrics().horizontalAdvance(spin.text()) <= spin.lineEdit().width()
+
+
+def test_a_legend_name_too_long_for_its_plot_is_elided_with_a_tooltip(qtbot, window):
+    plot, legend = window.plots.err_plot, window.plots.err_plot.getPlotItem().legend
+    long = "‖x − x*‖ error, named at a length no plot this narrow can hold"
+    legend.getLabel(window.plots.err_curve).setText(long)
+    plot.resize(plot.minimumWidth(), 300)
+    label = legend.getLabel(window.plots.err_curve)
+    assert label.item.boundingRect().width() <= plot.width() - 60
+    assert label.item.toPlainText().endswith("…") and label.toolTip() == long
+    plot.resize(1200, 300)
+    assert label.item.toPlainText() == long and label.toolTip() == ""
