@@ -270,3 +270,53 @@ def test_a_legend_name_too_long_for_its_plot_is_elided_with_a_tooltip(qtbot, win
     assert label.item.toPlainText().endswith("…") and label.toolTip() == long
     plot.resize(1200, 300)
     assert label.item.toPlainText() == long and label.toolTip() == ""
+
+
+def cut_labels(w: MainWindow) -> list[str]:
+    """Visible labels and buttons whose text is wider than their room and that have no
+    tooltip to show it whole (word-wrapping labels wrap instead)."""
+    bad = []
+    for widget in w.findChildren(QtWidgets.QWidget):
+        if not widget.isVisible() or widget.window() is not w:
+            continue
+        if isinstance(widget, QtWidgets.QLabel) and not widget.wordWrap():
+            text, room = widget.text(), widget.contentsRect().width() - 2 * widget.margin()
+            if widget.textFormat() != Qt.PlainText and "<" in text:
+                doc = QtGui.QTextDocument()
+                doc.setHtml(text)
+                text = doc.toPlainText()
+        elif isinstance(widget, QtWidgets.QAbstractButton) and widget.text():
+            text, room = widget.text().replace("&", ""), widget.width() - 8
+        else:
+            continue
+        fm = widget.fontMetrics()
+        wide = max((fm.horizontalAdvance(line) for line in text.splitlines()), default=0)
+        if wide > room and not widget.toolTip():
+            bad.append(f"{type(widget).__name__} {text!r}: {wide} > {room}")
+    for name, plot in w.plots.plots.items():  # titles and legend names, in the plots' scenes
+        if not plot.isVisible():
+            continue
+        pi = plot.getPlotItem()
+        labels = [pi.titleLabel] + [label for _s, label in getattr(pi.legend, "items", [])]
+        for label in labels:
+            if label.isVisible() and not label.toolTip():
+                right = label.mapToScene(label.item.boundingRect().topRight()).x()
+                if right > plot.width() + 1:
+                    bad.append(f"{name}: {label.item.toPlainText()!r}")
+    spin = w.plots.timeline.spin
+    if spin.fontMetrics().horizontalAdvance(spin.text()) > spin.lineEdit().width():
+        bad.append(f"timeline {spin.text()!r}")
+    return bad
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_no_label_is_cut_without_a_tooltip(qtbot, tmp_path, size):
+    w = started_as_the_app_starts(qtbot, tmp_path, size)
+    try:
+        with qtbot.waitSignal(w.model.run_finished, timeout=LONG):
+            w.act_run.trigger()
+        settled(qtbot, w)
+        assert cut_labels(w) == []
+        assert plots_share(w) >= HALF
+    finally:
+        close_deferred(qtbot, w)
