@@ -320,3 +320,18 @@ def test_no_label_is_cut_without_a_tooltip(qtbot, tmp_path, size):
         assert plots_share(w) >= HALF
     finally:
         close_deferred(qtbot, w)
+
+
+def test_a_900_column_matrix_shows_its_small_entries_side_by_side(qtbot, tmp_path):
+    """gr_30_30 (8 on the diagonal, −1 beside it) at 1024x700: columns as narrow as their
+    entries, several whole ones in the pane, not one 104-pixel column and a cut "−1"."""
+    w = started_as_the_app_starts(qtbot, tmp_path, (1024, 700))
+    try:
+        w.files.preset("matrix-gr_30_30")
+        qtbot.waitUntil(lambda: w.matrix.model_of("A").shape == (900, 900), timeout=LONG)
+        settled(qtbot, w)
+        view = w.matrix.view("A")
+        assert len(fully_shown_columns(view)) >= 3
+        assert cut_cells(view) == []
+    finally:
+        close_deferred(qtbot, w)

@@ -329,7 +329,7 @@ def fit_columns(
         widest = 24
         for c in cols:
             header = model.headerData(c, Qt.Horizontal, Qt.DisplayRole)
-            widest = max(widest, hfm.horizontalAdvance(str(header or "")) + 14)
+            widest = max(widest, hfm.horizontalAdvance(str(header or "")) + 10)  # its padding: 8
             texts = set()
             decorated = False
             for r in rows:
