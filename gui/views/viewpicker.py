@@ -21,6 +21,9 @@ class ViewPicker(QtWidgets.QWidget):
     def __init__(self, tabs: QtWidgets.QTabWidget, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.tabs = tabs
+        # a little less padding than the window's tabs: the views' tabs fit a 1440-pixel
+        # window's pane (the list takes over below that)
+        tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 7px; }")
         self.combo = QtWidgets.QComboBox()
         self.combo.setObjectName("viewPicker")
         self.combo.setToolTip("The view shown below")
