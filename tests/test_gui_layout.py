@@ -182,7 +182,9 @@ def test_the_runs_table_shows_how_far_a_run_got_at_1024(qtbot, tmp_path):
         view = w.runs.view
         names = [view.model().headerData(c, Qt.Horizontal) for c in fully_shown_columns(view)]
         assert {"Run", "Iterations", "Final loss"} <= set(names), names
-        hfm = view.horizontalHeader().fontMetrics()
+        bold = QtGui.QFont(view.horizontalHeader().font())
+        bold.setBold(True)  # a selected row's headers are drawn bold
+        hfm = QtGui.QFontMetrics(bold)
         for c in fully_shown_columns(view):
             header = view.model().headerData(c, Qt.Horizontal)
             assert hfm.horizontalAdvance(header) + 8 <= view.columnWidth(c), header

@@ -323,7 +323,10 @@ def fit_columns(
     style = view.style()
     pad = 2 * (style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, view) + 1) + 8
     icon = view.iconSize().width() if view.iconSize().isValid() else 16
-    fm, hfm = view.fontMetrics(), hh.fontMetrics()
+    # the header's words in bold: a selected row highlights every section's header so
+    header_font = QtGui.QFont(hh.font())
+    header_font.setBold(True)
+    fm, hfm = view.fontMetrics(), QtGui.QFontMetrics(header_font)
 
     def wanted(cols: list[int]) -> int:
         widest = 24
