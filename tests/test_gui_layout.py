@@ -337,3 +337,26 @@ def test_a_900_column_matrix_shows_its_small_entries_side_by_side(qtbot, tmp_pat
         assert cut_cells(view) == []
     finally:
         close_deferred(qtbot, w)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_sparse_matrix_fits_its_entries_and_leaves_the_plots_half(qtbot, tmp_path, size):
+    """A 100,000-row sparse A: row, column and value side by side in the pane, the value
+    not pushed out of sight by two columns sized for six-digit row numbers."""
+    from test_gui_sparse import tridiagonal
+
+    from solver.sparseio import save_sparse
+
+    w = started_as_the_app_starts(qtbot, tmp_path, size)
+    try:
+        save_sparse(tmp_path / "tri.mtx", tridiagonal(100_000))
+        assert w.editor.import_matrix(tmp_path / "tri.mtx")
+        settled(qtbot, w)
+        table = w.matrix.page.sparse_view.table
+        qtbot.waitUntil(table.isVisible, timeout=LONG)
+        # at 1024 pixels the dock is at its least width, and the entries scroll across
+        assert fully_shown_columns(table) == [0, 1, 2] if size[0] >= 1440 else [0, 1]
+        assert cut_cells(table) == []
+        assert plots_share(w) >= HALF  # its six-digit sizes do not widen the dock too far
+    finally:
+        close_deferred(qtbot, w)

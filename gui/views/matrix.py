@@ -50,7 +50,8 @@ def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
 
 
 def _fit_spin(s: QtWidgets.QSpinBox, value: int) -> None:
-    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + 30)
+    buttons = 30 if s.buttonSymbols() != QtWidgets.QAbstractSpinBox.NoButtons else 12
+    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + buttons)
 
 
 def _analysis_words(problem: object) -> str:
@@ -304,6 +305,12 @@ class MatrixPanel(QtWidgets.QWidget):
                 fixed = key == kind.sparse_key and page.sparse is not None
                 for sp, v in zip(spins, shape, strict=False):
                     sp.setMaximum(v if fixed else MAX_SIZE)
+                    # a fixed size has no arrows to step it: the room goes to its digits
+                    sp.setButtonSymbols(
+                        QtWidgets.QAbstractSpinBox.NoButtons
+                        if fixed
+                        else QtWidgets.QAbstractSpinBox.UpDownArrows
+                    )
                     _fit_spin(sp, max(v, 8888) if fixed else 8888)  # 100,000 in full
                     sp.setValue(v)
                     sp.setEnabled(not fixed)

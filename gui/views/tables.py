@@ -321,7 +321,7 @@ def fit_columns(
         else np.linspace(0, n_rows - 1, FIT_SAMPLE_ROWS).astype(int).tolist()
     )
     style = view.style()
-    pad = 2 * (style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, view) + 1) + 8
+    pad = 2 * (style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, view) + 1) + 4
     icon = view.iconSize().width() if view.iconSize().isValid() else 16
     # the header's words in bold: a selected row highlights every section's header so
     header_font = QtGui.QFont(hh.font())
