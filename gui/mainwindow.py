@@ -248,7 +248,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots = PlotPanel(guard=self.live.guard)
         self.plots.restore_state(self.persistence.settings)
         self.persistence.parts.append(self.plots)
-        self.setCentralWidget(self.plots)
+        self.layout_.set_plots(self.plots)
         self.plots.bind(self.model)
         self.live.wants_x = self.plots.wants_x
         self.live.frame.connect(self.plots.frame)

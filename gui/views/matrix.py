@@ -52,7 +52,8 @@ def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
 
 
 def _fit_spin(s: QtWidgets.QSpinBox, value: int) -> None:
-    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + 30)
+    buttons = 30 if s.buttonSymbols() != QtWidgets.QAbstractSpinBox.NoButtons else 12
+    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + buttons)
 
 
 def _analysis_words(problem: object) -> str:
@@ -99,7 +100,7 @@ class _KindPage:
             view.setModel(model)
             view.paste_failed.connect(panel.message)
             if spec.ndim == 1:
-                view.setMinimumWidth(110)
+                view.setMinimumWidth(80)
                 view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
                 view.setItemDelegate(FittedNumbers(view))
             self.models[spec.key], self.views[spec.key] = model, view
@@ -122,7 +123,9 @@ class _KindPage:
                     _spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
                     _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"),
                 )
-                labels = ("Rows", "Columns")
+                # "Size 3 × 4": the field's tooltips say which is which, and the shorter
+                # row lets the Problem dock leave the plots half of a 1024-pixel window
+                labels = ("Size", "×")
             else:
                 spins = (_spin(1, 100_000, f"entries of {spec.title}"),)
                 labels = ("Entries",)
@@ -304,6 +307,12 @@ class MatrixPanel(QtWidgets.QWidget):
                 fixed = key == kind.sparse_key and page.sparse is not None
                 for sp, v in zip(spins, shape, strict=False):
                     sp.setMaximum(v if fixed else MAX_SIZE)
+                    # a fixed size has no arrows to step it: the room goes to its digits
+                    sp.setButtonSymbols(
+                        QtWidgets.QAbstractSpinBox.NoButtons
+                        if fixed
+                        else QtWidgets.QAbstractSpinBox.UpDownArrows
+                    )
                     _fit_spin(sp, max(v, 8888) if fixed else 8888)  # 100,000 in full
                     sp.setValue(v)
                     sp.setEnabled(not fixed)

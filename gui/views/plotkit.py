@@ -6,6 +6,7 @@ Imported after the window is up: pyqtgraph is not on the startup path.
 
 from __future__ import annotations
 
+import html
 import math
 import sys
 from collections.abc import Callable
@@ -95,13 +96,76 @@ class QuietViewBox(pg.ViewBox):
             self._itemBoundsCache.pop(item, None)
 
 
+def fit_label(
+    label: pg.LabelItem,
+    full: str,
+    room: float,
+    set_text: Callable[[str], None] | None = None,
+) -> str:
+    """Show ``full`` (rich text allowed) in ``label``; where it is wider than ``room``
+    pixels, each line elided to fit, and the whole text in the label's tooltip. Returns the
+    text set."""
+    set_text = set_text or label.setText
+    set_text(full)  # measured whole, first
+    if label.item.boundingRect().width() <= room:
+        label.setToolTip("")
+        return full
+    doc = QtGui.QTextDocument()
+    doc.setHtml(full)
+    plain = doc.toPlainText()
+    font = QtGui.QFont(label.item.font())
+    size = str(label.opts.get("size") or "")
+    if size.endswith("pt"):
+        font.setPointSizeF(float(size[:-2]))
+    fm = QtGui.QFontMetrics(font)
+    lines = [
+        fm.elidedText(line, QtCore.Qt.ElideRight, int(room) - 8) for line in plain.splitlines()
+    ]
+    shown = "<br>".join(html.escape(line) for line in lines)
+    set_text(shown)
+    label.setToolTip(plain)
+    return shown
+
+
+class FittedTitle(QtCore.QObject):
+    """A plot's title that never runs past the plot: each line elided to the plot's width,
+    the whole title in the title's tooltip ("Error and residua" was cut at 1024 pixels,
+    silently). ``PlotItem.setTitle`` keeps working: the label's ``setText`` is wrapped, so
+    the full text is remembered and fitted whoever sets it."""
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.label = plot.getPlotItem().titleLabel
+        self._set_text = self.label.setText  # pyqtgraph's own
+        self.full = self.label.text
+        self.label.setText = self._text
+        plot.installEventFilter(self)
+
+    def _text(self, text: str, **opts: object) -> None:
+        self.full = text
+        self._set_text(text, **opts)
+        self.fit()
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        if self.full:
+            fit_label(self.label, self.full, self.plot.width() - 8, self._set_text)
+
+
 class GuardedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile)."""
+    """A PlotWidget that paints inside ``guard()`` (the solver thread parked meanwhile).
+    Its title fits its width (``FittedTitle``)."""
 
     def __init__(self, guard: Guard | None = None, **kwargs: object) -> None:
         kwargs.setdefault("viewBox", QuietViewBox())
         super().__init__(axisItems=_axes(), **kwargs)
         self.guard = guard
+        self.title = FittedTitle(self)
 
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         if self.guard is None:
@@ -376,6 +440,9 @@ class StripLegend(QtCore.QObject):
         self.toggle.toggled.connect(self.item.setVisible)
         pi.getViewBox().menu.addAction(self.toggle)
         self._k = 0
+        # each label's whole name, and the (maybe elided) text it was given to show
+        self._full: dict[pg.LabelItem, str] = {}
+        self._shown: dict[pg.LabelItem, str] = {}
         plot.installEventFilter(self)
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
@@ -397,6 +464,11 @@ class StripLegend(QtCore.QObject):
         cols = max(1, min(3, len(entries), int(room // (widest + 10))))
         if cols != self.item.columnCount:
             self.item.setColumnCount(cols)
+        for sample, label in entries:
+            # a name set since (``setText``) is the new whole name; ours is an elided one
+            full = self._full.get(label) if label.text == self._shown.get(label) else label.text
+            self._full[label] = full
+            self._shown[label] = fit_label(label, full, room - sample.boundingRect().width() - 10)
 
     def add(self, item: pg.GraphicsObject, name: str) -> None:
         """List ``item`` (a curve, or a stand-in with its pen) as ``name``."""
@@ -404,6 +476,8 @@ class StripLegend(QtCore.QObject):
 
     def clear(self) -> None:
         self.item.clear()
+        self._full.clear()
+        self._shown.clear()
 
     def getLabel(self, item: object) -> object:  # noqa: N802 - pyqtgraph's name
         return self.item.getLabel(item)

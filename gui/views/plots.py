@@ -46,6 +46,7 @@ from .source import RunSource
 from .svdplots import TITLES as SVD_TITLES
 from .svdplots import SvdViews
 from .timeline import Timeline
+from .viewpicker import ViewPicker
 
 
 class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
@@ -115,6 +116,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         ):
             self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(self._catch_up)
+        self.views = ViewPicker(self.tabs)  # a list of the views where the tabs do not fit
         self._set_heat_tabs(False)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -124,7 +126,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         bottom = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         bottom.setObjectName("plotsBottom")
         bottom.addWidget(self.x_plot)
-        bottom.addWidget(self.tabs)
+        bottom.addWidget(self.views)
         outer = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         outer.setObjectName("plotsOuter")
         outer.addWidget(top)
@@ -220,6 +222,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         tabs.setCurrentIndex(3 if svd and cur < 3 else cur if wanted[cur] else 0)
         for i in range(tabs.count()):
             tabs.setTabVisible(i, wanted[i] or 7 <= i < 9)
+        self.views.sync()
 
     # -- data -------------------------------------------------------------------------------
     def set_source(self, src: RunSource | None) -> None:

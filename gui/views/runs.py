@@ -11,12 +11,16 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..model import RUNNING, AppModel, RunRecord
-from .tables import FittedNumbers
+from .tables import FittedNumbers, fit_columns
 
 Qt = QtCore.Qt
 
 COLUMNS = ("Run", "Optimizer", "lr", "Iterations", "Final loss", "Ended")
-COLUMN_WIDTHS = (90, 82, 56, 76, 76, 90)
+# The order the columns are shown in: how far a run got first, so that a narrow dock shows
+# them without scrolling (the model's order stays, for whatever reads it).
+SHOWN_ORDER = ("Run", "Iterations", "Final loss", "lr", "Optimizer", "Ended")
+# A column fits its content up to this width (px); the name's is elided, with its tooltip.
+COLUMN_LIMIT = 140
 _STALE = QtGui.QColor("#9aa1ab")
 # A running run's row (its iterations and loss) is repainted at most this often, not at each
 # of the plots' frames: at n = 2000 the table's repaint was ~1 ms of a 12 ms frame, for
@@ -125,6 +129,8 @@ class RunsTableModel(QtCore.QAbstractTableModel):
             return QtGui.QColor(r.colour)
         if role == Qt.ToolTipRole:
             tip = r.status.message or r.status.state
+            if col == 0:  # the name, whole, where its column is too narrow for it
+                tip = f"{r.name}\n{tip}"
             if r.stale:
                 tip += "\n(a run of another problem than the current one)"
             return tip + ("\npinned: kept past the last eight runs" if r.pinned else "")
@@ -165,8 +171,18 @@ class RunsPanel(QtWidgets.QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(True)
-        for col, width in enumerate(COLUMN_WIDTHS):
-            hh.resizeSection(col, width)
+        for visual, name in enumerate(SHOWN_ORDER):
+            hh.moveSection(hh.visualIndex(COLUMNS.index(name)), visual)
+        self.table_model.modelReset.connect(self._fit)
+        self.table_model.dataChanged.connect(
+            lambda first, last, _roles=(): fit_columns(
+                self.view,
+                COLUMN_LIMIT,
+                list(range(first.column(), last.column() + 1)),
+                grow_only=True,
+            )
+        )
+        self._fit()
         self._fitted = FittedNumbers(self.view)
         for col in ("lr", "Final loss"):
             self.view.setItemDelegateForColumn(COLUMNS.index(col), self._fitted)
@@ -193,6 +209,10 @@ class RunsPanel(QtWidgets.QWidget):
             self.view.addAction(a)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.pin_button, self.rename_button, self.delete_button):
+            # as wide as their words, not the style's 80 px: the three side by side must
+            # not widen the dock beyond its default width on a 1024-pixel screen
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 20)
+            b.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
@@ -203,6 +223,9 @@ class RunsPanel(QtWidgets.QWidget):
         self.table_model.modelReset.connect(self._show_selection)
         model.selection_changed.connect(lambda _r: self._show_selection())
         self._show_selection()
+
+    def _fit(self) -> None:
+        fit_columns(self.view, COLUMN_LIMIT)
 
     def _row_chosen(self, cur: QtCore.QModelIndex, _prev: QtCore.QModelIndex) -> None:
         rec = self.table_model.record(cur.row())

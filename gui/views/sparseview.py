@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .tables import fit_columns
+
 Qt = QtCore.Qt
 
 PATTERN_BINS = 400  # the picture's resolution, per side: a dock is a few hundred pixels wide
@@ -180,11 +182,9 @@ class SparseMatrixView(QtWidgets.QWidget):
             self.summary.setText("")
             return
         rows, cols = m.shape
-        widest = self.fontMetrics().horizontalAdvance(f"{max(rows, cols):,}") + 14
-        for c in (0, 1):
-            self.table.setColumnWidth(
-                c, max(widest, self.fontMetrics().horizontalAdvance("col") + 14)
-            )
+        # each column as wide as its (sampled) entries: the value beside two columns sized
+        # for the largest row number was pushed out of a narrow pane
+        fit_columns(self.table, self.fontMetrics().horizontalAdvance("-8.88888e-888") + 16)
         fill = 100.0 * m.nnz / (rows * cols)
         self.summary.setText(
             f"<b>{rows:,} × {cols:,}</b>, held sparse: <b>{m.nnz:,}</b> stored entries "

@@ -294,6 +294,72 @@ class FittedNumbers(QtWidgets.QStyledItemDelegate):
         option.text = text
 
 
+# Rows a fitted column measures: all of them up to this many, else this many spread out.
+FIT_SAMPLE_ROWS = 200
+# Columns measured one by one up to this many; a wider table gets one width for all.
+FIT_EACH_COLUMN_UP_TO = 64
+
+
+def fit_columns(
+    view: QtWidgets.QTableView,
+    limit: int,
+    columns: list[int] | None = None,
+    grow_only: bool = False,
+) -> None:
+    """Size ``view``'s columns to their widest text (header and cells) up to ``limit``
+    pixels; what is wider is rounded to fit (``FittedNumbers``) or elided with a tooltip,
+    and a table wider than its pane scrolls. A default width for every column hid the third
+    of a 3×3 A's small integers beside b; cells are sampled, so 2,000 × 2,000 fits at once."""
+    model = view.model()
+    if model is None:
+        return
+    hh = view.horizontalHeader()
+    n_rows, n_cols = model.rowCount(), model.columnCount()
+    rows = (
+        range(n_rows)
+        if n_rows <= FIT_SAMPLE_ROWS
+        else np.linspace(0, n_rows - 1, FIT_SAMPLE_ROWS).astype(int).tolist()
+    )
+    style = view.style()
+    pad = 2 * (style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, view) + 1) + 4
+    icon = view.iconSize().width() if view.iconSize().isValid() else 16
+    # the header's words in bold: a selected row highlights every section's header so
+    header_font = QtGui.QFont(hh.font())
+    header_font.setBold(True)
+    fm, hfm = view.fontMetrics(), QtGui.QFontMetrics(header_font)
+
+    def wanted(cols: list[int]) -> int:
+        widest = 24
+        for c in cols:
+            header = model.headerData(c, Qt.Horizontal, Qt.DisplayRole)
+            widest = max(widest, hfm.horizontalAdvance(str(header or "")) + 10)  # its padding: 8
+            texts = set()
+            decorated = False
+            for r in rows:
+                index = model.index(r, c)
+                texts.add(str(model.data(index, Qt.DisplayRole) or ""))
+                decorated = decorated or model.data(index, Qt.DecorationRole) is not None
+            extra = pad + (icon + 4 if decorated else 0)
+            widest = max([widest, *(fm.horizontalAdvance(t) + extra for t in texts)])
+        return min(limit, widest)
+
+    if n_cols > FIT_EACH_COLUMN_UP_TO and columns is None:
+        step = max(1, n_cols // FIT_EACH_COLUMN_UP_TO)
+        rows = rows[:: max(1, len(rows) // 16)]  # 16 rows of 64 columns: one width for all
+        width = wanted(list(range(0, n_cols, step)))
+        hh.setDefaultSectionSize(width)
+        for c in range(n_cols):
+            if hh.sectionSize(c) != width:
+                hh.resizeSection(c, width)
+        return
+    for c in range(n_cols) if columns is None else columns:
+        if hh.sectionResizeMode(c) == QtWidgets.QHeaderView.Stretch:
+            continue
+        width = wanted([c])
+        if not grow_only or width > hh.sectionSize(c):
+            hh.resizeSection(c, width)
+
+
 class MatrixView(QtWidgets.QTableView):
     """A table view with spreadsheet paste (Ctrl+V) of a whole block at the current cell."""
 
@@ -309,7 +375,8 @@ class MatrixView(QtWidgets.QTableView):
         # Wide enough for the longest number a cell shows (6 significant digits, a sign and
         # an exponent): the numbers are never elided at the default width.
         widest = self.fontMetrics().horizontalAdvance("-8.88888e-888")
-        self.horizontalHeader().setDefaultSectionSize(widest + 16)
+        self.widest = widest + 16  # a column fitted to its numbers is at most this wide
+        self.horizontalHeader().setDefaultSectionSize(self.widest)
         self.setAlternatingRowColors(True)
         self.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
         self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
@@ -318,6 +385,22 @@ class MatrixView(QtWidgets.QTableView):
             | QtWidgets.QAbstractItemView.EditKeyPressed
             | QtWidgets.QAbstractItemView.AnyKeyPressed
         )
+
+    def setModel(self, model: QtCore.QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        if model is None:
+            return
+        model.modelReset.connect(self.fit_columns)
+        model.dataChanged.connect(
+            lambda first, last, _roles=(): fit_columns(
+                self, self.widest, list(range(first.column(), last.column() + 1)), True
+            )
+        )
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Every column as wide as its numbers need, up to the widest number."""
+        fit_columns(self, self.widest)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         if event.matches(QtGui.QKeySequence.Paste):

@@ -32,7 +32,6 @@ class Timeline(QtWidgets.QWidget):
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip("The iteration under inspection")
         self.spin.setGroupSeparatorShown(True)
-        # it may shrink to its minimum (the slider beside it says where we are anyway)
         self.spin.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
         self.slider.setMinimumWidth(40)
         # tool buttons: narrower than push buttons, so the row fits the narrowest plots
@@ -92,6 +91,8 @@ class Timeline(QtWidgets.QWidget):
         suffix = f" of {max(n - 1, 0):,}" if n else ""
         if suffix != self.spin.suffix():
             self.spin.setSuffix(suffix)
+            # never narrower than "1,067 of 1,067": squeezed, it showed "1,067 of 1,06"
+            self.spin.setMinimumWidth(self.spin.sizeHint().width())
         self.newest.setEnabled(k is not None)
         x = None if h is None or n == 0 else h.iterate(max(shown, 0))
         self.resume.setEnabled(x is not None)
