@@ -52,20 +52,21 @@ def unstable_step(
     weight decay, a loss that is not quadratic)."""
     if lipschitz is None or not math.isfinite(lipschitz) or lipschitz <= 0 or not lr > 0:
         return None
-    product = f"lr · L = {lr:.4g} × {lipschitz:.4g} = {_above(lr * lipschitz, 2.0)}"
-    if optimizer == "gd":
-        return f"{product} > 2" if lr * lipschitz > 2 else None
-    if optimizer != "sgd" or any(args.get(k) for k in ("nesterov", "dampening", "weight_decay")):
+    beta = 0.0  # gd, and torch's SGD without momentum
+    if optimizer == "sgd":
+        if any(args.get(k) for k in ("nesterov", "dampening", "weight_decay")):
+            return None
+        beta = float(args.get("momentum", 0.0) or 0.0)
+        if beta > 1:
+            return f"momentum β = {beta:.4g} > 1"
+    elif optimizer != "gd":
         return None
-    beta = float(args.get("momentum", 0.0) or 0.0)
-    if beta > 1:
-        return f"momentum β = {beta:.4g} > 1"
-    if lr * lipschitz <= 2 + 2 * beta:
+    bound = 2 + 2 * beta
+    if lr * lipschitz <= bound:
         return None
+    product = f"lr · L = {lr:.4g} × {lipschitz:.4g} = {_above(lr * lipschitz, bound)}"
     if beta == 0:
         return f"{product} > 2"
-    bound = 2 + 2 * beta
-    product = f"lr · L = {lr:.4g} × {lipschitz:.4g} = {_above(lr * lipschitz, bound)}"
     return f"{product} > 2 + 2β = {bound:.4g} (momentum β = {beta:.4g})"
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import main
 from solver import Run, analyze
 from solver import session as sessions
-from solver.divergence import GROWING, Watch, judge
+from solver.divergence import GROWING, Watch, judge, unstable_step
 from solver.explain import explain, loss_levels
 from solver.presets import A_MAT, B_VEC
 
@@ -185,3 +185,21 @@ def test_with_the_stop_off_the_error_and_residual_are_told_past_float32() -> Non
     assert h.error[k - 1] > 1e150 and h.residual_norm[k - 1] > 1e150
     # and still float32-rounded below its range, however the blocks fell
     assert h.error[10] == np.float32(h.error[10])
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "args", "said"),
+    [
+        ("gd", 0.34, {}, None),  # lr · L = 1.98: inside
+        ("gd", 0.3432, {}, "lr · L = 0.3432 × 5.828 = 2.0003 > 2"),  # digits that show it
+        ("sgd", 0.5, {}, "lr · L = 0.5 × 5.828 = 2.91 > 2"),  # no momentum: gd
+        ("sgd", 0.5, {"momentum": 0.9}, None),  # 2.91 < 2 + 2β = 3.8
+        ("sgd", 0.01, {"momentum": 1.5}, "momentum β = 1.5 > 1"),
+        ("sgd", 5.0, {"momentum": 0.9, "nesterov": True}, None),  # region not known here
+        ("sgd", 5.0, {"momentum": 0.9, "weight_decay": 0.1}, None),
+        ("adam", 5.0, {}, None),
+    ],
+)
+def test_the_step_rule_knows_gd_and_the_heavy_ball_only(optimizer, lr, args, said) -> None:
+    assert unstable_step(optimizer, lr, args, L3) == said
+    assert unstable_step(optimizer, lr, args, None) is None  # no L: nothing is claimed
