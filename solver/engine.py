@@ -30,12 +30,14 @@ import numpy as np
 import torch
 
 from . import fastpath
-from .analysis import Analysis, analyze
+from .analysis import Analysis
 from .devices import resolve_device
+from .divergence import Watch, stop_message
 from .history import History
 from .kinds import initial_x, kind_of
 from .losses import loss_function
 from .optimizers import make_torch_optimizer
+from .results import RunResults
 from .session import Session
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -67,7 +69,7 @@ class _StepAborted(Exception):
     RuntimeError, which ``advance`` reports as a torch failure."""
 
 
-class Run:
+class Run(RunResults):
     """Drives one session. Not thread-safe except ``request_stop``/``request_pause``."""
 
     def __init__(
@@ -133,6 +135,8 @@ class Run:
         self.elapsed = 0.0  # seconds spent inside advance()
         self._stop_flag = threading.Event()
         self._pause_flag = threading.Event()
+        # ``solver.divergence``'s rule on every recorded loss, when the session asks to stop
+        self._watch = Watch(session.dtype, self._unstable) if session.stop_on_divergence else None
 
         # With the norms from the forward pass an eager block needs the tracked unknowns only
         # (a row of 100,000 was 800 KB copied per update, for 12 numbers kept).
@@ -240,16 +244,35 @@ class Run:
         k = self._fast.size(
             min(limit, self._block_rows - row, self.max_iters - self.iteration), deadline
         )
+        # a narrow block keeps a few unknowns: the point a divergence may rewind to is kept
+        start = self._xd.clone() if self._narrow and self._watch is not None else None
         losses, self._loss_t = self._fast.apply(
             fn, self._x, self._xd, self._loss_t, self._lr, self.tol, k, row
         )
+        if self._watch is not None and (j := self._watch.feed(losses)) is not None:
+            if j + 1 < len(losses):  # certain before the chunk's end: back to that row
+                losses = self._rewind_chunk(fn, start, row, j, losses)
         self._losses.extend(losses)
         if (norms := self._fast.take_norms()) is not None:
             self._norms.append(norms)
         self.iteration += len(losses)
         self.grad_evals += len(losses)
-        self._check_eager(losses[-1])
+        self._check_eager(losses[-1], watched=True)
         return len(losses)
+
+    def _rewind_chunk(self, fn: fastpath.ChunkFn, start: torch.Tensor | None, row: int,
+                      j: int, losses: list[float]) -> list[float]:  # fmt: skip
+        """Put ``x`` back at the chunk's row ``j``: from the block, which holds whole rows,
+        or by applying the chunk again from its ``start`` up to that row (a narrow block)."""
+        if start is None:
+            self._xd.copy_(torch.from_numpy(self._block_x[row + j]).reshape(self._xd.shape))
+            self._forward()
+            return losses[: j + 1]
+        self._xd.copy_(start)
+        out, self._loss_t = self._fast.apply(
+            fn, self._x, self._xd, self._loss_t, self._lr, self.tol, j + 1, row
+        )
+        return out
 
     def _record(self) -> None:
         if self._exact_t is not None:
@@ -263,11 +286,15 @@ class Run:
             self._block_x[len(self._losses)] = x[self.history.tracked] if self._narrow else x
             self._losses.append(self._loss_t.item())
 
-    def _check_eager(self, value: float | None) -> bool:
-        """Stop rules on the newest loss (eager mode); True when the run finished."""
+    def _check_eager(self, value: float | None, watched: bool = False) -> bool:
+        """Stop rules on the newest loss (eager mode); True when the run finished.
+        ``watched``: the divergence rule has seen it already."""
         if value is None:
             return False
-        if not math.isfinite(value):
+        if not math.isfinite(value) or (
+            self._watch is not None
+            and (self._watch.verdict is not None if watched else self._watch.feed_one(value))
+        ):
             self._flush()
             self._finish(StopReason.DIVERGED)
             return True
@@ -401,6 +428,10 @@ class Run:
         stop_at, reason = None, None
         if bad.any():
             stop_at, reason = int(np.argmax(bad)), StopReason.DIVERGED
+        if self.lazy and self._watch is not None:
+            j = self._watch.feed(losses[: len(losses) if stop_at is None else stop_at])
+            if j is not None:
+                stop_at, reason = j, StopReason.DIVERGED
         if self.lazy:
             below = losses < self.tol if self.tol > 0 else np.zeros(len(losses), bool)
             if below.any() and (stop_at is None or int(np.argmax(below)) < stop_at):
@@ -440,12 +471,9 @@ class Run:
         elif reason is StopReason.STOPPED:
             self.message = f"stopped by you at iteration {self.iteration}"
         elif reason is StopReason.DIVERGED:
-            self.message = f"diverged at iteration {self.iteration}: loss became {last:.3g}"
-            why = None
-            if self.optimizer_name == "gd":
-                why = self.analysis().divergence_reason(self._lr)
-            if why:
-                self.message += f"; {why}"
+            verdict = None if self._watch is None else self._watch.verdict
+            why = self._unstable() if verdict is None else None
+            self.message = stop_message(verdict, self.iteration, last, why)
 
     def _fail(self, message: str) -> None:
         # Keep every update recorded before the fault, unless even that copy fails (no device)
@@ -455,44 +483,6 @@ class Run:
             self._losses, self._rows, self._norms = [], [], []
         self.stop_reason = StopReason.ERROR
         self.message = message
-
-    # -- results -----------------------------------------------------------------------------
-    def analysis(self) -> Analysis:
-        if self._analysis is None:
-            self._analysis = analyze(self.problem, self.session.loss, self._lr)
-        return self._analysis
-
-    def x(self) -> np.ndarray:
-        """A copy of the current unknowns, in the problem's shape (call from the run's thread)."""
-        return self._xd.detach().to("cpu", torch.float64).numpy().copy()
-
-    @property
-    def final_loss(self) -> float:
-        return float(self.history.loss[-1])
-
-    def _errors(self, rows: np.ndarray) -> np.ndarray:
-        """Each row's error: ‖x − x*‖, or what the problem's kind measures instead."""
-        err = self._kind.errors(self.problem, rows, self.exact)
-        if err is None:
-            with np.errstate(all="ignore"):
-                err = np.linalg.norm(rows - self.exact, axis=1)
-        return err
-
-    def error_norm(self) -> float:
-        """‖x − x*‖ (or the kind's own error), scaled: a huge finite x (1e200) is not inf."""
-        own = self._kind.errors(self.problem, self.x().reshape(1, -1), self.exact)
-        if own is not None:
-            return float(own[0])
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged x: inf, not a warning
-            d = self.x().reshape(-1) - self.exact
-            m = float(np.max(np.abs(d))) if d.size else 0.0
-            if m == 0.0 or not math.isfinite(m):
-                return m if not math.isnan(m) else math.inf
-            return m * float(np.linalg.norm(d / m))
-
-    def history_columns(self) -> tuple[list[str], object] | None:
-        """Columns the problem's kind derives from the recorded unknowns (for ``--out``)."""
-        return self._kind.derived_columns(self.problem, self.history.tracked)
 
 
 # What the fast path stands in for: a run whose update or forward was replaced is not its.

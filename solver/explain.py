@@ -4,7 +4,8 @@
 says the first of these that holds, most urgent first:
 
 * diverging since iteration k (the loss above its start and growing for ``GROWING``
-  iterations: said long before it overflows), with lr × L > 2 for plain gd;
+  iterations: said long before it overflows), and why when it is certain (``solver.divergence``:
+  the rule the engine stops on, e.g. lr · L > 2 for plain gd);
 * at rounding: the loss within its precision's rounding floor of its minimum
   (``solver.losses.rounding_floor``, for every loss, float32 and float64), the error still
   falling or not;
@@ -27,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .divergence import GROWING as GROWING  # the caption's and the engine's rule
+from .divergence import growing_since, judge, unstable_step
 from .rates import MEASURE_MIN, QUADRATIC, measured_rate, rate_text, rate_texts
 
-GROWING = 5  # iterations of growth above the start that make a divergence clear
 STALL = 500  # iterations without a new best loss that make a run stalled
 FLAT = 1e-6  # a shorter run's last tenth this flat (relative), with no new best, has stalled
 LBFGS_TOLERANCE_CHANGE = 1e-9  # torch's default
@@ -51,16 +53,29 @@ class Explanation:
 
 def divergence_onset(loss: np.ndarray) -> int | None:
     """Where a divergence began (the first loss above the start), once it is clear: the loss
-    above where it started and grown for ``GROWING`` iterations in a row. None otherwise."""
+    above where it started and grown for ``GROWING`` iterations in a row. None otherwise.
+    The rule, and when it is certain, is ``solver.divergence``'s, as the engine's stop."""
+    return growing_since(loss)
+
+
+def _divergence(session: object, analysis: object, loss: np.ndarray) -> Explanation | None:
+    """The overflow, or the divergence ``solver.divergence`` finds, in the engine's words."""
     n = len(loss)
-    if n <= GROWING:
+
+    def step() -> str | None:
+        lip = getattr(analysis, "lipschitz", None)
+        return unstable_step(session.optimizer, session.lr, session.optimizer_args, lip)
+
+    if not math.isfinite(float(loss[n - 1])):  # once overflowed it stays so: one look
+        bad = np.flatnonzero(~np.isfinite(loss[:n]))
+        why = step()
+        text = f"the loss overflowed at iteration {int(bad[0]):,}" + (f": {why}" if why else "")
+        return Explanation("overflow", text)
+    verdict = judge(loss, session.dtype, step)
+    if verdict is None:
         return None
-    tail = loss[n - GROWING - 1 : n]
-    with np.errstate(invalid="ignore"):
-        if not (np.all(np.diff(tail) > 0) and tail[-1] > loss[0]):
-            return None
-        above = np.flatnonzero(loss[:n] > loss[0])
-    return int(above[0]) if above.size else n - 1
+    text = f"diverging since iteration {verdict.onset:,}: {verdict.reason}"
+    return Explanation("diverging", text)
 
 
 def explain(
@@ -78,22 +93,9 @@ def explain(
     n = len(loss)
     if n < 2:
         return None
-    lip = getattr(analysis, "lipschitz", None)
-    gd_unstable = session.optimizer == "gd" and lip and session.lr * lip > 2
-    if not math.isfinite(float(loss[n - 1])):  # once overflowed it stays so: one look
-        bad = np.flatnonzero(~np.isfinite(loss[:n]))
-        why = f": lr × L = {session.lr * lip:.3g} > 2" if gd_unstable else ""
-        return Explanation("overflow", f"the loss overflowed at iteration {int(bad[0]):,}{why}")
-    onset = divergence_onset(loss)
-    if onset is not None:
-        if gd_unstable:
-            why = (
-                f": lr × L = {session.lr * lip:.3g} > 2, the error grows along the top "
-                "singular direction"
-            )
-        else:
-            why = f": the loss has grown for {GROWING} iterations in a row, above its start"
-        return Explanation("diverging", f"diverging since iteration {onset:,}{why}")
+    said = _divergence(session, analysis, loss)
+    if said is not None:
+        return said
     said = _progress(session, analysis, loss, error, f_star, floor)
     shape = getattr(analysis, "shape", None)
     rank = getattr(analysis, "rank", None)

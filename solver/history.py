@@ -3,7 +3,9 @@
 Entry ``k`` describes ``x_k``, the point after ``k`` updates; entry 0 is the initial guess.
 
 Memory, stated: per entry 8 bytes of loss (float64) and 4 + 4 bytes of residual norm and
-error (float32), so 16 MB per million iterations, in arrays that double as they fill. The x
+error (float32), so 16 MB per million iterations, in arrays that double as they fill. A norm
+past float32's range (a diverging run) widens its series to float64 rather than saturate: its
+error is told as it is (1e150, then inf) to the end, not inf from 3.4e38 on. The x
 trajectory keeps every tracked unknown (all of them up to ``MAX_TRACKED``, else an evenly
 spaced selection or the caller's) for every iteration until it reaches ``TRAJECTORY_BUDGET``
 bytes; from then on it keeps every 2nd, then every 4th ... row, so it never exceeds the budget.
@@ -26,6 +28,7 @@ import numpy as np
 MAX_TRACKED = 64
 TRAJECTORY_BUDGET = 32 * 2**20
 SERIES = ("loss", "residual_norm", "error")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _grown(a: np.ndarray, used: int, rows: int) -> np.ndarray:
@@ -35,6 +38,30 @@ def _grown(a: np.ndarray, used: int, rows: int) -> np.ndarray:
     out = np.empty((rows, *a.shape[1:]), a.dtype)
     out[:used] = a[:used]
     return out
+
+
+def _wide_enough(a: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
+    """``a``, or a float64 copy of it once ``values`` hold a finite number past float32's
+    range (readers holding the old array still see its first ``used`` entries)."""
+    if a.dtype == np.float64:
+        return a
+    v = np.asarray(values)
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(v) & (np.abs(v) > FLOAT32_MAX)).any():
+            return a
+    out = np.empty(len(a))
+    out[:used] = a[:used]
+    return out
+
+
+def _as_float32(values: np.ndarray, into: np.ndarray) -> np.ndarray:
+    """``values`` rounded as a float32 series holds them, those past its range kept: in a
+    widened series too, so each entry is the same however the run's blocks fell."""
+    if into.dtype == np.float32:
+        return values
+    v = np.asarray(values, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # those past it are not taken
+        return np.where(np.abs(v) > FLOAT32_MAX, v, v.astype(np.float32))
 
 
 def default_tracked(n_unknowns: int, limit: int = MAX_TRACKED) -> np.ndarray:
@@ -89,9 +116,10 @@ class History:
             self._err = _grown(self._err, n, cap)
             self._cap = cap
         self._loss[n : n + c] = loss
-        with np.errstate(over="ignore"):  # a diverging run's norms past float32 become inf
-            self._rnorm[n : n + c] = residual_norm
-            self._err[n : n + c] = error
+        self._rnorm = _wide_enough(self._rnorm, n, residual_norm)
+        self._err = _wide_enough(self._err, n, error)
+        self._rnorm[n : n + c] = _as_float32(residual_norm, self._rnorm)
+        self._err[n : n + c] = _as_float32(error, self._err)
         self._append_trajectory(np.arange(n, n + c), x_tracked)
         self._n = n + c  # publish last
 

@@ -73,6 +73,8 @@ class Session:
     init_values: np.ndarray | None = None
     max_iters: int = 1000
     tol: float = 0.0
+    # stop as soon as a divergence is certain (``solver.divergence``), not at the overflow
+    stop_on_divergence: bool = True
     dtype: str = "float64"
     device: str = "cpu"
     files: Mapping[str, str] = field(default_factory=dict)  # problem key -> absolute path
@@ -358,7 +360,7 @@ def _with_settings(
         )
         values = values.reshape(problem.unknown_shape)
 
-    stop = _check_keys(data.get("stop", {}), {"max_iters", "tol"}, "stop")
+    stop = _check_keys(data.get("stop", {}), {"max_iters", "tol", "divergence"}, "stop")
     max_iters = stop.get("max_iters", 1000)
     _require(
         isinstance(max_iters, int) and not isinstance(max_iters, bool) and max_iters >= 0,
@@ -370,6 +372,12 @@ def _with_settings(
         is_finite_number(tol) and tol >= 0,
         "stop.tol",
         f"expected a finite number >= 0, got {_short(tol)}",
+    )
+    divergence = stop.get("divergence", True)  # sessions from before the key stopped late
+    _require(
+        isinstance(divergence, bool),
+        "stop.divergence",
+        f"expected true or false (stop when divergence is certain), got {_short(divergence)}",
     )
 
     dtype = data.get("dtype", "float64")
@@ -392,6 +400,7 @@ def _with_settings(
         init_values=values,
         max_iters=max_iters,
         tol=float(tol),
+        stop_on_divergence=divergence,
         dtype=dtype,
         device=device,
         files=files,
@@ -446,7 +455,11 @@ def _settings(values: Mapping[str, object]) -> dict:
         "loss": values["loss"],
         "optimizer": {"name": values["optimizer"], "lr": values["lr"], **values["optimizer_args"]},
         "init": init,
-        "stop": {"max_iters": values["max_iters"], "tol": values["tol"]},
+        "stop": {
+            "max_iters": values["max_iters"],
+            "tol": values["tol"],
+            "divergence": values["stop_on_divergence"],
+        },
         "dtype": values["dtype"],
         "device": values["device"],
     }

@@ -443,12 +443,14 @@ def test_recommended_learning_rate_button(qtbot, window):
 
 
 def test_divergence_is_explained_and_plots_survive(qtbot, window):
-    window.editor.load_session(window.model.session.replace(lr=1.0, max_iters=100_000, tol=0.0))
+    # the early stop off: on to the overflow
+    s = window.model.session.replace(lr=1.0, max_iters=100_000, tol=0.0, stop_on_divergence=False)
+    window.editor.load_session(s)
     assert "diverge" in window.hyper.lr_info.text()
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         window.live.start()
     assert sig.args[1] == "diverged"
-    assert "lr × L" in sig.args[2] and "> 2" in sig.args[2]
+    assert "lr · L" in sig.args[2] and "> 2" in sig.args[2]
     assert "diverged" in window.status.currentMessage().lower()
     window.live._frame(force=True)  # non-finite values in a log plot must not raise
     x, y = window.plots.loss_curve.getOriginalDataset()

@@ -628,9 +628,11 @@ def test_a_divergence_is_said_as_soon_as_it_is_clear(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
     window.live._frame(force=True)
-    assert window.model.selected.status.stop_reason == "max_iters"  # still finite
+    # certain as soon as it is clear: the run stopped there, still finite
+    assert window.model.selected.status.stop_reason == "diverged"
+    assert np.isfinite(window.model.selected.history.loss).all()
     caption = window.plots.caption.text()
-    assert "diverging since iteration" in caption and "lr × L" in caption
+    assert "diverging since iteration" in caption and "lr · L" in caption
     onset = int(caption.split("diverging since iteration ")[1].split(":")[0])
     loss = window.model.selected.history.loss
     assert loss[onset] > loss[0] >= loss[onset - 1] and onset < 10

@@ -184,6 +184,7 @@ def test_a_diverging_session_still_exits_zero_and_says_why(
 ) -> None:
     s = json.loads((ROOT / "examples" / "seed-3x3.json").read_text())
     s["optimizer"]["lr"] = 10.0
+    s["stop"]["divergence"] = False  # to the overflow
     (tmp_path / "s.json").write_text(json.dumps(s))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy overflow warnings would land on stderr
@@ -193,7 +194,7 @@ def test_a_diverging_session_still_exits_zero_and_says_why(
     result = json.loads(out)
     assert result["stop_reason"] == "diverged" and result["iterations"] == 88
     assert result["final_loss"] is None  # inf is not JSON
-    assert "lr × L = 10 × 5.828" in result["message"]
+    assert "lr · L = 10 × 5.828" in result["message"]
 
 
 @pytest.mark.parametrize("key", list(PRESETS))

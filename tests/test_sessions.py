@@ -108,7 +108,7 @@ def test_round_trip_keeps_the_values_typed(tmp_path: Path) -> None:
         "amsgrad": True,
     }
     assert data["init"] == {"kind": "values", "x": [0.5, -1.0, 2.0]}
-    assert data["stop"] == {"max_iters": 77, "tol": 1e-9}
+    assert data["stop"] == {"max_iters": 77, "tol": 1e-9, "divergence": True}
     assert data["version"] == 1
     assert not (tmp_path / "s.json.tmp").exists()  # written atomically
 

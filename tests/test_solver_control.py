@@ -237,11 +237,18 @@ LAZY_CASES = {
     ),
     # tol reached in the middle of a block: x must be that row's, not the block end's
     "tol": (make(stop={"max_iters": 5000, "tol": 1e-9}), "converged", None),
-    # divergence in the middle of the first block
+    # overflow in the middle of the first block (the early stop off)
     "diverged": (
-        make(optimizer={"name": "gd", "lr": 10.0}, stop={"max_iters": 5000}),
+        make(optimizer={"name": "gd", "lr": 10.0}, stop={"max_iters": 5000, "divergence": False}),
         "diverged",
         88,
+    ),
+    # divergence certain in the middle of the second block: the loss dips for ~300 updates
+    # (lr · L = 2.003), then grows; x must be that row's
+    "diverging": (
+        make(optimizer={"name": "gd", "lr": 0.3436}, stop={"max_iters": 5000}),
+        "diverged",
+        301,
     ),
     "inverse-float32": (
         make(

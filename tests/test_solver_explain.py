@@ -28,10 +28,13 @@ def run_and_explain(s: sessions.Session, iters: int) -> tuple[Run, str | None, s
 
 
 def test_a_divergence_is_said_within_a_few_iterations_not_at_overflow():
-    s = presets.build("seed-3x3").replace(lr=0.5)  # lr × L = 2.9
+    s = presets.build("seed-3x3").replace(lr=0.5)  # lr · L = 2.9
     run, kind, text = run_and_explain(s, 12)
     assert kind == "diverging" and np.isfinite(run.history.loss).all()
-    assert "lr × L = 2.91 > 2" in text and "top singular direction" in text
+    assert "lr · L = 0.5 × 5.828 = 2.91 > 2" in text
+    # the engine stopped where the caption's rule became certain, for the same reason
+    assert run.stop_reason == "diverged" and run.iteration == GROWING
+    assert run.message.startswith("diverging: lr · L = 0.5 × 5.828 = 2.91 > 2; stopped at")
     onset = int(text.split("since iteration ")[1].split(":")[0])
     loss = run.history.loss
     assert loss[onset] > loss[0] >= loss[onset - 1]

@@ -117,12 +117,27 @@ def test_the_fast_path_gives_the_loops_run(case: str, loss: str, dtype: str) -> 
 
 
 def test_divergence_keeps_the_row_where_the_loss_stopped_being_finite() -> None:
-    fast, slow = both(make(optimizer={"name": "gd", "lr": 10.0}, stop={"max_iters": 5000}))
+    stop = {"max_iters": 5000, "divergence": False}
+    fast, slow = both(make(optimizer={"name": "gd", "lr": 10.0}, stop=stop))
     fast.advance()
     slow.advance()
     assert fast.stop_reason == "diverged" and fast.iteration == 88
     assert not np.isfinite(fast.history.loss[-1]) and np.isfinite(fast.history.loss[:-1]).all()
     assert_same_run(fast, slow)
+
+
+def test_a_certain_divergence_stops_on_the_loops_row_inside_a_chunk() -> None:
+    # lr · L = 2.003: certain at update 301, inside a chunk that runs on past it; the run
+    # goes back to that row, x included
+    fast, slow = both(make(optimizer={"name": "gd", "lr": 0.3436}, stop={"max_iters": 5000}))
+    rewound, real = [], fast._rewind_chunk
+    fast._rewind_chunk = lambda *a: rewound.append(a[3]) or real(*a)
+    fast.advance()
+    slow.advance()
+    assert rewound and rewound[0] > 0  # the chunk had gone on past the row
+    assert fast.stop_reason == "diverged" and fast.iteration == 301
+    assert fast.message.startswith("diverging: lr · L = 0.3436 × 5.828 = 2.003 > 2")
+    assert_same_run(fast, slow, rtol=0)
 
 
 def test_a_polynomial_fit_takes_the_fast_path_too() -> None:

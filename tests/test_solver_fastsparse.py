@@ -64,10 +64,22 @@ def test_the_sparse_chunk_gives_the_autograd_loops_run_bit_for_bit(torch_csr, lo
 
 
 def test_divergence_and_convergence_stop_on_the_loops_row(torch_csr) -> None:
-    runs = both(poisson(lr=0.2, max_iters=5000))  # lr·L ≈ 13: diverges
+    runs = both(poisson(lr=0.2, max_iters=5000, stop_on_divergence=False))  # lr·L ≈ 13
     for run in runs:
         run.advance()
     assert runs[0].stop_reason == "diverged" and not np.isfinite(runs[0].history.loss[-1])
+    assert_identical(*runs)
+    # certain long before, inside a chunk that keeps a few unknowns: applied again up to
+    # that row, it leaves x where the loop stopped
+    runs = both(poisson(lr=0.2, max_iters=5000))
+    rewound, real = [], runs[0]._rewind_chunk
+    runs[0]._rewind_chunk = lambda *a: rewound.append(a[1] is not None) or real(*a)
+    runs[0]._fast.size = lambda limit, deadline: limit  # chunks as long as a block
+    for run in runs:
+        run.advance()
+    assert rewound == [True]  # from the chunk's start, applied again
+    assert runs[0].stop_reason == "diverged" and runs[0].message.startswith("diverging: lr · L")
+    assert np.isfinite(runs[0].history.loss).all() and runs[0].iteration < 40
     assert_identical(*runs)
     runs = both(poisson(12, 10, loss="energy", lr=0.24, max_iters=5000, tol=1e-9))
     for run in runs:

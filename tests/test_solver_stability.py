@@ -1,5 +1,6 @@
 """Step-size limits: the analysis's L against autograd's Hessian, the 2/L boundary as gd
-actually experiences it, and divergence caught where it happens and explained."""
+actually experiences it, and divergence caught where it happens and explained: as soon as it
+is certain (the default), or, with that stop off, at the first non-finite iteration."""
 
 from __future__ import annotations
 
@@ -98,12 +99,18 @@ def test_max_stable_lr_is_where_gd_stops_converging(case: str) -> None:
     # runs all its updates.
     assert below.stop_reason == "max_iters"
 
-    above = Run(probe.replace(lr=1.01 * limit, max_iters=updates))
+    above = Run(probe.replace(lr=1.01 * limit, max_iters=updates, stop_on_divergence=False))
     above.advance()
     loss_above = above.history.loss
     # Grows: the top mode is multiplied by |1 - 1.01 * 2| = 1.02 per step.
     assert loss_above[-1] > 1e6 * loss_above[0]
     assert np.all(np.diff(loss_above[-100:]) > 0)
+    # ...which is certain long before: the default stops there, saying lr · L > 2
+    stopped = Run(probe.replace(lr=1.01 * limit, max_iters=updates))
+    stopped.advance()
+    assert stopped.stop_reason == "diverged" and stopped.iteration < 0.1 * updates
+    assert stopped.message.startswith("diverging: lr · L = ") and "= 2.02 > 2" in stopped.message
+    np.testing.assert_array_equal(stopped.history.loss, loss_above[: stopped.iteration + 1])
 
 
 def numpy_divergence(a: np.ndarray, b: np.ndarray, lr: float) -> tuple[int, np.ndarray]:
@@ -127,7 +134,7 @@ def test_divergence_stops_at_the_first_non_finite_iteration(lr: float) -> None:
         make(
             {"A": A_MAT, "b": B_VEC},
             optimizer={"name": "gd", "lr": lr},
-            stop={"max_iters": 100_000},
+            stop={"max_iters": 100_000, "divergence": False},
         )
     )
     with np.errstate(over="raise"):  # the history must not warn while storing huge norms
@@ -141,16 +148,19 @@ def test_divergence_stops_at_the_first_non_finite_iteration(lr: float) -> None:
     assert not np.isfinite(run.history.loss[k])
     lipschitz = 3 + 2 * np.sqrt(2)
     assert run.message.startswith(f"diverged at iteration {k}: loss became inf")
-    assert f"lr × L = {lr:.4g} × {lipschitz:.4g} = {lr * lipschitz:.3g} > 2" in run.message
-    assert "lr < 2/L = 0.3431" in run.message
+    assert run.message.endswith(f"; lr · L = {lr:.4g} × {lipschitz:.4g} = {lr * lipschitz:.3g} > 2")
+    # the error and residual are told as they are up to the overflow, not cut at float32's
+    # 3.4e38 (where they once became inf, ~400 iterations before the loss)
+    assert np.isfinite(run.history.error[:k]).all() and run.history.error[k - 1] > 1e100
+    assert np.isfinite(run.history.residual_norm[:k]).all()
 
 
-def test_divergence_of_a_torch_optimizer_is_caught_without_the_gd_explanation() -> None:
+def test_divergence_of_a_torch_optimizer_is_caught_with_its_own_explanation() -> None:
     run = Run(
         make(
             {"A": A_MAT, "b": B_VEC},
             optimizer={"name": "sgd", "lr": 10.0},
-            stop={"max_iters": 100_000},
+            stop={"max_iters": 100_000, "divergence": False},
         )
     )
     run.advance()
@@ -159,14 +169,25 @@ def test_divergence_of_a_torch_optimizer_is_caught_without_the_gd_explanation() 
     assert (
         run.iteration == numpy_divergence(np.array(A_MAT, float), np.array(B_VEC, float), 10.0)[0]
     )
-    assert "lr × L" not in run.message
+    assert run.message.endswith("lr · L = 10 × 5.828 = 58.3 > 2")
+    adam = Run(
+        make(
+            {"A": A_MAT, "b": B_VEC},
+            optimizer={"name": "adam", "lr": 1e30},
+            stop={"max_iters": 100, "divergence": False},
+            dtype="float32",  # steps of 1e30 overflow its loss at once
+        )
+    )
+    adam.advance()
+    # no stability region is known for adam: the message says only what happened
+    assert adam.stop_reason == "diverged" and "lr · L" not in adam.message
 
 
 def test_a_float32_run_diverges_far_earlier_than_float64() -> None:
     s = make(
         {"A": A_MAT, "b": B_VEC},
         optimizer={"name": "gd", "lr": 10.0},
-        stop={"max_iters": 1000},
+        stop={"max_iters": 1000, "divergence": False},
         dtype="float32",
     )
     run = Run(s)

@@ -13,6 +13,35 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+# Components beyond this many times the size of the start and of the solution are not drawn:
+# a run left to overflow reached ±4e153 on the 3x3, and an axis that wide shows nothing of
+# the iterations before it (nor can an alternating sign be drawn there but as a solid block).
+CLIP = 1e3
+
+
+def component_limit(start: np.ndarray, exact: np.ndarray) -> float:
+    """How far the components may go and still be drawn: ``CLIP`` times the largest finite
+    magnitude of the start and of the solution (of 1 when both are 0)."""
+    both = np.abs(np.concatenate([np.ravel(start), np.ravel(exact)]).astype(float))
+    both = both[np.isfinite(both)]
+    size = float(both.max()) if both.size else 0.0
+    return CLIP * (size if size > 0 else 1.0)
+
+
+def _within(ys: np.ndarray, limit: float) -> tuple[np.ndarray, bool]:
+    """``ys`` with the values beyond ±``limit`` left out (nan), but for those beside a value
+    within it, put at the edge: each curve leaves the plot where it went past, then stops."""
+    with np.errstate(invalid="ignore"):
+        big = np.abs(ys) > limit
+    if not big.any():
+        return ys, False
+    inside = np.isfinite(ys) & ~big
+    beside = np.zeros_like(inside)
+    beside[1:] |= inside[:-1]
+    beside[:-1] |= inside[1:]
+    edge = np.sign(ys) * limit
+    return np.where(big, np.where(beside, edge, np.nan), ys), True
+
 
 def _finite_bounds(a: np.ndarray) -> tuple[float | None, float | None]:
     if a.size == 0:
@@ -154,6 +183,8 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
 
     def __init__(self) -> None:
         super().__init__()
+        self.clipped = False  # values past the limit ``setData`` was given were left out
+        self._note: pg.LabelItem | None = None
         self.pens: list[QtGui.QPen] = []
         self.legend_items: list[pg.PlotDataItem] = []
         self.xData = np.zeros(0)
@@ -184,10 +215,17 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
         """Curve ``j``'s points as drawn."""
         return self.xData, self.yData[:, j]
 
-    def setData(self, x: np.ndarray, ys: np.ndarray) -> None:  # noqa: N802 - pyqtgraph's
-        """``x`` (m,) and one column of ``ys`` (m, curves) per curve."""
+    def setData(  # noqa: N802 - pyqtgraph's
+        self, x: np.ndarray, ys: np.ndarray, limit: float | None = None
+    ) -> None:
+        """``x`` (m,) and one column of ``ys`` (m, curves) per curve; values beyond
+        ±``limit`` are not drawn (``component_limit``), and a note on the plot says so."""
         x = np.asarray(x, float)
         ys = np.asarray(ys, float).reshape(len(x), len(self.pens))
+        clipped = False
+        if limit is not None and ys.size:
+            ys, clipped = _within(ys, limit)
+        self._say_clipped(limit if clipped else None)
         self.xData, self.yData = x, ys
         self._bounds = (_finite_bounds(x), _finite_bounds(ys))
         if len(x) and np.isfinite(ys).all() and np.isfinite(x).all():
@@ -205,6 +243,18 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
         self.prepareGeometryChange()
         self.informViewBoundsChanged()
         self.update()
+
+    def _say_clipped(self, limit: float | None) -> None:
+        self.clipped = limit is not None
+        if self._note is None:
+            if limit is None or (view := self.getViewBox()) is None:
+                return
+            self._note = pg.LabelItem(color="#b91c1c", size="8pt")
+            self._note.setParentItem(view)
+            self._note.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 2))
+        if limit is not None:
+            self._note.setText(f"not drawn beyond ±{limit:.3g}: the run diverged")
+        self._note.setVisible(limit is not None)
 
     def pixelPadding(self) -> float:  # noqa: N802 - pyqtgraph's name
         return max((pen.widthF() for pen in self.pens), default=0.0) * 0.7072

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .curves import CurveSet, curve
+from .curves import CurveSet, component_limit, curve
 from .insight import TITLES as INSIGHT_TITLES
 from .insight import InsightViews
 from .plotexport import PlotFiles, heat_levels, show_heat
@@ -470,8 +470,9 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             sel = np.append(sel, i1 - 1)  # always end on the newest row
         t = its[sel].astype(float)
         v = vals[sel][:, self._x_cols]
-        self.x_curves.setData(t, v)
-        self._fit("x", finite_range(v), n - 1, final)
+        limit = component_limit(vals[0][self._x_cols], self.src.exact[self._x_columns])
+        self.x_curves.setData(t, v, limit)
+        self._fit("x", finite_range(self.x_curves.yData), n - 1, final)  # as drawn
 
     def _draw_bars(self, final: bool) -> None:
         its, vals = self.src.history.trajectory()

@@ -125,6 +125,13 @@ class SolverPanel(QtWidgets.QWidget):
         self.max_iters.setRange(0, 2_000_000_000)
         self.max_iters.setGroupSeparatorShown(True)
         self.max_iters.setKeyboardTracking(False)
+        self.stop_divergence = QtWidgets.QCheckBox("Stop when divergence is certain")
+        self.stop_divergence.setToolTip(
+            "end the run as soon as its loss is certain to blow up, not at the overflow: "
+            "it has grown above its start for five iterations in a row and the step is "
+            "outside the optimizer's stable range (gd: lr · L > 2; heavy ball: "
+            "lr · L > 2 + 2β), or it has grown 1e30-fold or would overflow within five more"
+        )
         self.dtype = QtWidgets.QComboBox()
         self.dtype.addItems(["float64", "float32"])
         self.init = QtWidgets.QComboBox()
@@ -170,6 +177,7 @@ class SolverPanel(QtWidgets.QWidget):
         form.addRow("", steps)
         form.addRow("Tolerance", self.tol)
         form.addRow("Max iterations", self.max_iters)
+        form.addRow("", self.stop_divergence)
         form.addRow("Precision", self.dtype)
         form.addRow("Initial x", self.init)
         form.addRow("Seed", self.seed)
@@ -186,6 +194,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.lr.editingFinished.connect(lambda: self._emit_number("lr", self.lr))
         self.tol.editingFinished.connect(lambda: self._emit_number("tol", self.tol))
         self.max_iters.valueChanged.connect(lambda v: self._emit(max_iters=v))
+        self.stop_divergence.toggled.connect(lambda v: self._emit(stop_on_divergence=v))
         self.dtype.activated.connect(lambda: self._emit(dtype=self.dtype.currentText()))
         self.init.activated.connect(lambda: self._emit(init=self.init.currentData()))
         self.seed.valueChanged.connect(lambda v: self._emit(seed=v))
@@ -230,6 +239,7 @@ class SolverPanel(QtWidgets.QWidget):
             for edit in (self.lr, self.tol):
                 edit.setCursorPosition(0)  # show the leading digits of a long number
             self.max_iters.setValue(s.max_iters)
+            self.stop_divergence.setChecked(s.stop_on_divergence)
             self.dtype.setCurrentText(s.dtype)
             self.init.clear()
             for k, label in INIT_LABELS.items():
