@@ -84,3 +84,21 @@ def test_components_of_a_run_left_to_overflow_stay_readable(qtbot, window):
     # a run that does not go past the limit has no note
     run_to_the_end(qtbot, window, lr=0.1, max_iters=50)
     assert not curves.clipped and not curves._note.isVisible()
+
+
+def test_the_bars_of_a_run_left_to_overflow_keep_the_exact_answer_in_sight(qtbot, window):
+    # x vs exact drew the last finite x to scale: a ±6e153 axis on which the exact bars
+    # (of size ~1) were flat lines.
+    run_to_the_end(qtbot, window, lr=0.5, stop_on_divergence=False)
+    plots = window.plots
+    plots.tabs.setCurrentWidget(plots.bar_plot)
+    plots.refresh(everything=True)
+    exact = np.abs(plots.src.exact).max()
+    y0, y1 = plots.bar_plot.getPlotItem().getViewBox().viewRange()[1]
+    assert np.isfinite([y0, y1]).all() and max(-y0, y1) <= 1.5 * CLIP * exact
+    heights = plots.x_bars.opts["height"]
+    assert np.isfinite(heights).all() and np.abs(heights).max() <= CLIP * exact * 1.0001
+    note = plots._bars_note
+    assert note is not None and note.isVisible() and note.text.startswith("not drawn beyond ±")
+    run_to_the_end(qtbot, window, lr=0.1, max_iters=50)
+    assert not note.isVisible()

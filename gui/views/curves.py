@@ -43,6 +43,37 @@ def _within(ys: np.ndarray, limit: float) -> tuple[np.ndarray, bool]:
     return np.where(big, np.where(beside, edge, np.nan), ys), True
 
 
+def clip_heights(
+    values: np.ndarray, start: np.ndarray, exact: np.ndarray
+) -> tuple[np.ndarray, float | None]:
+    """Bar heights with those beyond ``component_limit`` (or not finite) put at the edge, and
+    that limit where any was (else None): a diverged x drawn to scale would flatten the exact
+    answer's bars to nothing."""
+    v, limit = np.asarray(values, float), component_limit(start, exact)
+    with np.errstate(invalid="ignore"):
+        big = ~(np.abs(v) <= limit)
+    if not big.any():
+        return v, None
+    return np.where(big, np.copysign(limit, np.nan_to_num(v, nan=0.0)), v), limit
+
+
+def say_clipped(
+    view: pg.ViewBox | None, note: pg.LabelItem | None, limit: float | None
+) -> pg.LabelItem | None:
+    """Show (``limit``) or hide (None) the red note at the top left of ``view`` that says
+    what was not drawn; returns the note, made on first need."""
+    if note is None:
+        if limit is None or view is None:
+            return None
+        note = pg.LabelItem(color="#b91c1c", size="8pt")
+        note.setParentItem(view)
+        note.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 2))
+    if limit is not None:
+        note.setText(f"not drawn beyond ±{limit:.3g}: the run diverged")
+    note.setVisible(limit is not None)
+    return note
+
+
 def _finite_bounds(a: np.ndarray) -> tuple[float | None, float | None]:
     if a.size == 0:
         return None, None
@@ -246,15 +277,7 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
 
     def _say_clipped(self, limit: float | None) -> None:
         self.clipped = limit is not None
-        if self._note is None:
-            if limit is None or (view := self.getViewBox()) is None:
-                return
-            self._note = pg.LabelItem(color="#b91c1c", size="8pt")
-            self._note.setParentItem(view)
-            self._note.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 2))
-        if limit is not None:
-            self._note.setText(f"not drawn beyond ±{limit:.3g}: the run diverged")
-        self._note.setVisible(limit is not None)
+        self._note = say_clipped(self.getViewBox(), self._note, limit)
 
     def pixelPadding(self) -> float:  # noqa: N802 - pyqtgraph's name
         return max((pen.widthF() for pen in self.pens), default=0.0) * 0.7072

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .curves import CurveSet, component_limit, curve
+from .curves import CurveSet, clip_heights, component_limit, curve, say_clipped
 from .insight import TITLES as INSIGHT_TITLES
 from .insight import InsightViews
 from .plotexport import PlotFiles, heat_levels, show_heat
@@ -94,6 +94,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.x_bars = pg.BarGraphItem(x=[], height=[], width=0.4, brush=X_BRUSH, pen=pg.mkPen(None))
         self.bar_plot.addItem(self.exact_bars, ignoreBounds=True)
         self.bar_plot.addItem(self.x_bars, ignoreBounds=True)
+        self._bars_note = None  # a diverged x's bars are cut at the edge, and it says so
         self.frames = {
             "loss": RangeKeeper(self.loss_plot, True),
             "error": RangeKeeper(self.err_plot, True),
@@ -480,10 +481,11 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             return
         at = self.inspected_k  # the inspected iteration's x (the newest when None)
         r = -1 if at is None else int(min(np.searchsorted(its, at), len(its) - 1))
-        row = vals[r][self._x_cols]
+        ex = self.src.exact[self._x_columns]
+        row, cut = clip_heights(vals[r][self._x_cols], vals[0][self._x_cols], ex)
+        self._bars_note = say_clipped(self.bar_plot.getViewBox(), self._bars_note, cut)
         k = len(row)
         self.x_bars.setOpts(x=np.arange(1, k + 1, dtype=float), height=row, width=0.4)
-        ex = self.src.exact[self._x_columns]
         self._fit("bars", finite_range(row, ex, [0.0]), k + 0.5, final, tight=True)
 
     def _draw_heat_x(self, final: bool) -> None:
