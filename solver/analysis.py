@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .divergence import unstable_step
 from .errors import check_cancel
 from .losses import LOSSES, curvature_bounds, curvature_errors
 from .problems import Problem
@@ -135,12 +136,11 @@ class Analysis:
 
     def divergence_reason(self, lr: float) -> str | None:
         """Why plain gd at ``lr`` blows up, with the numbers; None if it should not."""
-        if self.lipschitz is None or lr * self.lipschitz <= 2:
+        # the caption's and the engine's stop's words, so the panel never disagrees with them
+        why = unstable_step("gd", lr, {}, self.lipschitz)
+        if why is None:
             return None
-        return (
-            f"lr × L = {lr:.4g} × {self.lipschitz:.4g} = {lr * self.lipschitz:.3g} > 2 "
-            f"(gd is stable only for lr < 2/L = {self.max_stable_lr:.4g})"
-        )
+        return f"{why} (gd is stable only for lr < 2/L = {self.max_stable_lr:.4g})"
 
     def to_json(self) -> dict:
         sv = None

@@ -62,6 +62,15 @@ def test_gd_past_2_over_l_stops_where_the_caption_knows_with_its_reason() -> Non
     np.testing.assert_array_equal(off.history.loss[: GROWING + 1], r.history.loss)
 
 
+def test_the_panels_warning_gives_the_stops_reason() -> None:
+    # The Solver panel's red warning said "lr × L = 2.91" while the caption and the stop said
+    # "lr · L = 0.5 × 5.828 = 2.91": one rule, one wording.
+    s = make(optimizer={"name": "gd", "lr": 0.5})
+    warning = analyze(s.problem, s.loss, s.lr).divergence_reason(0.5)
+    assert warning.startswith("lr · L = 0.5 × 5.828 = 2.91 > 2 (gd is stable only for lr < 2/L")
+    assert analyze(s.problem, s.loss, 0.3).divergence_reason(0.3) is None
+
+
 def _numpy_gd(lr: float, steps: int) -> np.ndarray:
     a, b, x = np.array(A_MAT), np.array(B_VEC), np.zeros(3)
     for _ in range(steps):

@@ -1,13 +1,11 @@
 """The live plots: loss, error and residual, the components of x, x against the exact
-solution, and for inverse problems heat maps of X and of its residual.
-
-They show the model's selected run. Each frame pulls only what the plots can show:
+solution, and for inverse problems heat maps of X and of its residual. They show the model's
+selected run. Each frame pulls only what the plots can show:
 ``History.envelope`` (min/max per bucket) for the visible iterations, and a strided slice of
 the x trajectory. Plots that are hidden (a background tab) are skipped and catch up when
 shown. pyqtgraph's own features do the rest: log axes, auto-range that stops following once
-the user zooms (the "A" button resumes it), legends, colour bars and exporters.
-
-Imported after the window is up: pyqtgraph is not on the startup path.
+the user zooms (the "A" button resumes it), legends, colour bars and exporters. Imported
+after the window is up: pyqtgraph is not on the startup path.
 """
 
 from __future__ import annotations
