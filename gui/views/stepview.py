@@ -14,6 +14,7 @@ never touches the worker's tensors.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
@@ -131,7 +132,7 @@ class StepPanel(QtWidgets.QWidget):
 
     def _show_text(self, text: str) -> None:
         self.anatomy = None
-        self.header.setText(text)
+        self.header.setText(html.escape(text))  # a reason may hold "<" ("lr < 2/L")
         self.table_model.set_array(np.zeros((0, 0)))
 
     def _fill(self, an: object, names: list[str]) -> None:
