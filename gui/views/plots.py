@@ -133,8 +133,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         for s in (top, bottom, outer):
             s.setChildrenCollapsible(False)
         self.splitters = [outer, top, bottom]
-        # Its sentence must not widen the plots; rich text for the run's colour, so every
-        # piece of text in it is escaped (a "<" in an explanation or a run's name is text).
+        # wraps (must not widen the plots); rich text for the run's colour: its text is escaped
         self.caption = QtWidgets.QLabel(wordWrap=True, textFormat=QtCore.Qt.RichText)
         self.caption.setObjectName("plotCaption")
         self.caption.setStyleSheet(
@@ -332,8 +331,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             return
         text = f"<b style='color:{rec.colour}'>■</b> {html.escape(rec.name)}"
         if self.prediction.text:
-            # already rich text, its sentences escaped (Prediction._words)
-            text += f"  <span style='color:#4b5563'>· {self.prediction.text}</span>"
+            text += f"  <span style='color:#4b5563'>· {self.prediction.text}</span>"  # escaped
         if rec.stale:
             text += (
                 "  <span style='color:#b45309'>· a run of an earlier problem, not the one"
