@@ -170,6 +170,8 @@ class FileCommands:
         ex = EXAMPLES[key]
         if ex.path is not None:
             ok = self.editor.load_session(ex.path)
+            if ok:  # a session file like any other: Open recent brings it back
+                self.persistence.add_recent(ex.path)
         else:
             ok = self.editor.load_preset(ex.preset)
         if ok:

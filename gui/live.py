@@ -114,11 +114,16 @@ class LiveRun(QtCore.QObject):
 
     # -- controls ----------------------------------------------------------------------------
     def start(
-        self, steps: int | None = None, session: Session | None = None, name: str = ""
+        self,
+        steps: int | None = None,
+        session: Session | None = None,
+        name: str = "",
+        group: str = "",
     ) -> bool:
         """A new run of the current session, or of ``session`` (a race's entrant, named
-        ``name``), for ``steps`` updates then a pause (None: to a stop rule). The previous
-        live run is stopped and stays listed. False (said why) if it cannot."""
+        ``name``, kept with the runs of its ``group``), for ``steps`` updates then a pause
+        (None: to a stop rule). The previous live run is stopped and stays listed. False
+        (said why) if it cannot."""
         m = self.model
         if not m.ready and m.table_error is None and not self._closing:
             # Said, not ignored: the press is kept and acted on as soon as it can be.
@@ -135,7 +140,7 @@ class LiveRun(QtCore.QObject):
         except ValueError as exc:
             m.refuse("Cannot run", str(exc))
             return False
-        rec = m.add_run(s, track)
+        rec = m.add_run(s, track, group)
         if name:
             m.rename(rec, name)
         self._next_frame = 0.0

@@ -359,8 +359,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.menus.update()
 
     def _show_title(self, label: str) -> None:
-        # "[*]" is where Qt shows the modified marker (setWindowModified)
-        self.setWindowTitle(f"{APPLICATION} — {label}[*]" if label else f"{APPLICATION}[*]")
+        # "[*]" is where Qt shows the modified marker (setWindowModified). The document comes
+        # first and the title ends with the app's name: under X11 and Windows Qt appends the
+        # application's display name to any title that does not already end with it.
+        self.setWindowTitle(f"{label}[*] — {APPLICATION}" if label else f"{APPLICATION}[*]")
 
     # == window state and shutdown ============================================================
     def showEvent(self, ev: QtGui.QShowEvent) -> None:

@@ -16,6 +16,7 @@ from .files import FileCommands
 from .live import LiveRun
 from .model import IDLE, PAUSED, AppModel
 from .undo import SessionUndo
+from .views.status import plain_tooltip
 
 Qt = QtCore.Qt
 SP = QtWidgets.QStyle.StandardPixmap
@@ -45,6 +46,7 @@ ACTIONS = {
     "inspect_newest": ("Inspect the newest iteration", "Alt+End", None, "Follow the run"),
 }
 RECENT_SHOWN = 8
+REDO_KEYS = ("Ctrl+Shift+Z", "Ctrl+Y")
 
 
 class WindowMenus(QtCore.QObject):
@@ -69,7 +71,9 @@ class WindowMenus(QtCore.QObject):
         self.act_undo = undo.stack.createUndoAction(window, "Undo")
         self.act_undo.setShortcut(QtGui.QKeySequence.Undo)
         self.act_redo = undo.stack.createRedoAction(window, "Redo")
-        self.act_redo.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence.Redo])
+        # Named keys, each once: the platform's Redo is Ctrl+Shift+Z on X11 and Ctrl+Y
+        # elsewhere, and a key bound twice is an "ambiguous shortcut" that does nothing.
+        self.act_redo.setShortcuts([QtGui.QKeySequence(k) for k in REDO_KEYS])
         for a in (self.act_undo, self.act_redo):
             window.addAction(a)
         self.run_actions = [
@@ -134,8 +138,10 @@ class WindowMenus(QtCore.QObject):
         menu.clear()
         paths = self.files.persistence.recent_files()[:RECENT_SHOWN]
         for i, p in enumerate(paths, 1):
-            a = menu.addAction(f"&{i}  {Path(p).name}", lambda p=p: self.files.open_path(p))
-            a.setToolTip(p)
+            # "&" in a file's name is a letter, not the menu's keyboard accelerator
+            name = Path(p).name.replace("&", "&&")
+            a = menu.addAction(f"&{i}  {name}", lambda p=p: self.files.open_path(p))
+            a.setToolTip(plain_tooltip(p))
             a.setStatusTip(p)
         if not paths:
             menu.addAction("No recent files").setEnabled(False)

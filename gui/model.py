@@ -4,7 +4,9 @@ calls another view.
 
 Runs are ``RunRecord``s: the session they ran, a read-only view of their history, their
 latest status snapshot from the worker, a colour, and what the user made of them (name, pin).
-The model keeps the last ``KEEP_RUNS`` unpinned runs plus every pinned one. A run whose
+The model keeps the user's last ``KEEP_RUNS`` unpinned runs plus every pinned one, and the
+runs of the latest race as a group of their own (a race must not push the user's runs out;
+the next race replaces them). A run whose
 problem is not the current session's is ``stale``: it stays listed (greyed) but no view shows
 it as if it were current.
 
@@ -141,9 +143,11 @@ class HistoryView:
         """Why ``iterate(k)`` is None, in words for the user."""
         n, kept = len(self._h.names), len(self._h.tracked)
         if kept < n:
+            from solver.history import MAX_TRACKED as MAX_WHOLE
+
             return (
-                f"this run records {kept:,} of its {n:,} unknowns (Solver panel → Track: "
-                "all, then run again)"
+                f"this run records {kept:,} of its {n:,} unknowns, the ones the Solver "
+                f"panel's Plot x names; whole iterates are kept for up to {MAX_WHOLE:,} unknowns"
             )
         return (
             f"iteration {k:,} is not kept (this long run keeps every "
@@ -174,6 +178,7 @@ class RunRecord:
     pinned: bool = False
     stale: bool = False  # its problem is not the current session's
     track: Sequence[int] | None = field(default=None, repr=False)  # the plotted unknowns
+    group: str = ""  # "": the user's own run; else the race (or other batch) it belongs to
 
     @property
     def live(self) -> bool:
@@ -276,8 +281,9 @@ class AppModel(QtCore.QObject):
         return self.ready and self.session is not None and self.table_error is None
 
     # -- runs --------------------------------------------------------------------------------
-    def add_run(self, session: Session, track: Sequence[int] | None) -> RunRecord:
-        """A new run record (state starting) that becomes the live and selected run."""
+    def add_run(self, session: Session, track: Sequence[int] | None, group: str = "") -> RunRecord:
+        """A new run record (state starting) that becomes the live and selected run;
+        ``group`` names the batch it belongs to (a race), "" for the user's own run."""
         rid = self._next_id
         self._next_id += 1
         rec = RunRecord(
@@ -287,6 +293,7 @@ class AppModel(QtCore.QObject):
             name=f"Run {rid}",
             status=RunStatus(rid),
             track=track,
+            group=group,
         )
         self.runs.append(rec)
         self.live_id = rid
@@ -297,8 +304,16 @@ class AppModel(QtCore.QObject):
         return rec
 
     def _evict(self) -> None:
+        """Room for one more run: the user's oldest unpinned runs beyond ``KEEP_RUNS``, and
+        every unpinned run of a batch older than the newest one, go."""
         unpinned = [r for r in self.runs if not r.pinned and r.id != self.live_id]
-        for r in unpinned[: max(0, len(unpinned) - KEEP_RUNS + 1)]:
+        own = [r for r in unpinned if not r.group]
+        live = self.live
+        keep = KEEP_RUNS - (1 if live is not None and not live.group else 0)
+        newest = next((r.group for r in reversed(self.runs) if r.group), "")
+        gone = own[: max(0, len(own) - keep)]
+        gone += [r for r in unpinned if r.group and r.group != newest]
+        for r in gone:
             self.runs.remove(r)
             if self.selected is r:
                 self.selected = None

@@ -1,7 +1,8 @@
 """The Race action: every optimizer from the same start with its recommended settings, one
 after another through the live-run driver, then ranked by gradient evaluations to the
-tolerance (``solver.race``). Each entrant is an ordinary kept run ("Race: adam"), so the
-Compare tab overlays them; Stop ends the race."""
+tolerance (``solver.race``). Each entrant is a kept run ("Race: adam"), so the Compare tab
+overlays them; a race's runs are kept as one group that the next race replaces, apart from the
+user's own runs. Stop ends the race."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Race(QtCore.QObject):
         self._current: int | None = None
         self._timed_out = False
         self._entrant = ""
+        self._races = 0  # each race's runs are kept as one group, apart from the user's
         self.last: list = []  # the last race's ranking
         self.problem: object = None  # the problem it ran on
         self._clock = QtCore.QTimer(self)
@@ -62,6 +64,7 @@ class Race(QtCore.QObject):
         self._queue = race_sessions(s, a, tol)
         self.problem = s.problem
         self._results = []
+        self._races += 1
         self._next()
         return True
 
@@ -74,7 +77,7 @@ class Race(QtCore.QObject):
         name = f"Race: {entrant.optimizer}"
         self._entrant = f"{entrant.optimizer} ({entrant.why})"
         self.progress.emit(f"Race: {entrant.optimizer} ({entrant.why})…")
-        if not self.live.start(session=session, name=name):
+        if not self.live.start(session=session, name=name, group=f"race {self._races}"):
             self._queue, self._current = [], None
             return
         self._current = self.model.live_id

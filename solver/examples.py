@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 MATCH, DIFFERS = "match", "differs"
 NO_NUMBER = "The source prints no number"
 
-# The seed articles, by file name (the seed texts), with the title the text itself gives.
+# The seed articles, by file name (the seed texts), with the title the text itself gives. Two
+# texts carry no title: they are named by their subject, marked ``UNTITLED``.
+UNTITLED = "untitled: "
 ARTICLE_000 = (
     "000_bd1796a27def8f2f.txt",
     "PyTorch Basics: Solving the Ax=b matrix equation with gradient descent",
@@ -38,10 +40,10 @@ ARTICLE_000 = (
 ARTICLE_001 = ("001_53187395dd1d2c0f.txt", "Matrix operations with pytorch – optimizer – part 2")
 ARTICLE_002 = (
     "002_9113f895fccdd985.txt",
-    "(untitled: solving linear systems of equations, numpy then pytorch)",
+    UNTITLED + "solving linear systems of equations, numpy then pytorch",
 )
 ARTICLE_003 = ("003_e2b5bc79c1a47294.txt", "Matrix operations with pytorch – optimizer – part 1")
-ARTICLE_004 = ("004_2521ea2de6d732cd.txt", "(untitled: autograd in PyTorch)")
+ARTICLE_004 = ("004_2521ea2de6d732cd.txt", UNTITLED + "autograd in PyTorch")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,15 @@ class Source:
     section: str
 
     def text(self) -> str:
-        where = f"article {self.article[:3]} ({self.article}), " if self.article else ""
-        return f"{where}“{self.title}”" + (f", section “{self.section}”" if self.section else "")
+        """The source as a reader can look it up: the article's title (or, for a text without
+        one, its subject) and the section. The seed file's name is the catalogue's key only."""
+        if self.article is None:
+            what = self.title
+        elif self.title.startswith(UNTITLED):
+            what = f"the untitled article on {self.title.removeprefix(UNTITLED)}"
+        else:
+            what = f"the article “{self.title}”"
+        return what + (f", section “{self.section}”" if self.section else "")
 
 
 @dataclass(frozen=True)
@@ -201,8 +210,9 @@ _SVD_SOURCE = Source(
     "the series outline: “An advanced section: SVD with pytorch optimizer”",
 )
 _SVD_NOTE = (
-    f"{NO_NUMBER}: articles 001 and 003 only announce the series' SVD part; no seed text shows "
-    "an SVD example. The matrix, the loss and the optimizer settings are this app's choices."
+    f"{NO_NUMBER}: parts 1 and 2 of “Matrix operations with pytorch – optimizer” only announce "
+    "the series' SVD part; no article shows an SVD example. The matrix, the loss and the "
+    "optimizer settings are this app's choices."
 )
 
 EXAMPLES: dict[str, Example] = {

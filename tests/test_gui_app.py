@@ -159,9 +159,9 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
     env = app_env(display, tmp_path, DESCENT_LAB_RUN_LOG=str(log))
     app = App(env, tmp_path)
     try:
-        # The title names the loaded session once the solver is in: "Descent Lab — 3×3 ...".
+        # The title names the loaded session once the solver is in: "3×3 ... — Descent Lab".
         found = app.wait_for(
-            lambda: xdotool(env, "search", "--name", "^Descent Lab .+").stdout.split(),
+            lambda: xdotool(env, "search", "--name", ".+Descent Lab$").stdout.split(),
             90,
             "no loaded window appeared",
         )

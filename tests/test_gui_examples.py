@@ -48,7 +48,7 @@ def test_an_example_without_numbers_says_its_source_prints_none(qtbot, window) -
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         assert window.live.start()
     qtbot.waitUntil(lambda: NO_NUMBER in dock.note.text(), timeout=LONG)
-    assert dock.cells() == [] and "article 002" in dock.heading.text()
+    assert dock.cells() == [] and "article on solving linear systems" in dock.heading.text()
 
 
 def test_an_edited_example_is_no_longer_one(qtbot, window) -> None:

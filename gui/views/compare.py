@@ -11,6 +11,7 @@ and one with Aᵀ, like one gradient. A click on a legend entry hides or shows t
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable
 
@@ -198,7 +199,8 @@ class CompareView(QtWidgets.QWidget):
         for rec in runs:
             s = rec.session
             width = 2.5 if rec is getattr(self.model, "selected", None) else 1.5
-            label = f"{rec.name} · {s.optimizer} lr {s.lr:.3g}"
+            # the legend renders markup: a run's name is text
+            label = f"{html.escape(rec.name)} · {s.optimizer} lr {s.lr:.3g}"
             c = pg.PlotDataItem(pen=pg.mkPen(rec.colour, width=width), name=label)
             self.plot.addItem(c)
             self._curves[rec.id] = c

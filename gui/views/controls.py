@@ -12,6 +12,23 @@ Qt = QtCore.Qt
 SPEEDS: list[float | None] = [2, 5, 10, 30, 100, 300, 1000, 3000, 10000, None]
 
 
+class _ClickJumps(QtWidgets.QProxyStyle):
+    """A slider style where a left click moves the handle to the click, as on a scrubber,
+    instead of a page towards it."""
+
+    def styleHint(self, hint, option=None, widget=None, data=None):  # noqa: ANN001, ANN201, N802
+        if hint == QtWidgets.QStyle.SH_Slider_AbsoluteSetButtons:
+            return Qt.LeftButton.value
+        return super().styleHint(hint, option, widget, data)
+
+
+def jump_to_clicks(slider: QtWidgets.QSlider) -> None:
+    """Make a click on ``slider`` set it to the clicked position."""
+    style = _ClickJumps(slider.style().name())
+    style.setParent(slider)  # a widget does not own its style
+    slider.setStyle(style)
+
+
 def speed_label(speed: float | None) -> str:
     return "as fast as possible" if speed is None else f"{speed:g} it/s"
 
@@ -56,6 +73,7 @@ class RunToolbar(QtWidgets.QToolBar):
         self.speed.setRange(0, len(SPEEDS) - 1)
         self.speed.setValue(len(SPEEDS) - 1)
         self.speed.setPageStep(1)
+        jump_to_clicks(self.speed)
         self.speed.setFixedWidth(150)
         self.speed.setToolTip("iterations per second, from a few up to as fast as possible")
         self.speed_text = QtWidgets.QLabel(speed_label(None))

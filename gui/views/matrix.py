@@ -9,6 +9,7 @@ fields. Nothing here branches on a kind's name. The panel reports what the user 
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections.abc import Mapping
@@ -177,6 +178,7 @@ class MatrixPanel(QtWidgets.QWidget):
         self.error_label = QtWidgets.QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.PlainText)  # it quotes what was typed in a cell
         self.error_label.setStyleSheet(
             "QLabel#errorLabel { color: #9b1c1c; background: #fde8e8; border: 1px solid #f5b5b5;"
             " border-radius: 4px; padding: 4px 6px; }"
@@ -393,7 +395,7 @@ class MatrixPanel(QtWidgets.QWidget):
             self.exact_model.set_array(np.zeros((0, 1)))
             return
         if isinstance(a, BaseException):
-            self.facts.setText(f"analysis failed: {a}")
+            self.facts.setText(f"analysis failed: {html.escape(str(a))}")
             self.exact_model.set_array(np.zeros((0, 1)))
             return
         m, n = a.shape

@@ -19,6 +19,7 @@ class MessageBoxes:
         box = QtWidgets.QMessageBox(
             QtWidgets.QMessageBox.Warning, title, text, QtWidgets.QMessageBox.Ok, self.parent
         )
+        box.setTextFormat(QtCore.Qt.PlainText)  # file names and typed text, shown as they are
         box.setAttribute(QtCore.Qt.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._boxes.remove(b) if b in self._boxes else None)
         self._boxes.append(box)

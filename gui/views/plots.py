@@ -10,6 +10,7 @@ after the window is up: pyqtgraph is not on the startup path.
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 
 import numpy as np
@@ -133,7 +134,8 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         for s in (top, bottom, outer):
             s.setChildrenCollapsible(False)
         self.splitters = [outer, top, bottom]
-        self.caption = QtWidgets.QLabel(wordWrap=True)  # its sentence must not widen the plots
+        # wraps (must not widen the plots); rich text for the run's colour: its text is escaped
+        self.caption = QtWidgets.QLabel(wordWrap=True, textFormat=QtCore.Qt.RichText)
         self.caption.setObjectName("plotCaption")
         self.caption.setStyleSheet(
             "QLabel#plotCaption { background: white; padding: 3px 8px; color: #374151; }"
@@ -312,7 +314,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             self.caption.setText(
                 "No run selected: press Run (F5) or Step (F10)"
                 if rec is None
-                else f"{rec.name}: starting…"
+                else f"{html.escape(rec.name)}: starting…"
             )
             return
         self.set_source(RunSource.from_record(rec))
@@ -330,9 +332,9 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         rec = self.record
         if rec is None:
             return
-        text = f"<b style='color:{rec.colour}'>■</b> {rec.name}"
+        text = f"<b style='color:{rec.colour}'>■</b> {html.escape(rec.name)}"
         if self.prediction.text:
-            text += f"  <span style='color:#4b5563'>· {self.prediction.text}</span>"
+            text += f"  <span style='color:#4b5563'>· {self.prediction.text}</span>"  # escaped
         if rec.stale:
             text += (
                 "  <span style='color:#b45309'>· a run of an earlier problem, not the one"

@@ -12,6 +12,7 @@ one from the last tenth of the history. Only for a run of the problem the analys
 
 from __future__ import annotations
 
+import html
 import math
 import time
 
@@ -93,7 +94,8 @@ class Prediction:
         parts = []
         if said is not None:
             colour = "#b91c1c" if said.alarming else "#374151"
-            parts.append(f"<span style='color:{colour}'>{said.text}</span>")
+            # rich text: the explanation's "<" ("rank 3 < 4 unknowns") is text, not a tag
+            parts.append(f"<span style='color:{colour}'>{html.escape(said.text)}</span>")
             if said.alarming:
                 return parts[0]
         measured = measured_rate(loss[:n], self.f_star, self.session.loss in QUADRATIC)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
+
+Qt = QtCore.Qt
+DIALOG_TITLE = "Preset parameters"
+TITLE_BAR_BUTTONS = 160  # pixels a title bar's icon and buttons take, on common window managers
 
 
 def fill_menu(
@@ -27,8 +31,12 @@ def ask_params(
     """A form with one field per parameter. Returns (values, "") when accepted, (None, "")
     when cancelled, and (None, why) when a field is not a number."""
     dlg = QtWidgets.QDialog(parent)
-    dlg.setWindowTitle(title)
+    # A short title (the window system adds the app's name and cuts what does not fit);
+    # the preset's long name is the dialog's first line.
+    dlg.setWindowTitle(DIALOG_TITLE)
     form = QtWidgets.QFormLayout(dlg)
+    heading = QtWidgets.QLabel(title, wordWrap=True, textFormat=Qt.PlainText)
+    form.addRow(heading)
     edits = {}
     for k, v in defaults.items():
         e = QtWidgets.QLineEdit(f"{v:g}" if isinstance(v, float) else str(v))
@@ -40,6 +48,10 @@ def ask_params(
     bb.accepted.connect(dlg.accept)
     bb.rejected.connect(dlg.reject)
     form.addRow(bb)
+    app = QtWidgets.QApplication.applicationDisplayName()
+    shown = f"{DIALOG_TITLE} — {app}" if app else DIALOG_TITLE
+    # room for the title beside the title bar's buttons
+    dlg.setMinimumWidth(dlg.fontMetrics().horizontalAdvance(shown) + TITLE_BAR_BUTTONS)
     if dlg.exec() != QtWidgets.QDialog.Accepted:
         return None, ""
     out = {}

@@ -7,7 +7,9 @@ or refuse it, and the panel then shows what the model holds (``show_session``).
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+import html
+
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from solver.rates import rate_texts
 
@@ -64,6 +66,29 @@ class _ArgField:
         return _number(text)
 
 
+class _CommittedUndo(QtCore.QObject):
+    """Undo and Redo keys in a field whose text is committed go to the window's Undo and Redo:
+    right after an edit the user means the session's edit, not the typing that made it. While
+    the field holds uncommitted typing, the field undoes that typing as usual."""
+
+    KEYS = ("Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+Y")
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
+        if ev.type() not in (QtCore.QEvent.ShortcutOverride, QtCore.QEvent.KeyPress):
+            return False
+        if not isinstance(obj, QtWidgets.QLineEdit) or obj.isModified():
+            return False
+        keys = QtGui.QKeySequence(ev.keyCombination()).toString()
+        undo_redo = (
+            ev.matches(QtGui.QKeySequence.Undo)
+            or ev.matches(QtGui.QKeySequence.Redo)
+            or keys in self.KEYS
+        )
+        # Not accepted as an override: the window's shortcut takes the key. A key press that
+        # still arrives (nothing to undo) must not revert the field to its uncommitted typing.
+        return undo_redo
+
+
 def _number(text: str) -> object:
     t = text.strip()
     try:
@@ -98,6 +123,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.optimizer = QtWidgets.QComboBox()
         self.lr = QtWidgets.QLineEdit()
         self.lr.setToolTip("learning rate (step size)")
+        self._committed_undo = _CommittedUndo(self)
         self.lr_info = QtWidgets.QLabel("")
         self.lr_info.setObjectName("lrInfo")
         self.lr_info.setWordWrap(True)
@@ -169,7 +195,8 @@ class SolverPanel(QtWidgets.QWidget):
         lr_row.addWidget(self.recommended)
         form.addRow("Learning rate", lr_row)
         form.addRow(self.scale)  # the panel's whole width: the marks need the room
-        form.addRow("", self.lr_info)
+        # The panel's whole width: a warning wraps into lines of words, not of single words.
+        form.addRow(self.lr_info)
         steps = QtWidgets.QHBoxLayout()
         steps.addWidget(self.optimal)
         steps.addWidget(self.heavy)
@@ -191,6 +218,8 @@ class SolverPanel(QtWidgets.QWidget):
         self.kind.activated.connect(lambda: self._emit(kind=self.kind.currentData()))
         self.loss.activated.connect(lambda: self._emit(loss=self.loss.currentData()))
         self.optimizer.activated.connect(self._on_optimizer)
+        for edit in (self.lr, self.tol):
+            edit.installEventFilter(self._committed_undo)
         self.lr.editingFinished.connect(lambda: self._emit_number("lr", self.lr))
         self.tol.editingFinished.connect(lambda: self._emit_number("tol", self.tol))
         self.max_iters.valueChanged.connect(lambda v: self._emit(max_iters=v))
@@ -263,6 +292,7 @@ class SolverPanel(QtWidgets.QWidget):
                 if isinstance(f.widget, QtWidgets.QCheckBox):
                     f.widget.toggled.connect(self._emit_args)
                 else:
+                    f.widget.installEventFilter(self._committed_undo)
                     f.widget.editingFinished.connect(self._emit_args)
                 self.opt_form.addRow(hp.name.replace("_", " "), f.widget)
                 self._arg_fields.append(f)
@@ -307,12 +337,12 @@ class SolverPanel(QtWidgets.QWidget):
             how = a.spectrum_accuracy
             lines.append(
                 "<span style='color:#6b7280'>L and μ estimated iteratively"
-                + (f" ({how})" if how else "")
+                + (f" ({html.escape(how)})" if how else "")
                 + "</span>"
             )
         why = a.divergence_reason(session.lr) if session.optimizer == "gd" else None
-        if why:
-            lines.append(f"<span style='color:#b91c1c'>gd will diverge: {why}</span>")
+        if why:  # "lr < 2/L": escaped, or the rich text takes the rest for a tag
+            lines.append(f"<span style='color:#b91c1c'>gd will diverge: {html.escape(why)}</span>")
         elif session.optimizer != "gd":
             lines.append("<span style='color:#6b7280'>limits are for plain gradient descent</span>")
         self.lr_info.setText("<br>".join(lines))
@@ -342,6 +372,8 @@ class SolverPanel(QtWidgets.QWidget):
             return
         args = {}
         for f in self._arg_fields:
+            if isinstance(f.widget, QtWidgets.QLineEdit):
+                f.widget.setModified(False)  # committed: Ctrl+Z now undoes the session's edit
             v = f.value()
             if v != f.default and not (isinstance(f.default, tuple) and tuple(v) == f.default):
                 args[f.name] = v

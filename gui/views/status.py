@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections import deque
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..model import IDLE, PAUSED, RUNNING, STARTING, STARTING_MESSAGE, AppModel
 from .matrix import fmt
+
+Qt = QtCore.Qt
 
 _BADGES = {
     RUNNING: ("running", "#1a56db"),
@@ -105,11 +108,29 @@ def _show(label: QtWidgets.QLabel, text: str) -> None:
         label.setFixedWidth(need + 10)
 
 
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip that shows it as it is: Qt renders a tooltip that looks like
+    markup as rich text (a file named "<b>x</b>.json" would turn bold)."""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else ""
+
+
+class _Note(QtWidgets.QLabel):
+    """A word-wrapped note that keeps the height its lines need: a layout short of room
+    would give it one line's height, and two wrapped lines centred in it paint as halves."""
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        need = self.heightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+
 def next_run_note(model: AppModel) -> QtWidgets.QLabel:
     """A line for a panel whose edits wait for the next run: shown while a run is live."""
-    note = QtWidgets.QLabel("A run is going: changes here apply to the next run")
+    note = _Note("A run is going: changes here apply to the next run")
     note.setObjectName("nextRunNote")
     note.setWordWrap(True)
+    note.setTextFormat(Qt.PlainText)
     note.setStyleSheet(
         "QLabel#nextRunNote { color: #92400e; background: #fef3c7; border: 1px solid #fcd34d;"
         " border-radius: 4px; padding: 3px 6px; }"

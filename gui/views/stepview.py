@@ -14,6 +14,7 @@ never touches the worker's tensors.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
@@ -148,7 +149,7 @@ class StepPanel(QtWidgets.QWidget):
 
     def _show_text(self, text: str) -> None:
         self.anatomy = None
-        self.header.setText(text)
+        self.header.setText(html.escape(text))  # a reason may hold "<" ("lr < 2/L")
         self.table_model.set_array(np.zeros((0, 0)))
 
     def _floors_of(self, session: object) -> tuple[float | None, float | None]:

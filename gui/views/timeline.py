@@ -14,6 +14,8 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from .controls import jump_to_clicks
+
 Qt = QtCore.Qt
 SYNC_EVERY = 0.25  # seconds between two moves of the range while a run goes
 
@@ -28,6 +30,7 @@ class Timeline(QtWidgets.QWidget):
         self.slider.setObjectName("timeline")
         self.slider.setToolTip("The iteration every view shows; ← → step, Page Up/Down jump")
         self.slider.setPageStep(10)
+        jump_to_clicks(self.slider)  # a click goes to that iteration
         self.spin = QtWidgets.QSpinBox()
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip("The iteration under inspection")
