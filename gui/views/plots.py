@@ -137,9 +137,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         # wraps (must not widen the plots); rich text for the run's colour: its text is escaped
         self.caption = QtWidgets.QLabel(wordWrap=True, textFormat=QtCore.Qt.RichText)
         self.caption.setObjectName("plotCaption")
-        self.caption.setStyleSheet(
-            "QLabel#plotCaption { background: white; padding: 3px 8px; color: #374151; }"
-        )
+        self.caption.setStyleSheet("background: white; padding: 3px 8px; color: #374151;")
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
