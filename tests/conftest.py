@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -14,3 +16,21 @@ def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's hook signature
     except ImportError:  # the solver-only tests run without Qt installed
         return
     configure_process()
+
+
+@pytest.fixture
+def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and
+    the sparse LU of the exact reference (counted through the names the problems call)."""
+    import solver.problems  # the solver-only tests' conftest stays light
+
+    ran: list[str] = []
+    for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
+        real = getattr(solver.problems, name)
+
+        def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            ran.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(solver.problems, name, counted)
+    return ran

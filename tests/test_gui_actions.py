@@ -302,12 +302,16 @@ def test_an_example_opened_from_the_menu_is_in_open_recent(qtbot, window):
     assert any("seed-puzzle.json" in n for n in names), names
 
 
-def test_a_recent_file_with_an_ampersand_is_named_as_it_is(qtbot, window, tmp_path):
-    path = tmp_path / "a&b.json"
+def first_recent(window, path):
+    """The Open recent entry of the session just saved as ``path``, as the menu shows it."""
     window.persistence.save_session(str(path))
     window.persistence.add_recent(path)
     window.menus.recent_menu.aboutToShow.emit()
-    first = window.menus.recent_menu.actions()[0]
+    return window.menus.recent_menu.actions()[0]
+
+
+def test_a_recent_file_with_an_ampersand_is_named_as_it_is(qtbot, window, tmp_path):
+    first = first_recent(window, tmp_path / "a&b.json")
     assert first.text().replace("&&", "&").endswith("a&b.json") and "&&" in first.text()
 
 
@@ -385,8 +389,5 @@ def test_failures_in_the_step_and_problem_panels_are_shown_literally(qtbot, wind
 
 def test_a_recent_files_tooltip_is_its_path_literally(qtbot, window, tmp_path):
     path = tmp_path / "<b>x<b>.json"
-    window.persistence.save_session(str(path))
-    window.persistence.add_recent(path)
-    window.menus.recent_menu.aboutToShow.emit()
-    first = window.menus.recent_menu.actions()[0]
+    first = first_recent(window, path)
     assert shown_tip(first.toolTip()) == str(path.resolve())

@@ -9,26 +9,10 @@ import sys
 import pytest
 import test_gui
 
-import solver.problems
 from solver import presets
 
 LONG = test_gui.LONG
 make_window = test_gui.make_window
-
-
-@pytest.fixture
-def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The costly analysis steps as they run (through the names the problems call them by)."""
-    ran: list[str] = []
-    for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
-        real = getattr(solver.problems, name)
-
-        def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            ran.append(_name)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(solver.problems, name, counted)
-    return ran
 
 
 def analysed(qtbot, w) -> object:  # noqa: ANN001

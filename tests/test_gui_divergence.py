@@ -1,4 +1,4 @@
-"""The window's side of a diverging run: the Solver panel's "Stop when divergence is certain"
+"""The window's side of a diverging run: the Solver panel's "Stop early on divergence"
 (on by default, a session setting), the stop's reason in the status bar and the Runs dock, and
 a components plot that stays readable when a run is left to overflow."""
 
@@ -25,7 +25,7 @@ def run_to_the_end(qtbot, w, **changes) -> tuple:
 
 def test_the_solver_panel_names_the_stop_and_the_session_keeps_it(qtbot, window):
     box = window.hyper.stop_divergence
-    assert box.text() == "Stop when divergence is certain" and box.isChecked()
+    assert box.text() == "Stop early on divergence" and box.isChecked()
     assert "lr · L > 2" in box.toolTip() and "2 + 2β" in box.toolTip()
     # shown whole in the panel, not cut at its edge
     assert box.isVisible() and box.sizeHint().width() <= box.width()

@@ -272,24 +272,6 @@ def poisson_session(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and
-    the sparse LU of the exact reference (counted through the names the problems call)."""
-    import solver.problems
-
-    ran: list[str] = []
-    for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
-        real = getattr(solver.problems, name)
-
-        def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            ran.append(_name)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(solver.problems, name, counted)
-    return ran
-
-
 def summary_of(capsys: pytest.CaptureFixture) -> dict:
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     out.pop("elapsed_s")

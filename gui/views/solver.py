@@ -151,10 +151,10 @@ class SolverPanel(QtWidgets.QWidget):
         self.max_iters.setRange(0, 2_000_000_000)
         self.max_iters.setGroupSeparatorShown(True)
         self.max_iters.setKeyboardTracking(False)
-        self.stop_divergence = QtWidgets.QCheckBox("Stop when divergence is certain")
+        self.stop_divergence = QtWidgets.QCheckBox("Stop early on divergence")
         self.stop_divergence.setToolTip(
-            "end the run as soon as its loss is certain to blow up, not at the overflow: "
-            "it has grown above its start for five iterations in a row and the step is "
+            "end the run as soon as its divergence is certain, not at the overflow: its loss "
+            "has grown above its start for five iterations in a row and the step is "
             "outside the optimizer's stable range (gd: lr · L > 2; heavy ball: "
             "lr · L > 2 + 2β), or it has grown 1e30-fold or would overflow within five more"
         )
@@ -204,7 +204,7 @@ class SolverPanel(QtWidgets.QWidget):
         form.addRow("", steps)
         form.addRow("Tolerance", self.tol)
         form.addRow("Max iterations", self.max_iters)
-        form.addRow("", self.stop_divergence)
+        form.addRow(self.stop_divergence)  # both columns: its words are its label
         form.addRow("Precision", self.dtype)
         form.addRow("Initial x", self.init)
         form.addRow("Seed", self.seed)
