@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from gui.mainwindow import MainWindow  # noqa: E402
 
@@ -54,6 +54,18 @@ def make_window(qtbot, tmp_path):
 @pytest.fixture
 def window(make_window) -> MainWindow:
     return make_window()
+
+
+def shown_text(label: QtWidgets.QLabel) -> str:
+    """The text a label paints: rich text is rendered (a stray ``<`` swallows what follows),
+    plain text is shown as it is."""
+    fmt = label.textFormat()
+    rich = fmt == Qt.RichText or (fmt == Qt.AutoText and QtGui.Qt.mightBeRichText(label.text()))
+    if not rich:
+        return label.text()
+    doc = QtGui.QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText()
 
 
 def endless(w: MainWindow, **changes) -> None:

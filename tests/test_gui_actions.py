@@ -18,22 +18,11 @@ from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 from gui.mainwindow import APPLICATION, MainWindow
 
 make_window, window = test_gui.make_window, test_gui.window
+shown_text = test_gui.shown_text
 display = test_gui_app.display
 LONG = test_gui.LONG
 Qt = QtCore.Qt
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def shown_text(label: QtWidgets.QLabel) -> str:
-    """The text a label paints: rich text is rendered (a stray ``<`` swallows what follows),
-    plain text is shown as it is."""
-    fmt = label.textFormat()
-    rich = fmt == Qt.RichText or (fmt == Qt.AutoText and QtGui.Qt.mightBeRichText(label.text()))
-    if not rich:
-        return label.text()
-    doc = QtGui.QTextDocument()
-    doc.setHtml(label.text())
-    return doc.toPlainText()
 
 
 def fits(label: QtWidgets.QLabel) -> bool:

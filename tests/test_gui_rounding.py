@@ -44,7 +44,7 @@ def test_the_caption_writes_measured_and_predicted_rates_apart(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
     window.live._frame(force=True)
-    caption = window.plots.caption.text()
+    caption = test_gui.shown_text(window.plots.caption)  # as painted
     assert "converging at 1 − 2.1e-04 per iteration" in caption
     assert "faster than the 1 − 1.0e-04 predicted for κ = 100" in caption
     assert "predicted error rate 1 − 1.0e-04/it (dashed)" in caption
@@ -57,7 +57,7 @@ def test_the_caption_says_a_flat_float32_run_is_at_rounding(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
     window.live._frame(force=True)
-    caption = window.plots.caption.text()
+    caption = test_gui.shown_text(window.plots.caption)  # as painted
     assert "at rounding (float32): the loss has stayed within float32's rounding floor" in caption
 
 
