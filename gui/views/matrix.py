@@ -68,6 +68,20 @@ def _analysis_words(problem: object) -> str:
     return f"Analysing the {size} matrix ({how})…"
 
 
+def _keep_a_number_in_sight(view: QtWidgets.QTableView) -> None:
+    """A vector's pane at least as wide as its row numbers, a rounded number and the scroll
+    bar: beside 100,000 rows the numbers took the whole pane and b's values were not seen."""
+    style = view.style()
+    need = (
+        view.verticalHeader().sizeHint().width()
+        + view.fontMetrics().horizontalAdvance("-0.0")  # the delegate rounds to what fits
+        + 6
+        + style.pixelMetric(QtWidgets.QStyle.PM_ScrollBarExtent, None, view)
+        + 2 * view.frameWidth()
+    )
+    view.setMinimumWidth(max(80, need))
+
+
 def _titled(title: str, w: QtWidgets.QWidget) -> QtWidgets.QWidget:
     box = QtWidgets.QWidget()
     lay = QtWidgets.QVBoxLayout(box)
@@ -101,9 +115,15 @@ class _KindPage:
             view.setModel(model)
             view.paste_failed.connect(panel.message)
             if spec.ndim == 1:
-                view.setMinimumWidth(80)
                 view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
                 view.setItemDelegate(FittedNumbers(view))
+                # after the header has taken the new row count (its own reset comes later)
+                model.modelReset.connect(
+                    lambda v=view: QtCore.QTimer.singleShot(
+                        0, v, lambda: _keep_a_number_in_sight(v)
+                    )
+                )
+                _keep_a_number_in_sight(view)
             self.models[spec.key], self.views[spec.key] = model, view
             shown: QtWidgets.QWidget = view
             if spec.key == kind.sparse_key:

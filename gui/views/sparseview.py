@@ -211,7 +211,7 @@ class SparseMatrixView(QtWidgets.QWidget):
         # white where nothing is stored, deepening blue with the count
         self._image.setColorMap(pg.ColorMap([0.0, 1.0], [(255, 255, 255), (30, 64, 175)]))
         pi.addItem(self._image)
-        w.setMinimumSize(160, 140)
+        w.setMinimumSize(120, 140)  # a narrow dock scrolls its entries; the pattern fits
         self._pattern = w
         self.tabs.addTab(w, "Pattern")
 
