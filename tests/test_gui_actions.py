@@ -380,3 +380,15 @@ def test_a_recent_files_tooltip_is_its_path_literally(qtbot, window, tmp_path):
     path = tmp_path / "<b>x<b>.json"
     first = first_recent(window, path)
     assert shown_tip(first.toolTip()) == str(path.resolve())
+
+
+def test_a_status_message_cut_by_the_fields_is_whole_in_its_tooltip(qtbot, window):
+    # At 1024 pixels the stop's reason ended "(growing" where the status fields begin.
+    window.resize(1024, 700)
+    text = "Diverging: lr · L = 0.5 × 5.828 = 2.91 > 2; stopped at iteration 5 " + "<i>x</i> " * 20
+    window.model.message.emit(text)
+    bar = window.status
+    assert bar.currentMessage() == text
+    assert shown_tip(bar.toolTip()) == text
+    bar.clearMessage()
+    assert bar.toolTip() == ""

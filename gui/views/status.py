@@ -48,6 +48,8 @@ class RunStatusBar(QtWidgets.QStatusBar):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.st_state)
         model.message.connect(self.showMessage)
+        # the message is clipped where the fields begin: the whole of it is a hover away
+        self.messageChanged.connect(lambda text: self.setToolTip(plain_tooltip(text)))
         model.refused.connect(lambda title, text: self.showMessage(f"{title}: {text}"))
         model.state_changed.connect(self.show_state)
         model.selection_changed.connect(lambda _r: self.update_run())
