@@ -392,3 +392,14 @@ def test_a_status_message_cut_by_the_fields_is_whole_in_its_tooltip(qtbot, windo
     assert shown_tip(bar.toolTip()) == text
     bar.clearMessage()
     assert bar.toolTip() == ""
+
+
+def test_a_field_too_narrow_for_its_number_has_the_whole_of_it_in_its_tooltip(qtbot, window):
+    # At 1024 pixels the Poisson preset's lr read "0.12" of 0.125, Adam's betas ".999".
+    window.editor.load_session(window.model.session.replace(lr=0.04973332032, tol=1e-13))
+    panel = window.hyper
+    assert panel.lr.toolTip() == "learning rate (step size): 0.04973332032"
+    assert panel.tol.toolTip().endswith(": 1e-13")
+    window.editor.load_session(window.model.session.replace(optimizer="adam", lr=0.01))
+    betas = next(f.widget for f in panel._arg_fields if f.name == "betas")
+    assert betas.toolTip() == f"betas: {betas.text()}" and "0.999" in betas.toolTip()

@@ -357,6 +357,9 @@ def test_a_sparse_matrix_fits_its_entries_and_leaves_the_plots_half(qtbot, tmp_p
         # at 1024 pixels the dock is at its least width, and the entries scroll across
         assert fully_shown_columns(table) == [0, 1, 2] if size[0] >= 1440 else [0, 1]
         assert cut_cells(table) == []
+        # its Entries and Pattern tabs both in sight, not one behind scroll arrows
+        bar = w.matrix.page.sparse_view.tabs.tabBar()
+        assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count()))
         # b beside it: its values in sight, not pushed out by six-digit row numbers
         b = w.matrix.view("b")
         assert fully_shown_columns(b) == [0] and cut_cells(b) == []

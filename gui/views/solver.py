@@ -26,6 +26,13 @@ INIT_LABELS = {
 }
 
 
+def tip_with_value(edit: QtWidgets.QLineEdit, what: str) -> None:
+    """``edit``'s tooltip says ``what`` it holds and its whole value: a narrow panel shows
+    only part of a long number ("0.12" of 0.125)."""
+    edit.textChanged.connect(lambda text: edit.setToolTip(f"{what}: {text}" if text else what))
+    edit.setToolTip(what)
+
+
 class _ArgField:
     """One optimizer argument's editor, built from its torch default's type."""
 
@@ -38,6 +45,7 @@ class _ArgField:
             w = QtWidgets.QLineEdit()
             if default is None:
                 w.setPlaceholderText("None")
+            tip_with_value(w, name.replace("_", " "))
             self.widget = w
         self.set(default)
 
@@ -122,7 +130,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.loss = QtWidgets.QComboBox()
         self.optimizer = QtWidgets.QComboBox()
         self.lr = QtWidgets.QLineEdit()
-        self.lr.setToolTip("learning rate (step size)")
+        tip_with_value(self.lr, "learning rate (step size)")
         self._committed_undo = _CommittedUndo(self)
         self.lr_info = QtWidgets.QLabel("")
         self.lr_info.setObjectName("lrInfo")
@@ -146,7 +154,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.scale = StepScale()
         self.scale.chosen.connect(lambda lr: self._emit(lr=lr))
         self.tol = QtWidgets.QLineEdit()
-        self.tol.setToolTip("stop when the loss falls below this (0: never)")
+        tip_with_value(self.tol, "stop when the loss falls below this (0: never)")
         self.max_iters = QtWidgets.QSpinBox()
         self.max_iters.setRange(0, 2_000_000_000)
         self.max_iters.setGroupSeparatorShown(True)

@@ -164,6 +164,7 @@ class SparseMatrixView(QtWidgets.QWidget):
         hh.setStretchLastSection(True)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(False)  # both tabs in sight: they set the least width
         self.tabs.addTab(self.table, "Entries")
         self._pattern: QtWidgets.QWidget | None = None
         self._image: object = None
