@@ -263,6 +263,7 @@ class Editor:
         name = Path(path).name
         try:
             kind = kind_of(s.problem)
+            old = kind.arrays_of(s.problem)
             sparse_ok = target in (None, kind.sparse_key) and kind.sparse_key is not None
             field = target or kind.matrix_key  # "A: gr.mtx: line 7: ...", the file named once
             arr = load_operator(path, field) if sparse_ok else load_matrix(path, field)
@@ -279,6 +280,12 @@ class Editor:
             self.model.refuse("Matrix not imported", str(exc))
             return False
         self.model.set_session(new, f"Imported {name}" + (f"; {note}" if note else ""))
+        if note:  # e.g. b replaced because it no longer fits: the user must not miss it
+            was, now = ("×".join(f"{d:,}" for d in a.shape) for a in (old[field], arr))
+            self.model.set_notice(
+                f"{name}: {field} is now {now} (it was {was}); {note}. "
+                "Edit → Undo puts back the problem as it was."
+            )
         return True
 
     def set_track(self, text: str) -> bool:

@@ -197,6 +197,7 @@ class AppModel(QtCore.QObject):
     session_changed = QtCore.Signal(object, str, bool)
     analysis_changed = QtCore.Signal(object)  # solver Analysis, an exception, or None (busy)
     table_error_changed = QtCore.Signal(object)  # str | None
+    notice_changed = QtCore.Signal(object)  # str | None: what an edit did beyond what was asked
     runs_changed = QtCore.Signal()  # membership, order, names, pins or staleness
     run_updated = QtCore.Signal(int)  # run id: a new status or history
     selection_changed = QtCore.Signal(object)  # RunRecord | None
@@ -217,6 +218,7 @@ class AppModel(QtCore.QObject):
         self.session_label = ""
         self.analysis: Any = None
         self.table_error: str | None = None
+        self.notice: str | None = None
         self.runs: list[RunRecord] = []
         self.selected: RunRecord | None = None
         self.inspected: int | None = None
@@ -241,6 +243,8 @@ class AppModel(QtCore.QObject):
             from solver.kinds import same_problem
 
             self.set_table_error(None)
+            if refill:  # another problem, not the tables' own edit: an old notice is moot
+                self.set_notice(None)
             changed = False
             for r in self.runs:
                 stale = not same_problem(r.session.problem, s.problem)
@@ -264,6 +268,14 @@ class AppModel(QtCore.QObject):
         if text != self.table_error:
             self.table_error = text
             self.table_error_changed.emit(text)
+
+    def set_notice(self, text: str | None) -> None:
+        """A note beside the problem's tables that stays until dismissed or until another
+        problem is loaded: an import that also replaced b said so only in the status line,
+        where the next message wiped it."""
+        if text != self.notice:
+            self.notice = text
+            self.notice_changed.emit(text)
 
     def set_ready(self) -> None:
         self.ready = True

@@ -251,6 +251,18 @@ def _parse_chunk(
         v = _integers(tokens[2::k], lines, f"{at} {{}}: value {{}}", None, field).astype(float)
     else:
         v = _floats(tokens[2::k], lines, f"{at} {{}}: value {{}}", field)
+    if head.symmetry != "general":
+        # The file lists one triangle and the reader mirrors it: an entry above the diagonal
+        # would be silently added to its mirror's, so the matrix would not be the file's.
+        upper = np.flatnonzero(c > r)
+        if upper.size:
+            i = upper[0]
+            raise InputError(
+                field,
+                f"{at} {lines[i]}: entry ({r[i]}, {c[i]}) is above the diagonal of a "
+                f"{head.symmetry} matrix, whose file lists only the lower triangle "
+                "(row ≥ column)",
+            )
     if head.symmetry == "skew-symmetric":
         diag = np.flatnonzero((r == c) & (v != 0))
         if diag.size:

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import test_gui
 
-from gui.views.tables import ArrayModel, parse_number
+from gui.views.tables import ArrayModel, parse_block, parse_number
 
 make_window = test_gui.make_window
+window = test_gui.window
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,52 @@ def test_a_pasted_block_with_thousands_separators_keeps_its_values(qapp) -> None
     model.set_array(np.zeros((1, 2)))
     model.paste(0, 0, "2,500\t1,250")
     np.testing.assert_array_equal(model.array(), [[2500.0, 1250.0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1,000", 1000.0), ("12,345.67", 12345.67), ("-2,500", -2500.0)]
+)
+def test_a_number_pasted_into_one_cell_is_that_number_as_typed(window, text, value) -> None:
+    # "1,000" pasted into A[1, 1] wrote 1 there and 0 into A[1, 2]; typed, it was 1000.
+    view = window.matrix.view("A")
+    model = window.matrix.model_of("A")
+    before = model.array()
+    test_gui.put_cursor(view, 0, 0)
+    assert view.paste_text(text)
+    pasted = model.array()
+    assert model.setData(model.index(0, 0), text)  # the same text typed into the same cell
+    np.testing.assert_array_equal(pasted, model.array())
+    assert pasted[0, 0] == value
+    np.testing.assert_array_equal(pasted[:, 1:], before[:, 1:])  # no neighbour written
+    assert window.model.session.problem.A[0, 0] == value
+
+
+def test_blocks_and_rows_still_paste_cell_by_cell(window) -> None:
+    view = window.matrix.view("A")
+    model = window.matrix.model_of("A")
+    test_gui.put_cursor(view, 0, 0)
+    assert view.paste_text("1,000\t2\n3\t-4,500.5\n")  # a spreadsheet's 2×2 block
+    np.testing.assert_array_equal(model.array()[:2, :2], [[1000.0, 2.0], [3.0, -4500.5]])
+    test_gui.put_cursor(view, 2, 0)
+    assert view.paste_text("1, 2, 3")
+    np.testing.assert_array_equal(model.array()[2], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "rows"),
+    [
+        ("1,000", ".", [["1,000"]]),
+        ("1, 2, 3", ".", [["1", "2", "3"]]),
+        ("1,000\n2,500\n", ".", [["1,000"], ["2,500"]]),  # a column of grouped numbers
+        ("1,2\n3,4", ".", [["1", "2"], ["3", "4"]]),  # comma-separated values, not 1.2
+        ("1,2\n3,4", ",", [["1,2"], ["3,4"]]),  # where a comma is the decimal mark
+        ("1.000,5", ",", [["1.000,5"]]),
+        ("1 2", ".", [["1", "2"]]),
+        ("1;2", ",", [["1", "2"]]),
+    ],
+)
+def test_pasted_text_separates_between_numbers_never_inside_one(text, point, rows) -> None:
+    assert parse_block(text, point) == rows
 
 
 def test_betas_of_the_wrong_length_typed_into_the_panel_are_refused(qtbot, make_window):

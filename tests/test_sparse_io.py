@@ -13,6 +13,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from solver import InputError, sparse_mtx, sparseio
+from solver.matrixio import load_matrix
 from solver.resources import resource_path
 from solver.sparseio import (
     MAX_NONZEROS,
@@ -239,6 +240,23 @@ def test_a_symmetric_matrix_must_be_square(tmp_path: Path) -> None:
 def test_a_skew_symmetric_file_with_a_diagonal_entry_is_refused(tmp_path: Path) -> None:
     text = "%%MatrixMarket matrix coordinate real skew-symmetric\n3 3 2\n2 1 1\n2 2 4\n"
     refused(write(tmp_path, text), "line 4", "diagonal")
+
+
+@pytest.mark.parametrize("kind", ["real symmetric", "pattern symmetric", "real skew-symmetric"])
+def test_an_entry_above_the_diagonal_of_a_one_triangle_file_is_refused(
+    tmp_path: Path, kind: str
+) -> None:
+    # (1, 3) beside its mirror (3, 1) was summed into both: A[0, 2] = 2 + 5, silently.
+    value = "" if kind.startswith("pattern") else " 5"
+    text = (
+        f"%%MatrixMarket matrix coordinate {kind}\n% one triangle\n3 3 3\n"
+        f"3 1{value}\n2 1{value}\n1 3{value}\n"
+    )
+    path = write(tmp_path, text)
+    message = refused(path, "line 6", "(1, 3)", "above the diagonal", "lower triangle")
+    assert kind.split()[1] in message
+    with pytest.raises(InputError, match="line 6"):  # asked for dense, the same refusal
+        load_matrix(path, "problem.A")
 
 
 @pytest.mark.parametrize(

@@ -264,9 +264,10 @@ class MatrixPanel(QtWidgets.QWidget):
         )
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
         model.table_error_changed.connect(self.show_error)
-        from .status import next_run_note
+        from .status import next_run_note, notice_banner
 
-        self.layout().insertWidget(0, next_run_note(model))
+        for i, note in enumerate((next_run_note(model), notice_banner(model))):
+            self.layout().insertWidget(i, note)
 
     # -- the registry --------------------------------------------------------------------------
     def set_kinds(self, kinds: Mapping[str, object]) -> None:

@@ -140,3 +140,35 @@ def next_run_note(model: AppModel) -> QtWidgets.QLabel:
     note.hide()
     model.state_changed.connect(lambda state: note.setVisible(state != IDLE))
     return note
+
+
+def notice_banner(model: AppModel) -> QtWidgets.QWidget:
+    """The model's notice (``AppModel.notice``) in a banner with a button to dismiss it:
+    seen where the user looks, without a box to click away first."""
+    banner = QtWidgets.QFrame()
+    banner.setObjectName("problemNotice")
+    banner.setStyleSheet(
+        "QFrame#problemNotice { background: #e1effe; border: 1px solid #a4cafe;"
+        " border-radius: 4px; } QFrame#problemNotice QLabel { color: #1e429f; }"
+    )
+    text = _Note()
+    text.setObjectName("problemNoticeText")
+    text.setWordWrap(True)
+    text.setTextFormat(Qt.PlainText)  # it names a file
+    close = QtWidgets.QToolButton()
+    close.setText("✕")
+    close.setToolTip("Dismiss this note")
+    close.setAutoRaise(True)
+    close.clicked.connect(lambda: model.set_notice(None))
+    lay = QtWidgets.QHBoxLayout(banner)
+    lay.setContentsMargins(6, 3, 3, 3)
+    lay.addWidget(text, 1)
+    lay.addWidget(close, 0, Qt.AlignTop)
+
+    def show(notice: str | None) -> None:
+        text.setText(notice or "")
+        banner.setVisible(bool(notice))
+
+    model.notice_changed.connect(show)
+    show(model.notice)
+    return banner
