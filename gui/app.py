@@ -24,6 +24,8 @@ import time
 
 from PySide6 import QtCore, QtWidgets
 
+from solver.threads import apply_env_policy
+
 from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
 
 # At quit, how long the window waits for pyqtgraph's import, if under way, to end (~0.2 s).
@@ -54,6 +56,9 @@ QListWidget#devices::item:disabled { color: #9aa1ab; }
 
 def configure_process() -> None:
     """Process-wide settings the live window depends on (the app and the tests alike)."""
+    # main.py applied it before numpy loaded; a window opened another way (a benchmark, a
+    # test) still gets it before torch, which the window imports only after its first paint.
+    apply_env_policy()
     # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
     # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
     sys.setswitchinterval(0.001)

@@ -28,6 +28,7 @@ from torch import Tensor
 from . import kernels
 from .losses import energy_offset
 from .problems import LinearSystem
+from .threads import use_threads as _use_threads  # the run's own thread calls it, between chunks
 
 if TYPE_CHECKING:
     from .problems import BoundProblem
@@ -243,13 +244,6 @@ def sparse_chunk_function() -> Callable | None:
                 unavailable_reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             _sparse_tried = True
     return _sparse_scripted
-
-
-def _use_threads(k: int) -> None:
-    # torch.set_num_threads sets the calling thread's OpenMP and MKL threads (and the count
-    # new threads start with): the run's own thread calls it, between chunks.
-    if torch.get_num_threads() != k:
-        torch.set_num_threads(k)
 
 
 def _narrow() -> None:
