@@ -196,8 +196,12 @@ def side_by_side(
     for name, q in quiet.items():
         b = busy.get(name, float("nan"))
         ratio = b / q if q else float("nan")
-        lines.append(f"{name:<{width}}  {q:>12.4g}  {b:>12.4g}  {ratio:>10.2f}")
+        lines.append(f"{name:<{width}}  {_number(q):>12}  {_number(b):>12}  {ratio:>10.2f}")
     return "\n".join(lines)
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def processes(text: str) -> int:
