@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import os
 
-from solver.threads import apply_env_policy
+from solver.threads import apply_env_policy, cores_available
 
 # First, before any test module imports torch or numpy: the app's thread policy
 # (``solver.threads``), so tests run with the threads the app has.
 apply_env_policy()
+# The window's run fits the machine's load as measured (``gui.machine``); tests run on
+# machines whose load comes and goes, so theirs sees every core free unless a test says.
+os.environ.setdefault("DESCENT_LAB_SPARE_CORES", str(cores_available()))
 
 import pytest  # noqa: E402
 
