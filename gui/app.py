@@ -11,6 +11,8 @@ Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_WHEN_READY=1   print ``first-paint`` and then ``ready <unix time>`` once Run
                                   works (the solver loaded, the first session in), and exit
   DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
+  DESCENT_LAB_SPARE_CORES=x       the live run fits x free cores instead of the measured load
+                                  (``gui.machine``)
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 import test_gui
-from test_gui_worker import big_endless, last, on_torch, worker  # noqa: F401 - fixtures
+import test_gui_worker
+from test_gui_worker import big_endless, last
 
 from gui import machine
 from gui.machine import (
@@ -22,6 +23,7 @@ from gui.machine import (
 from gui.model import RUNNING
 
 make_window, window = test_gui.make_window, test_gui.window
+worker, on_torch = test_gui_worker.worker, test_gui_worker.on_torch
 LONG = 60_000
 SMALL, MID = UNPARKED_LIMIT // 2, 4_000_000  # n = 3-ish on the chunks; n = 2000
 
@@ -85,7 +87,7 @@ def _sharing_run(qtbot, w):  # noqa: ANN001, ANN202 - the run's chunks
 def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
     qtbot,
     worker,
-    on_torch,  # noqa: F811 - fixtures
+    on_torch,
 ) -> None:
     chunks = _sharing_run(qtbot, worker)
     assert worker.fit(0.5) == ONE_THREAD
@@ -103,7 +105,7 @@ def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
 def test_no_change_of_mode_while_a_frame_holds_the_run(
     qtbot,
     worker,
-    on_torch,  # noqa: F811 - fixtures
+    on_torch,
 ) -> None:
     """A hold and its release must see one mode: the change waits for the next fit."""
     chunks = _sharing_run(qtbot, worker)
@@ -123,7 +125,7 @@ class _Load:
         return self.value
 
 
-def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_torch) -> None:  # noqa: F811
+def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_torch) -> None:
     import torch
 
     if torch.get_num_threads() < 2:
