@@ -13,6 +13,12 @@ import multiprocessing
 import sys
 import warnings
 
+from solver.threads import apply_env_policy
+
+# Before anything imports torch or numpy (the window, the headless runner, the self-test, a
+# frozen bundle's multiprocessing child alike): their thread pools read it as they load.
+apply_env_policy()
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="DescentLab", description="Watch gradient descent solve Ax=b.")

@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist" / "DescentLab"
 EXE = DIST / ("DescentLab.exe" if os.name == "nt" else "DescentLab")
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 from report import cpu_model, write_section  # noqa: E402
+
+from solver.threads import cores_available  # noqa: E402
 
 
 def folder_bytes(path: Path) -> int:
@@ -93,7 +96,7 @@ def main() -> None:
         ),
     ]
     lines = [
-        f"Measured {date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), "
+        f"Measured {date.today().isoformat()} on {cores_available()} cores ({cpu_model()}), "
         f"no GPU, {platform.system()} {platform.machine()}, Python {platform.python_version()}.",
         f"Command: `python benchmarks/bundle.py{' --no-build' if args.no_build else ''}`.",
         "",

@@ -3,6 +3,8 @@
 PYTHONPATH=. .venv/bin/python benchmarks/engine.py            measure, print, write the doc
 PYTHONPATH=. .venv/bin/python benchmarks/engine.py --quick    fewer repeats, no doc update
 PYTHONPATH=. .venv/bin/python benchmarks/engine.py --full     also trace a real 1,000,000-update Run
+PYTHONPATH=. .venv/bin/python benchmarks/engine.py --busy 2   iterations/s quiet, then beside 2
+                                                              busy processes (benchmarks/busy.py)
 
 Measures, each as a ratio within this one process (the machines are shared and noisy, so the
 two sides of every ratio run interleaved, rotating which goes first, and a ratio is the median
@@ -38,12 +40,16 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from solver.threads import apply_env_policy, cores_available  # noqa: E402
+
+apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 from report import cpu_model, write_section  # noqa: E402
 
 from solver import (  # noqa: E402
@@ -156,10 +162,10 @@ def ratio_spread(num: list[float], den: list[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
-def bench_ratios(repeats: int) -> tuple[list[dict], dict]:
+def bench_ratios(repeats: int, sizes: tuple[int, ...] = SIZES) -> tuple[list[dict], dict]:
     rows = []
     matvec: dict = {}
-    for n in SIZES:
+    for n in sizes:
         a, b = system(n)
         problem = LinearSystem(a, b)  # shared: the reference solution is computed once
         k = UPDATES[n]
@@ -192,7 +198,7 @@ def bench_ratios(repeats: int) -> tuple[list[dict], dict]:
                 f"(middle half {rows[-1]['spread'][0]:.3f}-{rows[-1]['spread'][1]:.3f})",
                 flush=True,
             )
-            if n == max(SIZES) and opt == "gd":
+            if n == max(sizes) and opt == "gd":
                 matvec = bench_matvec(run, a, b, k, rounds)
     return rows, matvec
 
@@ -348,6 +354,10 @@ def report(
                 "OMP_NUM_THREADS",
                 "MKL_NUM_THREADS",
                 "OPENBLAS_NUM_THREADS",
+                "OMP_WAIT_POLICY",
+                "GOMP_SPINCOUNT",
+                "KMP_BLOCKTIME",
+                "OPENBLAS_THREAD_TIMEOUT",
             )
             if k in os.environ
         )
@@ -356,7 +366,7 @@ def report(
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     command = " ".join(["PYTHONPATH=. .venv/bin/python benchmarks/engine.py", *sys.argv[1:]])
     lines = [
-        f"Measured {started:%Y-%m-%d %H:%M} on {len(os.sched_getaffinity(0))} cores "
+        f"Measured {started:%Y-%m-%d %H:%M} on {cores_available()} cores "
         f"({cpu_model()}), {gpu} (all runs on the CPU); "
         f"Python {platform.python_version()}, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads, BLAS: {torch_blas}), numpy {np.__version__} "
@@ -447,13 +457,44 @@ def report(
     return "\n".join(lines)
 
 
+def speeds(repeats: int, sizes: tuple[int, ...]) -> dict[str, float]:
+    """``bench_ratios``' timings as updates (or mat-vec pairs) per second, for ``--busy``."""
+    rows, mv = bench_ratios(repeats, sizes)
+    out: dict[str, float] = {}
+    for r in rows:
+        out[f"engine it/s, n = {r['n']}, {r['optimizer']}"] = 1e6 / r["engine_us"]
+        out[f"hand loop it/s, n = {r['n']}, {r['optimizer']}"] = 1e6 / r["hand_us"]
+    if mv:
+        out[f"numpy mat-vec pairs/s, n = {mv['n']}"] = 1e6 / mv["numpy"]
+        out[f"torch mat-vec pairs/s, n = {mv['n']}"] = 1e6 / mv["torch"]
+    return out
+
+
+def sizes_arg(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(n not in SIZES for n in sizes):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give sizes from {', '.join(map(str, SIZES))}, separated by commas"
+        )
+    return sizes
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 repeats, no doc update")
     p.add_argument("--full", action="store_true", help="trace a real 1,000,000-update Run")
     p.add_argument("--repeats", type=int, default=21)
+    p.add_argument("--sizes", type=sizes_arg, default=SIZES, help="with --busy: these n only")
+    add_busy_option(p)
     args = p.parse_args()
     repeats = 3 if args.quick else args.repeats
+    if args.busy is not None:
+        quiet, busy, load = quiet_then_busy(args.busy, lambda: speeds(repeats, args.sizes))
+        print(side_by_side("Engine", quiet, busy, load))
+        return 0
     started = datetime.now()
     t0 = time.perf_counter()
     load_start = load_average()

@@ -1,8 +1,10 @@
 """GUI streaming benchmark: does the live window cost the solver, and does it stay smooth?
 
-    python benchmarks/gui_stream.py [--seconds 1.5] [--pairs 6] [--write]
+    python benchmarks/gui_stream.py [--seconds 1.5] [--pairs 6] [--write] [--busy N]
 
 ``--write`` replaces the ``## GUI`` section of docs/BENCHMARKS.md with the results.
+``--busy N`` measures the solver speeds, redraws and stalls quiet, then beside N busy
+processes (``benchmarks/busy.py``), and prints the two side by side (no doc section).
 
 Measured in one process with the window shown (offscreen platform unless QT_QPA_PLATFORM
 is set), as ratios so a shared, noisy machine still gives comparable numbers:
@@ -34,9 +36,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from solver.threads import apply_env_policy, cores_available  # noqa: E402
+
+apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
 
 import numpy as np  # noqa: E402
+from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 
@@ -229,12 +236,48 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     return frames / (time.perf_counter() - t0)
 
 
+def plot_rates(r: dict) -> dict[str, float]:
+    """Redraws a second of each plot on screen (those drawn at all: the svd and heat-map
+    tabs stay hidden), medians over ``paired_ratios``' segments."""
+    names = sorted({k for p in r["plots"] for k, v in p.items() if v > 0})
+    return {k: statistics.median(p.get(k, 0.0) for p in r["plots"]) for k in names}
+
+
+def window_speeds(app, win, seconds: float, pairs: int) -> dict[str, float]:
+    """What ``--busy`` compares, per n: the solver's speeds, the redraws and the stalls."""
+    from gui.editing import PLOT_TRACK_LIMIT
+    from solver.history import default_tracked
+
+    out: dict[str, float] = {}
+    for n in (3, 2000):
+        session = make_session(n)
+        track = default_tracked(n, PLOT_TRACK_LIMIT).tolist()
+        r = paired_ratios(app, win, session, track, seconds, pairs)
+        out[f"n = {n}: headless it/s"] = statistics.median(r["head"])
+        out[f"n = {n}: window it/s"] = statistics.median(r["live"])
+        out[f"n = {n}: window ÷ headless"] = statistics.median(r["ratio"])
+        out[f"n = {n}: redraws/s, slowest plot"] = min(plot_rates(r).values(), default=0.0)
+        out[f"n = {n}: longest stall, ms"] = 1e3 * longest_stall(app, win, session, seconds)
+        win.live.stop()
+        wait(app, 5, lambda: win.model.state != "running")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=1.5, help="length of each segment")
     ap.add_argument("--pairs", type=int, default=6, help="headless/window pairs per n")
     ap.add_argument("--write", action="store_true", help="write the GUI section of the docs")
+    add_busy_option(ap)
     args = ap.parse_args()
+    if args.busy is not None:
+        app, win = open_window("gui-bench-")
+        wait(app, 30, lambda: win.model.ready)
+        measure = lambda: window_speeds(app, win, args.seconds, args.pairs)  # noqa: E731
+        quiet, busy, load = quiet_then_busy(args.busy, measure)
+        close_window(app, win)
+        print(side_by_side("GUI", quiet, busy, load))
+        return 0
     started = time.time()
     load0 = os.getloadavg()[0]
 
@@ -254,18 +297,16 @@ def main() -> int:
         track = default_tracked(n, PLOT_TRACK_LIMIT).tolist()
         r = paired_ratios(app, win, session, track, args.seconds, args.pairs)
         w = win.live.worker  # asked now: the run is still live (its mode goes with it)
-        if w.park:
-            how = "parked for each frame"
-        elif w.shares:
-            how = "shared a core with each frame (one thread while it drew)"
-        else:
-            how = "ran beside the frames"
+        how = {
+            "parked": "parked for each frame",
+            "shared": "shared a core with each frame (one thread while it drew)",
+            "beside": "ran beside the frames",
+            "one thread": "ran on one thread beside the frames (other processes held a core)",
+        }[w.mode]
         ratio = statistics.median(r["ratio"])
         head, live = statistics.median(r["head"]), statistics.median(r["live"])
         fps, busy = statistics.median(r["fps"]), statistics.median(r["busy"])
-        # the plots on screen: those drawn at all (the svd and heat-map tabs stay hidden)
-        names = sorted({k for p in r["plots"] for k, v in p.items() if v > 0})
-        per_plot = {k: statistics.median(p.get(k, 0.0) for p in r["plots"]) for k in names}
+        per_plot = plot_rates(r)
         slowest = min(per_plot.values()) if per_plot else 0.0
         print(
             f"n={n}: headless {head:,.0f} it/s, window {live:,.0f} it/s, ratio {ratio:.2f} "
@@ -341,7 +382,7 @@ def main() -> int:
     )
     platform_name = os.environ["QT_QPA_PLATFORM"]
     print(
-        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"machine: {cores_available()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}, QT_QPA_PLATFORM={platform_name}"
     )
     win.close()
@@ -363,7 +404,7 @@ def write_doc(rows, notes, started: float, load0: float, platform_name: str, arg
     table = "\n".join(f"| {w} | {m} | {t} {'ok' if ok else '**missed**'} |" for w, m, t, ok in rows)
     cmd = "python3 benchmarks/gui_stream.py --write"
     body = f"""
-Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {os.cpu_count()} cores \
+Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {cores_available()} cores \
 ({cpu_model()}), no GPU; Python {platform.python_version()}, PySide6 {pyside_version}, \
 pyqtgraph {pg_version}, torch {torch.__version__} ({torch.get_num_threads()} threads); \
 QT_QPA_PLATFORM={platform_name}, window 1440×900 with all plots visible. Command: `{cmd}` \

@@ -1,8 +1,11 @@
 """Sparse benchmark: the 100,000-unknown 2-D Poisson problem, end to end.
 
     python benchmarks/sparse.py [--write]
+    python benchmarks/sparse.py --busy 2 [--seconds 1.0]
 
 ``--write`` replaces the ``## Sparse`` section of docs/BENCHMARKS.md with the results.
+``--busy N`` measures the gd iteration, the scipy pair and the window's run quiet, then
+beside N busy processes (``benchmarks/busy.py``), and prints the two side by side.
 
 Measured in one process, as ratios where the target is one (DESIGN.md: ratios within one
 run, the machine is shared and noisy):
@@ -35,9 +38,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from solver.threads import apply_env_policy, cores_available  # noqa: E402
+
+apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
 
 import numpy as np  # noqa: E402
+from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 
 ROWS, COLS = 250, 400  # the preset's grid: n = 100,000
 
@@ -161,10 +169,29 @@ def window_stalls(run_seconds: float = 4.0) -> dict[str, float]:
     }
 
 
+def speeds(seconds: float) -> dict[str, float]:
+    """The timed measures alone, for ``--busy``."""
+    it = iteration_vs_pair(seconds, rounds=3)
+    win = window_stalls(run_seconds=4 * seconds)
+    return {
+        "gd iteration, ms": it["iteration"] * 1e3,
+        "scipy mat-vec pair, ms": it["pair"] * 1e3,
+        "gd iteration ÷ scipy pair": it["ratio"],
+        "window run, it/s": win["rate"],
+        "longest event-loop stall running, ms": win["running"] * 1e3,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help="write the Sparse section of the docs")
+    ap.add_argument("--seconds", type=float, default=1.0, help="with --busy: each timed round")
+    add_busy_option(ap)
     args = ap.parse_args()
+    if args.busy is not None:
+        quiet, busy, load = quiet_then_busy(args.busy, lambda: speeds(args.seconds))
+        print(side_by_side("Sparse (100,000-unknown Poisson)", quiet, busy, load))
+        return 0
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         loads = load_times(Path(tmp))
@@ -245,7 +272,7 @@ def write_doc(rows: list, win: dict, cuda: bool, started: float) -> None:
         else "**CUDA was not measured**: this machine has no GPU (torch built without CUDA)."
     )
     body = f"""
-Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {os.cpu_count()} cores \
+Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {cores_available()} cores \
 ({cpu_model()}); Python {platform.python_version()}, torch {torch.__version__}; \
 QT_QPA_PLATFORM={os.environ["QT_QPA_PLATFORM"]}, window 1440×900. Command: \
 `python3 benchmarks/sparse.py --write` ({time.time() - started:.0f} s). The problem: the \

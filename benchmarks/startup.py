@@ -1,6 +1,7 @@
 """Start-up benchmark: how soon does `python main.py` paint, and how soon does Run work?
 
     python benchmarks/startup.py [--launches 7] [--write]
+    python benchmarks/startup.py --busy 2 [--launches 7]
 
 Each launch is a fresh process in a fresh profile (HOME, XDG folders), started by this
 script; the app prints ``first-paint`` when its window has painted and ``ready`` once Run
@@ -11,7 +12,9 @@ Xvfb is installed, on a private X server. Medians of the launches, with the wors
 Also measured, for the floor under "ready": a bare ``python -c "import torch"`` in the same
 way, to the moment torch is in, since the window cannot run before torch is imported.
 
-``--write`` replaces the ``## Start-up`` section of docs/BENCHMARKS.md.
+``--write`` replaces the ``## Start-up`` section of docs/BENCHMARKS.md. ``--busy N``
+measures the offscreen launches and the torch import quiet, then beside N busy processes
+(``benchmarks/busy.py``), and prints the two side by side (no doc section).
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
+
+from solver.threads import apply_env_policy, cores_available  # noqa: E402
+
+# The launches set it themselves (main.py); the bare torch import, the floor, inherits it.
+apply_env_policy()
 
 PAINT_TARGET, READY_TARGET = 0.5, 1.5
 
@@ -137,11 +147,27 @@ def summary(values: list[float]) -> str:
     return f"**{statistics.median(values):.2f} s** median, {max(values):.2f} s worst"
 
 
+def speeds(n: int) -> dict[str, float]:
+    """Medians of ``n`` launches (offscreen) and bare torch imports, for ``--busy``."""
+    rs = launches(n)
+    return {
+        "first paint, s": statistics.median(r["first-paint"] for r in rs),
+        "Run works (ready), s": statistics.median(r["ready"] for r in rs),
+        "import torch alone, s": statistics.median(torch_import_times(n)),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--launches", type=int, default=7)
     ap.add_argument("--write", action="store_true", help="write the Start-up section of the docs")
+    add_busy_option(ap)
     args = ap.parse_args()
+    if args.busy is not None:
+        launch()  # writes the app's bytecode, as a first launch does; not counted
+        quiet, busy, load = quiet_then_busy(args.busy, lambda: speeds(args.launches))
+        print(side_by_side("Start-up", quiet, busy, load))
+        return 0
     started, load0 = time.time(), os.getloadavg()[0]
     rows: list[tuple[str, str, str, bool]] = []
     n = args.launches
@@ -211,7 +237,7 @@ def write_doc(rows: list, started: float, load0: float) -> None:
         for w, m, t, ok in rows
     )
     body = f"""
-Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {os.cpu_count()} cores \
+Measured {time.strftime("%Y-%m-%d %H:%M", time.localtime(started))} on {cores_available()} cores \
 ({cpu_model()}), no GPU; Python {platform.python_version()}. Command: \
 `python3 benchmarks/startup.py --write` ({took:.0f} s; 1-minute load average {load0:.2f} at \
 the start, {os.getloadavg()[0]:.2f} at the end). Each launch is a fresh process in a fresh \

@@ -11,6 +11,8 @@ Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_WHEN_READY=1   print ``first-paint`` and then ``ready <unix time>`` once Run
                                   works (the solver loaded, the first session in), and exit
   DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
+  DESCENT_LAB_SPARE_CORES=x       the live run fits x free cores instead of the measured load
+                                  (``gui.machine``)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 import time
 
 from PySide6 import QtCore, QtWidgets
+
+from solver.threads import apply_env_policy
 
 from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
 
@@ -54,6 +58,9 @@ QListWidget#devices::item:disabled { color: #9aa1ab; }
 
 def configure_process() -> None:
     """Process-wide settings the live window depends on (the app and the tests alike)."""
+    # main.py applied it before numpy loaded; a window opened another way (a benchmark, a
+    # test) still gets it before torch, which the window imports only after its first paint.
+    apply_env_policy()
     # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
     # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
     sys.setswitchinterval(0.001)

@@ -7,7 +7,9 @@ views to pull what they show, and releases the worker once the event loop has pa
 While a run goes, frames follow one another at their own pace, taking at most
 ``FRAME_SHARE`` of wall time with the solver parked (``FRAME_SHARE_BESIDE`` of the GUI's
 core beside a solver that is not, ``FRAME_SHARE_SHARED`` beside one that leaves it a core
-for the frame), so the solver keeps the rest. A Run pressed before the
+for the frame), so the solver keeps the rest. How a run lives with the frames follows what the
+machine gives (``gui.machine.frame_mode``: the cores this process may use and, re-read about
+once a second, how many the other processes leave free). A Run pressed before the
 solver has loaded is kept and started once it has.
 
 It never calls the window: refusals and messages go through the model.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from .editing import recorded_indices, track_indices
+from .machine import Machine
 from .model import FINISHED, IDLE, PAUSED, RUNNING, STARTING_MESSAGE, AppModel, RunStatus
 from .worker import SolverWorker
 
@@ -78,6 +81,7 @@ class LiveRun(QtCore.QObject):
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._frame)
+        self.machine = Machine()  # the cores other processes leave free, read once a second
         # Run or Step pressed while the solver loads: (steps,) to start once it is ready
         self._queued: tuple[int | None] | None = None
         model.ready_changed.connect(self._start_queued)
@@ -326,6 +330,8 @@ class LiveRun(QtCore.QObject):
     def _end_frame(self) -> None:
         if self.worker is not None:
             self.worker.release()
+            # between frames, held by none: the run's mode may follow the machine's load
+            self.worker.fit(self.machine.spare())
         self._in_frame = False
         cost = self._busy + time.perf_counter() - self._frame_t0
         self._busy = 0.0

@@ -129,9 +129,23 @@ def _check_estimates() -> float:
     return hi / lo
 
 
+def _check_threads() -> str:
+    """The thread policy (``solver.threads``) came before torch and numpy loaded: in a
+    frozen app nothing the bundle runs ahead of main.py (a runtime hook) may import them."""
+    from solver import threads
+
+    if threads.applied is None:
+        raise SelfTestError("the thread policy was never applied")
+    if threads.came_late:
+        raise SelfTestError("the thread policy was applied after torch or numpy was imported")
+    policy = ", ".join(f"{k}={v}" for k, v in sorted(threads.applied.items()))
+    return f"threads: {threads.cores_available()} cores available; set {policy or 'nothing'}"
+
+
 def run_self_test(app: QtWidgets.QApplication) -> int:
     t0 = time.perf_counter()
     try:
+        threads_line = _check_threads()
         examples = _check_resources()
         combos = _check_engine()
         kappa = _check_estimates()
@@ -139,6 +153,7 @@ def run_self_test(app: QtWidgets.QApplication) -> int:
             message, err = _solve_in_window(app, Path(tmp))
         import torch
 
+        print(threads_line)
         print(f"resources: {len(examples)} example sessions load; icon and .mtx read")
         print(f"engine: {combos} optimizer/loss combinations advance")
         print(f"estimates: Lanczos and conjugate gradient work (κ = {kappa:.4g})")

@@ -42,6 +42,9 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
+from solver.threads import cores_available
+
+from .machine import ONE_THREAD, PARK_LIMIT, PARKED, SHARED, UNPARKED_LIMIT, frame_mode
 from .model import FINISHED, PAUSED, RUNNING, RunStatus
 
 if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
@@ -56,12 +59,6 @@ SLICE_SECONDS = 1 / 60
 SINGLE_STEP_SPEED = 60
 # Longest the GUI waits for the worker to park (about one update of a large problem).
 PARK_TIMEOUT = 0.03
-# Problems whose matrix work per update is below this many multiply-adds are parked for each
-# frame: an update then ends well within PARK_TIMEOUT (4000 x 4000 ≈ 10 ms here).
-PARK_LIMIT = 20_000_000
-# ...but a run that releases the GIL runs beside the frames up to this many multiply-adds per
-# update: its mat-vec is then on one thread (torch splits larger ones over both cores).
-UNPARKED_LIMIT = 250_000
 # How long a hold that does not say (a paint outside the frames) shares a core for.
 SHARE_SECONDS = 0.01
 
@@ -122,7 +119,10 @@ class SolverWorker(QtCore.QObject):
         self._wall_since: float | None = None  # when it last began going (None: it is not)
         self.park = True
         self.shares = False  # the run shares a core with each frame instead (see above)
+        self.mode = PARKED  # frame_mode's word for the live run
+        self.cores = cores_available()
         self._chunks = None  # its fast path's chunks, whose share_core a hold calls
+        self._fit: tuple | None = None  # the live run's (work, releases_gil, can share, chunks)
         self._progress_wanted = True
         self._want_x = False
         self.idle_event = threading.Event()  # set whenever no update is under way
@@ -319,16 +319,19 @@ class SolverWorker(QtCore.QObject):
             return
         p = run.problem
         cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
-        # Parked for each frame: runs that hold the GIL (Python per update) unless their
-        # update is long; one that runs outside it (``releases_gil``) goes on beside the GUI.
         work = p.entries * cols
-        beside = getattr(run, "releases_gil", False) and work < UNPARKED_LIMIT
+        releases = getattr(run, "releases_gil", False)
         chunks = getattr(run, "chunks", None)
         # shares() times a few mat-vecs: here, on the run's thread, not in a frame's hold
-        shares = not beside and work < PARK_LIMIT and chunks is not None and chunks.shares()
+        can_share = (
+            not (releases and work < UNPARKED_LIMIT)
+            and work < PARK_LIMIT
+            and chunks is not None
+            and chunks.shares()
+        )
         with self._cond:
-            self.park = work < PARK_LIMIT and not beside and not shares
-            self.shares, self._chunks = shares, chunks if shares else None
+            self._fit = (work, releases, can_share, chunks)
+            self._apply_mode(frame_mode(work, releases, can_share, self.cores, self.cores))
         self._run, self._anchor = run, None
         if cmd.n is None:
             self._mode = RUNNING
@@ -351,8 +354,32 @@ class SolverWorker(QtCore.QObject):
         if self._published != FINISHED:
             self._publish(force=True)
         with self._cond:
-            self.shares, self._chunks = False, None
+            self.shares, self._chunks, self._fit = False, None, None
+            self.mode = PARKED
         self._run = None
+
+    # -- fitting the machine -----------------------------------------------------------------
+    def _apply_mode(self, mode: str) -> None:
+        """Under ``_cond``: live with the frames in ``mode`` (see ``frame_mode``)."""
+        work, _releases, _can_share, chunks = self._fit
+        self.mode = mode
+        self.park = mode == PARKED
+        self.shares = mode == SHARED
+        self._chunks = chunks if mode == SHARED else None
+        if chunks is not None and _can_share:
+            chunks.one_thread = mode == ONE_THREAD
+
+    def fit(self, spare: float) -> str:
+        """Any thread: choose the live run's mode again for ``spare`` cores (those this
+        process can count on now, ``solver.threads.LoadMeter``); not while a frame holds the
+        worker, whose hold and release must see one mode. Returns the mode."""
+        with self._cond:
+            if self._fit is not None and self._hold == 0:
+                work, releases, can_share, _chunks = self._fit
+                mode = frame_mode(work, releases, can_share, self.cores, spare)
+                if mode != self.mode:
+                    self._apply_mode(mode)
+            return self.mode
 
     def _slice(self) -> None:
         run, mode = self._run, self._mode

@@ -28,6 +28,7 @@ from torch import Tensor
 from . import kernels
 from .losses import energy_offset
 from .problems import LinearSystem
+from .threads import use_threads as _use_threads  # the run's own thread calls it, between chunks
 
 if TYPE_CHECKING:
     from .problems import BoundProblem
@@ -245,13 +246,6 @@ def sparse_chunk_function() -> Callable | None:
     return _sparse_scripted
 
 
-def _use_threads(k: int) -> None:
-    # torch.set_num_threads sets the calling thread's OpenMP and MKL threads (and the count
-    # new threads start with): the run's own thread calls it, between chunks.
-    if torch.get_num_threads() != k:
-        torch.set_num_threads(k)
-
-
 def _narrow() -> None:
     if getattr(_before_sharing, "threads", None) is None:
         _before_sharing.threads = torch.get_num_threads()
@@ -301,6 +295,10 @@ class GdChunks:
         self._started: threading.Event | None = None  # set as a shared chunk begins
         self._sharing = False  # the chunk under way is on one thread
         self._shares: bool | None = None
+        # Every chunk on one thread, frames or not (only where ``shares()``: the numbers are
+        # the same): set while the machine leaves this process too few cores for two
+        # threads to gain (``gui.worker.frame_mode``); the second would wait on the first.
+        self.one_thread = False
 
     long_update = LONG_UPDATE_SECONDS  # updates longer than this go one per chunk
 
@@ -324,23 +322,27 @@ class GdChunks:
 
     def size(self, limit: int, deadline: float | None) -> int:
         """Updates in the next chunk: about CHUNK_SECONDS, within ``limit`` (>= 1) and not
-        far past ``deadline``; while sharing a core, until the sharing ends."""
+        far past ``deadline``; while sharing a core, until the sharing ends. On one thread
+        while sharing or while ``one_thread`` says so."""
         now = time.perf_counter()
-        self._sharing = self._share_until > now
-        if self._sharing:
+        framing = self._share_until > now
+        self._sharing = framing or self.one_thread
+        if not self._sharing:
+            widen()
+            per = self.update_seconds
+        else:
             _narrow()
-            if self._started is not None:
-                self._started.set()
             per = self.shared_update_seconds
             if math.isinf(per):
                 per = 2 * self.update_seconds  # about one thread's speed out of two
+        if framing:
+            if self._started is not None:
+                self._started.set()
             if math.isinf(per):
                 return 1  # the first chunk of a run: one update, as ever
             # Past the slice's deadline if need be: a chunk cut short would want the GIL
             # back while the other thread (a window's frame) holds it.
             return max(1, math.ceil(min((self._share_until - now) / per, limit)))
-        widen()
-        per = self.update_seconds
         k = min(limit, 1 if per > self.long_update else max(1, int(CHUNK_SECONDS / per)))
         if deadline is not None:
             left = deadline - time.perf_counter()

@@ -1,11 +1,21 @@
 """Test set-up shared by every module: the GUI tests run offscreen, in a process configured
-exactly as the app configures itself (``gui.app.configure_process``)."""
+exactly as the app configures itself (``solver.threads.apply_env_policy``, then
+``gui.app.configure_process``)."""
 
 from __future__ import annotations
 
 import os
 
-import pytest
+from solver.threads import apply_env_policy, cores_available
+
+# First, before any test module imports torch or numpy: the app's thread policy
+# (``solver.threads``), so tests run with the threads the app has.
+apply_env_policy()
+# The window's run fits the machine's load as measured (``gui.machine``); tests run on
+# machines whose load comes and goes, so theirs sees every core free unless a test says.
+os.environ.setdefault("DESCENT_LAB_SPARE_CORES", str(cores_available()))
+
+import pytest  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

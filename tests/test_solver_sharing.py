@@ -74,6 +74,25 @@ def test_a_run_sharing_a_core_gives_the_same_numbers_as_one_that_never_did(on_to
     assert_same(shared, wide)
 
 
+def test_a_run_on_one_thread_throughout_gives_the_same_numbers(on_torch) -> None:
+    """``one_thread`` (a busy machine: ``gui.machine.frame_mode``) puts every chunk on one
+    thread, no frame asking, with the numbers of a run on all threads; cleared, the next
+    chunk is on all of them again."""
+    s = dense(2000, 50)
+    threads = torch.get_num_threads()
+    wide, narrow = Run(s), Run(s)
+    chunks = shared_chunks(narrow)
+    chunks.one_thread = True
+    narrow.advance(30)
+    assert chunks.shared_updates == 30
+    assert torch.get_num_threads() == threads  # given back when advance returns
+    chunks.one_thread = False
+    narrow.advance()
+    assert chunks.shared_updates == 30
+    wide.advance()
+    assert_same(narrow, wide)
+
+
 def test_a_share_that_has_ended_is_not_started(on_torch) -> None:
     run = Run(dense(2000, 5))
     chunks = shared_chunks(run)

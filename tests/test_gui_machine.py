@@ -1,0 +1,147 @@
+"""The live run fits what the machine gives (``gui.machine``): the mode a run lives with the
+frames in, chosen from the cores this process may use and those the other processes leave
+free, and changed while the run goes as the load changes (``SolverWorker.fit``)."""
+
+from __future__ import annotations
+
+import pytest
+import test_gui
+import test_gui_worker
+from test_gui_worker import big_endless, last
+
+from gui import machine
+from gui.machine import (
+    BESIDE,
+    ONE_THREAD,
+    PARK_LIMIT,
+    PARKED,
+    SHARED,
+    UNPARKED_LIMIT,
+    Machine,
+    frame_mode,
+)
+from gui.model import RUNNING
+
+make_window, window = test_gui.make_window, test_gui.window
+worker, on_torch = test_gui_worker.worker, test_gui_worker.on_torch
+LONG = 60_000
+SMALL, MID = UNPARKED_LIMIT // 2, 4_000_000  # n = 3-ish on the chunks; n = 2000
+
+
+@pytest.mark.parametrize(
+    ("work", "releases", "can_share", "cores", "spare", "mode"),
+    [
+        # a quiet 2-core machine: as the window always did
+        (SMALL, True, False, 2, 2.0, BESIDE),
+        (MID, True, True, 2, 2.0, SHARED),
+        (MID, True, False, 2, 2.0, PARKED),
+        (SMALL, False, False, 2, 2.0, PARKED),  # the Python loop holds the GIL
+        (PARK_LIMIT, True, False, 2, 2.0, BESIDE),  # an update longer than a frame
+        # one core (affinity or quota): nothing runs beside a frame, it takes the run's turn
+        (SMALL, True, False, 1, 1.0, PARKED),
+        (MID, True, True, 1, 1.0, PARKED),
+        (PARK_LIMIT, True, False, 1, 1.0, BESIDE),
+        # two cores, another process on one of them: one thread, beside the frames
+        (MID, True, True, 2, 1.0, ONE_THREAD),
+        (MID, True, True, 2, 0.0, ONE_THREAD),
+        (MID, True, True, 2, 1.6, SHARED),  # a little background use is no reason
+        (MID, True, False, 2, 0.0, PARKED),  # its numbers would change on one thread
+        (SMALL, True, False, 2, 0.0, BESIDE),  # on one thread already
+        # many cores, one busy neighbour: still cores for both threads of the frame and run
+        (MID, True, True, 16, 15.0, SHARED),
+    ],
+)
+def test_frame_mode_from_the_measured_machine(
+    work: int, releases: bool, can_share: bool, cores: int, spare: float, mode: str
+) -> None:
+    assert frame_mode(work, releases, can_share, cores, spare) == mode
+
+
+def test_machine_measures_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(machine.SPARE_ENV, "0.5")
+    assert Machine().spare() == 0.5
+    monkeypatch.delenv(machine.SPARE_ENV)
+    m = Machine()
+    assert m.fixed is None and 0.0 <= m.spare() <= m._meter.cores
+
+
+def test_machine_says_a_bad_hook_value_and_measures(monkeypatch, capsys) -> None:
+    monkeypatch.setenv(machine.SPARE_ENV, "lots")
+    m = Machine()
+    assert m.fixed is None
+    assert "DESCENT_LAB_SPARE_CORES='lots' is not a number" in capsys.readouterr().out
+
+
+def _sharing_run(qtbot, w):  # noqa: ANN001, ANN202 - the run's chunks
+    import torch
+
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch has one thread here: there is no core to share")
+    w.start(1, big_endless())
+    qtbot.waitUntil(lambda: last(w) is not None and last(w).iteration > 0, timeout=LONG)
+    if w.mode != SHARED:
+        pytest.skip("A's products round differently on one thread here: parked instead")
+    return w._fit[3]
+
+
+def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
+    qtbot,
+    worker,
+    on_torch,
+) -> None:
+    chunks = _sharing_run(qtbot, worker)
+    assert worker.fit(0.5) == ONE_THREAD
+    assert chunks.one_thread and not worker.park and not worker.shares
+    assert worker._chunks is None  # frames do not hold it: it runs beside them
+    before = chunks.shared_updates
+    qtbot.waitUntil(lambda: chunks.shared_updates > before + 2, timeout=LONG)
+    assert last(worker).state == RUNNING
+    assert worker.fit(2.0) == SHARED
+    assert not chunks.one_thread and worker.shares and worker._chunks is chunks
+    worker.stop()
+    qtbot.waitUntil(lambda: worker.mode == PARKED, timeout=LONG)
+
+
+def test_no_change_of_mode_while_a_frame_holds_the_run(
+    qtbot,
+    worker,
+    on_torch,
+) -> None:
+    """A hold and its release must see one mode: the change waits for the next fit."""
+    chunks = _sharing_run(qtbot, worker)
+    worker.hold(0.01)
+    try:
+        assert worker.fit(0.0) == SHARED and not chunks.one_thread
+    finally:
+        worker.release()
+    assert worker.fit(0.0) == ONE_THREAD
+
+
+class _Load:
+    def __init__(self, spare: float) -> None:
+        self.value = spare
+
+    def spare(self) -> float:
+        return self.value
+
+
+def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_torch) -> None:
+    import torch
+
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch has one thread here: there is no core to share")
+    load = _Load(2.0)
+    window.live.machine = load
+    window.editor.load_session(big_endless())
+    assert window.live.start(), window.model.last_error
+    test_gui.wait_state(qtbot, window, "running")
+    w = window.live.worker
+    qtbot.waitUntil(lambda: w._fit is not None, timeout=LONG)
+    if not w._fit[2]:
+        pytest.skip("A's products round differently on one thread here: parked instead")
+    qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
+    load.value = 0.8  # another process took a core
+    qtbot.waitUntil(lambda: w.mode == ONE_THREAD, timeout=LONG)
+    load.value = 2.0
+    qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
+    window.live.stop()
