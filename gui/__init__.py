@@ -15,7 +15,9 @@ Rooms, top to bottom (arrows point down; pyproject's import contracts check them
 * ``worker``       ``SolverWorker`` on its QThread: owns every ``solver.Run``, one command queue
 * ``editing``      a user's edit becomes a new session or a refusal
 * ``analysis``     keeps the analysis of the current problem up to date, off the GUI thread
-* ``persistence``  QSettings, autosave and restore, files the user writes
+* ``persistence``  QSettings, when to autosave and the restore, files the user writes
+* ``autosave``     the autosave's files: every array it needs, content-named, shared by every
+                   window on the data folder under a lock; what no autosave names is removed
 * ``model``        ``AppModel``: session, runs (``RunRecord``), selection, inspected iteration
 * ``views/``       docks and plots; each subscribes to the model and keeps its own state
 
@@ -37,7 +39,8 @@ Read state from the model: ``session``, ``state`` ("idle" | "starting" | "runnin
 "paused"), ``runs`` and ``selected`` (``RunRecord``: ``status`` snapshot, read-only
 ``history``), ``analysis``, ``last_error``; its signals (``run_finished(id, reason, message)``,
 ``refused(title, text)``, ...) say when they change. ``win.shutdown()`` (also on close) stops
-the worker thread within a second and autosaves.
+the worker thread within a second and autosaves in the background;
+``win.persistence.flush()`` waits for that autosave to be on disk.
 
 ``gui.app.run_app(args)`` runs the application; with ``args.self_test`` it calls
 ``gui.selftest.run_self_test(app) -> int`` and returns that exit status.

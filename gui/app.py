@@ -149,6 +149,7 @@ def run_app(args: argparse.Namespace) -> int:
     if window.loader is not None:
         window.loader.wait_plots(PLOTS_IMPORT_WAIT)
     window.shutdown()
+    window.persistence.flush()  # the quit's autosave, written in the background, on disk
     if window.analyzer.busy() or (window.loader is not None and window.loader.busy()):
         # An analysis is inside one LAPACK call that cannot be interrupted (an SVD or LU of a
         # large matrix), or the start-up imports are still going (torch's compiler hooks, in

@@ -389,7 +389,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live.shutdown()
         self.analyzer.shutdown()
         self.persistence.save()
-        self.persistence.autosave()
+        self.persistence.autosave(background=True)  # written off the GUI thread; flush() waits
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         if not self._closing and self.undo.modified and not self.boxes.may_discard(self.files):

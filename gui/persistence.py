@@ -1,68 +1,30 @@
 """What outlives the window: QSettings, the autosaved session, files the user writes.
 
 Each dock saves and restores its own state through the ``Persistent`` protocol (its own
-QSettings group); this module holds the window's geometry, the autosave and its restore, and
-writing sessions and histories. Autosaves are atomic (``solver.session.save``): a crash never
-leaves half a session, and one that cannot be restored is left where it is and reported.
+QSettings group); this module holds the window's geometry, when to autosave and the restore,
+and writing sessions and histories. The autosave's files are ``gui.autosave``'s: atomic (a
+crash never leaves half a session), holding every array the session needs, shared safely by
+every window on the folder. One that cannot be restored is moved aside and reported.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
 import os
-import re
+import sys
 import time
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 from PySide6 import QtCore
 
+from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
 from .editing import Editor, read_session
 from .model import STARTING, AppModel
 
-AUTOSAVE_NAME = "last-session.json"
-# Arrays larger than this go beside the autosave as .npy, keeping the JSON small and fast.
-AUTOSAVE_INLINE_LIMIT = 10_000
-
-
 RECENT_LIMIT = 10
-
-
-def array_digest(arr: np.ndarray) -> str:
-    """A short name for an array's content (shape included; a sparse one's stored entries,
-    canonical, so the same matrix always has the same name)."""
-    h = hashlib.sha256(repr(arr.shape).encode())
-    if isinstance(arr, np.ndarray):
-        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    else:
-        for part in (arr.indptr, arr.indices, arr.data):
-            h.update(np.ascontiguousarray(part).tobytes())
-    return h.hexdigest()[:16]
-
-
-def _suffix(arr: object) -> str:
-    return ".npy" if isinstance(arr, np.ndarray) else ".npz"  # sparse stays sparse
-
-
-def check_autosaved_pieces(s: object, data_dir: Path) -> None:
-    """Raise ValueError when an autosaved array is not the one its name says (replaced,
-    damaged, or another window's): the pieces of a restored session must belong together."""
-    from solver.kinds import kind_of
-
-    arrays = kind_of(s.problem).arrays_of(s.problem)
-    for key, ref in s.files.items():
-        name = Path(ref).name
-        if Path(ref).parent.resolve() != data_dir.resolve() or not name.startswith("last-session-"):
-            continue  # a file the user chose, not a piece of the autosave
-        named = re.fullmatch(r"last-session-.+-([0-9a-f]{16})\.np[yz]", name)
-        if named is None:
-            continue  # an autosave of an earlier version: its pieces carry no digest
-        if key not in arrays or array_digest(arrays[key]) != named.group(1):
-            raise ValueError(f"its {key} ({name}) does not match the saved session")
 
 
 class Persistent(Protocol):
@@ -78,10 +40,16 @@ def default_data_dir() -> Path:
     return Path(QtCore.QStandardPaths.writableLocation(loc))
 
 
+def _outcome(f: concurrent.futures.Future) -> str:
+    """An autosave job's message: "" or what failed."""
+    exc = f.exception()
+    return f.result() if exc is None else f"Could not autosave: {exc}"
+
+
 class _Relay(QtCore.QObject):
     """Carries an autosave's outcome from its writer thread to the GUI thread."""
 
-    done = QtCore.Signal(str)  # "" or the message of what failed
+    done = QtCore.Signal(int, str)  # the autosave's number; "" or the message of what failed
 
 
 class Persistence:
@@ -92,19 +60,23 @@ class Persistence:
         self.settings = settings
         self.data_dir = Path(data_dir)
         self.parts: list[Persistent] = []
-        self._saved_arrays: dict[str, tuple[object, str]] = {}
-        self._own_arrays: set[str] = set()
+        self.store = AutosaveStore(self.data_dir)
         self._autosave_error = ""
         # A run starting is the moment to keep the session it runs; its pieces (a matrix of
         # millions of entries: 100 ms and more to disk here) are written on a thread of their
         # own, one autosave after another, so the run's first frames do not wait for them.
+        # The autosave at quit goes there too: the window closes at once, ``flush`` waits.
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: concurrent.futures.Future | None = None
+        self._submitted = self._reported = 0  # autosaves numbered: an older outcome is stale
+        self._last: tuple[int, concurrent.futures.Future] | None = None
         self._relay = _Relay()
-        self._relay.done.connect(self._report)
+        self._relay.done.connect(self._deliver)
         model.state_changed.connect(
             lambda st: self.autosave(background=True) if st == STARTING else None
         )
+        self._copied: dict[str, object] = {}  # key -> the array of a user's file copied last
+        model.session_changed.connect(self._copy_user_files)
 
     # -- settings ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -127,85 +99,109 @@ class Persistence:
 
     # -- the autosaved session ---------------------------------------------------------------
     def autosave_path(self) -> Path:
-        return self.data_dir / AUTOSAVE_NAME
+        return self.store.path
 
     def autosave(self, background: bool = False) -> None:
-        """Write the session where the next start finds it; big arrays go beside as .npy
-        (a sparse matrix as .npz), written again only when the array changed. In the
-        ``background`` the writing happens on the writer thread (``flush`` waits for it)."""
+        """Write the session where the next start finds it, with every array it needs
+        (``gui.autosave``). In the ``background`` the writing happens on the writer thread,
+        after any autosave before it (``flush`` waits for them)."""
         s = self.model.session
         if s is None:
             return
         if background:
-            if self._writer is None:
-                self._writer = concurrent.futures.ThreadPoolExecutor(1, "autosave")
-            relay = self._relay
-            self._pending = self._writer.submit(self._write, s)
-            self._pending.add_done_callback(
-                lambda f: relay.done.emit(
-                    f.result() if f.exception() is None else f"Could not autosave: {f.exception()}"
-                )
-            )
+            self._submit(lambda: self._write(s))
             return
         self.flush()
-        self._report(self._write(s))
+        self._submitted += 1
+        self._deliver(self._submitted, self._write(s))
+
+    def _copy_user_files(self, s: object, *_: object) -> None:
+        """A session that holds a large array read from a user's file is autosaved at once,
+        in the background: its copy is then made while the user works, not at quit (200 MB
+        keep the process seconds), and a crash keeps it too."""
+        from solver.kinds import kind_of
+
+        if s is None:
+            return
+        arrays = kind_of(s.problem).arrays_of(s.problem)
+        fresh = {
+            key: arrays[key]
+            for key, ref in s.files.items()
+            if key in arrays
+            and arrays[key].size > AUTOSAVE_INLINE_LIMIT
+            and self._copied.get(key) is not arrays[key]
+            and not in_folder(ref, self.data_dir)
+        }
+        if fresh:
+            self._copied.update(fresh)
+            self.autosave(background=True)
+
+    def collect_orphans(self) -> None:
+        """Remove, on the writer thread, what no autosave names (left by sessions before,
+        or by a process that ended mid-write). Housekeeping: a failure says nothing."""
+
+        def collect() -> None:
+            with contextlib.suppress(OSError):
+                self.store.collect()
+
+        self._submit(collect, report=False)
+
+    def _submit(self, job: Callable[[], object], report: bool = True) -> None:
+        if self._writer is None:
+            self._writer = concurrent.futures.ThreadPoolExecutor(1, "autosave")
+        self._pending = future = self._writer.submit(job)
+        if report:
+            self._submitted += 1
+            number, relay = self._submitted, self._relay
+            self._last = (number, future)
+            future.add_done_callback(lambda f: relay.done.emit(number, _outcome(f)))
 
     def flush(self) -> None:
-        """Wait for an autosave in the background to be on disk."""
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
+        """Wait for the autosaves in the background to be on disk. The last one's failure
+        is reported here (the writer's report never reaches a window that has closed), on
+        stderr too when no window shows it."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        concurrent.futures.wait([pending])  # and every job before it: one writer, in order
+        if self._last is None:
+            return
+        number, future = self._last
+        text = _outcome(future)
+        self._deliver(number, text)
+        window = self.model.parent()
+        if text and not (window is not None and getattr(window, "isVisible", bool)()):
+            print(f"Descent Lab: {text}", file=sys.stderr, flush=True)
 
-    def _report(self, text: str) -> None:
+    def _deliver(self, number: int, text: str) -> None:
+        if number <= self._reported:
+            return  # flush reported a later one already
+        self._reported = number
         if text and text != self._autosave_error:  # once per cause; it stays until dismissed
             self.model.refuse("Could not autosave", text)
         self._autosave_error = text
 
-    def _write(self, s: object) -> str:
-        """The autosave of session ``s``; the message of what failed, or "". Only ever one
-        at a time (the writer thread, or the GUI thread once that is idle): it keeps the
-        record of the pieces written."""
-        from solver import session as sessions
-        from solver.kinds import kind_of
-        from solver.matrixio import save_matrix
-        from solver.sparseio import save_sparse
-
+    def _guarded(self, job: object) -> str:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            files = dict(s.files)
-            for key, arr in kind_of(s.problem).arrays_of(s.problem).items():
-                if key in files or arr.size <= AUTOSAVE_INLINE_LIMIT:
-                    continue
-                saved = self._saved_arrays.get(key)
-                if saved is None or saved[0] is not arr:
-                    # Named by their content: two windows writing at once never pair one's A
-                    # with the other's b, and a restore can tell a piece that was replaced.
-                    suffix = _suffix(arr)
-                    path = self.data_dir / f"last-session-{key}-{array_digest(arr)}{suffix}"
-                    if not path.is_file():
-                        tmp = path.with_name(path.stem + ".tmp" + suffix)
-                        (save_matrix if suffix == ".npy" else save_sparse)(tmp, arr)
-                        os.replace(tmp, path)
-                    self._saved_arrays[key] = (arr, str(path))
-                files[key] = self._saved_arrays[key][1]
-            sessions.save(replace(s, files=files), self.autosave_path(), beside=False)
-            self._forget_old_arrays(set(files.values()))
+            job()
         except OSError as exc:
             return f"Could not autosave the session in {self.data_dir}: {exc}"
         return ""
 
-    def _forget_old_arrays(self, keep: set[str]) -> None:
-        """Remove the arrays this window wrote earlier that its autosave no longer names."""
-        for path in list(self._own_arrays - keep):
-            with contextlib.suppress(OSError):
-                Path(path).unlink()
-            self._own_arrays.discard(path)
-        here = self.data_dir.resolve()
-        self._own_arrays |= {p for p in keep if Path(p).parent.resolve() == here}
+    def _write(self, s: object) -> str:
+        """The autosave of session ``s``; the message of what failed, or ""."""
+        return self._guarded(lambda: self.store.write(s))
 
     def load_initial(self, editor: Editor, session_path: str | None) -> None:
         """The session given on the command line, else the last one, else the 3×3 example
-        (on the last device used, if it is still here)."""
+        (on the last device used, if it is still here); then what earlier sessions left in
+        the data folder is collected, off the GUI thread."""
+        try:
+            self._load_initial(editor, session_path)
+        finally:
+            self.collect_orphans()
+
+    def _load_initial(self, editor: Editor, session_path: str | None) -> None:
         from solver import presets
         from solver.errors import InputError
 
@@ -217,8 +213,7 @@ class Persistence:
         auto = self.autosave_path()
         if auto.is_file():  # also when the file given could not be opened
             try:
-                s, why = read_session(auto)
-                check_autosaved_pieces(s, self.data_dir)
+                s, why = self._read_autosave(auto)
                 self.model.set_session(s, "", label="last session")
                 self.model.message.emit(note or f"Restored the last session{why}")
                 return
@@ -236,6 +231,29 @@ class Persistence:
                 pass
         self.model.set_session(s, "", label=presets.PRESETS[presets.DEFAULT_PRESET].title)
         self.model.message.emit(note or "Loaded the 3×3 example")
+
+    def _read_autosave(self, auto: Path) -> tuple[object, str]:
+        """The autosaved session, its pieces checked; its arrays are then the session's own
+        (the pieces are the autosave's, to be removed when no autosave names them)."""
+
+        def stamp() -> tuple[int, int]:
+            st = auto.stat()
+            return st.st_mtime_ns, st.st_size
+
+        for attempt in range(2):
+            before = stamp()
+            try:
+                s, why = read_session(auto)
+                digests = check_autosaved_pieces(s, self.data_dir)
+                break
+            except Exception:
+                # Another window replaced the autosave while it was read (and removed the
+                # pieces of the one before): read the new one.
+                if attempt or stamp() == before:
+                    raise
+        self.store.remember(s, digests)
+        own = {k: v for k, v in s.files.items() if not in_folder(v, self.data_dir)}
+        return (s.replace(files=own) if own != dict(s.files) else s), why
 
     @staticmethod
     def _move_aside(path: Path) -> Path | None:

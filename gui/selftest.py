@@ -109,6 +109,7 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
         return message, err
     finally:
         win.shutdown()
+        win.persistence.flush()  # before its temporary folder goes
         win.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .kinds import kind_of
@@ -37,6 +37,26 @@ def _dumps(obj: object, depth: int) -> str:
     return json.dumps(obj)
 
 
+def temporary_path(path: str | Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: a name of this process
+    (its id and a random part), so two writers, in one process or two, never share one; the
+    suffix is kept (numpy and scipy add theirs to a name without it)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.tmp-{os.getpid()}-{os.urandom(4).hex()}{path.suffix}")
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` then rename ``tmp`` to ``path``: a reader sees the old file or the
+    whole new one, never half; a failed write leaves nothing behind."""
+    tmp = temporary_path(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def side_file(path: str | Path, key: str) -> Path:
     """Where a sparse array ``key`` of the session at ``path`` is written: beside it."""
     path = Path(path)
@@ -52,12 +72,6 @@ def write_beside(problem: object, files: Mapping[str, str], path: str | Path) ->
         if key in out or not is_sparse(value) or value.nnz <= SIDE_FILE_ENTRIES:
             continue
         target = side_file(path, key)
-        tmp = target.with_name(target.stem + ".tmp.npz")
-        try:
-            save_sparse(tmp, value)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomically(target, lambda tmp, value=value: save_sparse(tmp, value))
         out[key] = str(target.resolve())
     return out

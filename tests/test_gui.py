@@ -49,6 +49,7 @@ def make_window(qtbot, tmp_path):
     yield make
     for w in made:
         w.shutdown()
+        w.persistence.flush()
 
 
 @pytest.fixture
@@ -346,6 +347,7 @@ def test_closing_mid_run_stops_the_worker_within_a_second(qtbot, make_window):
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0, f"closing took {elapsed:.2f} s"
     assert thread.isFinished()
+    w.persistence.flush()  # the autosave at close is written on the writer thread
     assert w.persistence.autosave_path().is_file()
 
 

@@ -263,6 +263,8 @@ def test_quitting_while_a_big_matrix_is_analysed_exits_at_once(display, tmp_path
     finally:
         app.kill()
     assert rc == 0, app.stderr()
-    # A hang detector, not a benchmark: before, the process never exited at all.
-    assert elapsed < 5, f"quitting took {elapsed:.1f} s"
+    # A hang detector, not a benchmark: before, the process never exited at all. The process
+    # ends once the autosave holds its own copy of the 200 MB matrix the user opened (made
+    # from the moment it was loaded, seconds on a busy 2-core machine); the window is gone.
+    assert elapsed < 10, f"quitting took {elapsed:.1f} s"
     print(f"quit during the analysis: exited {elapsed:.2f} s after Ctrl+Q")
