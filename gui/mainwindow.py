@@ -12,6 +12,7 @@ thread, and ``_engine_loaded`` fills the panels and loads the first session.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -42,6 +43,8 @@ from .worker import preload_solver
 Qt = QtCore.Qt
 ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
+# At quit, the longest the window waits for its threads (the solver's and the analysis's).
+QUIT_WAIT = 1.0
 
 
 class _Relay(QtCore.QObject):
@@ -379,16 +382,21 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     def shutdown(self) -> None:
-        """Stop the worker (within a second), cancel the analysis, save settings and session."""
+        """Hide at once; stop the worker and cancel the analysis (waiting ``QUIT_WAIT`` s at
+        most for both), save settings and session. A thread that could not stop in time is
+        left running (``gui.app.threads_left``): nothing is forced or destroyed under it."""
         if self._closing:
             return
         self._closing = True
+        self.persistence.save()  # the layout as the user sees it, before it is hidden
+        self.hide()  # what follows may wait for threads; the user sees the window go now
         if self.loader is not None:
             self.loader.skip_plots()  # not begun: never (it would build Qt objects meanwhile)
         self.boxes.close_all()
-        self.live.shutdown()
-        self.analyzer.shutdown()
-        self.persistence.save()
+        end = time.monotonic() + QUIT_WAIT
+        self.analyzer.shutdown(0.0)  # cancelled now; it ends while the worker does
+        self.live.shutdown(int(QUIT_WAIT * 1000))
+        self.analyzer.shutdown(max(0.0, end - time.monotonic()))
         self.persistence.autosave()
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
