@@ -139,6 +139,7 @@ def run_app(args: argparse.Namespace) -> int:
     log = os.environ.get("DESCENT_LAB_RUN_LOG")
     if log:
         _log_runs(window, log)
+    window.closing.connect(crash.quitting)
     app.aboutToQuit.connect(window.shutdown)
     signals = SignalQuit(app, window)
     window.show()

@@ -60,6 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
     ``model.last_error`` only."""
 
     first_painted = QtCore.Signal()
+    closing = QtCore.Signal()  # shutdown has begun
 
     def __init__(
         self,
@@ -388,6 +389,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._closing:
             return
         self._closing = True
+        self.closing.emit()
         self.persistence.save()  # the layout as the user sees it, before it is hidden
         self.hide()  # what follows may wait for threads; the user sees the window go now
         if self.loader is not None:

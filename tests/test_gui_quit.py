@@ -176,3 +176,30 @@ def test_a_run_created_inside_a_native_call_is_left_running_and_said(qtbot, wind
         release.set()  # the thread must end before the window (and its QThread) goes
     qtbot.waitUntil(lambda: not window.live.running(), timeout=LONG)
     assert threads_left(window) == []
+
+
+def test_an_error_while_quitting_is_logged_without_a_dialog(qapp, tmp_path, monkeypatch):
+    """A crash dialog is modal: at quit it would hold the process until answered (a SIGTERM
+    at logout has no one to answer it). The error is still logged."""
+    from PySide6 import QtWidgets
+
+    from gui import crash
+
+    shown = []
+    monkeypatch.setattr(crash, "log_dir", lambda: tmp_path / "logs")
+    monkeypatch.setattr(QtWidgets.QApplication, "platformName", staticmethod(lambda: "xcb"))
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", lambda box: shown.append(box.text()))
+    monkeypatch.setattr(crash, "_quitting", False)
+    try:
+        raise RuntimeError("before the quit")
+    except RuntimeError as exc:
+        crash._report(RuntimeError, exc, exc.__traceback__, "the window")
+    assert len(shown) == 1  # the dialog, as it always was
+    crash.quitting()
+    try:
+        raise RuntimeError("during the quit")
+    except RuntimeError as exc:
+        crash._report(RuntimeError, exc, exc.__traceback__, "the window")
+    assert len(shown) == 1
+    logs = sorted((tmp_path / "logs").glob("crash-*.log"))
+    assert len(logs) == 2 and "during the quit" in logs[-1].read_text()
