@@ -166,6 +166,7 @@ class Persistence:
         at a time (the writer thread, or the GUI thread once that is idle): it keeps the
         record of the pieces written."""
         from solver import session as sessions
+        from solver.atomic import replacing
         from solver.kinds import kind_of
         from solver.matrixio import save_matrix
         from solver.sparseio import save_sparse
@@ -183,9 +184,8 @@ class Persistence:
                     suffix = _suffix(arr)
                     path = self.data_dir / f"last-session-{key}-{array_digest(arr)}{suffix}"
                     if not path.is_file():
-                        tmp = path.with_name(path.stem + ".tmp" + suffix)
-                        (save_matrix if suffix == ".npy" else save_sparse)(tmp, arr)
-                        os.replace(tmp, path)
+                        with replacing(path) as tmp:  # a full disk leaves no half piece
+                            (save_matrix if suffix == ".npy" else save_sparse)(tmp, arr)
                     self._saved_arrays[key] = (arr, str(path))
                 files[key] = self._saved_arrays[key][1]
             sessions.save(replace(s, files=files), self.autosave_path(), beside=False)
