@@ -4,7 +4,8 @@
 
 STATE: loading, creating, analysing, running, lbfgs, paused, stepping, race, dialog, asking,
 file_dialog. HOW: ``close`` (what Ctrl+Q does: the window's close) or ``term`` (the test sends
-SIGTERM). Prints ``reached STATE`` once the window is in it. The app is the real one
+SIGTERM). Prints ``reached STATE`` once the window is in it, ``quit <time>`` as it closes
+the window itself and ``hidden <time>`` once the window is hidden. The app is the real one
 (``main.main``, ``gui.app.run_app``); the slow states that cannot be interrupted are made to
 last for ever: the solver's import (loading), a run's creation (one LU of a large matrix)
 and an analysis each block, without the GIL, on an event that is never set.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -117,7 +119,16 @@ def drive(w: MainWindow) -> None:
             timer.stop()
             print(f"reached {STATE}", flush=True)
             if HOW == "close":
+                print(f"quit {time.time():.6f}", flush=True)
                 w.close()
+
+    class Hidden(QtCore.QObject):
+        def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+            if obj is w and ev.type() == QtCore.QEvent.Type.Hide:
+                print(f"hidden {time.time():.6f}", flush=True)
+            return False
+
+    w.installEventFilter(Hidden(w))
 
     timer.timeout.connect(poll)
     timer.start(10)

@@ -11,137 +11,37 @@ ever there, so the app can only end by leaving them running.
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import test_gui
+from quit_cases import CASES, ROOT, autosave_of, launch
 
 import gui.worker
-from benchmarks.startup import profile_env
 from gui.app import threads_left
 
 make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
-
-ROOT = Path(__file__).resolve().parent.parent
-DRIVER = ROOT / "tests" / "quit_driver.py"
-HANG = 180  # s: only a hang detector on a loaded machine, never a measure
-
-CASES = [
-    ("loading", "close"),
-    ("loading", "term"),
-    ("creating", "close"),
-    ("creating", "term"),
-    ("analysing", "close"),
-    ("running", "close"),
-    ("running", "term"),
-    ("lbfgs", "close"),
-    ("paused", "close"),
-    ("stepping", "term"),
-    ("race", "close"),
-    ("dialog", "term"),
-    ("asking", "term"),
-    ("file_dialog", "term"),
-]
-
-
-def autosave_of(home: Path) -> Path:
-    return home / "data" / "DescentLab" / "Descent Lab" / "last-session.json"
-
-
-def big_session(folder: Path, **settings: object) -> Path:
-    """A dense system large enough to be analysed off the GUI thread."""
-    rng = np.random.default_rng(0)
-    np.save(folder / "A.npy", rng.standard_normal((250, 250)) + 20 * np.eye(250))
-    np.save(folder / "b.npy", np.ones(250))
-    path = folder / "big.json"
-    problem = {"kind": "linear_system", "A": {"file": "A.npy"}, "b": {"file": "b.npy"}}
-    data = {"version": 1, "problem": problem, **settings}
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
-def endless_session(folder: Path) -> Path:
-    """The 3×3 example, run until stopped (a session file: opening it changes nothing that
-    closing would ask about)."""
-    data = json.loads((ROOT / "examples" / "seed-3x3.json").read_text(encoding="utf-8"))
-    data["stop"] = {"max_iters": 10**9, "tol": 0.0}
-    path = folder / "endless.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
-def wait_for_line(proc: subprocess.Popen, want: str, err: Path) -> None:
-    """Read the app's stdout until the line ``want``; fail (quoting stderr) if it ends."""
-    buf = b""
-    end = time.monotonic() + HANG
-    fd = proc.stdout.fileno()
-    while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            buf += chunk
-            if want.encode() in buf.splitlines():
-                return
-        elif proc.poll() is not None:
-            break
-    proc.kill()
-    pytest.fail(f"never printed {want!r} (stdout {buf[-500:]!r}):\n{err.read_text()[-3000:]}")
 
 
 @pytest.mark.parametrize(("state", "how"), CASES)
 def test_quitting_from_any_state_exits_0_with_the_autosave(state, how, tmp_path):
     home = tmp_path / "home"
     autosave = autosave_of(home)
-    args: list[str] = []
     if state == "loading":
         # nothing is loaded yet to autosave: the last autosave must come through untouched
         autosave.parent.mkdir(parents=True)
         autosave.write_text((ROOT / "examples" / "seed-3x3.json").read_text(), encoding="utf-8")
         before = autosave.read_text(encoding="utf-8")
-    if state == "analysing":
-        args.append(str(big_session(tmp_path)))
-    if state in ("running", "paused", "stepping"):
-        args.append(str(endless_session(tmp_path)))
-    if state == "lbfgs":
-        # each step: up to 100,000 evaluations with nothing to end them early
-        inner = {"max_iter": 100_000, "tolerance_grad": 0.0, "tolerance_change": 0.0}
-        optimizer = {"name": "lbfgs", "lr": 1e-4, "history_size": 2, **inner}
-        stop = {"max_iters": 10**6, "tol": 0.0}
-        args.append(str(big_session(tmp_path, optimizer=optimizer, stop=stop)))
-    err = tmp_path / "stderr.txt"
-    with open(err, "w", encoding="utf-8") as err_file:
-        proc = subprocess.Popen(
-            [sys.executable, str(DRIVER), state, how, *args],
-            cwd=ROOT,
-            env=profile_env(str(home)),
-            stdout=subprocess.PIPE,
-            stderr=err_file,
-        )
-    try:
-        wait_for_line(proc, f"reached {state}", err)
-        if how == "term":
-            proc.send_signal(signal.SIGTERM)
-        # drained, so a chatty app never blocks on a full pipe
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
-        rc = proc.wait(HANG)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    stderr = err.read_text(encoding="utf-8", errors="replace")
-    assert rc == 0, stderr[-3000:]
-    assert "Destroyed while thread" not in stderr
-    assert "Traceback" not in stderr, stderr[-3000:]
+    result = launch(state, how, home, tmp_path)
+    assert result.reached, f"never reached {state}: {result.stdout[-500:]!r}\n{result.stderr}"
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Destroyed while thread" not in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "hidden" in result.times  # the window went before the threads were waited for
+    t = result.times
+    hidden, ended = t["hidden"] - t["quit"], t["exited"] - t["quit"]
+    print(f"{state} {how}: hidden after {hidden:.2f} s, ended after {ended:.2f} s")
     saved = json.loads(autosave.read_text(encoding="utf-8"))
     if state == "loading":
         assert autosave.read_text(encoding="utf-8") == before
