@@ -218,6 +218,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.undo.modified_changed.connect(self.setWindowModified)
         self.drops = FileDrops(self, self.files, self.matrix.array_at)
         m.refused.connect(self.boxes.show)
+        self.boxes.quit_action = self.menus.act_quit
         self.live.frame.connect(self.status.update_run)
 
     def finish_startup(self, wait: bool = False, loader: StartupLoader | None = None) -> None:

@@ -103,3 +103,20 @@ def test_an_error_while_quitting_is_logged_without_a_dialog(qapp, tmp_path, monk
     assert len(shown) == 1
     logs = sorted((tmp_path / "logs").glob("crash-*.log"))
     assert len(logs) == 2 and "during the quit" in logs[-1].read_text()
+
+
+def test_ctrl_q_quits_while_a_message_box_is_up(qtbot, make_window):
+    """A message box is window-modal: the window's own shortcuts do not reach it, so Ctrl+Q
+    did nothing until the box was closed."""
+    from PySide6 import QtCore
+
+    w = make_window(dialogs=True)
+    w.model.refuse("A message", "still open when the user quits")
+    qtbot.waitUntil(lambda: bool(w.boxes.open_boxes()), timeout=LONG)
+    box = w.boxes.open_boxes()[0]
+    box.activateWindow()
+    qtbot.waitUntil(lambda: box.isActiveWindow(), timeout=LONG)
+    qtbot.keyClick(box, QtCore.Qt.Key_Q, QtCore.Qt.ControlModifier)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=LONG)
+    assert w.persistence.autosave_path().is_file()
+    assert not w.boxes.open_boxes()
