@@ -5,10 +5,11 @@ python main.py --headless SESSION.json [--out history.csv] [--json] [--no-analys
 Interrupted work keeps what it has: Ctrl+C asks the run to stop at its next iteration, and
 the history so far and the summary are still written (``stop_reason: "interrupted"``, exit
 130; a second Ctrl+C ends at once). SIGTERM does the same (``stop_reason: "terminated"``,
-exit 143; a second one ends at once). The CSV is written beside its destination and renamed
-into place, so a file at ``--out`` is always complete. What can be checked before the run
-(a missing folder, ``--out`` naming the session file itself) is, so that a long run is not
-wasted on it.
+exit 143; a second one ends at once). Either, while the run is still being created (the
+exact reference of a large problem), stops it before its first update. The CSV is written
+beside its destination and renamed into place, so a file at ``--out`` is always complete.
+What can be checked before the run (a missing folder, ``--out`` naming the session file
+itself) is, so that a long run is not wasted on it.
 
 The costly part of the analysis of a large problem (its spectrum and exact reference) is kept
 in the window's analysis cache (``solver.analysis_cache``, in the app's data folder), so a
@@ -65,15 +66,17 @@ STOP_SIGNALS = {
 
 
 @contextlib.contextmanager
-def _stop_on_signals(run: Run, caught: list[str]) -> Iterator[None]:
-    """The first SIGINT or SIGTERM asks ``run`` to stop (and appends its name to
-    ``caught``); the next one of the same kind ends the process as it would have."""
+def _stop_on_signals(runs: list[Run], caught: list[str]) -> Iterator[None]:
+    """The first SIGINT or SIGTERM asks the run in ``runs`` (none yet while it is created:
+    it is asked once it is) to stop, and appends its name to ``caught``; the next one of the
+    same kind ends the process as it would have."""
     previous = {}
 
     def handler(sig: int, _frame: object) -> None:
         name = signal.Signals(sig).name
         caught.append(name)
-        run.request_stop()
+        for run in runs:
+            run.request_stop()
         again = signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL
         signal.signal(sig, again)
 
@@ -149,13 +152,17 @@ def run_headless(args: argparse.Namespace) -> int:
         return 2
     folder = analysis_cache.cache_dir()
     analysis_cache.load(s.problem, folder)
-    try:
-        run = Run(s)
-    except InputError as exc:
-        print(f"error: {args.headless}: {exc}", file=sys.stderr)
-        return 2
     caught: list[str] = []
-    with _stop_on_signals(run, caught):
+    runs: list[Run] = []
+    with _stop_on_signals(runs, caught):
+        try:
+            run = Run(s)  # a large problem's exact reference: one long LU
+        except InputError as exc:
+            print(f"error: {args.headless}: {exc}", file=sys.stderr)
+            return 2
+        runs.append(run)
+        if caught:
+            run.request_stop()
         run.advance()
     summary = result(run, analysis)
     analysis_cache.store(s.problem, folder)

@@ -124,3 +124,21 @@ def test_json_to_a_full_pipe_is_one_line_not_a_traceback() -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "standard output" in lines[0], proc.stderr
+
+
+def test_sigterm_while_the_run_is_created_still_writes_the_summary(
+    endless, tmp_path, monkeypatch, capsys
+):
+    real = solver.headless.Run.__init__
+
+    def create(self, *a, **kw):
+        os.kill(os.getpid(), signal.SIGTERM)  # during the exact reference of a large problem
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(solver.headless.Run, "__init__", create)
+    out = tmp_path / "h.csv"
+    code = main.main(["--headless", str(endless), "--out", str(out), "--json"])
+    assert code == 143
+    result = json.loads(capsys.readouterr().out)
+    assert result["stop_reason"] == "terminated" and result["iterations"] == 0
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 1  # the start
