@@ -11,6 +11,11 @@ Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_WHEN_READY=1   print ``first-paint`` and then ``ready <unix time>`` once Run
                                   works (the solver loaded, the first session in), and exit
   DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
+
+Quitting, by Ctrl+Q, closing the window, SIGTERM or Ctrl+C in the terminal, always ends with
+status 0 and the session autosaved: the window hides at once and gives its threads a second;
+one still inside a call that cannot be interrupted is left running, and the process ends
+with ``os._exit`` (``threads_left``) rather than destroy a QThread that runs.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
 
 # At quit, how long the window waits for pyqtgraph's import, if under way, to end (~0.2 s).
 PLOTS_IMPORT_WAIT = 5.0
+# The signals that quit the window as Ctrl+Q does (``SignalQuit``).
+QUIT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name)
+)
 
 STYLE = """
 QMainWindow, QDockWidget { background: #f6f7f9; }
@@ -219,8 +228,3 @@ class SignalQuit:
         signal.set_wakeup_fd(self._old_fd)
         self._read.close()
         self._write.close()
-
-
-QUIT_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name)
-)
