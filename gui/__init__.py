@@ -38,9 +38,11 @@ Programmatic use (tests, the self-test, benchmarks)::
 Read state from the model: ``session``, ``state`` ("idle" | "starting" | "running" |
 "paused"), ``runs`` and ``selected`` (``RunRecord``: ``status`` snapshot, read-only
 ``history``), ``analysis``, ``last_error``; its signals (``run_finished(id, reason, message)``,
-``refused(title, text)``, ...) say when they change. ``win.shutdown()`` (also on close) stops
-the worker thread within a second and autosaves in the background;
-``win.persistence.flush()`` waits for that autosave to be on disk.
+``refused(title, text)``, ...) say when they change. ``win.shutdown()`` (also on close) hides
+the window, autosaves in the background (``win.persistence.flush()`` waits for it) and stops
+the worker thread (waiting a second at most); a thread that could not stop (inside one native
+call) is left running, and ``gui.app.threads_left(win)`` names it: the app then ends with
+``os._exit``, never destroying a running QThread.
 
 ``gui.app.run_app(args)`` runs the application; with ``args.self_test`` it calls
 ``gui.selftest.run_self_test(app) -> int`` and returns that exit status.

@@ -13,14 +13,22 @@ Environment hooks (for benchmarks and tests):
   DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
   DESCENT_LAB_SPARE_CORES=x       the live run fits x free cores instead of the measured load
                                   (``gui.machine``)
+
+Quitting, by Ctrl+Q, closing the window, SIGTERM or Ctrl+C in the terminal, always ends with
+status 0 and the session autosaved: the window hides at once and gives its threads a second;
+one still inside a call that cannot be interrupted is left running, and the process ends
+with ``os._exit`` (``threads_left``) rather than destroy a QThread that runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
+import signal
+import socket
 import sys
 import time
 
@@ -32,6 +40,10 @@ from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
 
 # At quit, how long the window waits for pyqtgraph's import, if under way, to end (~0.2 s).
 PLOTS_IMPORT_WAIT = 5.0
+# The signals that quit the window as Ctrl+Q does (``SignalQuit``).
+QUIT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name)
+)
 
 STYLE = """
 QMainWindow, QDockWidget { background: #f6f7f9; }
@@ -143,20 +155,83 @@ def run_app(args: argparse.Namespace) -> int:
     log = os.environ.get("DESCENT_LAB_RUN_LOG")
     if log:
         _log_runs(window, log)
+    window.closing.connect(crash.quitting)
     app.aboutToQuit.connect(window.shutdown)
+    signals = SignalQuit(app, window)
     window.show()
     status = app.exec()
     if window.loader is not None:
         window.loader.wait_plots(PLOTS_IMPORT_WAIT)
     window.shutdown()
     window.persistence.flush()  # the quit's autosave, written in the background, on disk
-    if window.analyzer.busy() or (window.loader is not None and window.loader.busy()):
-        # An analysis is inside one LAPACK call that cannot be interrupted (an SVD or LU of a
-        # large matrix), or the start-up imports are still going (torch's compiler hooks, in
-        # the background): interpreter exit would wait for the one and tear torch down under
-        # the other (C++ terminate). Everything the user made is saved by now, so the
-        # process ends here.
+    if threads_left(window):
+        # A thread is inside a call that cannot be interrupted: the solver's (a run being
+        # created: one LU of a large matrix) or an analysis's (a full SVD, an LU), or the
+        # start-up imports are still going (torch's compiler hooks, in the background).
+        # Interpreter exit would destroy the QThread under the one (abort), wait for the
+        # other, and tear torch down under the last (C++ terminate). Everything the user
+        # made is saved by now, so the process ends here.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
+    signals.close()
     return status
+
+
+def threads_left(window: MainWindow) -> list[str]:
+    """After ``window.shutdown()``: the threads still running that a normal interpreter exit
+    would wait for or destroy ("solver", "analysis", "loader"). Empty: the process may return
+    from ``run_app``; else it must end at once (``os._exit``)."""
+    left = []
+    if window.live.running():
+        left.append("solver")
+    if window.analyzer.busy():
+        left.append("analysis")
+    if window.loader is not None and window.loader.busy():
+        left.append("loader")
+    return left
+
+
+class SignalQuit:
+    """SIGTERM (a logout, ``kill``) and SIGINT (Ctrl+C in the terminal) quit the window as
+    Ctrl+Q does, without asking about unsaved changes (the autosave keeps them): the
+    session is autosaved and the process exits 0.
+
+    Python runs a signal's handler only when the GUI thread next runs Python, which an idle
+    event loop never does; the signal's number is written to a socket (``set_wakeup_fd``)
+    that the event loop watches, and that wakes it."""
+
+    def __init__(self, app: QtWidgets.QApplication, window: MainWindow) -> None:
+        self.app, self.window = app, window
+        self._read, self._write = socket.socketpair()
+        for sock in (self._read, self._write):
+            sock.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._old = {sig: signal.signal(sig, self._handler) for sig in QUIT_SIGNALS}
+        self._notifier = QtCore.QSocketNotifier(
+            self._read.fileno(), QtCore.QSocketNotifier.Type.Read
+        )
+        self._notifier.activated.connect(self._drain)
+
+    def _drain(self, *_: object) -> None:
+        # Running this Python is what lets the handler run; the bytes themselves say nothing.
+        with contextlib.suppress(OSError):
+            self._read.recv(512)
+
+    def _handler(self, _sig: int, _frame: object) -> None:
+        # Not from inside whatever Python the GUI thread was running: from the event loop,
+        # which may be a dialog's (a message box, a file dialog); exit() ends them all.
+        QtCore.QTimer.singleShot(0, self.quit)
+
+    def quit(self) -> None:
+        self.window.shutdown()
+        self.app.exit(0)
+
+    def close(self) -> None:
+        """Give the signals back (the process goes on: tests, the self-test)."""
+        self._notifier.setEnabled(False)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        signal.set_wakeup_fd(self._old_fd)
+        self._read.close()
+        self._write.close()

@@ -11,7 +11,7 @@ every collection holds the folder's lock (a lock for the threads of this process
 ``QLockFile`` for other processes), and a piece is removed only when no autosave in the
 folder names it (``last-session.json`` and every ``last-session.unrestorable-*.json``), read
 from disk under the lock, never guessed from what one window wrote. Temporary files carry
-the writing process's id (``solver.session_text.temporary_path``): two writers never share
+the writing process's id (``solver.atomic.temporary_beside``): two writers never share
 one, and those of a process that died are collected.
 """
 
@@ -42,7 +42,7 @@ LOCK_WAIT_MS = 60_000
 LOCK_STALE_MS = 120_000
 
 _PIECE = re.compile(r"last-session-.+\.np[yz]")
-# what solver.session_text.temporary_path makes of an autosave file's name
+# what solver.atomic.temporary_beside makes of an autosave file's name
 _TEMPORARY = re.compile(r"last-session.*\.tmp-(\d+)-[0-9a-f]+\.(?:json|npy|npz)")
 # the shared temporary names of earlier versions: never in use once the lock is held
 _OLD_TEMPORARY = re.compile(r"last-session(?:\.json\.tmp|-.+\.tmp\.np[yz])")
@@ -177,8 +177,8 @@ class AutosaveStore:
             self._collect()
 
     def _piece(self, key: str, arr: object) -> Path:
+        from solver.atomic import write_atomically
         from solver.matrixio import save_matrix
-        from solver.session_text import write_atomically
         from solver.sparseio import save_sparse
 
         known = self._digests.get(key)

@@ -3,7 +3,8 @@
 A frozen app has no terminal, so a traceback printed to stderr is a silent death. Here every
 uncaught exception (GUI thread, Qt slots, plain threads) goes to ``<AppData>/logs/`` and, on
 the GUI thread, to a dialog that names the log file. If the app-data folder cannot be written,
-the log goes to the temporary folder instead, and the dialog says so.
+the log goes to the temporary folder instead, and the dialog says so. Once the app is
+quitting (``quitting``) an error is logged without a dialog: nothing may hold the quit up.
 
 A fatal signal in native code (a segfault in a library) cannot be caught at all; each launch
 opens ``fatal-<time>.log`` there for faulthandler, which writes every thread's Python stack
@@ -90,9 +91,7 @@ def _report(
         note = f"Details were written to {path}."
     except OSError as exc:
         note = f"The log could not be written ({exc})."
-    app = QtWidgets.QApplication.instance()
-    on_gui_thread = app is not None and QtCore.QThread.currentThread() is app.thread()
-    if on_gui_thread and QtWidgets.QApplication.platformName() != "offscreen":
+    if _dialog_allowed():
         box = QtWidgets.QMessageBox(
             QtWidgets.QMessageBox.Icon.Critical,
             "Descent Lab: unexpected error",
@@ -100,6 +99,23 @@ def _report(
         )
         box.setDetailedText(text)
         box.exec()
+
+
+_quitting = False
+
+
+def quitting() -> None:
+    """The app is quitting: errors from now on are logged but get no dialog, which would
+    hold the quit up until someone answered it (a SIGTERM at logout has no one to)."""
+    global _quitting
+    _quitting = True
+
+
+def _dialog_allowed() -> bool:
+    app = QtWidgets.QApplication.instance()
+    on_gui_thread = app is not None and QtCore.QThread.currentThread() is app.thread()
+    offscreen = QtWidgets.QApplication.platformName() == "offscreen"
+    return on_gui_thread and not offscreen and not _quitting
 
 
 def install() -> None:

@@ -50,7 +50,9 @@ SHARE_MARGIN = 1.3
 MAX_FPS = 60
 MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
 COST_FRAMES = 5  # a frame's cost, for the pace of the next, is the median of this many
-# How long quitting waits for the worker thread; every step is interruptible, so it is short.
+# How long quitting waits for the worker thread. Every step is interruptible, so it is short;
+# a run being created may be inside one native call that is not (an LU of a large matrix):
+# the app then ends without waiting for it (``gui.app.threads_left``).
 SHUTDOWN_WAIT_MS = 1000
 
 
@@ -103,18 +105,23 @@ class LiveRun(QtCore.QObject):
         self._thread.start()
         self.worker.set_speed(self.speed)
 
-    def shutdown(self) -> bool:
-        """Stop the run and the worker thread. True when the thread has ended (it always
-        should: every step is interruptible; a False is reported, never forced)."""
-        if self._closing:
+    def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Stop the run and the worker thread, waiting at most ``wait_ms`` for it. True when
+        the thread has ended; False while it is inside a call that cannot be interrupted
+        (``running``): it is never forced, and the thread must not be destroyed meanwhile."""
+        if not self._closing:
+            self._closing = True
+            self._timer.stop()
+            if self.worker is not None:
+                self.worker.shutdown()
+                self._thread.quit()
+        if self._thread is None:
             return True
-        self._closing = True
-        self._timer.stop()
-        if self.worker is None:
-            return True
-        self.worker.shutdown()
-        self._thread.quit()
-        return self._thread.wait(SHUTDOWN_WAIT_MS)
+        return self._thread.wait(max(0, int(wait_ms)))
+
+    def running(self) -> bool:
+        """Whether the worker thread still runs (after ``shutdown``: it could not stop)."""
+        return self._thread is not None and self._thread.isRunning()
 
     # -- controls ----------------------------------------------------------------------------
     def start(

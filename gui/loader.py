@@ -114,6 +114,8 @@ class StartupLoader:
     def __init__(self) -> None:
         self._plots_go = threading.Event()  # the window is ready for pyqtgraph's import
         self._skip_plots = False  # ...or going: none then
+        self._plots_begun = False
+        self._plots_lock = threading.Lock()  # the two above change together
         self._plots_done = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, object] = {}
@@ -135,8 +137,10 @@ class StartupLoader:
         # Run came later. Nor before Qt's types are all in (the module docstring).
         self._plots_go.wait()
         try:
-            if self._skip_plots:
-                return
+            with self._plots_lock:
+                if self._skip_plots:
+                    return
+                self._plots_begun = True
             with collector_paused():  # pyqtgraph uses Qt: the hook sees its modules
                 plots = preload_plots()
             self._done("plots", plots)
@@ -153,7 +157,8 @@ class StartupLoader:
 
     def skip_plots(self) -> None:
         """The window is going: pyqtgraph's import, if not begun, never begins."""
-        self._skip_plots = True
+        with self._plots_lock:
+            self._skip_plots = True
         self._plots_go.set()
 
     def wait_plots(self, timeout: float) -> bool:
@@ -163,6 +168,9 @@ class StartupLoader:
         if self._thread is None:
             return True
         self.skip_plots()
+        with self._plots_lock:
+            if not self._plots_begun:
+                return True  # and never will: the solver's import is not waited for
         return self._plots_done.wait(timeout)
 
     def _done(self, what: str, result: object) -> None:

@@ -12,6 +12,7 @@ thread, and ``_engine_loaded`` fills the panels and loads the first session.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -42,6 +43,8 @@ from .worker import preload_solver
 Qt = QtCore.Qt
 ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
+# At quit, the longest the window waits for its threads (the solver's and the analysis's).
+QUIT_WAIT = 1.0
 
 
 class _Relay(QtCore.QObject):
@@ -57,6 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
     ``model.last_error`` only."""
 
     first_painted = QtCore.Signal()
+    closing = QtCore.Signal()  # shutdown has begun
 
     def __init__(
         self,
@@ -214,6 +218,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.undo.modified_changed.connect(self.setWindowModified)
         self.drops = FileDrops(self, self.files, self.matrix.array_at)
         m.refused.connect(self.boxes.show)
+        self.boxes.quit_action = self.menus.act_quit
         self.live.frame.connect(self.status.update_run)
 
     def finish_startup(self, wait: bool = False, loader: StartupLoader | None = None) -> None:
@@ -379,17 +384,25 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     def shutdown(self) -> None:
-        """Stop the worker (within a second), cancel the analysis, save settings and session."""
+        """Hide at once, save settings, autosave the session in the background; stop the
+        worker and cancel the analysis (waiting ``QUIT_WAIT`` s at most for both). A thread
+        that could not stop in time is left running (``gui.app.threads_left``): nothing is
+        forced or destroyed under it."""
         if self._closing:
             return
         self._closing = True
+        self.closing.emit()
+        self.persistence.save()  # the layout as the user sees it, before it is hidden
+        self.hide()  # what follows may wait for threads; the user sees the window go now
         if self.loader is not None:
             self.loader.skip_plots()  # not begun: never (it would build Qt objects meanwhile)
         self.boxes.close_all()
-        self.live.shutdown()
-        self.analyzer.shutdown()
-        self.persistence.save()
-        self.persistence.autosave(background=True)  # written off the GUI thread; flush() waits
+        # The session is final now: its autosave is written while the threads stop.
+        self.persistence.autosave(background=True)  # off the GUI thread; flush() waits
+        end = time.monotonic() + QUIT_WAIT
+        self.analyzer.shutdown(0.0)  # cancelled now; it ends while the worker does
+        self.live.shutdown(int(QUIT_WAIT * 1000))
+        self.analyzer.shutdown(max(0.0, end - time.monotonic()))
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         if not self._closing and self.undo.modified and not self.boxes.may_discard(self.files):

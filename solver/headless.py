@@ -4,10 +4,12 @@ python main.py --headless SESSION.json [--out history.csv] [--json] [--no-analys
 
 Interrupted work keeps what it has: Ctrl+C asks the run to stop at its next iteration, and
 the history so far and the summary are still written (``stop_reason: "interrupted"``, exit
-130; a second Ctrl+C ends at once). The CSV is written beside its destination and renamed
-into place, so a file at ``--out`` is always complete. What can be checked before the run
-(a missing folder, ``--out`` naming the session file itself) is, so that a long run is not
-wasted on it.
+130; a second Ctrl+C ends at once). SIGTERM does the same (``stop_reason: "terminated"``,
+exit 143; a second one ends at once). Either, while the run is still being created (the
+exact reference of a large problem), stops it before its first update. The CSV is written
+beside its destination and renamed into place, so a file at ``--out`` is always complete.
+What can be checked before the run (a missing folder, ``--out`` naming the session file
+itself) is, so that a long run is not wasted on it.
 
 The costly part of the analysis of a large problem (its spectrum and exact reference) is kept
 in the window's analysis cache (``solver.analysis_cache``, in the app's data folder), so a
@@ -39,6 +41,7 @@ from .history import save_csv
 from .kinds import kind_of
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run ended by SIGINT
+EXIT_TERMINATED = 143  # ...and by SIGTERM
 
 
 def _out_problem(out: Path, session_path: Path) -> str | None:
@@ -54,27 +57,42 @@ def _out_problem(out: Path, session_path: Path) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _stop_on_ctrl_c(run: Run, flag: list[bool]) -> Iterator[None]:
-    """The first SIGINT asks ``run`` to stop (and sets ``flag``); the next one interrupts."""
-    if not hasattr(signal, "SIGINT") or signal.getsignal(signal.SIGINT) is None:
-        yield
-        return
+# The signals that stop a run and keep its history: (name, stop_reason, what the message
+# says, exit status: 128 + the signal's number, the shell's convention).
+STOP_SIGNALS = {
+    "SIGINT": ("interrupted", "Ctrl+C", EXIT_INTERRUPTED),
+    "SIGTERM": ("terminated", "SIGTERM", EXIT_TERMINATED),
+}
 
-    def handler(_sig: int, _frame: object) -> None:
-        flag.append(True)
-        run.request_stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+@contextlib.contextmanager
+def _stop_on_signals(runs: list[Run], caught: list[str]) -> Iterator[None]:
+    """The first SIGINT or SIGTERM asks the run in ``runs`` (none yet while it is created:
+    it is asked once it is) to stop, and appends its name to ``caught``; the next one of the
+    same kind ends the process as it would have."""
+    previous = {}
+
+    def handler(sig: int, _frame: object) -> None:
+        name = signal.Signals(sig).name
+        caught.append(name)
+        for run in runs:
+            run.request_stop()
+        again = signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL
+        signal.signal(sig, again)
 
     try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: no handler of our own
-        yield
-        return
+        for name in STOP_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is None or signal.getsignal(sig) is None:
+                continue  # not on this platform, or set outside Python: left alone
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: no handlers of our own
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 SKIPPED = "--no-analysis: no spectrum, step-size limits, conjugate-gradient count or explanation"
@@ -134,19 +152,24 @@ def run_headless(args: argparse.Namespace) -> int:
         return 2
     folder = analysis_cache.cache_dir()
     analysis_cache.load(s.problem, folder)
-    try:
-        run = Run(s)
-    except InputError as exc:
-        print(f"error: {args.headless}: {exc}", file=sys.stderr)
-        return 2
-    interrupted: list[bool] = []
-    with _stop_on_ctrl_c(run, interrupted):
+    caught: list[str] = []
+    runs: list[Run] = []
+    with _stop_on_signals(runs, caught):
+        try:
+            run = Run(s)  # a large problem's exact reference: one long LU
+        except InputError as exc:
+            print(f"error: {args.headless}: {exc}", file=sys.stderr)
+            return 2
+        runs.append(run)
+        if caught:
+            run.request_stop()
         run.advance()
     summary = result(run, analysis)
     analysis_cache.store(s.problem, folder)
-    if interrupted:
-        summary["stop_reason"] = "interrupted"
-        summary["message"] = f"interrupted (Ctrl+C) at iteration {run.iteration}"
+    if caught:
+        reason, what, status = STOP_SIGNALS[caught[0]]
+        summary["stop_reason"] = reason
+        summary["message"] = f"{reason} ({what}) at iteration {run.iteration}"
     if out is not None:
         try:
             save_csv(run.history, out, run.history_columns())
@@ -167,6 +190,6 @@ def run_headless(args: argparse.Namespace) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more goes out
         print(f"error: cannot write the summary to standard output: {exc}", file=sys.stderr)
         return 2
-    if interrupted:
-        return EXIT_INTERRUPTED
+    if caught:
+        return status
     return 1 if run.stop_reason is not None and run.stop_reason.value == "error" else 0

@@ -485,14 +485,16 @@ def load(path: str | Path) -> Session:
 
 
 def save(s: Session, path: str | Path, beside: bool = True) -> None:
-    """Write atomically: a crash mid-write never leaves a half session on disk.
+    """Write atomically: a crash or full disk never leaves a half session or a temporary file.
 
     ``beside``: a large sparse matrix without a file of its own is written beside the
     session and referenced (``session_text.write_beside``); the autosave, which writes its
     pieces itself, says False. The JSON is compact (``session_text.dumps``)."""
-    from .session_text import dumps, write_atomically, write_beside
+    from .atomic import replacing
+    from .session_text import dumps, write_beside
 
     path = Path(path)
     files = write_beside(s.problem, s.files, path) if beside else s.files
     text = dumps(to_dict(s, path.resolve().parent, files))
-    write_atomically(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    with replacing(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")

@@ -9,10 +9,10 @@ accepts, and the JSON puts a vector on one line and a matrix one row per line.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
+from .atomic import write_atomically
 from .kinds import kind_of
 from .sparseio import is_sparse, save_sparse
 
@@ -35,26 +35,6 @@ def _dumps(obj: object, depth: int) -> str:
         rows = [inner + json.dumps(r) for r in obj]
         return "[\n" + ",\n".join(rows) + f"\n{pad}]"
     return json.dumps(obj)
-
-
-def temporary_path(path: str | Path) -> Path:
-    """Where ``path`` is written before it is renamed into place: a name of this process
-    (its id and a random part), so two writers, in one process or two, never share one; the
-    suffix is kept (numpy and scipy add theirs to a name without it)."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.tmp-{os.getpid()}-{os.urandom(4).hex()}{path.suffix}")
-
-
-def write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` then rename ``tmp`` to ``path``: a reader sees the old file or the
-    whole new one, never half; a failed write leaves nothing behind."""
-    tmp = temporary_path(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def side_file(path: str | Path, key: str) -> Path:

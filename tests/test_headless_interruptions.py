@@ -1,6 +1,6 @@
-"""The headless runner when it is interrupted or cannot write: Ctrl+C keeps the history so
-far, an output file never looks complete when it is not, and what can be checked before a
-long run is checked before it."""
+"""The headless runner when it is interrupted or cannot write: Ctrl+C and SIGTERM keep the
+history so far, an output file never looks complete when it is not, and what can be checked
+before a long run is checked before it."""
 
 from __future__ import annotations
 
@@ -52,6 +52,30 @@ def test_ctrl_c_keeps_the_history_and_says_interrupted(endless, tmp_path, monkey
     assert not (tmp_path / "h.csv.tmp").exists()
 
 
+def test_sigterm_keeps_the_history_and_says_terminated(endless, tmp_path, monkeypatch, capsys):
+    real = solver.headless.Run.advance
+    calls = []
+
+    def advance(self, *a, **kw):
+        if not calls:  # a logout or ``kill`` once the run is under way
+            calls.append(real(self, max_updates=500))
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(solver.headless.Run, "advance", advance)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "h.csv"
+    code = main.main(["--headless", str(endless), "--out", str(out), "--json"])
+    assert code == 143
+    result = json.loads(capsys.readouterr().out)
+    assert result["stop_reason"] == "terminated" and result["iterations"] >= 500
+    assert result["message"].startswith("terminated (SIGTERM) at iteration")
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == result["iterations"] + 1  # every entry up to the stop
+    assert not (tmp_path / "h.csv.tmp").exists()
+    assert signal.getsignal(signal.SIGTERM) == before  # given back
+
+
 def test_a_missing_folder_is_refused_before_the_run(endless, tmp_path, monkeypatch, capsys):
     def no_run(*_a, **_kw):
         raise AssertionError("the run started although --out cannot be written")
@@ -100,3 +124,21 @@ def test_json_to_a_full_pipe_is_one_line_not_a_traceback() -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "standard output" in lines[0], proc.stderr
+
+
+def test_sigterm_while_the_run_is_created_still_writes_the_summary(
+    endless, tmp_path, monkeypatch, capsys
+):
+    real = solver.headless.Run.__init__
+
+    def create(self, *a, **kw):
+        os.kill(os.getpid(), signal.SIGTERM)  # during the exact reference of a large problem
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(solver.headless.Run, "__init__", create)
+    out = tmp_path / "h.csv"
+    code = main.main(["--headless", str(endless), "--out", str(out), "--json"])
+    assert code == 143
+    result = json.loads(capsys.readouterr().out)
+    assert result["stop_reason"] == "terminated" and result["iterations"] == 0
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 1  # the start

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 class MessageBoxes:
@@ -12,6 +12,9 @@ class MessageBoxes:
         self.parent = parent
         self.enabled = enabled
         self._boxes: list[QtWidgets.QMessageBox] = []
+        # The window's Quit: a box is window-modal, and Qt offers none of the window's
+        # shortcuts while one is up, Ctrl+Q included; each box offers this one itself.
+        self.quit_action: QtGui.QAction | None = None
 
     def show(self, title: str, text: str) -> None:
         if not self.enabled:
@@ -22,6 +25,8 @@ class MessageBoxes:
         box.setTextFormat(QtCore.Qt.PlainText)  # file names and typed text, shown as they are
         box.setAttribute(QtCore.Qt.WA_DeleteOnClose)
         box.finished.connect(lambda _r, b=box: self._boxes.remove(b) if b in self._boxes else None)
+        if self.quit_action is not None:
+            box.addAction(self.quit_action)
         self._boxes.append(box)
         box.open()
 

@@ -48,15 +48,19 @@ def heat_levels(bar: pg.ColorBarItem, values: np.ndarray) -> None:
 
 def export_plot(widget: pg.PlotWidget, path: str | Path) -> None:
     """Write a plot with pyqtgraph's exporters: SVG for a ``.svg`` path, else a PNG at twice
-    its size on screen."""
+    its size on screen. Whole or not at all: a failed write (a full disk) leaves ``path`` as
+    it was and no empty or temporary file (``solver.atomic.replacing``)."""
+    from solver.atomic import replacing
+
     item = widget.getPlotItem()
-    if str(path).lower().endswith(".svg"):
-        pg.exporters.SVGExporter(item).export(str(path))
-        return
-    exp = pg.exporters.ImageExporter(item)
-    exp.parameters()["width"] = max(800, int(item.width()) * 2)
-    if not exp.export(str(path)):
-        raise OSError("cannot write the image there")
+    with replacing(path) as tmp:
+        if str(path).lower().endswith(".svg"):
+            pg.exporters.SVGExporter(item).export(str(tmp))
+            return
+        exp = pg.exporters.ImageExporter(item)
+        exp.parameters()["width"] = max(800, int(item.width()) * 2)
+        if not exp.export(str(tmp)):
+            raise OSError("cannot write the image there")
 
 
 class PlotFiles:
