@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
+import numpy as np
 import pytest
 import test_gui
 from quit_cases import CASES, ROOT, autosave_of, launch
@@ -46,7 +46,10 @@ def test_quitting_from_any_state_exits_0_with_the_autosave(state, how, tmp_path)
     if state == "loading":
         assert autosave.read_text(encoding="utf-8") == before
     elif state in ("analysing", "lbfgs"):
-        assert Path(saved["problem"]["A"]["file"]).name == "A.npy"
+        # the autosave's own copy of the user's matrix, beside it
+        piece = autosave.parent / saved["problem"]["A"]["file"]
+        assert piece.name.startswith("last-session-A-")
+        np.testing.assert_array_equal(np.load(piece), np.load(tmp_path / "A.npy"))
     elif state == "asking":
         assert saved["optimizer"]["lr"] == 0.01  # the change the user did not save in a file
     else:
@@ -118,5 +121,6 @@ def test_ctrl_q_quits_while_a_message_box_is_up(qtbot, make_window):
     qtbot.waitUntil(lambda: box.isActiveWindow(), timeout=LONG)
     qtbot.keyClick(box, QtCore.Qt.Key_Q, QtCore.Qt.ControlModifier)
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=LONG)
+    w.persistence.flush()  # the quit's autosave is written in the background
     assert w.persistence.autosave_path().is_file()
     assert not w.boxes.open_boxes()
