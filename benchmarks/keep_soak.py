@@ -18,7 +18,8 @@ is the one the next launch must restore.
 
 A launch *loses* something when the next one restores a session other than the one the last
 quitter held, when a restore is refused, when an autosave is moved aside, or when a launch
-exits with a status other than 0. The soak prints one line per launch that lost something
+exits with a status other than 0; and at the end, a piece or temporary file beside the autosave
+that no autosave names is one that piles up. The soak prints one line per launch that lost something
 and a summary; it exits 1 when any did. Results go in docs/RELIABILITY.md.
 """
 
@@ -265,9 +266,32 @@ def soak(launches: int, seed: int) -> int:
             expected = held or expected
             if done % 20 < (2 if pair else 1):
                 print(f"{done} launches, {len(lost)} lost", flush=True)
+        left = leftovers(Path(home) / "data")
     took = time.perf_counter() - started
     print(f"keep soak: {done} launches in {took:.0f} s, {len(lost)} lost something")
-    return 1 if lost else 0
+    print(f"files left beside the autosave that none names: {left or 'none'}")
+    return 1 if lost or left else 0
+
+
+def leftovers(data: Path) -> list[str]:
+    """Autosave pieces and temporary files that no autosave in the profile names."""
+    named: set[str] = set()
+    files = list(data.rglob("last-session*"))
+    for f in files:
+        if f.suffix == ".json" and ".tmp" not in f.name:
+            named |= {Path(v).name for v in _file_refs(json.loads(f.read_text()))}
+    return sorted(f.name for f in files if f.suffix != ".json" and f.name not in named) + sorted(
+        f.name for f in files if ".tmp" in f.name
+    )
+
+
+def _file_refs(obj: object) -> list[str]:
+    if isinstance(obj, dict):
+        own = [obj["file"]] if isinstance(obj.get("file"), str) else []
+        return own + [r for v in obj.values() for r in _file_refs(v)]
+    if isinstance(obj, list):
+        return [r for v in obj for r in _file_refs(v)]
+    return []
 
 
 def main() -> int:
