@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from solver.limits import SIZE_EDIT
 from solver.rates import rate_text
 
 from .sparseview import SparseMatrixView
@@ -24,7 +25,9 @@ from .tables import ArrayModel, FittedNumbers, MatrixView
 
 Qt = QtCore.Qt
 
-MAX_SIZE = 5000  # rows/columns the spin boxes allow; files may be larger (engine limits apply)
+# rows/columns typed into the spin boxes (solver.limits); a loaded matrix may be larger, and
+# its size is then the most its boxes offer
+MAX_SIZE = int(SIZE_EDIT.hi)
 # How a parameter's choices read in the panel (the session keeps the plain value).
 CHOICE_LABELS = {
     "left": "left:  X M = I",
@@ -328,7 +331,7 @@ class MatrixPanel(QtWidgets.QWidget):
                 shape = arrays[key].shape
                 fixed = key == kind.sparse_key and page.sparse is not None
                 for sp, v in zip(spins, shape, strict=False):
-                    sp.setMaximum(v if fixed else MAX_SIZE)
+                    sp.setMaximum(v if fixed else max(v, MAX_SIZE))
                     # a fixed size has no arrows to step it: the room goes to its digits
                     sp.setButtonSymbols(
                         QtWidgets.QAbstractSpinBox.NoButtons
