@@ -22,15 +22,17 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from solver import limits  # noqa: E402
 from solver import session as sessions  # noqa: E402
+from solver.optimizers import OPTIMIZER_NAMES  # noqa: E402
 
 LONG = test_gui.LONG
 make_window, window = test_gui.make_window, test_gui.window
 
 Qt = QtCore.Qt
+LONG_FUZZ = os.environ.get("DESCENT_LAB_FUZZ") == "long"  # as tests/test_fuzz_inputs.py
 EDGES = settings(
-    max_examples=12,
+    max_examples=300 if LONG_FUZZ else 16,
     deadline=None,
-    derandomize=True,  # the same examples every run, so a failure is reproducible
+    derandomize=not LONG_FUZZ,  # CI: the same examples every run, so a failure reproduces
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
@@ -49,12 +51,12 @@ def edges(limit: limits.Limit) -> st.SearchStrategy:
     )
 
 
-def edge_session(lr: float, max_iters: int, tol: float, seed: int, momentum: float) -> dict:
-    optimizer = (
-        {"name": "gd", "lr": lr}
-        if momentum is None
-        else {"name": "sgd", "lr": lr, "momentum": momentum}
-    )
+def edge_session(
+    name: str, lr: float, max_iters: int, tol: float, seed: int, momentum: float | None
+) -> dict:
+    optimizer: dict = {"name": name, "lr": lr}
+    if momentum is not None:
+        optimizer["momentum"] = momentum
     return {
         "problem": {"A": [[4.0, 1.0], [1.0, 3.0]], "b": [1.0, 2.0]},
         "optimizer": optimizer,
@@ -71,13 +73,20 @@ def analysed(qtbot, w) -> None:  # noqa: ANN001
 
 
 def paint_everything(w) -> None:  # noqa: ANN001
-    """Every widget of the window painted now, docks and hidden tabs included."""
+    """Every panel of the window painted now: each tab of each tab widget in turn, and the
+    docks, shown or not (grab() paints a hidden widget too)."""
     QtWidgets.QApplication.processEvents()
+    for tabs in w.findChildren(QtWidgets.QTabWidget):
+        current = tabs.currentIndex()
+        for i in range(tabs.count()):
+            tabs.setCurrentIndex(i)
+            QtWidgets.QApplication.processEvents()
+            tabs.widget(i).grab()
+        tabs.setCurrentIndex(current)
+    for dock in w.findChildren(QtWidgets.QDockWidget):
+        dock.widget().grab()
+    w.hyper.scale.grab()
     w.grab()
-    for child in w.findChildren(QtWidgets.QWidget):
-        if child.isVisible() and child.width() > 0 and child.height() > 0:
-            child.grab()
-    w.hyper.scale.grab()  # painted even where the dock hides it
 
 
 def shown_lr(w) -> float:  # noqa: ANN001
@@ -87,6 +96,7 @@ def shown_lr(w) -> float:  # noqa: ANN001
 # -- the window shows every value a session may hold ---------------------------------------------
 @EDGES
 @given(
+    name=st.sampled_from(OPTIMIZER_NAMES),
     lr=edges(limits.LR),
     max_iters=edges(limits.MAX_ITERS),
     tol=edges(limits.TOL),
@@ -94,12 +104,31 @@ def shown_lr(w) -> float:  # noqa: ANN001
     momentum=st.one_of(st.none(), st.sampled_from([0.0, 0.9, 1e300, limits.FLOAT_MAX])),
 )
 def test_sessions_at_the_limits_load_paint_and_show_their_values(
-    qtbot, window, lr, max_iters, tol, seed, momentum
+    qtbot, window, name, lr, max_iters, tol, seed, momentum
 ) -> None:
-    s = sessions.from_dict(edge_session(lr, max_iters, tol, seed, momentum))
+    momentum = momentum if name in ("sgd", "rmsprop") else None  # only they take one
+    s = sessions.from_dict(edge_session(name, lr, max_iters, tol, seed, momentum))
     window.editor.load_session(s)
     analysed(qtbot, window)
     paint_everything(window)
+    shows_the_session(window, s, momentum)
+    # one update (or none, where the start already meets tol): the run's views paint too
+    window.act_step.trigger()
+    qtbot.waitUntil(
+        lambda: (
+            window.model.selected is not None
+            and window.model.selected.history is not None
+            and window.model.state in ("paused", "idle")
+        ),
+        timeout=LONG,
+    )
+    paint_everything(window)
+    shows_the_session(window, s, momentum)
+    window.act_stop.trigger()
+    qtbot.waitUntil(lambda: window.model.state == "idle", timeout=LONG)
+
+
+def shows_the_session(window, s: sessions.Session, momentum: float | None) -> None:  # noqa: ANN001
     hyper = window.hyper
     assert window.model.session is s
     assert shown_lr(window) == s.lr
