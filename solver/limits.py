@@ -140,6 +140,22 @@ SIZE_EDIT = Limit(
     integer=True,
     where="Problem panel (a larger loaded matrix is shown as it is)",
 )
+ENTRIES_EDIT = Limit(
+    "entries",
+    "entries typed into the Problem panel's Entries field (a vector's)",
+    1,
+    100_000,
+    integer=True,
+    where="Problem panel (a longer loaded vector is shown as it is)",
+)
+DEGREE_EDIT = Limit(
+    "problem.degree",
+    "polynomial degree typed into the Problem panel; a session's may reach samples − 1",
+    0,
+    50,
+    integer=True,
+    where="Problem panel (a higher loaded degree is shown as it is)",
+)
 TRACKED = Limit(
     "plot x",
     "components of x chosen to plot",
@@ -180,6 +196,8 @@ LIMITS: tuple[Limit, ...] = (
     SPARSE_SIZE,
     DENSE_ENTRIES,
     SIZE_EDIT,
+    ENTRIES_EDIT,
+    DEGREE_EDIT,
     TRACKED,
     RUN_NAME,
     SESSION_NAME,

@@ -273,3 +273,21 @@ def test_a_loaded_matrix_beyond_the_size_fields_shows_its_size(qtbot, window) ->
     assert [sp.value() for sp in spins] == [rows, 1]
     for sp in spins:
         sp.grab()
+
+
+def test_a_loaded_polyfit_beyond_the_panel_fields_shows_its_degree_and_samples(
+    qtbot, window
+) -> None:
+    import numpy as np
+
+    from solver.problems import Polyfit
+
+    samples = int(limits.ENTRIES_EDIT.hi) + 1
+    x = np.linspace(-1.0, 1.0, samples)
+    degree = int(limits.DEGREE_EDIT.hi) + 1
+    window.editor.load_session(window.model.session.with_problem(Polyfit(x, x**2, degree)))
+    page = window.matrix.page
+    assert page.params["degree"].value() == degree
+    assert [sp.value() for sp in page.sizes["x"]] == [samples]
+    for w in (page.params["degree"], *page.sizes["x"]):
+        w.grab()
