@@ -143,3 +143,18 @@ def test_every_limit_holds_its_own_ends_and_nothing_past_them() -> None:
         assert lim.holds(limits.SMALLEST_POSITIVE if lim.lo_open else lim.lo)
         assert lim.holds(lim.hi) and not lim.holds(True) and not lim.holds(math.nan)
         assert not lim.holds(above(lim)) and not lim.holds(below(lim))
+
+
+def test_the_predicted_rate_is_a_number_at_every_step_size_and_momentum() -> None:
+    import numpy as np
+
+    from solver.analysis import analyze
+    from solver.problems import LinearSystem
+
+    an = analyze(LinearSystem(np.diag([1.0, 2.0, 4.0]), np.ones(3)), "half_sum_squares")
+    for lr in (limits.SMALLEST_POSITIVE, 1.0, limits.LR.hi):
+        for momentum in (0.0, 0.9, 1e300, limits.MOMENTUM.hi):
+            rate = an.rate_for("sgd", lr, {"momentum": momentum})
+            assert rate is not None and not math.isnan(rate), (lr, momentum, rate)
+        assert an.rate_for("gd", lr) >= 0
+    assert an.rate_for("sgd", limits.LR.hi, {"momentum": 0.9}) == math.inf
