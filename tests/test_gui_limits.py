@@ -108,24 +108,27 @@ def test_sessions_at_the_limits_load_paint_and_show_their_values(
 ) -> None:
     momentum = momentum if name in ("sgd", "rmsprop") else None  # only they take one
     s = sessions.from_dict(edge_session(name, lr, max_iters, tol, seed, momentum))
-    window.editor.load_session(s)
-    analysed(qtbot, window)
-    paint_everything(window)
-    shows_the_session(window, s, momentum)
-    # one update (or none, where the start already meets tol): the run's views paint too
-    window.act_step.trigger()
-    qtbot.waitUntil(
-        lambda: (
-            window.model.selected is not None
-            and window.model.selected.history is not None
-            and window.model.state in ("paused", "idle")
-        ),
-        timeout=LONG,
-    )
-    paint_everything(window)
-    shows_the_session(window, s, momentum)
-    window.act_stop.trigger()
-    qtbot.waitUntil(lambda: window.model.state == "idle", timeout=LONG)
+    # caught per example, so that the example that raised is the one reported (and shrunk)
+    with qtbot.capture_exceptions() as raised:
+        window.editor.load_session(s)
+        analysed(qtbot, window)
+        paint_everything(window)
+        shows_the_session(window, s, momentum)
+        # one update (or none, where the start already meets tol): the run's views paint too
+        window.act_step.trigger()
+        qtbot.waitUntil(
+            lambda: (
+                window.model.selected is not None
+                and window.model.selected.history is not None
+                and window.model.state in ("paused", "idle")
+            ),
+            timeout=LONG,
+        )
+        paint_everything(window)
+        shows_the_session(window, s, momentum)
+        window.act_stop.trigger()
+        qtbot.waitUntil(lambda: window.model.state == "idle", timeout=LONG)
+    assert not raised, [str(e[1]) for e in raised]
 
 
 def shows_the_session(window, s: sessions.Session, momentum: float | None) -> None:  # noqa: ANN001
