@@ -294,3 +294,21 @@ def test_a_loaded_polyfit_beyond_the_panel_fields_shows_its_degree_and_samples(
     assert [sp.value() for sp in page.sizes["x"]] == [samples]
     for w in (page.params["degree"], *page.sizes["x"]):
         w.grab()
+
+
+def test_a_log_axis_takes_values_from_the_smallest_to_the_largest_float(qtbot) -> None:
+    import pyqtgraph as pg
+
+    from gui.views.plotkit import RangeKeeper
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.setLogMode(y=True)
+    keeper = RangeKeeper(plot, log_y=True)
+    for y in ((limits.SMALLEST_POSITIVE, limits.FLOAT_MAX), (1e307, limits.FLOAT_MAX)):
+        for tight in (True, False):
+            keeper.reset()
+            assert keeper.update(10, y, tight)
+            _x0, _x1, y0, y1 = keeper.bounds
+            assert 0 < y0 < y1 < math.inf and y0 <= max(y[0], 1e-323)
+    plot.grab()
