@@ -312,3 +312,20 @@ def test_a_log_axis_takes_values_from_the_smallest_to_the_largest_float(qtbot) -
             _x0, _x1, y0, y1 = keeper.bounds
             assert 0 < y0 < y1 < math.inf and y0 <= max(y[0], 1e-323)
     plot.grab()
+
+
+def test_the_landscape_stays_in_floats_at_the_largest_step(qtbot, window) -> None:
+    s = sessions.from_dict(edge_session("gd", limits.LR.hi, 10, 0.0, 1, None))
+    window.editor.load_session(s)
+    analysed(qtbot, window)
+    with qtbot.waitSignal(window.model.run_finished, timeout=LONG):  # diverged at once
+        window.act_step.trigger()
+    insight = window.plots.insight
+    window.model.inspect(0)  # the start, finite: the step from it is not
+    paint_everything(window)
+    # -lr·∇f from the start is beyond floats: no arrow, and the view keeps a finite range
+    assert not insight.arrow.isVisible()
+    ranges = insight.land_plot.getPlotItem().getViewBox().viewRange()
+    assert all(math.isfinite(v) for r in ranges for v in r), ranges
+    x0, x1, y0, y1 = insight._extent
+    assert all(math.isfinite(v) for v in (x1 - x0, y1 - y0))
