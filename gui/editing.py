@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from solver.limits import TRACKED
+
 from .model import IDLE, AppModel
 
 if TYPE_CHECKING:
     from solver.session import Session
 
 PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
-PLOT_TRACK_MAX = 32  # most components a user may ask to plot (one legend must stay readable)
+# most components a user may ask to plot (one legend must stay readable): solver.limits
+PLOT_TRACK_MAX = int(TRACKED.hi)
 
 
 def _round(v: float) -> float:
@@ -47,13 +50,14 @@ def track_indices(session: Session, text: str) -> list[int]:
         if not part:
             continue
         try:
-            if "-" in part:
-                lo, hi = (int(p) for p in part.split("-", 1))
-                out.update(range(lo, hi + 1))
-            else:
-                out.add(int(part))
+            lo, hi = (int(p) for p in part.split("-", 1)) if "-" in part else (int(part),) * 2
         except ValueError:
             raise ValueError(f"plot x: {part!r} is not a number or a range like 2-5") from None
+        if hi - lo >= PLOT_TRACK_MAX:  # never build a billion-long range only to refuse it
+            raise ValueError(
+                f"plot x: {part!r} is {hi - lo + 1:,} components; at most {PLOT_TRACK_MAX}"
+            )
+        out.update(range(lo, hi + 1))
     bad = sorted(i for i in out if not 1 <= i <= n)
     if bad:
         raise ValueError(f"plot x: component {bad[0]} does not exist; x has {n} components")

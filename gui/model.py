@@ -257,6 +257,10 @@ class AppModel(QtCore.QObject):
             self.message.emit(note)
 
     def set_label(self, label: str) -> None:
+        """The session's name, cut to ``solver.limits.SESSION_NAME`` (ending in "…")."""
+        from solver.limits import SESSION_NAME, cut
+
+        label = cut(label, SESSION_NAME)
         self.session_label = label
         self.label_changed.emit(label)
 
@@ -391,9 +395,20 @@ class AppModel(QtCore.QObject):
         self.runs_changed.emit()
 
     def rename(self, rec: RunRecord, name: str) -> bool:
+        from solver.limits import RUN_NAME
+
         name = name.strip()
         if not name:
             self.refuse("Run not renamed", "a run's name cannot be empty")
+            return False
+        if not RUN_NAME.holds(name):
+            # Qt lays a name out whole to paint and size its column: 600,000 characters
+            # crashed the table.
+            self.refuse(
+                "Run not renamed",
+                f"a run's name is at most {int(RUN_NAME.hi)} characters; this one has "
+                f"{len(name):,}",
+            )
             return False
         rec.name = name
         self.runs_changed.emit()

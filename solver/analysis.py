@@ -106,7 +106,10 @@ class Analysis:
         # z² − (1 + β − lr·λ) z + β = 0; the largest modulus is the rate along it
         worst = 0.0
         for lam in (self.mu, self.lipschitz):
-            roots = np.roots([1.0, -(1 + beta - lr * lam), beta])
+            c = 1 + beta - lr * lam
+            if not math.isfinite(c):  # lr·λ past the largest float: a root as large
+                return math.inf
+            roots = np.roots([1.0, -c, beta])
             worst = max(worst, float(np.max(np.abs(roots))))
         return worst
 

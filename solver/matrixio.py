@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .errors import InputError, short
 
 SUPPORTED = (".mtx", ".csv", ".npy")
 
 # Dense arrays beyond this many entries would not fit the app's working set comfortably.
-MAX_ENTRIES = 50_000_000
+MAX_ENTRIES = int(limits.DENSE_ENTRIES.hi)
 
 
 def check_array(value: np.ndarray, field: str, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:

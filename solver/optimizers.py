@@ -11,6 +11,7 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import limits
 from .errors import InputError, is_finite_number, short
 
 # L-BFGS arguments that count something: at least 1 (0 or less leaves x where it is, or fails
@@ -85,8 +86,7 @@ def validate(name: str, lr: object, extra: dict) -> None:
         raise InputError(
             "optimizer.name", f"unknown optimizer {short(name)}; expected one of {OPTIMIZER_NAMES}"
         )
-    if not is_finite_number(lr) or lr <= 0:
-        raise InputError("optimizer.lr", f"expected a finite number > 0, got {short(lr)}")
+    limits.LR.check(lr)
     allowed = {h.name: h.default for h in hyperparameters(name)}
     for key, value in extra.items():
         if key not in allowed:
@@ -108,6 +108,8 @@ def validate(name: str, lr: object, extra: dict) -> None:
             )
         else:
             ok = value is None or isinstance(value, str | int | float)
+        if key == "momentum" and isinstance(value, int | float) and not isinstance(value, bool):
+            limits.MOMENTUM.check(value)  # a number: its range is the table's
         if not ok:
             want = "an integer >= 1" if key in _COUNTS else f"a value like {default!r}"
             raise InputError(f"optimizer.{key}", f"expected {want}, got {short(value)}")
@@ -117,7 +119,8 @@ def validate(name: str, lr: object, extra: dict) -> None:
     # momentum ...); let it, and report its words against the key.
     import torch
 
-    probe = torch.zeros(2, requires_grad=True)
+    # float64: a float32 probe would refuse a learning rate beyond 3.4e38 that a float64 run takes
+    probe = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
 
     def closure() -> torch.Tensor:

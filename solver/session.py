@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import optimizers
+from . import limits, optimizers
 from .devices import check_device
-from .errors import InputError, is_finite_number, key_text, short
+from .errors import InputError, key_text, short
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import STORAGES, check_array, load_matrix, load_operator
@@ -163,7 +163,7 @@ def _coordinates(value: dict, fld: str) -> object:
     _require(
         isinstance(shape, list)
         and len(shape) == 2
-        and all(isinstance(d, int) and not isinstance(d, bool) and 0 < d < 2**31 for d in shape),
+        and all(limits.SPARSE_SIZE.holds(d) for d in shape),
         f"{fld}.shape",
         f"expected [rows, columns] of positive integers, got {_short(shape)}",
     )
@@ -343,11 +343,7 @@ def _with_settings(
     init_keys = {"rand": {"seed"}, "randn": {"seed"}, "values": {"x"}}.get(ikind, set())
     _check_keys(init, {"kind", *init_keys}, "init")
     seed = init.get("seed", 0)
-    _require(
-        isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63,
-        "init.seed",
-        f"expected an integer >= 0, got {_short(seed)}",
-    )
+    limits.SEED.check(seed)
     values = None
     if ikind == "values":
         _require("x" in init, "init.x", "missing; init kind 'values' needs x")
@@ -362,17 +358,9 @@ def _with_settings(
 
     stop = _check_keys(data.get("stop", {}), {"max_iters", "tol", "divergence"}, "stop")
     max_iters = stop.get("max_iters", 1000)
-    _require(
-        isinstance(max_iters, int) and not isinstance(max_iters, bool) and max_iters >= 0,
-        "stop.max_iters",
-        f"expected an integer >= 0, got {_short(max_iters)}",
-    )
+    limits.MAX_ITERS.check(max_iters)
     tol = stop.get("tol", 0.0)
-    _require(
-        is_finite_number(tol) and tol >= 0,
-        "stop.tol",
-        f"expected a finite number >= 0, got {_short(tol)}",
-    )
+    limits.TOL.check(tol)
     divergence = stop.get("divergence", True)  # sessions from before the key stopped late
     _require(
         isinstance(divergence, bool),
@@ -385,6 +373,12 @@ def _with_settings(
         isinstance(dtype, str) and dtype in DTYPES,
         "dtype",
         f"unknown dtype {_short(dtype)}; expected one of {DTYPES}",
+    )
+    _require(
+        dtype != "float32" or limits.LR_FLOAT32.holds(lr),
+        "optimizer.lr",
+        f"{_short(lr)} is beyond float32; a float32 session's lr is at most "
+        f"{limits.LR_FLOAT32.hi:.8g}",
     )
     device = data.get("device", "cpu")
     check_device(device)

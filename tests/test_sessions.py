@@ -425,7 +425,7 @@ BAD = [
         "negative momentum",
         _set("optimizer", {"name": "sgd", "lr": 0.1, "momentum": -0.5}),
         "optimizer.momentum",
-        "Invalid momentum value: -0.5",
+        ">= 0 and at most",
     ),
     (
         "betas out of range",

@@ -7,9 +7,13 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from solver.limits import FLOAT_MAX, SPEED, STEP_N, Limit
+
 Qt = QtCore.Qt
 # Iterations per second the speed slider offers; None: as fast as possible.
 SPEEDS: list[float | None] = [2, 5, 10, 30, 100, 300, 1000, 3000, 10000, None]
+# what set_speed takes and moves to the nearest step: any positive float
+SPEED_ANY = Limit("speed", "", 0.0, FLOAT_MAX, lo_open=True)
 
 
 class _ClickJumps(QtWidgets.QProxyStyle):
@@ -53,7 +57,7 @@ class RunToolbar(QtWidgets.QToolBar):
         self.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.setIconSize(QtCore.QSize(18, 18))
         self.step_n = QtWidgets.QSpinBox()
-        self.step_n.setRange(1, 1_000_000_000)
+        self.step_n.setRange(int(STEP_N.lo), int(STEP_N.hi))
         self.step_n.setValue(100)
         self.step_n.setGroupSeparatorShown(True)
         self.step_n.setToolTip("N for Step N")
@@ -101,10 +105,18 @@ class RunToolbar(QtWidgets.QToolBar):
         self.speed_changed.emit(SPEEDS[index])
 
     def set_speed(self, iterations_per_second: float | None) -> None:
-        """The nearest step of the slider (None: as fast as possible)."""
+        """The nearest step of the slider (None: as fast as possible); a speed outside the
+        slider's (``solver.limits.SPEED``) takes its nearest end. Raises ValueError for
+        what is not a speed (0, negative, not finite)."""
         if iterations_per_second is None:
             self.speed.setValue(len(SPEEDS) - 1)
             return
+        if not SPEED_ANY.holds(iterations_per_second):
+            raise ValueError(
+                f"speed: expected iterations per second > 0, or None for as fast as possible; "
+                f"got {iterations_per_second!r}"
+            )
+        iterations_per_second = min(SPEED.hi, max(SPEED.lo, iterations_per_second))
         self.speed.setValue(
             min(
                 range(len(SPEEDS) - 1),

@@ -33,6 +33,7 @@ GRID = 61  # contour grid points per side
 LEVELS = 12  # contour lines
 LOWEST_CONTOUR = 0.01  # the share of the grid inside the lowest contour line
 REGRID_S = 0.5
+EXTENT_MAX = 1e307  # the landscape's extent: its width and a pixel beside it stay finite
 DRAWN_ROWS = 300  # iterates drawn per curve (evenly spread, the newest always)
 
 
@@ -320,8 +321,14 @@ class InsightViews(QtCore.QObject):
         g = closed_form_gradient(s.loss, s.problem, x)
         if g is None:
             _, g = autograd_gradient(s, x)
-        step = -s.lr * np.array([g @ self.plane.d1, g @ self.plane.d2])
-        tip = here + step
+        with np.errstate(over="ignore", invalid="ignore"):
+            step = -s.lr * np.array([g @ self.plane.d1, g @ self.plane.d2])
+            tip = here + step
+        if not np.isfinite(tip).all():
+            # a step beyond floats (lr near 1.8e308): an end at inf made the view's range nan
+            self.arrow_line.setData([], [])
+            self.arrow.setVisible(False)
+            return
         self.arrow_line.setData([here[0], tip[0]], [here[1], tip[1]])
         if np.hypot(*step) > 0:
             # the head points along the step; pyqtgraph's angle 0 points left
@@ -345,7 +352,11 @@ class InsightViews(QtCore.QObject):
                 return
             if not final and time.perf_counter() - self._gridded_at < REGRID_S:
                 return
-        lo, hi = lo - 0.25 * span, hi + 0.25 * span
+        with np.errstate(over="ignore", invalid="ignore"):
+            # within floats, with room for the grid's half pixel: iterates near 1e308 apart
+            # would make a span of inf, and the image's rectangle nan
+            lo = np.clip(lo - 0.25 * span, -EXTENT_MAX, EXTENT_MAX)
+            hi = np.clip(hi + 0.25 * span, -EXTENT_MAX, EXTENT_MAX)
         self._extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
         self._gridded_at = time.perf_counter()
         self._draw_grid()

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT, Limit
 from solver.rates import rate_text
 
 from .sparseview import SparseMatrixView
@@ -24,7 +25,6 @@ from .tables import ArrayModel, FittedNumbers, MatrixView
 
 Qt = QtCore.Qt
 
-MAX_SIZE = 5000  # rows/columns the spin boxes allow; files may be larger (engine limits apply)
 # How a parameter's choices read in the panel (the session keeps the plain value).
 CHOICE_LABELS = {
     "left": "left:  X M = I",
@@ -39,16 +39,17 @@ def fmt(v: float | None, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
-def _spin(lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
+def _spin(limit: Limit, tip: str) -> QtWidgets.QSpinBox:
+    """A spin box for what the user types (``limit``, kept as editMax); a loaded value past it
+    raises the maximum, so that every value a session holds shows."""
     s = QtWidgets.QSpinBox()
-    s.setRange(lo, hi)
+    s.setRange(int(limit.lo), int(limit.hi))
+    s.setProperty("editMax", int(limit.hi))
     s.setToolTip(tip)
     s.setProperty("plainTip", tip)  # restored when a sparse matrix no longer fixes the size
     s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
     s.setGroupSeparatorShown(True)
-    # Sized for the sizes people type, not the largest allowed: the Problem dock must fit
-    # beside the plots on a 1024-pixel screen.
-    _fit_spin(s, 8888)
+    _fit_spin(s, 8888)  # for sizes people type: the dock fits beside the plots at 1024 px
     return s
 
 
@@ -137,18 +138,18 @@ class _KindPage:
             if spec.rows_like is not None:
                 continue
             if spec.square:
-                spins = (_spin(1, MAX_SIZE, f"size n of the square matrix {spec.title}"),)
+                spins = (_spin(SIZE_EDIT, f"size n of the square matrix {spec.title}"),)
                 labels = ("Size n",)
             elif spec.ndim == 2:
                 spins = (
-                    _spin(1, MAX_SIZE, f"rows of {spec.title} (equations)"),
-                    _spin(1, MAX_SIZE, f"columns of {spec.title} (unknowns)"),
+                    _spin(SIZE_EDIT, f"rows of {spec.title} (equations)"),
+                    _spin(SIZE_EDIT, f"columns of {spec.title} (unknowns)"),
                 )
                 # "Size 3 × 4": the field's tooltips say which is which, and the shorter
                 # row lets the Problem dock leave the plots half of a 1024-pixel window
                 labels = ("Size", "×")
             else:
-                spins = (_spin(1, 100_000, f"entries of {spec.title}"),)
+                spins = (_spin(ENTRIES_EDIT, f"entries of {spec.title}"),)
                 labels = ("Entries",)
             for lab, sp in zip(labels, spins, strict=True):
                 sp.valueChanged.connect(lambda _v, k=spec.key: panel._on_shape(k))
@@ -162,7 +163,7 @@ class _KindPage:
                     w.addItem(CHOICE_LABELS.get(c, str(c)), c)
                 w.activated.connect(lambda _i, k=p.key, c=w: panel._on_param(k, c.currentData()))
             else:
-                w = _spin(0, 50, p.label)
+                w = _spin(DEGREE_EDIT, p.label)
                 w.valueChanged.connect(lambda v, k=p.key: panel._on_param(k, v))
             self.params[p.key] = w
             self.bar += [QtWidgets.QLabel(p.label), w]
@@ -329,7 +330,7 @@ class MatrixPanel(QtWidgets.QWidget):
                 shape = arrays[key].shape
                 fixed = key == kind.sparse_key and page.sparse is not None
                 for sp, v in zip(spins, shape, strict=False):
-                    sp.setMaximum(v if fixed else MAX_SIZE)
+                    sp.setMaximum(v if fixed else max(v, sp.property("editMax")))
                     # a fixed size has no arrows to step it: the room goes to its digits
                     sp.setButtonSymbols(
                         QtWidgets.QAbstractSpinBox.NoButtons
@@ -349,6 +350,7 @@ class MatrixPanel(QtWidgets.QWidget):
                 if isinstance(w, QtWidgets.QComboBox):
                     w.setCurrentIndex(w.findData(value))
                 else:
+                    w.setMaximum(max(int(value), w.property("editMax")))
                     w.setValue(int(value))
         finally:
             self._loading = False

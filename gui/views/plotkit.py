@@ -139,6 +139,9 @@ def _step_up(v: float) -> float:
     return next(m * e for m in X_STEPS if m * e >= v)
 
 
+FLOAT_DECADES = (-323, 308)  # the whole decades 10**e a float holds, subnormals included
+
+
 def finite_range(*arrays: np.ndarray, positive: bool = False) -> tuple[float, float] | None:
     lo, hi = math.inf, -math.inf
     for a in arrays:
@@ -191,7 +194,10 @@ class RangeKeeper:
                     o0 = math.log10(old[2])
                     if o0 <= lo and e1 - o0 <= 4 * max(e1 - lo, 1.0):
                         e0 = o0
-            y0, y1 = 10.0**e0, 10.0 ** max(e1, e0 + 1)
+            # within the decades a float holds: 1e309 overflows, 1e-324 is 0 (no logarithm)
+            e1 = min(max(e1, e0 + 1), FLOAT_DECADES[1])
+            e0 = max(min(e0, e1 - 1), FLOAT_DECADES[0])
+            y0, y1 = 10.0**e0, 10.0**e1
         else:
             y0, y1 = _linear_bounds(y[0], y[1], None if tight or old is None else old[2:])
         new = (0.0, x1, y0, y1)

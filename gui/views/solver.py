@@ -11,8 +11,10 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from solver import limits
 from solver.rates import rate_texts
 
+from .bigspin import BigSpinBox
 from .matrix import fmt
 from .stepscale import StepScale
 
@@ -31,6 +33,13 @@ def tip_with_value(edit: QtWidgets.QLineEdit, what: str) -> None:
     only part of a long number ("0.12" of 0.125)."""
     edit.textChanged.connect(lambda text: edit.setToolTip(f"{what}: {text}" if text else what))
     edit.setToolTip(what)
+
+
+def exact_text(v: float, digits: int) -> str:
+    """``v`` to ``digits`` significant digits where those read back as ``v``, else in full:
+    1.797693135e+308 would read back as inf, and 4.94e-324 is a field's whole value."""
+    text = f"{v:.{digits}g}"
+    return text if float(text) == v else repr(v)
 
 
 class _ArgField:
@@ -155,10 +164,8 @@ class SolverPanel(QtWidgets.QWidget):
         self.scale.chosen.connect(lambda lr: self._emit(lr=lr))
         self.tol = QtWidgets.QLineEdit()
         tip_with_value(self.tol, "stop when the loss falls below this (0: never)")
-        self.max_iters = QtWidgets.QSpinBox()
-        self.max_iters.setRange(0, 2_000_000_000)
-        self.max_iters.setGroupSeparatorShown(True)
-        self.max_iters.setKeyboardTracking(False)
+        # Every iteration limit a session may hold, to 2**63 - 1: a QSpinBox is 32-bit.
+        self.max_iters = BigSpinBox(limits.MAX_ITERS)
         self.stop_divergence = QtWidgets.QCheckBox("Stop early on divergence")
         self.stop_divergence.setToolTip(
             "end the run as soon as its divergence is certain, not at the overflow: its loss "
@@ -169,9 +176,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.dtype = QtWidgets.QComboBox()
         self.dtype.addItems(["float64", "float32"])
         self.init = QtWidgets.QComboBox()
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2_147_483_647)
-        self.seed.setKeyboardTracking(False)
+        self.seed = BigSpinBox(limits.SEED)
         self.track = QtWidgets.QLineEdit()
         self.track.setPlaceholderText("all, or 12 spread out")
         self.track.setToolTip(
@@ -270,9 +275,9 @@ class SolverPanel(QtWidgets.QWidget):
             self.loss.setCurrentIndex(self.loss.findData(s.loss))
             self.optimizer.setCurrentIndex(self.optimizer.findData(s.optimizer))
             self._build_args(s.optimizer, s.optimizer_args)
-            self.lr.setText(f"{s.lr:.10g}")
+            self.lr.setText(exact_text(s.lr, 10))
             self.scale.set_lr(s.lr)
-            self.tol.setText(f"{s.tol:.6g}")
+            self.tol.setText(exact_text(s.tol, 6))
             for edit in (self.lr, self.tol):
                 edit.setCursorPosition(0)  # show the leading digits of a long number
             self.max_iters.setValue(s.max_iters)

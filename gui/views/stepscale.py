@@ -12,6 +12,8 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from solver.limits import LR, SMALLEST_POSITIVE
+
 Qt = QtCore.Qt
 MARK_LABELS = {"recommended": "1/L", "optimal": "2/(μ+L)", "limit": "2/L"}
 PRIORITY = ("limit", "recommended", "optimal")  # which label keeps its place when crowded
@@ -29,7 +31,9 @@ class StepScale(QtWidgets.QWidget):
         self.marks: dict[str, float] = {}
         self.lr: float | None = None
         self._drag: float | None = None  # the lr under the mouse while dragging
-        self._range = (1e-3, 1.0)
+        # log10 of the ends: the range itself may reach past what a float holds (a tenth of
+        # the smallest positive lr is 0, four times the largest is inf)
+        self._log_range = (-3.0, 0.0)
         self.setMinimumHeight(self._height())
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
         self.setCursor(Qt.PointingHandCursor)
@@ -63,7 +67,9 @@ class StepScale(QtWidgets.QWidget):
     ) -> None:
         """The analysis's steps (None: not known for this loss); hides the scale without."""
         found = {"recommended": recommended, "optimal": optimal, "limit": limit}
-        self.marks = {k: v for k, v in found.items() if v is not None and v > 0}
+        self.marks = {
+            k: v for k, v in found.items() if v is not None and v > 0 and math.isfinite(v)
+        }
         self.setToolTip(
             "step size on a log scale: green is stable for plain gradient descent, red "
             "diverges (lr > 2/L); drag the handle or click to choose. "
@@ -82,9 +88,9 @@ class StepScale(QtWidgets.QWidget):
         values = list(self.marks.values()) + ([self.lr] if self.lr else [])
         if not values:
             return
-        lo, hi = min(values), max(values)
+        lo, hi = math.log10(min(values)), math.log10(max(values))
         # a decade below the smallest, and room past the limit for the diverging zone
-        self._range = (lo / 10, hi * 4)
+        self._log_range = (lo - 1, hi + math.log10(4))
 
     # -- geometry --------------------------------------------------------------------------------
     def _strip(self) -> QtCore.QRectF:
@@ -92,17 +98,22 @@ class StepScale(QtWidgets.QWidget):
 
     def x_of(self, lr: float) -> float:
         """The pixel column of ``lr``."""
-        lo, hi = (math.log10(v) for v in self._range)
+        lo, hi = self._log_range
         r = self._strip()
         t = (math.log10(lr) - lo) / (hi - lo)
         return r.left() + min(1.0, max(0.0, t)) * r.width()
 
     def lr_at(self, x: float) -> float:
-        """The learning rate at pixel column ``x``, to 3 significant digits."""
-        lo, hi = (math.log10(v) for v in self._range)
+        """The learning rate at pixel column ``x``, to 3 significant digits, within the
+        learning rates a session takes (the strip's ends may lie beyond them)."""
+        lo, hi = self._log_range
         r = self._strip()
         t = min(1.0, max(0.0, (x - r.left()) / r.width()))
-        return float(f"{10 ** (lo + t * (hi - lo)):.3g}")
+        try:
+            lr = float(f"{10 ** (lo + t * (hi - lo)):.3g}")
+        except OverflowError:  # past the largest float
+            lr = math.inf
+        return lr if LR.holds(lr) else (LR.hi if lr > 1 else SMALLEST_POSITIVE)
 
     def label_rects(self) -> list[tuple[str, QtCore.QRectF]]:
         """Where each mark's label is painted: (text, the rectangle its glyphs fill), under
