@@ -76,13 +76,14 @@ def read_session(path: str | Path) -> tuple[Session, str]:
     """Load a session file; an unavailable device falls back to the CPU (said so)."""
     from solver import session as sessions
     from solver.errors import InputError
+    from solver.fileguard import SESSION_MAX_BYTES, read_text
 
     try:
         return sessions.load(path), ""
     except InputError as exc:
         if exc.field != "device":
             raise
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, "session", SESSION_MAX_BYTES, "session"))
         data["device"] = "cpu"
         return sessions.from_dict(data, Path(path).resolve().parent), f" ({exc}; using cpu)"
 
