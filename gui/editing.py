@@ -47,18 +47,22 @@ def track_indices(session: Session, text: str) -> list[int]:
         if not part:
             continue
         try:
-            if "-" in part:
-                lo, hi = (int(p) for p in part.split("-", 1))
-                out.update(range(lo, hi + 1))
-            else:
-                out.add(int(part))
+            lo, hi = (int(p) for p in part.split("-", 1)) if "-" in part else (int(part),) * 2
         except ValueError:
             raise ValueError(f"plot x: {part!r} is not a number or a range like 2-5") from None
-    bad = sorted(i for i in out if not 1 <= i <= n)
-    if bad:
-        raise ValueError(f"plot x: component {bad[0]} does not exist; x has {n} components")
-    if len(out) > PLOT_TRACK_MAX:
-        raise ValueError(f"plot x: {len(out)} components chosen; at most {PLOT_TRACK_MAX}")
+        # Checked before a range is expanded: "1-100000000" built a set of 10⁸ numbers.
+        for i in (lo, hi):
+            if not 1 <= i <= n:
+                raise ValueError(f"plot x: component {i} does not exist; x has {n} components")
+        if hi < lo:
+            raise ValueError(f"plot x: {part!r} runs backwards; write it {hi}-{lo}")
+        if hi - lo + 1 > PLOT_TRACK_MAX:
+            raise ValueError(
+                f"plot x: {part!r} is {hi - lo + 1:,} components; at most {PLOT_TRACK_MAX}"
+            )
+        out.update(range(lo, hi + 1))
+        if len(out) > PLOT_TRACK_MAX:
+            raise ValueError(f"plot x: more than {PLOT_TRACK_MAX} components chosen")
     return sorted(i - 1 for i in out)
 
 
