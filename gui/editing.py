@@ -9,11 +9,13 @@ widget: panels report what the user asked for, and show what the model then hold
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PySide6 import QtCore
 
 from solver.limits import TRACKED
 
@@ -22,6 +24,9 @@ from .model import IDLE, AppModel
 if TYPE_CHECKING:
     from solver.session import Session
 
+# Tables of more entries than this become a problem off the GUI thread: copying and checking
+# a 5000 × 5000 matrix there took about half a second.
+BUILD_SYNC_ENTRIES = 250_000
 PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
 # most components a user may ask to plot (one legend must stay readable): solver.limits
 PLOT_TRACK_MAX = int(TRACKED.hi)
@@ -53,16 +58,19 @@ def track_indices(session: Session, text: str) -> list[int]:
             lo, hi = (int(p) for p in part.split("-", 1)) if "-" in part else (int(part),) * 2
         except ValueError:
             raise ValueError(f"plot x: {part!r} is not a number or a range like 2-5") from None
-        if hi - lo >= PLOT_TRACK_MAX:  # never build a billion-long range only to refuse it
+        # Checked before a range is expanded: "1-100000000" built a set of 10⁸ numbers.
+        for i in (lo, hi):
+            if not 1 <= i <= n:
+                raise ValueError(f"plot x: component {i} does not exist; x has {n} components")
+        if hi < lo:
+            raise ValueError(f"plot x: {part!r} runs backwards; write it {hi}-{lo}")
+        if hi - lo + 1 > PLOT_TRACK_MAX:
             raise ValueError(
                 f"plot x: {part!r} is {hi - lo + 1:,} components; at most {PLOT_TRACK_MAX}"
             )
         out.update(range(lo, hi + 1))
-    bad = sorted(i for i in out if not 1 <= i <= n)
-    if bad:
-        raise ValueError(f"plot x: component {bad[0]} does not exist; x has {n} components")
-    if len(out) > PLOT_TRACK_MAX:
-        raise ValueError(f"plot x: {len(out)} components chosen; at most {PLOT_TRACK_MAX}")
+        if len(out) > PLOT_TRACK_MAX:
+            raise ValueError(f"plot x: more than {PLOT_TRACK_MAX} components chosen")
     return sorted(i - 1 for i in out)
 
 
@@ -80,15 +88,22 @@ def read_session(path: str | Path) -> tuple[Session, str]:
     """Load a session file; an unavailable device falls back to the CPU (said so)."""
     from solver import session as sessions
     from solver.errors import InputError
+    from solver.fileguard import SESSION_MAX_BYTES, read_text
 
     try:
         return sessions.load(path), ""
     except InputError as exc:
         if exc.field != "device":
             raise
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, "session", SESSION_MAX_BYTES, "session"))
         data["device"] = "cpu"
         return sessions.from_dict(data, Path(path).resolve().parent), f" ({exc}; using cpu)"
+
+
+class _Relay(QtCore.QObject):
+    """Carries a problem built on a plain thread to the GUI thread (a queued signal)."""
+
+    built = QtCore.Signal(int, object, object)  # generation, session it started from, result
 
 
 class Editor:
@@ -97,6 +112,9 @@ class Editor:
     def __init__(self, model: AppModel) -> None:
         self.model = model
         self._kind_memory: dict[str, tuple[object, dict]] = {}
+        self._build_gen = 0
+        self._relay = _Relay()
+        self._relay.built.connect(self._built, QtCore.Qt.QueuedConnection)
 
     def _note(self, text: str) -> str:
         live = self.model.state != IDLE
@@ -239,20 +257,65 @@ class Editor:
         if s is None:
             return False
         msg = invalid
+        self._build_gen += 1  # an edit in flight is out of date
         if msg is None:
             kind = kind_of(s.problem)
+            params = {**kind.params_of(s.problem), **params}
+            if sum(np.size(a) for a in arrays.values()) > BUILD_SYNC_ENTRIES:
+                return self._build_off_thread(s, kind, arrays, params)
             try:
-                problem = kind.build(arrays, {**kind.params_of(s.problem), **params})
-                new = s.with_problem(problem)
+                new = s.with_problem(kind.build(arrays, params))
             except InputError as exc:
                 msg = str(exc)
             else:
                 self.model.set_session(new, self._note("Problem updated"), refill=False)
                 return True
+        self._table_refused(msg)
+        return False
+
+    def _table_refused(self, msg: str) -> None:
         self.model.last_error = msg
         self.model.set_table_error(msg)
         self.model.message.emit(msg)
-        return False
+
+    def _build_off_thread(
+        self, s: Session, kind: object, arrays: Mapping[str, np.ndarray], params: dict
+    ) -> bool:
+        """Build (copy, check) a large problem on a plain thread; Run waits for it."""
+        from solver.errors import InputError
+
+        gen = self._build_gen
+        shape = " × ".join(f"{d:,}" for d in np.shape(arrays[kind.matrix_key]))
+        self.model.set_table_error(f"the {shape} problem is still being built")
+
+        def work() -> None:
+            try:
+                result: object = s.with_problem(kind.build(arrays, params))
+            except (InputError, MemoryError) as exc:
+                result = exc
+            self._relay.built.emit(gen, s, result)
+
+        threading.Thread(target=work, name="build-problem", daemon=True).start()
+        return True
+
+    def _built(self, gen: int, s: Session, result: object) -> None:
+        if gen != self._build_gen:
+            return  # a later edit replaced it
+        if isinstance(result, BaseException):
+            self._table_refused(str(result) or "not enough memory for a problem of that size")
+            return
+        cur = self.model.session
+        if cur is not s:  # settings changed meanwhile: they apply to the new problem
+            if cur is None or cur.problem is not s.problem:
+                return  # another problem was loaded: this one is dropped
+            from solver.errors import InputError
+
+            try:
+                result = cur.with_problem(result.problem)
+            except InputError as exc:
+                self._table_refused(str(exc))
+                return
+        self.model.set_session(result, self._note("Problem updated"), refill=False)
 
     def import_matrix(self, path: str | Path, target: str | None = None) -> bool:
         """A .mtx/.npz/.csv/.npy file into the problem's matrix (or ``target``, e.g. "b").

@@ -68,11 +68,14 @@ class FileCommands:
             return False
         if self._loading(f"{p.name} not opened"):
             return False
-        if not p.is_file():
+        from solver.fileguard import not_a_file
+
+        why = not_a_file(p)  # asked before opening: a named pipe would block the window
+        if why is not None:
+            if not p.exists() and not p.is_symlink():
+                why = f"{p}: no such file (it has been moved or deleted)"
             self.persistence.forget_recent(p)
-            self.model.refuse(
-                "File not opened", f"{p}: no such file (it has been moved or deleted)"
-            )
+            self.model.refuse("File not opened", why)
             return False
         if suffix in SESSION_SUFFIXES:
             if target is not None:

@@ -6,14 +6,17 @@ is needed by everything that describes a problem, and must stay cheap to import.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from . import limits
 from .errors import InputError, short
+from .fileguard import MATRIX_MAX_BYTES, check_file
 
 SUPPORTED = (".mtx", ".csv", ".npy")
 
@@ -74,19 +77,20 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
     """Load a dense float64 matrix or vector from .mtx, .csv, .npy (or a sparse .npz)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in SUPPORTED:  # before its banner is read: a pipe would block, a device not end
+        check_file(path, field, MATRIX_MAX_BYTES, "matrix file")
     if suffix == ".npz" or (suffix == ".mtx" and _is_coordinate(path)):
         # a sparse file, asked for dense: read by the sparse reader, which checks every line
         return load_operator(path, field, "dense")
     if suffix not in SUPPORTED:
         raise InputError(field, f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
-    if not path.is_file():
-        raise InputError(field, f"{path}: no such file")
     try:
         _check_claimed_size(path, suffix, field)
         if suffix == ".mtx":
             import scipy.io
 
-            data = scipy.io.mmread(str(path))
+            with _text_stream(path) as fh:
+                data = scipy.io.mmread(fh)
             arr = data.toarray() if hasattr(data, "toarray") else np.asarray(data)
         elif suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -124,6 +128,8 @@ def load_operator(path: str | Path, field: str = "file", storage: str = "auto") 
         )
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in SUPPORTED or suffix in sparseio.SUPPORTED:
+        check_file(path, field, MATRIX_MAX_BYTES, "matrix file")
     sparse_file = suffix == ".npz" or (suffix == ".mtx" and sparseio.is_coordinate_mtx(path))
     if sparse_file:
         head = sparseio.header(path, field)
@@ -147,13 +153,23 @@ def load_operator(path: str | Path, field: str = "file", storage: str = "auto") 
     return arr
 
 
+def _text_stream(path: Path) -> BinaryIO:
+    """``path`` open for reading past a UTF-8 byte-order mark, which some editors write
+    and scipy's Matrix Market reader takes for a missing banner."""
+    fh = path.open("rb")
+    if fh.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+        fh.seek(0)
+    return fh
+
+
 def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
     """Refuse a file whose header claims more than MAX_ENTRIES entries, before a byte of its
     data is read (a 60000 x 60000 header would otherwise be allocated, or die trying)."""
     if suffix == ".mtx":
         import scipy.io
 
-        rows, cols, _entries, layout, kind, symmetry = scipy.io.mminfo(str(path))
+        with _text_stream(path) as fh:
+            rows, cols, _entries, layout, kind, symmetry = scipy.io.mminfo(fh)
         shape: tuple[int, ...] = (int(rows), int(cols))
         if min(shape) <= 0:
             # Refused here: scipy's reader dies of a division by zero on an empty array body.
@@ -166,7 +182,9 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
                 if version == (1, 0)
                 else np.lib.format.read_array_header_2_0
             )
-            shape = tuple(int(d) for d in read(fh)[0])
+            dims, _fortran, dtype = read(fh)
+            shape = tuple(int(d) for d in dims)
+            data_bytes = path.stat().st_size - fh.tell()
     else:
         _check_csv_size(path, field)
         return
@@ -179,6 +197,14 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
             field,
             f"{path.name}: its header says {size} = {entries:,} entries; "
             f"at most {MAX_ENTRIES:,} are supported",
+        )
+    if suffix == ".npy" and entries * dtype.itemsize > data_bytes:
+        # np.load would allocate what the header claims before finding the data missing
+        raise InputError(
+            field,
+            f"{path.name}: its header says {' x '.join(map(str, shape))} {dtype} "
+            f"({entries * dtype.itemsize:,} bytes), but the file holds {data_bytes:,} "
+            "bytes of data",
         )
     if suffix == ".mtx" and layout == "array":
         _check_array_body(path, field, shape, kind, symmetry)
@@ -215,7 +241,7 @@ def _check_array_body(
         "hermitian": n * (n + 1) // 2,
         "skew-symmetric": n * (n - 1) // 2,
     }.get(symmetry, rows * cols) * (2 if kind == "complex" else 1)
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
     body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("%")][1:]
     tokens = " ".join(body).split()
     if len(tokens) != expected:

@@ -207,9 +207,20 @@ def _lipschitz_bound(problem: LinearSystem, loss: str) -> float:
     return rows * cols
 
 
+# The largest n a generated dense preset takes, as the Problem panel's size boxes: checked
+# before an n x n matrix is drawn (n = 100000 asked for 80 GB of random numbers).
+MAX_DENSE_N = 5000
+
+
+def _check_n(n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_DENSE_N:
+        raise InputError("preset", f"n = {n!r}: n must be a whole number from 1 to {MAX_DENSE_N:,}")
+
+
 def random_conditioned(n: int = 10, cond: float = 100.0, seed: int = 0) -> sessions.Session:
-    if n < 1 or cond < 1:
-        raise InputError("preset", "random with condition number needs n >= 1 and cond >= 1")
+    _check_n(n)
+    if not 1 <= cond < float("inf"):
+        raise InputError("preset", "random with condition number needs a finite cond >= 1")
     rng = np.random.default_rng(seed)
     u, _ = np.linalg.qr(rng.standard_normal((n, n)))
     v, _ = np.linalg.qr(rng.standard_normal((n, n)))
@@ -221,11 +232,15 @@ def random_conditioned(n: int = 10, cond: float = 100.0, seed: int = 0) -> sessi
 def hilbert(n: int = 5) -> sessions.Session:
     import scipy.linalg
 
+    _check_n(n)
     a = scipy.linalg.hilbert(n)
     return _recommended_gd(LinearSystem(a, a @ np.ones(n)), max_iters=10000, tol=1e-20)
 
 
 def random_spd(n: int = 10, seed: int = 0, cond: float = 50.0) -> sessions.Session:
+    _check_n(n)
+    if not 1 <= cond < float("inf"):
+        raise InputError("preset", "a random SPD matrix needs a finite cond >= 1")
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     a = (q * np.linspace(1.0, cond, n)) @ q.T

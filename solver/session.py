@@ -22,6 +22,7 @@ import numpy as np
 from . import limits, optimizers
 from .devices import check_device
 from .errors import InputError, key_text, short
+from .fileguard import SESSION_MAX_BYTES, read_text
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import STORAGES, check_array, load_matrix, load_operator
@@ -471,10 +472,7 @@ def loads(text: str, base: Path | None = None) -> Session:
 
 def load(path: str | Path) -> Session:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("session", f"{path}: cannot read: {exc}") from None
+    text = read_text(path, "session", SESSION_MAX_BYTES, "session")  # only a regular file
     return loads(text, path.resolve().parent)
 
 

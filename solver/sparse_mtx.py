@@ -8,6 +8,7 @@ Used by ``solver.sparseio``, which checks paths and limits and holds the shared 
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -102,7 +103,7 @@ def mtx_header(fh: BinaryIO, path: Path, field: str) -> tuple[SparseHeader, int]
     """Read the banner and the size line, leaving ``fh`` at the body; the header and the size
     line's number. Refuses what the header alone shows to be wrong or too large."""
     name = path.name
-    first = fh.readline(_MAX_HEADER_LINE)
+    first = fh.readline(_MAX_HEADER_LINE).removeprefix(codecs.BOM_UTF8)  # some editors add it
     if not first:
         raise InputError(field, f"{name}: is empty; expected a banner like {_BANNER!r}")
     tokens = [t.decode("utf-8", "replace") for t in first.split()]

@@ -205,13 +205,23 @@ def npz_layout(npz: np.lib.npyio.NpzFile, name: str, field: str) -> _NpzLayout:
     head = SparseHeader(rows, cols, int(nnz), "general", field_word)
     stored = sum(int(np.prod(shapes[key])) * meta[key][1].itemsize for key in need)
     _check_limits(head, stored + _csr_bytes(rows, int(nnz)), field, f"{name}: its header says")
+    for key in need:
+        claimed = int(np.prod(shapes[key])) * meta[key][1].itemsize
+        if claimed > meta[key][2]:
+            # np.load would allocate what the header claims before finding the data missing
+            raise InputError(
+                field,
+                f"{name}: its {key!r} header says {shapes[key]} {meta[key][1]} "
+                f"({claimed:,} bytes), but the member holds {meta[key][2]:,} bytes of data",
+            )
     return _NpzLayout(head, fmt, need, shapes)
 
 
 def _member_header(
     npz: np.lib.npyio.NpzFile, key: str, name: str, field: str
-) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype of one member from its .npy header, its data left unread."""
+) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape and dtype of one member from its .npy header, and the bytes of data the member
+    holds after that header (the zip's own record), its data left unread."""
     member = key + ".npy" if key + ".npy" in npz.zip.namelist() else key
     with npz.zip.open(member) as fh:
         version = np.lib.format.read_magic(fh)
@@ -221,9 +231,10 @@ def _member_header(
             else np.lib.format.read_array_header_2_0
         )
         shape, _fortran, dtype = read(fh)
+        data_bytes = npz.zip.getinfo(member).file_size - fh.tell()
     if dtype.hasobject:
         raise InputError(field, f"{name}: its {key!r} holds Python objects; it is not data")
-    return tuple(int(d) for d in shape), dtype
+    return tuple(int(d) for d in shape), dtype, max(data_bytes, 0)
 
 
 def _check_compressed(

@@ -13,6 +13,7 @@ this one to decide sparse versus dense, and must stay cheap to import.
 
 from __future__ import annotations
 
+import codecs
 import os
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError, short
+from .fileguard import MATRIX_MAX_BYTES, check_file, not_a_file
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -136,9 +138,11 @@ def is_coordinate_mtx(path: str | Path) -> bool:
     """Whether ``path`` is a Matrix Market coordinate (sparse) file, from its banner alone, so
     a caller can send array (dense) files to the dense loader without reading either body.
     A file that cannot be read is not one: the loader the caller then picks reports why."""
+    if not_a_file(path) is not None:  # a pipe would block the read; a device never end it
+        return False
     try:
         with Path(path).open("rb") as fh:
-            tokens = fh.readline(4096).lower().split()
+            tokens = fh.readline(4096).removeprefix(codecs.BOM_UTF8).lower().split()
     except OSError:
         return False
     return len(tokens) >= 3 and tokens[0] == b"%%matrixmarket" and tokens[2] == b"coordinate"
@@ -275,8 +279,7 @@ def _checked_path(path: str | Path, field: str) -> Path:
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED:
         raise InputError(field, f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
-    if not path.is_file():
-        raise InputError(field, f"{path}: no such file")
+    check_file(path, field, MATRIX_MAX_BYTES, "matrix file")
     return path
 
 

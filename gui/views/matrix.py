@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT, Limit
 from solver.rates import rate_text
 
+from .resize import Resizer
 from .sparseview import SparseMatrixView
 from .tables import ArrayModel, FittedNumbers, MatrixView
 
@@ -184,6 +185,9 @@ class MatrixPanel(QtWidgets.QWidget):
         self.pages: dict[str, _KindPage] = {}
         self.page: _KindPage | None = None
         self.exact_model = ArrayModel("exact", editable=False)
+        self.resizer = Resizer(self)
+        self.resizer.done.connect(self._resized)
+        self.resizer.failed.connect(self.message)
 
         self.presets_button = QtWidgets.QToolButton()
         self.presets_button.setText("Presets")
@@ -293,6 +297,7 @@ class MatrixPanel(QtWidgets.QWidget):
         from solver.kinds import kind_of
 
         kind = kind_of(problem)
+        self.resizer.cancel()  # this problem replaces any being resized
         self._loading = True
         try:
             for page in self.pages.values():
@@ -375,9 +380,10 @@ class MatrixPanel(QtWidgets.QWidget):
         return None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The tables' valid content, by array key (a sparse matrix as it is held)."""
+        """The tables' valid content, by array key (a sparse matrix as it is held): read-only
+        views, not copies (a 5000 × 5000 table took 0.2 s to copy; a problem copies it)."""
         page = self.page
-        out = {k: m.array() for k, m in page.models.items()}
+        out = {k: m.array(copy=False) for k, m in page.models.items()}
         if page.sparse is not None:
             out[page.kind.sparse_key] = page.sparse
         return out
@@ -465,26 +471,23 @@ class MatrixPanel(QtWidgets.QWidget):
         if self._loading:
             return
         page = self.page
+        spins = page.sizes[key]
+        spec = next(s for s in page.kind.arrays if s.key == key)
+        rows = spins[0].value()
+        cols = rows if spec.square else spins[1].value() if len(spins) > 1 else 1
+        shapes = {key: (rows, cols)}
+        shapes |= {s.key: (rows, 1) for s in page.kind.arrays if s.rows_like == key}
+        old = {k: page.models[k].grid() for k in shapes}
+        held = [page.widget] + [sp for spins in page.sizes.values() for sp in spins]
+        self.resizer.start(old, shapes, {key} if spec.square else set(), held)
+
+    def _resized(self, arrays: dict[str, np.ndarray]) -> None:
+        """A resize's arrays into the tables (off the GUI thread when large: ``Resizer``)."""
         self._loading = True
         try:
-            spins = page.sizes[key]
-            model = page.models[key]
-            spec = next(s for s in page.kind.arrays if s.key == key)
-            old = model.shape[0]
-            if spec.square:
-                n = spins[0].value()
-                model.resize(n, n)
-                if n > old:  # new rows and columns start as the identity's: M stays invertible
-                    a = model.array()
-                    a[np.arange(old, n), np.arange(old, n)] = 1.0
-                    invalid = dict(model.invalid)
-                    model.set_array(a)
-                    model.invalid = invalid
-            else:
-                model.resize(spins[0].value(), spins[1].value() if len(spins) > 1 else 1)
-            for s in page.kind.arrays:
-                if s.rows_like == key:
-                    page.models[s.key].resize(model.shape[0], 1)
+            for k, a in arrays.items():
+                if a is not self.page.models[k].grid():
+                    self.page.models[k].adopt(a)
         finally:
             self._loading = False
         self.edited.emit()

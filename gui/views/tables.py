@@ -153,9 +153,28 @@ class ArrayModel(QtCore.QAbstractTableModel):
             self.row_names = row_names
         self.endResetModel()
 
-    def array(self) -> np.ndarray:
-        """A copy of the valid content, 1-D if it was set as a vector."""
-        return self._a[:, 0].copy() if self._vector else self._a.copy()
+    def grid(self) -> np.ndarray:
+        """The content as held, 2-D and not copied: for a reader that copies what it keeps."""
+        return self._a
+
+    def adopt(self, a: np.ndarray) -> None:
+        """Take the 2-D float64 ``a`` as the content, not copied (it was built for this
+        table: a resize); invalid marks inside it are kept."""
+        rows, cols = a.shape
+        self.beginResetModel()
+        self._a = a
+        self.invalid = {k: v for k, v in self.invalid.items() if k[0] < rows and k[1] < cols}
+        self.endResetModel()
+
+    def array(self, copy: bool = True) -> np.ndarray:
+        """A copy of the valid content, 1-D if it was set as a vector; ``copy=False``: a
+        read-only view of it, for a reader that copies what it keeps (a problem does)."""
+        a = self._a[:, 0] if self._vector else self._a
+        if copy:
+            return a.copy()
+        view = a.view()
+        view.flags.writeable = False
+        return view
 
     @property
     def shape(self) -> tuple[int, int]:
