@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import limits
 from . import session as sessions
 from .errors import InputError
 from .matrixio import load_operator
@@ -207,9 +208,9 @@ def _lipschitz_bound(problem: LinearSystem, loss: str) -> float:
     return rows * cols
 
 
-# The largest n a generated dense preset takes, as the Problem panel's size boxes: checked
-# before an n x n matrix is drawn (n = 100000 asked for 80 GB of random numbers).
-MAX_DENSE_N = 5000
+# The largest n a generated dense preset takes, as the Problem panel's size boxes (one entry
+# of the limits table): checked before an n x n matrix is drawn (n = 100000 asked for 80 GB).
+MAX_DENSE_N = int(limits.SIZE_EDIT.hi)
 
 
 def _check_n(n: object) -> None:

@@ -246,7 +246,7 @@ def test_a_huge_session_name_is_cut_in_the_title(qtbot, window) -> None:
 def test_a_billion_long_plot_range_is_refused_at_once(qtbot, window) -> None:
     with qtbot.waitSignal(window.model.refused) as refused:
         assert not window.editor.set_track("1-9999999999")
-    assert "at most 32" in refused.args[1]
+    assert "9999999999" in refused.args[1]  # named, and refused before any range is built
 
 
 def test_the_speed_takes_every_positive_value_and_refuses_the_rest(window) -> None:

@@ -1,6 +1,7 @@
 """A spin box for integers a QSpinBox cannot hold: QSpinBox is 32-bit, and a session's
 iteration limit and seed go to 2**63 - 1 (``solver.limits``). Whatever the limit allows the
-box shows, and the box lets the user type nothing the limit refuses."""
+box shows, and the box lets the user type nothing the limit refuses. Also the plain spin boxes
+held to one entry of the limits table (``limited_spin``), sized to what they show."""
 
 from __future__ import annotations
 
@@ -104,3 +105,23 @@ class BigSpinBox(QtWidgets.QAbstractSpinBox):
         fm = self.fontMetrics()
         width = fm.horizontalAdvance(self.text_of(min(self.maximum(), 2_000_000_000))) + 40
         return QtCore.QSize(max(hint.width(), width), hint.height())
+
+
+def limited_spin(limit: Limit, tip: str) -> QtWidgets.QSpinBox:
+    """A spin box for what the user types (``limit``, kept as editMax); a loaded value past it
+    raises the maximum, so that every value a session holds shows."""
+    s = QtWidgets.QSpinBox()
+    s.setRange(int(limit.lo), int(limit.hi))
+    s.setProperty("editMax", int(limit.hi))
+    s.setToolTip(tip)
+    s.setProperty("plainTip", tip)  # restored when a sparse matrix no longer fixes the size
+    s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
+    s.setGroupSeparatorShown(True)
+    fit_spin(s, 8888)  # for sizes people type: the dock fits beside the plots at 1024 px
+    return s
+
+
+def fit_spin(s: QtWidgets.QSpinBox, value: int) -> None:
+    """As wide as ``value`` written with its group separators, and the arrows."""
+    buttons = 30 if s.buttonSymbols() != QtWidgets.QAbstractSpinBox.NoButtons else 12
+    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + buttons)

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT, Limit
+from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
 from solver.rates import rate_text
 
+from .bigspin import fit_spin, limited_spin
 from .resize import Resizer
 from .sparseview import SparseMatrixView
 from .tables import ArrayModel, FittedNumbers, MatrixView
@@ -38,25 +39,6 @@ def fmt(v: float | None, digits: int = 4) -> str:
     if v is None or not math.isfinite(v):
         return "—"
     return f"{v:.{digits}g}"
-
-
-def _spin(limit: Limit, tip: str) -> QtWidgets.QSpinBox:
-    """A spin box for what the user types (``limit``, kept as editMax); a loaded value past it
-    raises the maximum, so that every value a session holds shows."""
-    s = QtWidgets.QSpinBox()
-    s.setRange(int(limit.lo), int(limit.hi))
-    s.setProperty("editMax", int(limit.hi))
-    s.setToolTip(tip)
-    s.setProperty("plainTip", tip)  # restored when a sparse matrix no longer fixes the size
-    s.setKeyboardTracking(False)  # resize once the number is typed, not per digit
-    s.setGroupSeparatorShown(True)
-    _fit_spin(s, 8888)  # for sizes people type: the dock fits beside the plots at 1024 px
-    return s
-
-
-def _fit_spin(s: QtWidgets.QSpinBox, value: int) -> None:
-    buttons = 30 if s.buttonSymbols() != QtWidgets.QAbstractSpinBox.NoButtons else 12
-    s.setFixedWidth(s.fontMetrics().horizontalAdvance(f"{value:,}") + buttons)
 
 
 def _analysis_words(problem: object) -> str:
@@ -139,18 +121,18 @@ class _KindPage:
             if spec.rows_like is not None:
                 continue
             if spec.square:
-                spins = (_spin(SIZE_EDIT, f"size n of the square matrix {spec.title}"),)
+                spins = (limited_spin(SIZE_EDIT, f"size n of the square matrix {spec.title}"),)
                 labels = ("Size n",)
             elif spec.ndim == 2:
                 spins = (
-                    _spin(SIZE_EDIT, f"rows of {spec.title} (equations)"),
-                    _spin(SIZE_EDIT, f"columns of {spec.title} (unknowns)"),
+                    limited_spin(SIZE_EDIT, f"rows of {spec.title} (equations)"),
+                    limited_spin(SIZE_EDIT, f"columns of {spec.title} (unknowns)"),
                 )
                 # "Size 3 × 4": the field's tooltips say which is which, and the shorter
                 # row lets the Problem dock leave the plots half of a 1024-pixel window
                 labels = ("Size", "×")
             else:
-                spins = (_spin(ENTRIES_EDIT, f"entries of {spec.title}"),)
+                spins = (limited_spin(ENTRIES_EDIT, f"entries of {spec.title}"),)
                 labels = ("Entries",)
             for lab, sp in zip(labels, spins, strict=True):
                 sp.valueChanged.connect(lambda _v, k=spec.key: panel._on_shape(k))
@@ -164,7 +146,7 @@ class _KindPage:
                     w.addItem(CHOICE_LABELS.get(c, str(c)), c)
                 w.activated.connect(lambda _i, k=p.key, c=w: panel._on_param(k, c.currentData()))
             else:
-                w = _spin(DEGREE_EDIT, p.label)
+                w = limited_spin(DEGREE_EDIT, p.label)
                 w.valueChanged.connect(lambda v, k=p.key: panel._on_param(k, v))
             self.params[p.key] = w
             self.bar += [QtWidgets.QLabel(p.label), w]
@@ -342,7 +324,7 @@ class MatrixPanel(QtWidgets.QWidget):
                         if fixed
                         else QtWidgets.QAbstractSpinBox.UpDownArrows
                     )
-                    _fit_spin(sp, max(v, 8888) if fixed else 8888)  # 100,000 in full
+                    fit_spin(sp, max(v, 8888) if fixed else 8888)  # 100,000 in full
                     sp.setValue(v)
                     sp.setEnabled(not fixed)
                     sp.setToolTip(
