@@ -7,10 +7,13 @@ is needed by everything that describes a problem, and must stay cheap to import.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -89,8 +92,8 @@ def load_matrix(path: str | Path, field: str = "file") -> np.ndarray:
         if suffix == ".mtx":
             import scipy.io
 
-            with _text_stream(path) as fh:
-                data = scipy.io.mmread(fh)
+            with _mm_source(path) as source:
+                data = scipy.io.mmread(source)
             arr = data.toarray() if hasattr(data, "toarray") else np.asarray(data)
         elif suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -153,13 +156,22 @@ def load_operator(path: str | Path, field: str = "file", storage: str = "auto") 
     return arr
 
 
-def _text_stream(path: Path) -> BinaryIO:
-    """``path`` open for reading past a UTF-8 byte-order mark, which some editors write
-    and scipy's Matrix Market reader takes for a missing banner."""
-    fh = path.open("rb")
-    if fh.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
-        fh.seek(0)
-    return fh
+@contextlib.contextmanager
+def _mm_source(path: Path) -> Iterator[str]:
+    """What scipy's Matrix Market reader is given for ``path``: the path itself, or, past a
+    UTF-8 byte-order mark (some editors write one; the reader takes it for a missing
+    banner), a temporary copy without it. Always a path: the reader's C++ side aborted the
+    process on some damaged files when it read them through a Python stream."""
+    with path.open("rb") as fh:
+        has_bom = fh.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+        if not has_bom:
+            yield str(path)
+            return
+        with tempfile.TemporaryDirectory(prefix="descent-lab-mtx-") as folder:
+            copy = Path(folder) / path.name
+            with copy.open("wb") as out:
+                shutil.copyfileobj(fh, out)
+            yield str(copy)
 
 
 def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
@@ -168,8 +180,8 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
     if suffix == ".mtx":
         import scipy.io
 
-        with _text_stream(path) as fh:
-            rows, cols, _entries, layout, kind, symmetry = scipy.io.mminfo(fh)
+        with _mm_source(path) as source:
+            rows, cols, _entries, layout, kind, symmetry = scipy.io.mminfo(source)
         shape: tuple[int, ...] = (int(rows), int(cols))
         if min(shape) <= 0:
             # Refused here: scipy's reader dies of a division by zero on an empty array body.
