@@ -164,6 +164,11 @@ class Persistence:
         if pending is None:
             return
         concurrent.futures.wait([pending])  # and every job before it: one writer, in order
+        if self._pending is None and self._writer is not None:
+            # Idle now (flush comes at quit): its thread goes, and a later autosave starts
+            # another; windows opened and closed in one process left one thread each.
+            self._writer.shutdown(wait=False)
+            self._writer = None
         if self._last is None:
             return
         number, future = self._last
