@@ -25,7 +25,7 @@ from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
 from .loader import StartupLoader
 from .menus import WindowMenus
-from .model import AppModel
+from .model import STARTING, AppModel
 from .persistence import Persistence, default_data_dir
 from .race import Race
 from .undo import SessionUndo
@@ -338,9 +338,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_controls()
         self.matrix.focus_table()
         if self.loader is not None:
-            # after the ready state has been shown (a queued call): then the plots
-            QtCore.QTimer.singleShot(0, self._plots_may_load)
+            if self.model.state == STARTING:
+                # Run was pressed while loading, and its run is being made now: that goes
+                # first. pyqtgraph's import (0.2-0.5 s of Python) took turns with it for the
+                # GIL and the first run ended that much later; it begins once the run runs.
+                self._plots_once_started()
+            else:
+                # after the ready state has been shown (a queued call): then the plots
+                QtCore.QTimer.singleShot(0, self._plots_may_load)
         self._settle()
+
+    def _plots_once_started(self) -> None:
+        def started(state: str) -> None:
+            if state != STARTING:
+                self.model.state_changed.disconnect(started)
+                QtCore.QTimer.singleShot(0, self._plots_may_load)
+
+        self.model.state_changed.connect(started)
 
     def _plots_may_load(self) -> None:
         if self.loader is None or self._closing:
