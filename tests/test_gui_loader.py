@@ -163,6 +163,31 @@ def test_the_window_makes_qts_types_before_it_lets_the_plots_load(qtbot, tmp_pat
         test_gui_window.close_deferred(qtbot, w)
 
 
+def test_a_run_pressed_for_while_loading_is_made_before_the_plots_import(
+    qtbot, tmp_path, monkeypatch
+):
+    """F5 at first sight: the run is made first; pyqtgraph's import, which took turns with
+    it for the GIL, begins only once the run has left "starting"."""
+    states = []
+    real_go = StartupLoader.plots_may_load
+    w = test_gui_window.deferred_window(qtbot, tmp_path)
+    monkeypatch.setattr(
+        StartupLoader,
+        "plots_may_load",
+        lambda self: (states.append(w.model.state), real_go(self)),
+    )
+    try:
+        assert not w.model.ready
+        w.live.run_or_resume()
+        assert w.live.queued  # said, and kept until the solver is in
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
+        assert states and states[0] != "starting", states
+        qtbot.waitUntil(lambda: len(w.model.runs) == 1, timeout=LONG)
+    finally:
+        test_gui_window.close_deferred(qtbot, w)
+
+
 CHECK = """
 from PySide6 import QtCore, QtGui, QtWidgets
 from gui.loader import incarnate_qt_types
