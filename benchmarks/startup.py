@@ -165,7 +165,7 @@ def first_run(display: str) -> dict[str, float]:
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(Path(home) / "stderr.txt").open("w"),
         )
         out: dict[str, float] = {}
         xdo = {"env": env, "capture_output": True, "text": True, "timeout": 30}
@@ -186,10 +186,12 @@ def first_run(display: str) -> dict[str, float]:
                     out["iterations"] = first["iterations"]
                 time.sleep(0.01)  # another process's window and file: nothing to wait on
         finally:
+            status = app.poll()
             app.terminate()  # SIGTERM quits the window like Ctrl+Q
             app.wait(60)
         if "finished" not in out:
-            raise RuntimeError(f"no run finished within 120 s: {out}")
+            err = (Path(home) / "stderr.txt").read_text()[-2000:]
+            raise RuntimeError(f"no run finished within 120 s: {out}, exit {status}, {err}")
         return out
 
 
@@ -199,14 +201,21 @@ def first_runs(n: int) -> int:
             print("--first-run needs Xvfb and xdotool")
             return 2
         first_run(x.display)  # writes the app's bytecode, as a first launch does; not counted
-        rows = [first_run(x.display) for _ in range(n)]
+        rows, failed = [], []
+        for _ in range(n):
+            try:
+                rows.append(first_run(x.display))
+            except RuntimeError as exc:  # said, and counted: a launch that never ran is news
+                failed.append(str(exc))
+    for why in failed:
+        print(f"failed: {why}")
     for r in rows:
         print(
             f"window {r['window']:.2f} s, F5 {r['pressed']:.2f} s, "
             f"first run ({r['iterations']} iterations) finished {r['finished']:.2f} s"
         )
     print(f"F5 at first sight → first run finished: {summary([r['finished'] for r in rows])}")
-    return 0
+    return 1 if failed else 0
 
 
 def summary(values: list[float]) -> str:
