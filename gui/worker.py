@@ -117,9 +117,7 @@ class SolverWorker(QtCore.QObject):
         self._published = ""
         self._wall = 0.0  # the run's wall-clock seconds while it went, up to _wall_since
         self._wall_since: float | None = None  # when it last began going (None: it is not)
-        self.park = True
-        self.shares = False  # the run shares a core with each frame instead (see above)
-        self.mode = PARKED  # frame_mode's word for the live run
+        self.mode = PARKED  # frame_mode's word for the live run (park, shares: from it)
         self.cores = cores_available()
         self._chunks = None  # its fast path's chunks, whose share_core a hold calls
         self._fit: tuple | None = None  # the live run's (work, releases_gil, can share, chunks)
@@ -354,8 +352,7 @@ class SolverWorker(QtCore.QObject):
         if self._published != FINISHED:
             self._publish(force=True)
         with self._cond:
-            self.shares, self._chunks, self._fit = False, None, None
-            self.mode = PARKED
+            self._chunks, self._fit, self.mode = None, None, PARKED
         self._run = None
 
     # -- fitting the machine -----------------------------------------------------------------
@@ -363,11 +360,19 @@ class SolverWorker(QtCore.QObject):
         """Under ``_cond``: live with the frames in ``mode`` (see ``frame_mode``)."""
         work, _releases, _can_share, chunks = self._fit
         self.mode = mode
-        self.park = mode == PARKED
-        self.shares = mode == SHARED
         self._chunks = chunks if mode == SHARED else None
         if chunks is not None and _can_share:
             chunks.one_thread = mode == ONE_THREAD
+
+    @property
+    def park(self) -> bool:
+        """The run is parked for each frame."""
+        return self.mode == PARKED
+
+    @property
+    def shares(self) -> bool:
+        """The run shares a core with each frame instead (see above)."""
+        return self.mode == SHARED
 
     def fit(self, spare: float) -> str:
         """Any thread: choose the live run's mode again for ``spare`` cores (those this
