@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore
 
+from solver.digest import raw_bytes
+
 AUTOSAVE_NAME = "last-session.json"
 ASIDE_GLOB = "last-session.unrestorable-*.json"
 LOCK_NAME = "last-session.lock"
@@ -59,10 +61,10 @@ def array_digest(arr: object) -> str:
     canonical, so the same matrix always has the same name)."""
     h = hashlib.sha256(repr(arr.shape).encode())
     if isinstance(arr, np.ndarray):
-        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        h.update(raw_bytes(arr, np.float64))
     else:
         for part in (arr.indptr, arr.indices, arr.data):
-            h.update(np.ascontiguousarray(part).tobytes())
+            h.update(raw_bytes(part))
     return h.hexdigest()[:16]
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .digest import raw_bytes
 from .sparse_linalg import LSQR_TOL
 from .sparseio import is_sparse
 from .spectra import FULL_SVD_LIMIT, SPARSE_LANCZOS_TOL, SPARSE_RESTARTS, Spectrum, readonly
@@ -142,11 +143,11 @@ def problem_key(problem: object) -> str:
         if is_sparse(arr):
             h.update(f"|{key}:csr{arr.shape}".encode())
             for part in (arr.indptr, arr.indices):
-                h.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
-            h.update(np.ascontiguousarray(arr.data, dtype=np.float64).tobytes())
+                h.update(raw_bytes(part, np.int64))
+            h.update(raw_bytes(arr.data, np.float64))
         else:
             h.update(f"|{key}:dense{arr.shape}".encode())
-            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+            h.update(raw_bytes(arr, np.float64))
     key = h.hexdigest()
     with _LOCK:
         _KEYS[problem] = key
@@ -202,7 +203,7 @@ def _checksum(description: str, arrays: dict[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         h.update(name.encode())
         h.update(repr(arrays[name].shape).encode())
-        h.update(np.ascontiguousarray(arrays[name]).tobytes())
+        h.update(raw_bytes(arrays[name]))
     return h.hexdigest()
 
 
