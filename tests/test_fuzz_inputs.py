@@ -127,7 +127,7 @@ def test_any_session_text_loads_or_is_refused(text: str) -> None:
 @FUZZ
 @given(st.text(max_size=40))
 def test_cell_text_is_a_finite_number_or_refused(text: str) -> None:
-    from gui.views.tables import parse_number
+    from gui.views.cells import parse_number
 
     for point in (".", ","):
         v = parse_number(text, point)
@@ -141,7 +141,8 @@ def test_cell_text_is_a_finite_number_or_refused(text: str) -> None:
     st.integers(0, 3),
 )
 def test_a_pasted_block_applies_whole_or_not_at_all(qapp, text: str, row: int, col: int) -> None:
-    from gui.views.tables import ArrayModel, PasteError
+    from gui.views.cells import PasteError
+    from gui.views.tables import ArrayModel
 
     model = ArrayModel("A")
     before = np.arange(16.0).reshape(4, 4)

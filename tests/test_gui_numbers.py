@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import test_gui
 
-from gui.views.tables import ArrayModel, parse_block, parse_number
+from gui.views.cells import parse_block, parse_number
+from gui.views.tables import ArrayModel
 
 make_window = test_gui.make_window
 window = test_gui.window

@@ -21,9 +21,10 @@ from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
 from solver.rates import rate_text
 
 from .bigspin import fit_spin, limited_spin
+from .columns import FittedNumbers
 from .resize import Resizer
 from .sparseview import SparseMatrixView
-from .tables import ArrayModel, FittedNumbers, MatrixView
+from .tables import ArrayModel, MatrixView
 
 Qt = QtCore.Qt
 

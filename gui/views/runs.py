@@ -11,7 +11,7 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..model import RUNNING, AppModel, RunRecord
-from .tables import FittedNumbers, fit_columns
+from .columns import FittedNumbers, fit_columns
 
 Qt = QtCore.Qt
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .tables import fit_columns
+from .columns import fit_columns
 
 Qt = QtCore.Qt
 

@@ -9,107 +9,57 @@ Qt and numpy only: this module is on the window's startup path.
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import re
+import threading
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from .cells import PasteError, parse_block, parse_number
+from .columns import fit_columns
 
 Qt = QtCore.Qt
 
 _INVALID_BG = QtGui.QColor(255, 205, 205)
 _READONLY_FG = QtGui.QColor(70, 70, 70)
+# Roles as plain ints: a cell is painted with about seven ``data`` calls, and looking each
+# role up on the enum class took half of a 55 ms repaint of a full 3000 × 3000 table.
+_DISPLAY, _EDIT, _BACKGROUND = int(Qt.DisplayRole), int(Qt.EditRole), int(Qt.BackgroundRole)
+_TOOLTIP, _FOREGROUND = int(Qt.ToolTipRole), int(Qt.ForegroundRole)
+_ALIGNMENT = int(Qt.TextAlignmentRole)
+_RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
+_HORIZONTAL = Qt.Horizontal
+_SHOWN = Qt.ItemIsSelectable | Qt.ItemIsEnabled
+_EDITABLE = _SHOWN | Qt.ItemIsEditable
+
+# Cells a table copies at once when it is filled. A larger array (which a problem never
+# writes) is shown as it is while the table's own copy is made on a plain thread: copying
+# 5000 × 5000 held the GUI thread 0.35 s. The first edit takes the copy (it is long done
+# by then, unless the edit comes within a fraction of a second).
+COPY_SYNC_CELLS = 250_000
 
 
-# Digits in groups of three with a separator, then an optional fraction and exponent.
-_GROUPED = {
-    sep: re.compile(
-        rf"[+-]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{re.escape(dec)}\d*)?(?:[eE][+-]?\d+)?"
-    )
-    for sep, dec in ((",", "."), (".", ","), ("\u00a0", ","), (" ", ","))
-}
+class _Copy:
+    """A copy of a read-only array, made on a plain thread."""
 
+    def __init__(self, a: np.ndarray) -> None:
+        self._out: np.ndarray | BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._make, args=(a,), name="copy-table", daemon=True).start()
 
-_AMBIGUOUS_POINT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
-
-
-def parse_number(text: str, decimal_point: str | None = None) -> float | None:
-    """A finite float from a cell's text, or None.
-
-    Thousands separators are read as the locale means them (``decimal_point``: the user's,
-    from QLocale, unless given): with a decimal point "1,000" and "2,500.5" are 1000 and
-    2500.5; with a decimal comma "1.000,5" is 1000.5 and "1,5" is 1.5. A comma that cannot be
-    a thousands separator ("1,5") is still a decimal comma. A number is never silently
-    scaled: "1,000" is not 1.0 unless the locale writes one that way.
-    """
-    t = text.strip().replace("\u2212", "-")
-    if not t:
-        return None
-    dp = decimal_point or QtCore.QLocale().decimalPoint()
-    if dp == "," and _AMBIGUOUS_POINT.fullmatch(t):
-        return None  # "1.000" where a decimal comma is usual: 1 or 1000? Refused, not guessed.
-    try:
-        v = float(t)
-    except ValueError:
-        if dp == ",":
-            for sep in (".", "\u00a0", " "):
-                if _GROUPED[sep].fullmatch(t):
-                    t = t.replace(sep, "")
-                    break
-            t = t.replace(",", ".") if t.count(",") == 1 else t
-        elif _GROUPED[","].fullmatch(t):
-            t = t.replace(",", "")
-        elif t.count(",") == 1 and "." not in t:
-            t = t.replace(",", ".")
+    def _make(self, a: np.ndarray) -> None:
         try:
-            v = float(t)
-        except ValueError:
-            return None
-    return v if math.isfinite(v) else None
+            self._out = np.array(a, copy=True)
+        except MemoryError as exc:
+            self._out = exc
+        finally:
+            self._done.set()
 
-
-def parse_block(text: str, decimal_point: str | None = None) -> list[list[str]]:
-    """Rows of cells from pasted text, never splitting a number at its thousands separators.
-
-    Tabs (spreadsheets) and line breaks always separate. Within a line, commas, semicolons
-    and spaces separate only when the text is not one number as typing reads it
-    (``parse_number``): "1,000" pasted into one cell is 1000, as typed, not 1 and 0;
-    "1, 2, 3" is three cells. With several lines, each line is kept whole only if every line
-    is one number whose commas are thousands groups ("1,000" above "2,500"), because in a
-    locale with a decimal point "1,2" above "3,4" is a comma-separated 2×2 block.
-    """
-    lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        return []
-    if any("\t" in ln for ln in lines):
-        return [ln.split("\t") for ln in lines]
-    dp = decimal_point or QtCore.QLocale().decimalPoint()
-    if len(lines) == 1 and parse_number(lines[0], dp) is not None:
-        return [[lines[0]]]
-    if len(lines) > 1 and all(_one_number_per_line(ln, dp) for ln in lines):
-        return [[ln] for ln in lines]
-    if any("," in ln for ln in lines) and not any(";" in ln for ln in lines):
-        return [next(csv.reader(io.StringIO(ln), skipinitialspace=True), []) for ln in lines]
-    if any(";" in ln for ln in lines):
-        return [ln.split(";") for ln in lines]
-    return [ln.split() for ln in lines]
-
-
-def _one_number_per_line(line: str, decimal_point: str) -> bool:
-    """A line of a multi-line paste that is one number, its commas (if the locale's decimal
-    mark is a point) only thousands groups: "1,5" could as well be two cells."""
-    if parse_number(line, decimal_point) is None:
-        return False
-    t = line.strip().replace("\u2212", "-")
-    return decimal_point == "," or "," not in t or bool(_GROUPED[","].fullmatch(t))
-
-
-class PasteError(ValueError):
-    """A pasted block that cannot go where it was pasted; the message says why."""
+    def result(self) -> np.ndarray:
+        """The copy (waited for); MemoryError when there was no room for it."""
+        self._done.wait()
+        if isinstance(self._out, BaseException):
+            raise MemoryError("not enough memory to edit a table this large")
+        return self._out
 
 
 class ArrayModel(QtCore.QAbstractTableModel):
@@ -138,6 +88,7 @@ class ArrayModel(QtCore.QAbstractTableModel):
         self.row_names = row_names
         self.invalid: dict[tuple[int, int], str] = {}
         self._a = np.zeros((0, 0))
+        self._copy: _Copy | None = None  # the table's own copy of a large ``_a``, on its way
         self._vector = False
         if values is not None:
             self.set_array(values)
@@ -146,12 +97,24 @@ class ArrayModel(QtCore.QAbstractTableModel):
     def set_array(self, values: np.ndarray, row_names: list[str] | None = None) -> None:
         a = np.asarray(values, dtype=np.float64)
         self._vector = a.ndim == 1
+        grid = a.reshape(-1, 1) if a.ndim == 1 else a
         self.beginResetModel()
-        self._a = a.reshape(-1, 1).copy() if a.ndim == 1 else np.array(a, copy=True)
+        if grid.size <= COPY_SYNC_CELLS:
+            self._a, self._copy = np.array(grid, copy=True), None
+        else:
+            self._a = grid.view()
+            self._a.flags.writeable = False  # shown, never written: the copy is for that
+            self._copy = _Copy(self._a)
         self.invalid = {}
         if row_names is not None:
             self.row_names = row_names
         self.endResetModel()
+
+    def _writable(self) -> np.ndarray:
+        """The content, this table's own (the copy of a large array taken when ready)."""
+        if self._copy is not None:
+            self._a, self._copy = self._copy.result(), None
+        return self._a
 
     def grid(self) -> np.ndarray:
         """The content as held, 2-D and not copied: for a reader that copies what it keeps."""
@@ -162,7 +125,7 @@ class ArrayModel(QtCore.QAbstractTableModel):
         table: a resize); invalid marks inside it are kept."""
         rows, cols = a.shape
         self.beginResetModel()
-        self._a = a
+        self._a, self._copy = a, None
         self.invalid = {k: v for k, v in self.invalid.items() if k[0] < rows and k[1] < cols}
         self.endResetModel()
 
@@ -189,7 +152,7 @@ class ArrayModel(QtCore.QAbstractTableModel):
         r, c = min(rows, self._a.shape[0]), min(cols, self._a.shape[1])
         new[:r, :c] = self._a[:r, :c]
         self.beginResetModel()
-        self._a = new
+        self._a, self._copy = new, None
         self.invalid = {k: v for k, v in self.invalid.items() if k[0] < rows and k[1] < cols}
         self.endResetModel()
         self.edited.emit()
@@ -243,7 +206,11 @@ class ArrayModel(QtCore.QAbstractTableModel):
                         "block is not a finite number; nothing was pasted"
                     )
                 block[i, j] = v
-        self._a[row : row + h, col : col + w] = block
+        try:
+            grid = self._writable()
+        except MemoryError as exc:
+            raise PasteError(f"{exc}; nothing was pasted") from None
+        grid[row : row + h, col : col + w] = block
         for i in range(h):
             for j in range(w):
                 self.invalid.pop((row + i, col + j), None)
@@ -258,24 +225,29 @@ class ArrayModel(QtCore.QAbstractTableModel):
     def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._a.shape[1]
 
-    def data(self, index: QtCore.QModelIndex, role: int = Qt.DisplayRole) -> object:
-        r, c = index.row(), index.column()
-        if role in (Qt.DisplayRole, Qt.EditRole):
-            bad = self.invalid.get((r, c))
+    def data(self, index: QtCore.QModelIndex, role: int = _DISPLAY) -> object:
+        if role == _DISPLAY or role == _EDIT:
+            r, c = index.row(), index.column()
+            bad = self.invalid.get((r, c)) if self.invalid else None
             if bad is not None:
                 return bad
             v = float(self._a[r, c])
-            return f"{v:.6g}" if role == Qt.DisplayRole else repr(v)
-        if role == Qt.BackgroundRole and (r, c) in self.invalid:
-            return _INVALID_BG
-        if role == Qt.ToolTipRole:
+            return f"{v:.6g}" if role == _DISPLAY else repr(v)
+        if role == _ALIGNMENT:
+            return _RIGHT
+        if role == _BACKGROUND:
+            return (
+                _INVALID_BG
+                if self.invalid and (index.row(), index.column()) in self.invalid
+                else None
+            )
+        if role == _FOREGROUND:
+            return None if self.editable else _READONLY_FG
+        if role == _TOOLTIP:
+            r, c = index.row(), index.column()
             if (r, c) in self.invalid:
                 return f"{self.cell_name(r, c)}: not a finite number"
             return f"{self.cell_name(r, c)} = {float(self._a[r, c])!r}"
-        if role == Qt.ForegroundRole and not self.editable:
-            return _READONLY_FG
-        if role == Qt.TextAlignmentRole:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
     def setData(self, index: QtCore.QModelIndex, value: object, role: int = Qt.EditRole) -> bool:
@@ -287,118 +259,29 @@ class ArrayModel(QtCore.QAbstractTableModel):
         if v is None:
             self.invalid[(r, c)] = text.strip()
         else:
+            try:
+                grid = self._writable()
+            except MemoryError:
+                return False  # the cell keeps its value
             self.invalid.pop((r, c), None)
-            self._a[r, c] = v
+            grid[r, c] = v
         self.dataChanged.emit(index, index)
         self.edited.emit()
         return True
 
     def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
-        f = Qt.ItemIsSelectable | Qt.ItemIsEnabled
-        return f | Qt.ItemIsEditable if self.editable else f
+        return _EDITABLE if self.editable else _SHOWN
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if role != Qt.DisplayRole:
+        if role != _DISPLAY:
             return None
-        if orientation == Qt.Horizontal:
+        if orientation == _HORIZONTAL:
             if self.column_names and section < len(self.column_names):
                 return self.column_names[section]
             return "" if self._vector else str(section + 1)
         if self.row_names and section < len(self.row_names):
             return self.row_names[section]
         return str(section + 1)
-
-
-class FittedNumbers(QtWidgets.QStyledItemDelegate):
-    """Numbers rounded to the digits their cell has room for, instead of elided: a vector's
-    column shares its pane with the row numbers, and beside a 2,000-row A it showed "1.97…"
-    for 1.97453 (47 px of numbers under Xvfb); the Runs table's lr, "0.049…". The tooltip
-    (the matrix tables') and the editor keep every digit."""
-
-    def initStyleOption(self, option: QtWidgets.QStyleOptionViewItem, index: object) -> None:
-        super().initStyleOption(option, index)
-        w = option.widget
-        style = w.style() if w is not None else QtWidgets.QApplication.style()
-        margin = style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, w) + 1
-        room = option.rect.width() - 2 * margin
-        fm = option.fontMetrics
-        if fm.horizontalAdvance(option.text) <= room:
-            return
-        try:
-            v = float(option.text)
-        except ValueError:  # a cell's invalid text, or a name: shown as it is
-            return
-        for digits in range(5, 0, -1):
-            text = f"{v:.{digits}g}"
-            if fm.horizontalAdvance(text) <= room:
-                break
-        option.text = text
-
-
-# Rows a fitted column measures: all of them up to this many, else this many spread out.
-FIT_SAMPLE_ROWS = 200
-# Columns measured one by one up to this many; a wider table gets one width for all.
-FIT_EACH_COLUMN_UP_TO = 64
-
-
-def fit_columns(
-    view: QtWidgets.QTableView,
-    limit: int,
-    columns: list[int] | None = None,
-    grow_only: bool = False,
-) -> None:
-    """Size ``view``'s columns to their widest text (header and cells) up to ``limit``
-    pixels; what is wider is rounded to fit (``FittedNumbers``) or elided with a tooltip,
-    and a table wider than its pane scrolls. A default width for every column hid the third
-    of a 3×3 A's small integers beside b; cells are sampled, so 2,000 × 2,000 fits at once."""
-    model = view.model()
-    if model is None:
-        return
-    hh = view.horizontalHeader()
-    n_rows, n_cols = model.rowCount(), model.columnCount()
-    rows = (
-        range(n_rows)
-        if n_rows <= FIT_SAMPLE_ROWS
-        else np.linspace(0, n_rows - 1, FIT_SAMPLE_ROWS).astype(int).tolist()
-    )
-    style = view.style()
-    pad = 2 * (style.pixelMetric(QtWidgets.QStyle.PM_FocusFrameHMargin, None, view) + 1) + 4
-    icon = view.iconSize().width() if view.iconSize().isValid() else 16
-    # the header's words in bold: a selected row highlights every section's header so
-    header_font = QtGui.QFont(hh.font())
-    header_font.setBold(True)
-    fm, hfm = view.fontMetrics(), QtGui.QFontMetrics(header_font)
-
-    def wanted(cols: list[int]) -> int:
-        widest = 24
-        for c in cols:
-            header = model.headerData(c, Qt.Horizontal, Qt.DisplayRole)
-            widest = max(widest, hfm.horizontalAdvance(str(header or "")) + 10)  # its padding: 8
-            texts = set()
-            decorated = False
-            for r in rows:
-                index = model.index(r, c)
-                texts.add(str(model.data(index, Qt.DisplayRole) or ""))
-                decorated = decorated or model.data(index, Qt.DecorationRole) is not None
-            extra = pad + (icon + 4 if decorated else 0)
-            widest = max([widest, *(fm.horizontalAdvance(t) + extra for t in texts)])
-        return min(limit, widest)
-
-    if n_cols > FIT_EACH_COLUMN_UP_TO and columns is None:
-        step = max(1, n_cols // FIT_EACH_COLUMN_UP_TO)
-        rows = rows[:: max(1, len(rows) // 16)]  # 16 rows of 64 columns: one width for all
-        width = wanted(list(range(0, n_cols, step)))
-        hh.setDefaultSectionSize(width)
-        for c in range(n_cols):
-            if hh.sectionSize(c) != width:
-                hh.resizeSection(c, width)
-        return
-    for c in range(n_cols) if columns is None else columns:
-        if hh.sectionResizeMode(c) == QtWidgets.QHeaderView.Stretch:
-            continue
-        width = wanted([c])
-        if not grow_only or width > hh.sectionSize(c):
-            hh.resizeSection(c, width)
 
 
 class MatrixView(QtWidgets.QTableView):
