@@ -14,6 +14,8 @@ Rooms, top to bottom (arrows point down; pyproject's import contracts check them
 * ``undo``         undo/redo over the immutable sessions; the modified marker
 * ``worker``       ``SolverWorker`` on its QThread: owns every ``solver.Run``, one command queue
 * ``editing``      a user's edit becomes a new session or a refusal
+* ``opening``      session files, presets and matrix files into the session; large ones are
+                   read and built on a plain thread while the window goes on
 * ``analysis``     keeps the analysis of the current problem up to date, off the GUI thread
 * ``persistence``  QSettings, when to autosave and the restore, files the user writes
 * ``autosave``     the autosave's files: every array it needs, content-named, shared by every
@@ -30,6 +32,8 @@ Programmatic use (tests, the self-test, benchmarks)::
     # built synchronously: win.model.ready is True and win.model.session holds the 3x3 example
     win.editor.load_session("examples/seed-3x3.json")   # or a solver Session, or
     win.editor.load_preset("seed-inverse-random")       # -> bool; False: refused, unchanged
+    # a large file or heavy preset returns True at once and loads on a thread: wait on
+    # ``not win.editor.loading`` (``then=`` gets whether it was applied)
     win.live.start()             # a new run of the session (True if started)
     win.live.run_or_resume()     # F5
     win.live.pause(); win.live.resume(); win.live.step(n); win.live.stop(); win.live.reset()

@@ -8,10 +8,8 @@ widget: panels report what the user asked for, and show what the model then hold
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +18,7 @@ from PySide6 import QtCore
 from solver.limits import TRACKED
 
 from .model import IDLE, AppModel
+from .opening import Opening
 
 if TYPE_CHECKING:
     from solver.session import Session
@@ -84,77 +83,26 @@ def recorded_indices(session: Session, plotted: Sequence[int]) -> list[int]:
     return list(range(n)) if n <= MAX_TRACKED else sorted(plotted)
 
 
-def read_session(path: str | Path) -> tuple[Session, str]:
-    """Load a session file; an unavailable device falls back to the CPU (said so)."""
-    from solver import session as sessions
-    from solver.errors import InputError
-    from solver.fileguard import SESSION_MAX_BYTES, read_text
-
-    try:
-        return sessions.load(path), ""
-    except InputError as exc:
-        if exc.field != "device":
-            raise
-        data = json.loads(read_text(path, "session", SESSION_MAX_BYTES, "session"))
-        data["device"] = "cpu"
-        return sessions.from_dict(data, Path(path).resolve().parent), f" ({exc}; using cpu)"
-
-
 class _Relay(QtCore.QObject):
     """Carries a problem built on a plain thread to the GUI thread (a queued signal)."""
 
     built = QtCore.Signal(int, object, object)  # generation, session it started from, result
 
 
-class Editor:
+class Editor(Opening):
     """Applies the user's edits to ``model``. Every method returns whether it applied."""
 
     def __init__(self, model: AppModel) -> None:
-        self.model = model
+        super().__init__(model)
         self._kind_memory: dict[str, tuple[object, dict]] = {}
         self._build_gen = 0
+        self._load_gen = 0
         self._relay = _Relay()
         self._relay.built.connect(self._built, QtCore.Qt.QueuedConnection)
 
     def _note(self, text: str) -> str:
         live = self.model.state != IDLE
         return f"{text} (applies to the next run)" if live and text else text
-
-    # -- whole sessions ----------------------------------------------------------------------
-    def load_session(self, source: object) -> bool:
-        """A Session object or a session file; refused (with a message) changes nothing."""
-        from solver.errors import InputError
-
-        if hasattr(source, "problem"):
-            self.model.set_session(source, "Session loaded", label="untitled")
-            return True
-        try:
-            s, why = read_session(source)
-        except (InputError, OSError, ValueError) as exc:
-            self.model.refuse("Session not loaded", f"{source}: {exc}")
-            return False
-        except Exception as exc:  # a file is the user's: whatever is in it, the app goes on
-            text = str(exc).splitlines()[0][:200] if str(exc) else ""
-            self.model.refuse(
-                "Session not loaded", f"{source}: cannot be read: {type(exc).__name__}: {text}"
-            )
-            return False
-        name = Path(source).name
-        self.model.set_session(s, f"Opened {name}{why}", label=name)
-        return True
-
-    def load_preset(self, key: str, **params: object) -> bool:
-        from solver import presets
-        from solver.errors import InputError
-
-        try:
-            s = presets.build(key, **params)
-        except (InputError, ValueError) as exc:
-            self.model.refuse("Preset not loaded", str(exc))
-            return False
-        title = presets.PRESETS[key].title
-        self.model.set_session(s, f"Preset: {title}", label=title)
-        return True
 
     # -- settings ----------------------------------------------------------------------------
     def change(self, change: Mapping[str, object]) -> bool:
@@ -316,44 +264,6 @@ class Editor:
                 self._table_refused(str(exc))
                 return
         self.model.set_session(result, self._note("Problem updated"), refill=False)
-
-    def import_matrix(self, path: str | Path, target: str | None = None) -> bool:
-        """A .mtx/.npz/.csv/.npy file into the problem's matrix (or ``target``, e.g. "b").
-        The matrix of a kind that may hold it sparse is loaded as its size and fill decide
-        (``matrixio.load_operator``); everything else is dense."""
-        from solver.errors import InputError
-        from solver.kinds import kind_of
-        from solver.matrixio import load_matrix, load_operator
-
-        s = self.model.session
-        path = str(Path(path).resolve())
-        name = Path(path).name
-        try:
-            kind = kind_of(s.problem)
-            old = kind.arrays_of(s.problem)
-            sparse_ok = target in (None, kind.sparse_key) and kind.sparse_key is not None
-            field = target or kind.matrix_key  # "A: gr.mtx: line 7: ...", the file named once
-            arr = load_operator(path, field) if sparse_ok else load_matrix(path, field)
-            problem, keys, note = kind.import_matrix(s.problem, arr, target)
-            kept = {k: v for k, v in s.files.items() if k not in keys}
-            if kind_of(problem) is not kind:
-                kept = {}
-            files = {
-                **{k: v for k, v in kept.items() if k in kind.arrays_of(problem)},
-                **dict.fromkeys(keys, path),
-            }
-            new = s.with_problem(problem).replace(files=files)
-        except InputError as exc:
-            self.model.refuse("Matrix not imported", str(exc))
-            return False
-        self.model.set_session(new, f"Imported {name}" + (f"; {note}" if note else ""))
-        if note:  # e.g. b replaced because it no longer fits: the user must not miss it
-            was, now = ("×".join(f"{d:,}" for d in a.shape) for a in (old[field], arr))
-            self.model.set_notice(
-                f"{name}: {field} is now {now} (it was {was}); {note}. "
-                "Edit → Undo puts back the problem as it was."
-            )
-        return True
 
     def set_track(self, text: str) -> bool:
         """The "Plot x" choice; applies to the next run."""

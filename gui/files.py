@@ -77,20 +77,22 @@ class FileCommands:
             self.persistence.forget_recent(p)
             self.model.refuse("File not opened", why)
             return False
-        if suffix in SESSION_SUFFIXES:
-            if target is not None:
-                self.model.refuse(
-                    "File not opened", f"{p.name} is a session, not a matrix for {target}"
-                )
-                return False
-            ok = self.editor.load_session(str(p))
+        session = suffix in SESSION_SUFFIXES
+        if session and target is not None:
+            self.model.refuse(
+                "File not opened", f"{p.name} is a session, not a matrix for {target}"
+            )
+            return False
+
+        def opened(ok: bool) -> None:
             if ok:
-                self._clean()
-        else:
-            ok = self.editor.import_matrix(str(p), target)
-        if ok:
-            self.persistence.add_recent(p)
-        return ok
+                if session:
+                    self._clean()
+                self.persistence.add_recent(p)
+
+        if session:
+            return self.editor.load_session(str(p), then=opened)
+        return self.editor.import_matrix(str(p), target, then=opened)
 
     def _ask(self, title: str, name: str, filters: str, save: bool = False) -> str:
         dialogs = QtWidgets.QFileDialog
@@ -163,20 +165,23 @@ class FileCommands:
                 if why:
                     self.model.refuse("Preset not loaded", why)
                 return
-        if self.editor.load_preset(key, **params):
-            self._clean()
+        self.editor.load_preset(key, then=self._clean_if, **params)
 
     def example(self, key: str) -> bool:
         """Load a shipped example: its session file when it has one, else its preset."""
         from solver.examples import EXAMPLES
 
         ex = EXAMPLES[key]
-        if ex.path is not None:
-            ok = self.editor.load_session(ex.path)
+        if ex.path is None:
+            return self.editor.load_preset(ex.preset, then=self._clean_if)
+
+        def opened(ok: bool) -> None:
             if ok:  # a session file like any other: Open recent brings it back
                 self.persistence.add_recent(ex.path)
-        else:
-            ok = self.editor.load_preset(ex.preset)
+                self._clean()
+
+        return self.editor.load_session(ex.path, then=opened)
+
+    def _clean_if(self, ok: bool) -> None:
         if ok:
             self._clean()
-        return ok

@@ -21,8 +21,9 @@ from typing import Protocol
 from PySide6 import QtCore
 
 from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
-from .editing import Editor, read_session
+from .editing import Editor
 from .model import STARTING, AppModel
+from .opening import read_session
 
 RECENT_LIMIT = 10
 
@@ -212,7 +213,7 @@ class Persistence:
 
         note = ""
         if session_path:
-            if editor.load_session(session_path):
+            if editor.load_session(session_path, wait=True):
                 return
             note = self.model.last_error
         auto = self.autosave_path()
@@ -298,7 +299,9 @@ class Persistence:
 
         m = self.model
         if m.table_error:
-            m.refuse("Session not saved", f"{m.table_error}; fix it before saving")
+            # a large problem on its way (being built or loaded) is waited for, not fixed
+            then = "save once it is ready" if "still being" in m.table_error else "fix it first"
+            m.refuse("Session not saved", f"{m.table_error}; {then}")
             return False
         try:
             sessions.save(m.session, path)

@@ -102,3 +102,31 @@ def read_text(path: str | Path, field: str, limit: int, what: str = "file") -> s
         raise InputError(
             field, f"{Path(path).name}: byte {exc.start} is not UTF-8 text ({exc.reason})"
         ) from None
+
+
+def footprint(path: str | Path, enough: int) -> int:
+    """The bytes reading ``path`` means: a matrix file's size, a session's with the sizes of
+    the files it names. Counting stops once ``enough`` is reached (a larger session's JSON is
+    not parsed to find its files); what cannot be read counts 0, its reader says why."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size if not_a_file(p) is None else 0
+        if size >= enough or p.suffix.lower() != ".json":
+            return size
+        import json
+
+        todo, total = [json.loads(p.read_bytes().decode("utf-8-sig"))], size
+        while todo and total < enough:
+            item = todo.pop()
+            if isinstance(item, dict):
+                named = item.get("file")
+                if len(item) == 1 and isinstance(named, str):
+                    ref = p.parent / named
+                    total += ref.stat().st_size if not_a_file(ref) is None else 0
+                else:
+                    todo.extend(item.values())
+            elif isinstance(item, list) and item and isinstance(item[0], dict | list):
+                todo.extend(item)
+    except (OSError, ValueError, RecursionError):
+        return 0
+    return total

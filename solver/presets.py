@@ -34,6 +34,9 @@ class Preset:
     description: str
     build: Callable[..., sessions.Session]
     params: dict = field(default_factory=dict)  # tunable parameters and their defaults
+    # Whether building it (with these parameters) takes long enough that a window must not
+    # wait for it: a 3000 × 3000 random-cond took 8 s, the 900 × 900 gr_30_30 0.26 s.
+    heavy: Callable[..., bool] = field(default=lambda **_: False)
 
 
 def _session(problem: Problem, **kw: object) -> sessions.Session:
@@ -208,6 +211,19 @@ def _lipschitz_bound(problem: LinearSystem, loss: str) -> float:
     return rows * cols
 
 
+# Beyond this n a generated dense preset is heavy (``Preset.heavy``): its factorisations
+# grow as n³, about 15 ms at n = 300 and 0.5 s at n = 1000 on this project's machines.
+HEAVY_DENSE_N = 300
+
+
+def _dense_heavy(n: object = 10, **_: object) -> bool:
+    return not isinstance(n, int | np.integer) or n > HEAVY_DENSE_N
+
+
+def _always(**_: object) -> bool:
+    return True
+
+
 # The largest n a generated dense preset takes, as the Problem panel's size boxes (one entry
 # of the limits table): checked before an n x n matrix is drawn (n = 100000 asked for 80 GB).
 MAX_DENSE_N = int(limits.SIZE_EDIT.hi)
@@ -352,20 +368,30 @@ PRESETS: dict[str, Preset] = {
             "Singular values log-spaced from 1 to 1/cond.",
             random_conditioned,
             {"n": 10, "cond": 100.0, "seed": 0},
+            _dense_heavy,
         ),
-        Preset("hilbert", "Hilbert matrix", "Notoriously ill-conditioned.", hilbert, {"n": 5}),
+        Preset(
+            "hilbert",
+            "Hilbert matrix",
+            "Notoriously ill-conditioned.",
+            hilbert,
+            {"n": 5},
+            _dense_heavy,
+        ),
         Preset(
             "random-spd",
             "Random SPD (energy loss)",
             "½xᵀAx − bᵀx converges with κ, not κ².",
             random_spd,
             {"n": 10, "seed": 0, "cond": 50.0},
+            _dense_heavy,
         ),
         Preset(
             "matrix-gr_30_30",
             "gr_30_30 (900×900 Laplacian, real)",
             "SuiteSparse HB/gr_30_30, b = A·1.",
             lambda: matrix_file("gr_30_30"),
+            heavy=_always,
         ),
         Preset(
             "matrix-nos4",
@@ -390,6 +416,7 @@ PRESETS: dict[str, Preset] = {
             "nos7 (729×729 SPD, κ ≈ 2.4·10⁹)",
             "SuiteSparse HB/nos7 (a finite-difference diffusion problem), b = A·1.",
             lambda: matrix_file("nos7"),
+            heavy=_always,
         ),
         Preset(
             "poisson-2d",
@@ -397,6 +424,7 @@ PRESETS: dict[str, Preset] = {
             "The 5-point Laplacian with Dirichlet boundary, generated; b = A·1, energy loss.",
             poisson,
             {"rows": 250, "cols": 400},
+            _always,
         ),
         Preset(
             "matrix-lp_afiro",
@@ -408,6 +436,13 @@ PRESETS: dict[str, Preset] = {
 }
 
 DEFAULT_PRESET = "seed-3x3"
+
+
+def heavy(key: str, **params: object) -> bool:
+    """Whether ``build(key, **params)`` is long work (so not for a window's own thread);
+    an unknown key is not: ``build`` refuses it at once."""
+    p = PRESETS.get(key)
+    return p is not None and bool(p.heavy(**params))
 
 
 def build(key: str, **params: object) -> sessions.Session:

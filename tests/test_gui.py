@@ -255,11 +255,16 @@ def test_bad_paste_changes_nothing(qtbot, window, text, words):
 
 
 def test_every_preset_loads(qtbot, window):
+    from solver import presets
     from solver.kinds import kind_of
     from solver.presets import PRESETS
 
     for preset_key, preset in PRESETS.items():
         assert window.editor.load_preset(preset_key), window.model.last_error
+        if presets.heavy(preset_key):  # built off the GUI thread: Run waits for it
+            assert window.editor.loading and not window.act_run.isEnabled()
+            qtbot.waitUntil(lambda: not window.editor.loading, timeout=LONG)
+        assert window.model.table_error is None, window.model.last_error
         p = window.model.session.problem
         kind = kind_of(p)
         assert window.matrix.page.kind is kind

@@ -29,7 +29,7 @@ BOUND_S = 120  # a hang guard only: a refusal takes a fraction of a second
 # Each reader, called as the app calls it on a path; prints the refusal it raises.
 READERS = {
     "session.load": "from solver.session import load as f",
-    "read_session": "from gui.editing import read_session as f",
+    "read_session": "from gui.opening import read_session as f",
     "load_matrix": "from solver.matrixio import load_matrix as f",
     "load_operator": "from solver.matrixio import load_operator as f",
     "load_sparse": "from solver.sparseio import load_sparse as f",
