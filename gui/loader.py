@@ -111,7 +111,11 @@ def warm_optimizers() -> None:
 class StartupLoader:
     """Imports the solver, then pyqtgraph, on a daemon thread (``start``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, first: Callable[[], object] | None = None) -> None:
+        # What the window shows first, read on this thread once the solver is in (a large
+        # session held the GUI thread for as long as it took to read): ``first_result``.
+        self._first = first
+        self.first_result: object = None
         self._plots_go = threading.Event()  # the window is ready for pyqtgraph's import
         self._skip_plots = False  # ...or going: none then
         self._plots_begun = False
@@ -131,6 +135,11 @@ class StartupLoader:
     def _load(self) -> None:
         with collector_paused(), pyside_hook_bypassed():
             solver = preload_solver()
+        if self._first is not None and solver is None:
+            try:
+                self.first_result = self._first()
+            except Exception:  # noqa: S110 - read again on the GUI thread, which says why
+                pass
         self._done("solver", solver)
         # Not beside the window's own start with the solver (its choices, the first
         # session): pyqtgraph's import (0.2 s of Python) took turns with it for the GIL, and

@@ -26,7 +26,7 @@ from .live import LiveRun
 from .loader import StartupLoader
 from .menus import WindowMenus
 from .model import STARTING, AppModel
-from .persistence import Persistence, default_data_dir
+from .persistence import Initial, Persistence, default_data_dir
 from .race import Race
 from .undo import SessionUndo
 from .views.controls import RunToolbar
@@ -234,7 +234,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._relay = _Relay()
         self._relay.solver.connect(self._engine_loaded)
         self._relay.plots.connect(self._plots_loaded)
-        self.loader = loader = loader or StartupLoader().start()
+        path = self._session_path
+        first = self.persistence.read_initial
+        self.loader = loader = loader or StartupLoader(lambda: first(path)).start()
         loader.when("solver", self._relay.solver.emit)
         loader.when("plots", self._relay.plots.emit)
 
@@ -332,7 +334,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.devices.set_devices(list_devices())
         fill_menu(self.presets_menu, PRESETS, self.files.preset)
         self.examples.fill_menu(self.files.example)
-        self.persistence.load_initial(self.editor, self._session_path)
+        first = getattr(self.loader, "first_result", None)  # read on the loading thread
+        self.persistence.load_initial(
+            self._session_path, first if isinstance(first, Initial) else None
+        )
         self.undo.reset()
         self.model.set_ready()
         self._update_controls()

@@ -43,6 +43,17 @@ def read_session(path: str | Path) -> tuple[Session, str]:
         return sessions.from_dict(data, Path(path).resolve().parent), f" ({exc}; using cpu)"
 
 
+def session_refusal(source: object, exc: BaseException) -> str:
+    """What the window says of a session file that ``read_session`` could not read."""
+    from solver.errors import InputError
+
+    if isinstance(exc, InputError | OSError | ValueError):
+        return f"{source}: {exc}"
+    # a file is the user's: whatever is in it, the app goes on
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{source}: cannot be read: {type(exc).__name__}: {text}"
+
+
 class _Relay(QtCore.QObject):
     """Carries what a plain thread read to the GUI thread (a queued signal)."""
 
@@ -152,16 +163,7 @@ class Opening:
             return lambda: self._apply(s, f"Opened {name}{why}", name)
 
         def refused(exc: BaseException) -> None:
-            from solver.errors import InputError
-
-            if isinstance(exc, InputError | OSError | ValueError):
-                self.model.refuse("Session not loaded", f"{source}: {exc}")
-                return
-            # a file is the user's: whatever is in it, the app goes on
-            text = str(exc).splitlines()[0][:200] if str(exc) else ""
-            self.model.refuse(
-                "Session not loaded", f"{source}: cannot be read: {type(exc).__name__}: {text}"
-            )
+            self.model.refuse("Session not loaded", session_refusal(source, exc))
 
         heavy = not wait and footprint(source, LOAD_SYNC_BYTES) >= LOAD_SYNC_BYTES
         return self._load(heavy, name, read, refused, then)

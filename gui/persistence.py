@@ -15,17 +15,33 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6 import QtCore
 
 from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
-from .editing import Editor
 from .model import STARTING, AppModel
-from .opening import read_session
+from .opening import read_session, session_refusal
+
+if TYPE_CHECKING:
+    from solver.session import Session
 
 RECENT_LIMIT = 10
+
+
+@dataclass
+class Initial:
+    """What start-up shows: the session, its name and the status line's words, with what
+    was refused on the way (said once the window shows it)."""
+
+    session: Session
+    label: str
+    message: str
+    refusals: list[tuple[str, str]] = field(default_factory=list)
+    digests: dict[str, str] | None = None  # a restored autosave's pieces
+    default: bool = False  # the 3×3 example: on the last device used
 
 
 class Persistent(Protocol):
@@ -198,49 +214,72 @@ class Persistence:
         """The autosave of session ``s``; the message of what failed, or ""."""
         return self._guarded(lambda: self.store.write(s))
 
-    def load_initial(self, editor: Editor, session_path: str | None) -> None:
+    def load_initial(self, session_path: str | None, first: Initial | None = None) -> None:
         """The session given on the command line, else the last one, else the 3×3 example
-        (on the last device used, if it is still here); then what earlier sessions left in
-        the data folder is collected, off the GUI thread."""
+        (on the last device used, if it is still here); ``first``: it as ``read_initial``
+        read it on the loading thread, else it is read here. Then what earlier sessions
+        left in the data folder is collected, off the GUI thread."""
         try:
-            self._load_initial(editor, session_path)
+            self._apply_initial(first if first is not None else self.read_initial(session_path))
         finally:
             self.collect_orphans()
 
-    def _load_initial(self, editor: Editor, session_path: str | None) -> None:
+    def read_initial(self, session_path: str | None) -> Initial:
+        """What start-up shows, read without touching the window or the model, so that it
+        may run on the loading thread: a large autosave took the GUI thread 0.5 s and more
+        to read and check."""
         from solver import presets
-        from solver.errors import InputError
 
+        refusals: list[tuple[str, str]] = []
         note = ""
         if session_path:
-            if editor.load_session(session_path, wait=True):
-                return
-            note = self.model.last_error
+            try:
+                s, why = read_session(session_path)
+            except Exception as exc:  # the file given is the user's: the app still starts
+                note = session_refusal(session_path, exc)
+                refusals.append(("Session not loaded", note))
+            else:
+                name = Path(session_path).name
+                return Initial(s, name, f"Opened {name}{why}")
         auto = self.autosave_path()
         if auto.is_file():  # also when the file given could not be opened
             try:
-                s, why = self._read_autosave(auto)
-                self.model.set_session(s, "", label="last session")
-                self.model.message.emit(note or f"Restored the last session{why}")
-                return
+                s, why, digests = self._read_autosave(auto)
             except Exception as exc:  # a damaged autosave must never stop the app starting
                 kept = self._move_aside(auto)
                 where = f"; it was moved to {kept}" if kept else ""
                 note = note or f"The last session could not be restored ({exc}){where}"
-                self.model.refuse("Last session not restored", note)
+                refusals.append(("Last session not restored", note))
+            else:
+                message = note or f"Restored the last session{why}"
+                return Initial(s, "last session", message, refusals, digests)
         s = presets.build(presets.DEFAULT_PRESET)
-        device = str(self.settings.value("session/device", "cpu") or "cpu")
-        if device != s.device:
-            try:
-                s = s.replace(device=device)
-            except InputError:
-                pass
-        self.model.set_session(s, "", label=presets.PRESETS[presets.DEFAULT_PRESET].title)
-        self.model.message.emit(note or "Loaded the 3×3 example")
+        title = presets.PRESETS[presets.DEFAULT_PRESET].title
+        return Initial(s, title, note or "Loaded the 3×3 example", refusals, default=True)
 
-    def _read_autosave(self, auto: Path) -> tuple[object, str]:
-        """The autosaved session, its pieces checked; its arrays are then the session's own
-        (the pieces are the autosave's, to be removed when no autosave names them)."""
+    def _apply_initial(self, first: Initial) -> None:
+        from solver.errors import InputError
+
+        for title, text in first.refusals:
+            self.model.refuse(title, text)
+        s = first.session
+        if first.digests is not None:  # an autosave's pieces: the store keeps them
+            self.store.remember(s, first.digests)
+            own = {k: v for k, v in s.files.items() if not in_folder(v, self.data_dir)}
+            s = s.replace(files=own) if own != dict(s.files) else s
+        if first.default:
+            device = str(self.settings.value("session/device", "cpu") or "cpu")
+            if device != s.device:
+                try:
+                    s = s.replace(device=device)
+                except InputError:
+                    pass
+        self.model.set_session(s, "", label=first.label)
+        self.model.message.emit(first.message)
+
+    def _read_autosave(self, auto: Path) -> tuple[object, str, dict[str, str]]:
+        """The autosaved session, its pieces checked, and their digests (the pieces are the
+        autosave's, to be removed when no autosave names them)."""
 
         def stamp() -> tuple[int, int]:
             st = auto.stat()
@@ -250,16 +289,13 @@ class Persistence:
             before = stamp()
             try:
                 s, why = read_session(auto)
-                digests = check_autosaved_pieces(s, self.data_dir)
-                break
+                return s, why, check_autosaved_pieces(s, self.data_dir)
             except Exception:
                 # Another window replaced the autosave while it was read (and removed the
                 # pieces of the one before): read the new one.
                 if attempt or stamp() == before:
                     raise
-        self.store.remember(s, digests)
-        own = {k: v for k, v in s.files.items() if not in_folder(v, self.data_dir)}
-        return (s.replace(files=own) if own != dict(s.files) else s), why
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     @staticmethod
     def _move_aside(path: Path) -> Path | None:

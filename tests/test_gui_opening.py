@@ -243,3 +243,37 @@ def test_array_digests_read_the_array_in_place():
     assert bytes(raw_bytes(a[:, ::2])) == a[:, ::2].tobytes()
     assert bytes(raw_bytes(np.arange(3), np.float64)) == np.arange(3.0).tobytes()
     assert bytes(raw_bytes(np.zeros((0, 3)))) == b""
+
+
+def test_the_first_session_is_read_on_the_loading_thread(qtbot, make_window, tmp_path, monkeypatch):
+    """Restoring a large autosave held the GUI thread for as long as it took to read and
+    check its pieces; it is read beside the solver's import now."""
+    import test_gui_window
+
+    from gui.persistence import Persistence
+
+    first = make_window()
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((N, N)) + N * np.eye(N)
+    from solver.problems import LinearSystem
+
+    assert first.editor.load_session(first.model.session.with_problem(LinearSystem(a, a[0])))
+    first.shutdown()
+    first.persistence.flush()
+    read_on: list[threading.Thread] = []
+    real = Persistence.read_initial
+
+    def read_initial(self, path):
+        read_on.append(threading.current_thread())
+        return real(self, path)
+
+    monkeypatch.setattr(Persistence, "read_initial", read_initial)
+    w = test_gui_window.deferred_window(qtbot, tmp_path)
+    try:
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.model.ready, timeout=test_gui.LONG)
+        assert [t.name for t in read_on] == ["import-solver"]
+        assert np.array_equal(w.model.session.problem.A, a)
+        assert w.model.session_label == "last session"
+    finally:
+        test_gui_window.close_deferred(qtbot, w)
