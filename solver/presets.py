@@ -212,8 +212,9 @@ def _lipschitz_bound(problem: LinearSystem, loss: str) -> float:
 
 
 # Beyond this n a generated dense preset is heavy (``Preset.heavy``): its factorisations
-# grow as n³, about 15 ms at n = 300 and 0.5 s at n = 1000 on this project's machines.
-HEAVY_DENSE_N = 300
+# grow as n³; on this project's 2-core machine with two other busy processes n = 200 took
+# 0.11 s and n = 100 0.011 s (quiet, n = 1000 took 0.5 s).
+HEAVY_DENSE_N = 100
 
 
 def _dense_heavy(n: object = 10, **_: object) -> bool:
