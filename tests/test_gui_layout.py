@@ -350,7 +350,8 @@ def test_a_sparse_matrix_fits_its_entries_and_leaves_the_plots_half(qtbot, tmp_p
     w = started_as_the_app_starts(qtbot, tmp_path, size)
     try:
         save_sparse(tmp_path / "tri.mtx", tridiagonal(100_000))
-        assert w.editor.import_matrix(tmp_path / "tri.mtx")
+        assert w.editor.import_matrix(tmp_path / "tri.mtx")  # 3 MB: read on a thread
+        qtbot.waitUntil(lambda: not w.editor.loading, timeout=LONG)
         settled(qtbot, w)
         table = w.matrix.page.sparse_view.table
         qtbot.waitUntil(table.isVisible, timeout=LONG)
