@@ -136,11 +136,12 @@ def window_stalls(run_seconds: float = 4.0) -> dict[str, float]:
 
     app, win = open_window("sparse-bench-")
     wait(app, 30, lambda: win.model.ready)
-    t0 = time.perf_counter()
-    assert win.editor.load_preset("poisson-2d")
-    preset = time.perf_counter() - t0
     meter = StallMeter()
     meter.start()
+    t0 = time.perf_counter()
+    assert win.editor.load_preset("poisson-2d")  # built on a thread (a heavy preset)
+    wait(app, 120, lambda: not win.editor.loading)
+    preset = time.perf_counter() - t0
     t0 = time.perf_counter()
     wait(app, 120, lambda: win.model.analysis is not None)
     analysis = time.perf_counter() - t0
