@@ -17,7 +17,7 @@ from PySide6 import QtCore
 
 from solver.limits import TRACKED
 
-from .model import IDLE, AppModel
+from .model import IDLE, PENDING, AppModel
 from .opening import Opening
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ class Editor(Opening):
 
         gen = self._build_gen
         shape = " × ".join(f"{d:,}" for d in np.shape(arrays[kind.matrix_key]))
-        self.model.set_table_error(f"the {shape} problem is still being built")
+        self.model.set_table_error(f"the {shape} problem{PENDING}built")
 
         def work() -> None:
             try:

@@ -44,6 +44,16 @@ RUN_COLOURS = [
 # Live states of a run, as the worker reports them.
 STARTING, RUNNING, PAUSED, FINISHED = "starting", "running", "paused", "finished"
 # What the run controls show: the live run's state, or idle when none is live.
+# A table error that is work on its way (a large problem built, or a large file read, off the
+# GUI thread), not a mistake to fix: Run and Save wait for it instead of asking for a fix.
+PENDING = " is still being "
+
+
+def pending(text: str | None) -> bool:
+    """Whether the table error ``text`` says work is on its way (see ``PENDING``)."""
+    return bool(text) and PENDING in text
+
+
 IDLE = "idle"
 # The status bar's message while a run is being created; it goes once the run is not.
 STARTING_MESSAGE = "Starting…"

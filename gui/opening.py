@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
+from .model import PENDING
+
 if TYPE_CHECKING:
     from solver.session import Session
 
@@ -101,7 +103,7 @@ class Opening:
             return self._finish(result, refused, then)
         gen = self._load_gen
         self._loading_what, self._before_load = what, self.model.table_error
-        self.model.set_table_error(f"{what} is still being loaded")
+        self.model.set_table_error(f"{what}{PENDING}loaded")
         self.model.message.emit(f"Loading {what}…")
 
         def work() -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6 import QtCore
 
 from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
-from .model import STARTING, AppModel
+from .model import STARTING, AppModel, pending
 from .opening import read_session, session_refusal
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ class Persistence:
         m = self.model
         if m.table_error:
             # a large problem on its way (being built or loaded) is waited for, not fixed
-            then = "save once it is ready" if "still being" in m.table_error else "fix it first"
+            then = "save once it is ready" if pending(m.table_error) else "fix it first"
             m.refuse("Session not saved", f"{m.table_error}; {then}")
             return False
         try:

@@ -60,6 +60,23 @@ def ticking(window) -> tuple[list, QtCore.QTimer]:
     return ticks, timer
 
 
+def is_error_red(label: QtWidgets.QLabel) -> bool:
+    """Whether the label is painted on the error's background (#fde8e8), sampled inside
+    its border, in its padding."""
+    image = label.grab().toImage()
+    colour = image.pixelColor(image.width() // 2, 3)
+    return (colour.red(), colour.green(), colour.blue()) == (0xFD, 0xE8, 0xE8)
+
+
+def test_an_invalid_cell_is_still_said_in_red(qtbot, window):
+    table = window.matrix.model_of("A")
+    assert table.setData(table.index(0, 1), "x")
+    label = window.matrix.error_label
+    qtbot.waitUntil(label.isVisible)
+    assert label.text().endswith("Run is disabled until this is fixed.")
+    assert is_error_red(label)
+
+
 def no_loader_left(qtbot) -> None:
     qtbot.waitUntil(
         lambda: not any(t.name == "load-problem" for t in threading.enumerate()),
@@ -79,6 +96,15 @@ def test_a_large_session_is_read_while_the_window_goes_on(qtbot, window, tmp_pat
         assert window.editor.loading
         assert window.model.table_error == "big.json is still being loaded"
         assert not window.act_run.isEnabled()
+        # said beside the tables as work on its way, not in the red of a cell to fix
+        label = window.matrix.error_label
+        qtbot.waitUntil(label.isVisible)
+        assert label.text() == "big.json is still being loaded… Run waits for it."
+        assert "fixed" not in label.text()
+        assert not is_error_red(label)
+        assert not window.persistence.save_session(tmp_path / "meanwhile.json")
+        assert window.model.last_error.endswith("still being loaded; save once it is ready")
+        assert not (tmp_path / "meanwhile.json").exists()
         qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=test_gui.LONG)
         assert set(ticks) == {(3, 3)}  # the event loop turns while the file is read
         held.go.set()

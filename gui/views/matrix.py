@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
 from solver.rates import rate_text
 
+from ..model import pending
 from .bigspin import fit_spin, limited_spin
 from .columns import FittedNumbers
 from .resize import Resizer
@@ -190,6 +191,9 @@ class MatrixPanel(QtWidgets.QWidget):
         self.error_label.setStyleSheet(
             "QLabel#errorLabel { color: #9b1c1c; background: #fde8e8; border: 1px solid #f5b5b5;"
             " border-radius: 4px; padding: 4px 6px; }"
+            # work on its way is news, not a mistake: not in the error's red
+            'QLabel#errorLabel[pending="true"] { color: #1e3a5f; background: #e8f0fa;'
+            " border-color: #b6cbe6; }"
         )
         self.error_label.hide()
 
@@ -379,7 +383,13 @@ class MatrixPanel(QtWidgets.QWidget):
         return None
 
     def show_error(self, text: str | None) -> None:
-        self.error_label.setText(f"{text}. Run is disabled until this is fixed." if text else "")
+        waiting = pending(text)
+        if waiting != bool(self.error_label.property("pending")):
+            self.error_label.setProperty("pending", waiting)
+            self.error_label.style().unpolish(self.error_label)  # the style follows it
+            self.error_label.style().polish(self.error_label)
+        tail = "… Run waits for it." if waiting else ". Run is disabled until this is fixed."
+        self.error_label.setText(f"{text}{tail}" if text else "")
         self.error_label.setVisible(bool(text))
 
     def show_analysis(self, session: object, a: object) -> None:
