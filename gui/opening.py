@@ -120,15 +120,21 @@ class Opening:
         """A new load replaces one in flight: its result will be dropped, and what the
         window said of it is taken back."""
         self._load_gen += 1
-        if self._loading_what is not None:
-            self._loading_what = None
+        self._said_loaded()
+
+    def _said_loaded(self) -> None:
+        """The load in flight is over: its note goes, and what it covered comes back unless
+        the tables said something since (a cell typed wrong meanwhile stays said)."""
+        if self._loading_what is None:
+            return
+        if self.model.table_error == f"{self._loading_what}{PENDING}loaded":
             self.model.set_table_error(self._before_load)
+        self._loading_what = None
 
     def _loaded(self, gen: int, how: tuple, result: object) -> None:
         if gen != self._load_gen:
             return  # a later load replaced it
-        self._loading_what = None
-        self.model.set_table_error(self._before_load)  # what applies the result says anew
+        self._said_loaded()  # what applies the result says anew
         self._finish(result, *how)
 
     @staticmethod

@@ -303,3 +303,23 @@ def test_the_first_session_is_read_on_the_loading_thread(qtbot, make_window, tmp
         assert w.model.session_label == "last session"
     finally:
         test_gui_window.close_deferred(qtbot, w)
+
+
+def test_a_cell_typed_wrong_during_a_failed_load_stays_said(qtbot, window, tmp_path, monkeypatch):
+    """The tables' own complaint made while a load was under way is not wiped when the load
+    fails: Run stays disabled, naming the cell."""
+    path = big_session(tmp_path, n=2 * N)
+    raw = (tmp_path / "A.npy").read_bytes()
+    (tmp_path / "A.npy").write_bytes(raw[: len(raw) // 2])
+    refused = []
+    window.model.refused.connect(lambda title, text: refused.append(text))
+    held = Held(gui.opening.read_session)
+    monkeypatch.setattr("gui.opening.read_session", held)
+    assert window.files.open_path(path)
+    table = window.matrix.model_of("A")
+    assert table.setData(table.index(0, 1), "x")  # typed while the file is read
+    assert "A[1, 2]" in window.model.table_error
+    held.go.set()
+    qtbot.waitUntil(lambda: bool(refused), timeout=test_gui.LONG)
+    assert "A[1, 2]" in (window.model.table_error or "")
+    assert not window.act_run.isEnabled() and not window.editor.loading
