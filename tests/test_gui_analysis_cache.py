@@ -9,6 +9,7 @@ import sys
 import pytest
 import test_gui
 
+import gui.analysis
 from solver import presets
 
 LONG = test_gui.LONG
@@ -44,7 +45,8 @@ def test_a_relaunch_on_the_same_large_problem_reads_its_analysis(qtbot, make_win
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread")
 def test_the_analysis_thread_yields_to_a_run(qtbot, make_window, monkeypatch):
     """A run's OpenMP threads stall on an analysis that competes with them as an equal; it
-    runs at the lowest priority instead (what it is measured at: its thread's nice value)."""
+    runs at a lower priority instead (what it is measured at: its thread's nice value), but
+    not the lowest, where the system may stop it holding the GIL the window waits for."""
     import threading
 
     import solver.analysis_cache
@@ -61,5 +63,6 @@ def test_the_analysis_thread_yields_to_a_run(qtbot, make_window, monkeypatch):
     qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
     assert w.editor.load_session(presets.poisson(20, 30))
     analysed(qtbot, w)
-    assert seen == [19]
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19  # the GUI's is not
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == [min(19, own + gui.analysis.ANALYSIS_NICE)]
+    assert own < seen[0] < 19
