@@ -20,10 +20,18 @@ from functools import partial
 import numpy as np
 import torch
 
+from .threads import use_threads
+
 # Below this many entries a mat-vec is cheaper than the Python around it: torch.mv always.
 MEASURE_MIN_ENTRIES = 250_000
-# numpy must win by this margin to be chosen: timings of a few reps carry some noise.
-MARGIN = 0.9
+# numpy must do the pair in under this share of torch's time to be chosen. Not just for the
+# timings' noise: torch's product is what lets a run take the GIL-free chunks
+# (solver.fastpath) that share a core with each of the window's frames instead of being
+# parked for it (n = 2000: 36-47 redraws a second against 11-21 parked). At 0.9 the near tie
+# of the two at n = 2000 here went to numpy in about one process in three. An OpenBLAS that
+# does large pairs 1.45x faster than MKL (an AMD EPYC) now gives torch's too: headless large
+# dense runs there are up to that much slower, the window smooth.
+MARGIN = 0.6
 REPS = 5  # timed pairs per library at least, the fastest counts
 SETTLE_SECONDS = 0.15  # numpy's threads stop spinning meanwhile
 TORCH_SECONDS = 0.03  # torch's pairs are timed for this long at least
@@ -45,15 +53,20 @@ def host_matvec(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
 _NUMPY_FASTER: dict[torch.dtype, bool] = {}
 
 
+def _dense_pairs(a: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """One ``A x`` and ``Aᵀ r`` by each library, to be timed, torch's first."""
+    x = torch.ones(a.shape[1], dtype=a.dtype)
+    r = torch.ones(a.shape[0], dtype=a.dtype)
+    an, xn, rn = a.numpy(), x.numpy(), r.numpy()
+    return {
+        "torch": lambda: (torch.mv(a, x), torch.mv(a.T, r)),
+        "numpy": lambda: (an @ xn, an.T @ rn),
+    }
+
+
 def _numpy_is_faster(a: torch.Tensor) -> bool:
     if a.dtype not in _NUMPY_FASTER:
-        x = torch.ones(a.shape[1], dtype=a.dtype)
-        r = torch.ones(a.shape[0], dtype=a.dtype)
-        an, xn, rn = a.numpy(), x.numpy(), r.numpy()
-        pairs = {
-            "torch": lambda: (torch.mv(a, x), torch.mv(a.T, r)),
-            "numpy": lambda: (an @ xn, an.T @ rn),
-        }
+        pairs = _dense_pairs(a)
         best = dict.fromkeys(pairs, float("inf"))
         # One library after the other, torch first, after a pause: numpy's threads spin
         # for ~0.1 s after a product (the analysis makes many), and a torch pair then ran on
@@ -153,8 +166,8 @@ SPARSE_MARGIN = 0.5
 
 def sparse_library(a: object, dtype: torch.dtype) -> str:
     """ "scipy" or "torch" for this CPU process's sparse mat-vec pairs (``A x`` and
-    ``Aᵀ r``): scipy where it did the first pair in under ``SPARSE_MARGIN`` of torch's time,
-    timed on ``a`` in interleaved rounds."""
+    ``Aᵀ r``): scipy where it did the first pair in under ``SPARSE_MARGIN`` of torch's time
+    on all its threads or on one, timed on ``a`` in interleaved rounds."""
     if dtype not in _SCIPY_FASTER:
         pairs = {
             "scipy": _scipy_pair(a, dtype),
@@ -163,11 +176,20 @@ def sparse_library(a: object, dtype: torch.dtype) -> str:
         x = torch.ones(a.shape[1], dtype=dtype)
         r = torch.ones(a.shape[0], dtype=dtype)
         best = {k: float("inf") for k in pairs}
-        for _ in range(5):
-            for name, (fwd, adj) in pairs.items():
-                t0 = time.perf_counter()
-                fwd(x), adj(r)
-                best[name] = min(best[name], time.perf_counter() - t0)
+        threads = torch.get_num_threads()
+        try:
+            for _ in range(5):
+                # torch's on one thread too, as scipy's always is: beside busy processes its
+                # second thread waits at each product for a core, and a process that started
+                # then chose scipy (the autograd loop, no chunks) for good.
+                for name, k in (("scipy", threads), ("torch", threads), ("torch", 1)):
+                    fwd, adj = pairs[name]
+                    use_threads(k)
+                    t0 = time.perf_counter()
+                    fwd(x), adj(r)
+                    best[name] = min(best[name], time.perf_counter() - t0)
+        finally:
+            use_threads(threads)
         _SCIPY_FASTER[dtype] = best["scipy"] < SPARSE_MARGIN * best["torch"]
     return "scipy" if _SCIPY_FASTER[dtype] else "torch"
 

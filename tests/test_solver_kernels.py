@@ -3,6 +3,8 @@ product with the same gradient, so a run is the same run whichever library was f
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -77,3 +79,56 @@ def test_both_sparse_products_differentiate_as_the_dense_one(monkeypatch, librar
     (g,) = torch.autograd.grad(mv(x) @ r, x)
     rounding = 1e-13 * (abs(a).T @ np.abs(r.numpy()))
     np.testing.assert_allclose(g.numpy(), a.T @ r.numpy(), rtol=1e-13, atol=rounding.max())
+
+
+def _costing(seconds: float) -> Callable[[], None]:
+    """A product that takes ``seconds`` (a stand-in for a library's speed)."""
+
+    def pair() -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    return pair
+
+
+def test_numpy_must_be_clearly_faster_to_lose_the_chunks(monkeypatch):
+    """torch's product is what gives a run the GIL-free chunks that share a core with the
+    window's frames: a near tie (numpy 20% faster) keeps torch's, a clear lead does not."""
+    a = torch.ones((600, 500), dtype=torch.float64)
+    for numpy_share, numpy_wins in ((0.8, False), (0.4, True)):
+        monkeypatch.setattr(kernels, "_NUMPY_FASTER", {})
+        monkeypatch.setattr(kernels, "SETTLE_SECONDS", 0.0)
+        monkeypatch.setattr(
+            kernels,
+            "_dense_pairs",
+            lambda _a, s=numpy_share: {"torch": _costing(2e-3), "numpy": _costing(s * 2e-3)},
+        )
+        assert kernels._numpy_is_faster(a) is numpy_wins
+
+
+def test_a_busy_machine_does_not_decide_the_sparse_library(monkeypatch):
+    """Beside busy processes torch's two-thread product waits for a core at each step, and
+    a process that started then took scipy's product (and no chunks) for good; torch's is
+    also timed on one thread, as scipy's always runs."""
+    import scipy.sparse as sp
+
+    a = sp.random_array((30, 20), density=0.2, format="csr", random_state=1, dtype=np.float64)
+    slow_when_shared = _costing(10e-3)
+    one_thread = _costing(1e-3)
+
+    def torch_pair(*_args):  # noqa: ANN202
+        pair = lambda _v: (one_thread if torch.get_num_threads() == 1 else slow_when_shared)()  # noqa: E731
+        return pair, pair
+
+    scipy = _costing(2e-3)
+    monkeypatch.setattr(kernels, "_torch_pair", torch_pair)
+    monkeypatch.setattr(kernels, "_scipy_pair", lambda *_a: (lambda _v: scipy(), lambda _v: None))
+    monkeypatch.setattr(kernels, "_SCIPY_FASTER", {})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert kernels.sparse_library(a, torch.float64) == "torch"
+        assert torch.get_num_threads() == 2  # the timing gave the threads back
+    finally:
+        torch.set_num_threads(threads)
