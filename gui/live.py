@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from .editing import recorded_indices, track_indices
-from .machine import Machine
+from .machine import ONE_THREAD_BELOW, Machine
 from .model import FINISHED, IDLE, PAUSED, RUNNING, STARTING_MESSAGE, AppModel, RunStatus
 from .worker import SolverWorker
 
@@ -48,6 +48,10 @@ FRAME_SHARE_SHARED = 0.28
 # would want the GIL back while the frame holds it.
 SHARE_MARGIN = 1.3
 MAX_FPS = 60
+# With fewer cores than ONE_THREAD_BELOW left free by other processes a frame has no core of
+# its own: whatever it draws beside the solver, it takes from the solver (and holds the GIL
+# the solver's thread wants between its chunks). Frames then come at most this often.
+BUSY_FPS = 32
 MAX_GAP = 0.25  # the plots redraw at least 4 times a second while a run goes
 COST_FRAMES = 5  # a frame's cost, for the pace of the next, is the median of this many
 # How long quitting waits for the worker thread. Every step is interruptible, so it is short;
@@ -335,10 +339,11 @@ class LiveRun(QtCore.QObject):
         QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.LayoutRequest)
 
     def _end_frame(self) -> None:
+        spare = self.machine.spare()
         if self.worker is not None:
             self.worker.release()
             # between frames, held by none: the run's mode may follow the machine's load
-            self.worker.fit(self.machine.spare())
+            self.worker.fit(spare)
         self._in_frame = False
         cost = self._busy + time.perf_counter() - self._frame_t0
         self._busy = 0.0
@@ -355,7 +360,8 @@ class LiveRun(QtCore.QObject):
             share = FRAME_SHARE
         else:
             share = FRAME_SHARE_SHARED if w.shares else FRAME_SHARE_BESIDE
-        gap = min(MAX_GAP, max(1.0 / MAX_FPS, self._cost / share))
+        fps = BUSY_FPS if spare < ONE_THREAD_BELOW else MAX_FPS
+        gap = min(MAX_GAP, max(1.0 / fps, self._cost / share))
         self._next_frame = time.perf_counter() + (gap if self.model.state == RUNNING else 0.0)
         if self.worker is not None:
             self.worker.request_progress()

@@ -145,3 +145,45 @@ def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_to
     load.value = 2.0
     qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
     window.live.stop()
+
+
+def test_frames_come_less_often_while_the_machine_is_busy(qtbot, window, monkeypatch) -> None:
+    """With no core left free a frame beside the solver takes from it: frames then come at
+    most BUSY_FPS a second, and as their cost allows again once the cores come back."""
+    import time
+
+    from gui import live as live_mod
+
+    # few enough that a frame's own cost never paces them so: the cap alone does
+    monkeypatch.setattr(live_mod, "BUSY_FPS", 5)
+    load = _Load(0.5)
+    live = window.live
+    live.machine = load
+    window.editor.load_session(test_gui_worker.endless())
+    paces: list[tuple[float, float, float, float]] = []
+    end = live._end_frame
+
+    def ending() -> None:
+        spare, w = load.value, live.worker
+        share = live_mod.FRAME_SHARE_BESIDE if not w.park else live_mod.FRAME_SHARE
+        end()
+        paces.append((spare, live._next_frame - time.perf_counter(), live._cost, share))
+
+    monkeypatch.setattr(live, "_end_frame", ending)
+    assert live.start(), window.model.last_error
+    test_gui.wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: len(paces) >= 6, timeout=LONG)
+    load.value = 2.0
+    qtbot.waitUntil(lambda: sum(p[0] == 2.0 for p in paces) >= 6, timeout=LONG)
+    live.stop()
+    test_gui.wait_state(qtbot, window, "idle")
+    running = paces[1:-1]
+    for spare, gap, cost, share in running:
+        fps = live_mod.BUSY_FPS if spare < machine.ONE_THREAD_BELOW else live_mod.MAX_FPS
+        pace = min(live_mod.MAX_GAP, max(1.0 / fps, cost / share))
+        # read just after the frame's end: a little less is fine
+        assert 0.9 * pace - 0.005 <= gap <= pace, paces
+    busy = [gap for spare, gap, _, _ in running if spare < 1.0]
+    assert busy and min(busy) >= 0.9 / 5 - 0.005, paces
+    quiet = [gap for spare, gap, _, _ in running if spare == 2.0]
+    assert quiet and max(quiet) < 0.9 / 5 - 0.005, paces
