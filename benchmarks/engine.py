@@ -45,7 +45,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from solver.threads import apply_env_policy, cores_available  # noqa: E402
 
-apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
+# the headless runner's thread policy (the engine alone), before torch and numpy load, as
+# main.py --headless applies it
+apply_env_policy(headless=True)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -13,6 +13,16 @@ burns the other core spinning: 300 gd iterations of the 100,000-unknown Poisson 
 10.8-17 s instead of 0.5 s; with ``OMP_WAIT_POLICY=PASSIVE`` 0.63 s. numpy's OpenBLAS threads
 spin likewise (about 0.1 s after each product: ``solver/kernels.py``) until
 ``OPENBLAS_THREAD_TIMEOUT`` says otherwise.
+
+Two policies, by what else the process does (measured, ``docs/BENCHMARKS.md``, "Busy
+machine"). The window's threads sleep at once: its own GUI thread needs a core between the
+run's parallel steps, and a spinning partner holds it (with a short spin the window's run
+went at 0.75-0.78x of headless beside busy processes, sleeping at 0.82-0.97x, in two runs
+each). The headless runner has nothing else to run: its threads spin briefly (30,000 turns,
+about 0.3 ms, a tenth of GNU OpenMP's own) and then sleep. Sleeping at once cost a gd run at
+n = 1000 43% of its quiet speed (a wake-up for each small parallel step); the library's own
+spin lost 74% of it beside busy processes; the short spin keeps the quiet speed (2,364 it/s
+against 1,911 before any policy) and 0.41 of it busy.
 """
 
 from __future__ import annotations
@@ -30,6 +40,9 @@ from pathlib import Path
 # OMP_WAIT_POLICY in libgomp, KMP_BLOCKTIME in libomp), so a user who set any one of them
 # chose how threads wait, and none of the others is added.
 WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0", "KMP_BLOCKTIME": "0"}
+# The headless runner's: a short spin, measured with GNU OpenMP only (the other runtimes'
+# block time counts whole milliseconds and was not measured: they sleep at once, as above).
+HEADLESS_WAIT_POLICY = {"GOMP_SPINCOUNT": "30000", "KMP_BLOCKTIME": "0"}
 # OpenBLAS (numpy's): its pool's threads go to sleep after 2**n cycles idle; 4 is its least.
 OPENBLAS_TIMEOUT = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 # Thread counts: where the user set any, the libraries' own fallbacks between them stand.
@@ -111,12 +124,15 @@ def cores_available() -> int:
     return max(1, cores)
 
 
-def env_policy(environ: MutableMapping[str, str], cores: int) -> dict[str, str]:
+def env_policy(
+    environ: MutableMapping[str, str], cores: int, headless: bool = False
+) -> dict[str, str]:
     """The variables ``apply_env_policy`` adds to ``environ``: idle threads sleep instead of
-    spinning, and as many threads as ``cores``. None that the user set is touched."""
+    spinning (``headless``: after a short spin), and as many threads as ``cores``. None that
+    the user set is touched."""
     out: dict[str, str] = {}
     if not any(k in environ for k in WAIT_POLICY):
-        out.update(WAIT_POLICY)
+        out.update(HEADLESS_WAIT_POLICY if headless else WAIT_POLICY)
     if not any(k in environ for k in OPENBLAS_TIMEOUT):
         out.update(OPENBLAS_TIMEOUT)
     if not any(k in environ for k in THREAD_COUNT_VARS):
@@ -126,13 +142,15 @@ def env_policy(environ: MutableMapping[str, str], cores: int) -> dict[str, str]:
     return out
 
 
-def apply_env_policy(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+def apply_env_policy(
+    environ: MutableMapping[str, str] | None = None, *, headless: bool = False
+) -> dict[str, str]:
     """Set the thread policy in this process's environment (``environ``: another mapping,
     for tests), before torch or numpy is imported; returns what it added. Idempotent: a
     second call finds the first one's values and adds nothing."""
     global applied, came_late
     env = os.environ if environ is None else environ
-    added = env_policy(env, cores_available())
+    added = env_policy(env, cores_available(), headless)
     env.update(added)
     if environ is None:
         if applied is None:
