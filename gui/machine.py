@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from solver.threads import LoadMeter
+from solver.threads import ONE_THREAD_BELOW, LoadMeter
 
 SPARE_ENV = "DESCENT_LAB_SPARE_CORES"
 
@@ -29,9 +29,6 @@ ONE_THREAD = "one thread"  # on one thread throughout, beside the frames
 # Sharing a core, or running beside the frames, needs a core for the frame and one for the
 # solver at once.
 FRAME_CORES = 2
-# With fewer cores than this left free by the other processes, a run's second thread would
-# mostly wait (for a core, then at each parallel step for the other): it runs on one.
-ONE_THREAD_BELOW = 1.5
 
 
 def frame_mode(work: int, releases_gil: bool, can_share: bool, cores: int, spare: float) -> str:

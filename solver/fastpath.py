@@ -28,6 +28,7 @@ from torch import Tensor
 from . import kernels
 from .losses import energy_offset
 from .problems import LinearSystem
+from .threads import ONE_THREAD_BELOW
 from .threads import use_threads as _use_threads  # the run's own thread calls it, between chunks
 
 if TYPE_CHECKING:
@@ -265,15 +266,15 @@ def _averaged(old: float, new: float) -> float:
     return new if math.isinf(old) else 0.5 * old + 0.5 * new
 
 
-def _same_on_one_thread(a: Tensor) -> bool:
+def _same_on_one_thread(a: Tensor, at: Tensor) -> bool:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
     r = torch.randn(a.shape[0], dtype=a.dtype, generator=g)
     threads = torch.get_num_threads()
-    wide = torch.mv(a, x), torch.mv(a.T, r)
+    wide = torch.mv(a, x), torch.mv(at, r)
     _use_threads(1)
     try:
-        one = torch.mv(a, x), torch.mv(a.T, r)
+        one = torch.mv(a, x), torch.mv(at, r)
     finally:
         _use_threads(threads)
     return all(torch.equal(p, q) for p, q in zip(wide, one, strict=True))
@@ -308,9 +309,27 @@ class GdChunks:
         run's numbers do not depend on when another thread asked for a core. (Not so for
         every shape: at n = 700 here Aᵀ r rounded differently.) Decided at the first call, a
         few mat-vecs: ask on the thread that runs the chunks."""
+        return self.rounds_alike()
+
+    def rounds_alike(self) -> bool:
+        """torch has more than one thread here, and A's two products come out bit for bit
+        alike on one thread and on all of them (decided at the first call, a few mat-vecs)."""
         if self._shares is None:
-            self._shares = torch.get_num_threads() > 1 and _same_on_one_thread(self.a)
+            self._shares = torch.get_num_threads() > 1 and _same_on_one_thread(
+                self.a, self._transposed()
+            )
         return self._shares
+
+    def _transposed(self) -> Tensor:
+        return self.a.T
+
+    def follow(self, spare: float) -> bool:
+        """The run's own thread, between chunks: every chunk on one thread while the other
+        processes leave fewer than ``ONE_THREAD_BELOW`` cores free (``spare``), on all of
+        them otherwise; only where that changes no number (``rounds_alike``). Returns
+        ``one_thread``. For a run that no window paces (the headless runner)."""
+        self.one_thread = spare < ONE_THREAD_BELOW and self.rounds_alike()
+        return self.one_thread
 
     def share_core(self, until: float, started: threading.Event | None = None) -> None:
         """Any thread: until ``until`` (``time.perf_counter``), chunks run on one thread and
@@ -400,6 +419,9 @@ class SparseGdChunks(GdChunks):
         # torch's CSR products on one thread beside a frame were not measured: such runs
         # are parked for frames, as before.
         return False
+
+    def _transposed(self) -> Tensor:
+        return self.at
 
     def __init__(
         self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, offset: float,

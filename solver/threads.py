@@ -45,6 +45,9 @@ WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0", "KMP_BLOCKTI
 HEADLESS_WAIT_POLICY = {"GOMP_SPINCOUNT": "30000", "KMP_BLOCKTIME": "0"}
 # OpenBLAS (numpy's): its pool's threads go to sleep after 2**n cycles idle; 4 is its least.
 OPENBLAS_TIMEOUT = {"OPENBLAS_THREAD_TIMEOUT": "4"}
+# With fewer cores than this left free by the other processes, a run's second thread would
+# mostly wait (for a core, then at each parallel step for the other): it runs on one.
+ONE_THREAD_BELOW = 1.5
 # Thread counts: where the user set any, the libraries' own fallbacks between them stand.
 THREAD_COUNT_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
