@@ -28,6 +28,51 @@ def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's hook signature
     configure_process()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_paths():
+    """Every test, whichever module it is in: anything that asks QStandardPaths (the data
+    folder, the crash log's folder) gets a test location, never the user's."""
+    try:
+        from PySide6 import QtCore
+    except ImportError:  # the solver-only tests run without Qt installed
+        yield
+        return
+    QtCore.QStandardPaths.setTestModeEnabled(True)
+    yield
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):  # noqa: ANN001, ANN201 - pytest's fixtures
+    """``make_window(dialogs=False, **kw)``: a shown MainWindow with its own QSettings file
+    and data folder under ``tmp_path``; shut down and flushed after the test."""
+    from PySide6 import QtCore
+
+    from gui.mainwindow import MainWindow
+
+    made = []
+
+    def make(dialogs: bool = False, **kw) -> MainWindow:  # noqa: ANN003
+        settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+        w = MainWindow(settings, tmp_path / "data", dialogs=dialogs, **kw)
+        qtbot.addWidget(w)
+        w.resize(1280, 800)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.shutdown()
+        w.persistence.flush()
+
+
+@pytest.fixture
+def window(make_window):  # noqa: ANN001, ANN201 - pytest's fixtures
+    """One window from ``make_window``."""
+    return make_window()
+
+
 @pytest.fixture
 def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_gui
 
 from gui.autosave import AutosaveStore
 from solver import session as sessions
 from solver.problems import LinearSystem
 
-make_window = test_gui.make_window
 LONG = 60_000
 ROOT = Path(__file__).resolve().parents[1]
 N = 101  # 10,201 entries: beyond AUTOSAVE_INLINE_LIMIT

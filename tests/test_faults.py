@@ -16,7 +16,7 @@ from solver import Run, presets
 from solver.engine import StopReason
 from solver.history import History
 
-make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
+LONG = test_gui.LONG
 
 
 def after(calls: int, then, real):

@@ -1,7 +1,8 @@
 """The live window, driven the way a user drives it (pytest-qt, offscreen).
 
-Every test gets its own QSettings file and data folder under tmp_path, so the user's real
-settings and autosave are never touched. Waits are condition-based with generous timeouts:
+Every test gets its own QSettings file and data folder under tmp_path (the ``make_window``
+and ``window`` fixtures, in conftest.py), so the user's real settings and autosave are never
+touched. Waits are condition-based with generous timeouts:
 a loaded 2-core machine makes things slower, never wrong.
 """
 
@@ -23,38 +24,6 @@ from gui.mainwindow import MainWindow  # noqa: E402
 
 Qt = QtCore.Qt
 LONG = 30_000  # ms: generous, for a busy machine
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_paths():
-    # Belt and braces: anything that asks QStandardPaths gets a test location.
-    QtCore.QStandardPaths.setTestModeEnabled(True)
-    yield
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    made = []
-
-    def make(dialogs: bool = False, **kw) -> MainWindow:
-        settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-        w = MainWindow(settings, tmp_path / "data", dialogs=dialogs, **kw)
-        qtbot.addWidget(w)
-        w.resize(1280, 800)
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
-        w.persistence.flush()
-
-
-@pytest.fixture
-def window(make_window) -> MainWindow:
-    return make_window()
 
 
 def shown_text(label: QtWidgets.QLabel) -> str:

@@ -17,7 +17,6 @@ from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 from gui.mainwindow import APPLICATION, MainWindow
 
-make_window, window = test_gui.make_window, test_gui.window
 shown_text = test_gui.shown_text
 display = test_gui_app.display
 LONG = test_gui.LONG

@@ -13,7 +13,6 @@ import gui.analysis
 from solver import presets
 
 LONG = test_gui.LONG
-make_window = test_gui.make_window
 
 
 def analysed(qtbot, w) -> object:  # noqa: ANN001

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_gui
 
 from solver import session as sessions
 from solver.problems import LinearSystem
-
-make_window = test_gui.make_window
 
 
 def big(seed: int) -> sessions.Session:

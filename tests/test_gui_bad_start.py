@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import test_gui
-
-make_window = test_gui.make_window
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from PySide6 import QtCore, QtGui
 
 from gui.views.curves import CLIP
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 REASON = "lr · L = 0.5 × 5.828 = 2.91 > 2"  # the 3×3 at lr 0.5
 

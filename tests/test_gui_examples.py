@@ -7,7 +7,7 @@ import test_gui
 from solver.examples import EXAMPLES, NO_NUMBER
 
 # The window fixtures of the main GUI tests, shared rather than written twice.
-make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
+LONG = test_gui.LONG
 
 
 def example_action(w: object, key: str) -> object:

@@ -14,7 +14,6 @@ from PySide6 import QtCore
 from gui.views.curves import CurveSet, LogCurve
 from gui.views.plotkit import GuardedPlotWidget, StripLegend
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 
 

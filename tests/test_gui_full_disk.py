@@ -16,7 +16,7 @@ from PySide6 import QtGui
 
 import solver.matrixio
 
-make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
+LONG = test_gui.LONG
 
 
 def full_disk() -> OSError:

@@ -5,10 +5,8 @@ offscreen)."""
 from __future__ import annotations
 
 import numpy as np
-import test_gui
 from PySide6 import QtCore, QtWidgets
 
-make_window, window = test_gui.make_window, test_gui.window
 Qt = QtCore.Qt
 
 A4 = np.array(

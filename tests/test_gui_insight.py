@@ -8,7 +8,6 @@ import test_gui
 
 from solver.problems import LinearSystem
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 
 

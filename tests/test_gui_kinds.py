@@ -4,11 +4,9 @@ losing the keyboard focus or the process."""
 from __future__ import annotations
 
 import pytest
-import test_gui
 from PySide6 import QtWidgets
 
 # The window fixtures of the main GUI tests, shared rather than written twice.
-make_window, window = test_gui.make_window, test_gui.window
 
 
 @pytest.mark.parametrize("first", ["seed-inverse-random", "seed-polyfit", "svd-tall"])

@@ -15,7 +15,6 @@ from test_gui_window import close_deferred
 
 from gui.mainwindow import MainWindow
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 Qt = QtCore.Qt
 SIZES = [(1440, 900), (1024, 700)]

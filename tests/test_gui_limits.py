@@ -25,7 +25,6 @@ from solver import session as sessions  # noqa: E402
 from solver.optimizers import OPTIMIZER_NAMES  # noqa: E402
 
 LONG = test_gui.LONG
-make_window, window = test_gui.make_window, test_gui.window
 
 Qt = QtCore.Qt
 LONG_FUZZ = os.environ.get("DESCENT_LAB_FUZZ") == "long"  # as tests/test_fuzz_inputs.py

@@ -22,7 +22,6 @@ from gui.machine import (
 )
 from gui.model import RUNNING
 
-make_window, window = test_gui.make_window, test_gui.window
 worker, on_torch = test_gui_worker.worker, test_gui_worker.on_torch
 LONG = 60_000
 SMALL, MID = UNPARKED_LIMIT // 2, 4_000_000  # n = 3-ish on the chunks; n = 2000

@@ -10,9 +10,6 @@ import test_gui
 from gui.views.cells import parse_block, parse_number
 from gui.views.tables import ArrayModel
 
-make_window = test_gui.make_window
-window = test_gui.window
-
 
 @pytest.mark.parametrize(
     ("text", "point", "value"),

@@ -21,7 +21,6 @@ import gui.opening
 from gui.opening import LOAD_SYNC_BYTES
 from solver.fileguard import footprint
 
-make_window, window = test_gui.make_window, test_gui.window
 ROOT = Path(__file__).resolve().parents[1]
 N = 400  # 400 × 400 float64: 1.28 MB on disk, beyond LOAD_SYNC_BYTES
 assert N * N * 8 > LOAD_SYNC_BYTES

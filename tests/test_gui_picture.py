@@ -16,7 +16,6 @@ from solver.rates import loss_value
 
 LONG = test_gui.LONG
 LEVELS_DRAWN_AT_LEAST = 6  # of 12: the extent around the path cuts the outer ones
-make_window, window = test_gui.make_window, test_gui.window
 
 
 def finished_run(qtbot, w, **changes) -> None:

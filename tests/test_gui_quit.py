@@ -21,7 +21,7 @@ from quit_cases import CASES, ROOT, autosave_of, launch
 import gui.worker
 from gui.app import threads_left
 
-make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
+LONG = test_gui.LONG
 
 
 @pytest.mark.parametrize(("state", "how"), CASES)

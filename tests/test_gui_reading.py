@@ -11,8 +11,6 @@ import pytest
 import test_gui
 from test_gui_window import _session_file, drop
 
-make_window, window = test_gui.make_window, test_gui.window
-
 
 @pytest.mark.parametrize("name", ["x.csv", "x.mtx", "x.npz", "x.json"])
 def test_a_folder_named_like_a_file_is_called_a_folder(qtbot, window, tmp_path, name):

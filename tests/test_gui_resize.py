@@ -13,7 +13,6 @@ from PySide6 import QtCore, QtWidgets
 from gui.editing import BUILD_SYNC_ENTRIES
 from gui.views.resize import RESIZE_SYNC_CELLS, resized
 
-make_window, window = test_gui.make_window, test_gui.window
 N = 600  # 360,000 cells: beyond the limits below, small enough for a busy test machine
 assert N * N > max(RESIZE_SYNC_CELLS, BUILD_SYNC_ENTRIES)
 

@@ -12,7 +12,6 @@ from solver import presets
 from solver.losses import rounding_floor
 from solver.rates import rate_text
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 Qt = test_gui.QtCore.Qt
 

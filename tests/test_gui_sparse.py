@@ -16,8 +16,6 @@ from gui.views.sparseview import pattern_image
 from solver.sparseio import save_sparse
 
 LONG = test_gui.LONG
-make_window = test_gui.make_window
-window = test_gui.window
 
 
 def tridiagonal(n: int) -> sp.csr_array:

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from solver import presets
 
-make_window, LONG = test_gui.make_window, test_gui.LONG
+LONG = test_gui.LONG
 ACTIONS_PER_RUN = 500
 BENIGN = ("propagateSizeHints",)  # the offscreen platform says this on every window
 

@@ -10,7 +10,7 @@ import test_gui
 from gui.views.svdplots import signed_like
 
 # The window fixtures of the main GUI tests, shared rather than written twice.
-make_window, window, LONG = test_gui.make_window, test_gui.window, test_gui.LONG
+LONG = test_gui.LONG
 
 
 def drawn(c: object) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui.mainwindow import MainWindow
 
-make_window, window = test_gui.make_window, test_gui.window
 LONG = test_gui.LONG
 Qt = QtCore.Qt
 
