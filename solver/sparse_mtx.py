@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from .errors import InputError, key_text, short
-from .sparseio import (
+from .sparse_limits import (
     MAX_DIMENSION,
     MAX_NONZEROS,
     SparseHeader,
-    _canonical,
-    _check_limits,
-    _csr_bytes,
+    canonical,
+    check_limits,
+    csr_bytes,
 )
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def load_mtx(path: Path, field: str) -> scipy.sparse.csr_array:
         )
     # coo -> csr sums duplicates (Matrix Market's meaning of a repeated entry) and sorts.
     coo = sp.coo_array((v, (r, c)), shape=head.shape)
-    return _canonical(coo.tocsr())
+    return canonical(coo.tocsr())
 
 
 def mtx_header(fh: BinaryIO, path: Path, field: str) -> tuple[SparseHeader, int]:
@@ -193,9 +193,9 @@ def mtx_header(fh: BinaryIO, path: Path, field: str) -> tuple[SparseHeader, int]
         body_bytes
         + min(body_bytes, _CHUNK) * _CHUNK_BYTES_FACTOR
         + nnz * _MTX_PARSE_BYTES_PER_ENTRY
-        + _csr_bytes(rows, loaded)
+        + csr_bytes(rows, loaded)
     )
-    _check_limits(head, estimate, field, f"{where}: its size line says")
+    check_limits(head, estimate, field, f"{where}: its size line says")
     return head, line_no
 
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError, key_text, short
-from .sparseio import (
+from .sparse_limits import (
     MAX_DIMENSION,
     NPZ_FORMATS,
     SparseHeader,
-    _canonical,
-    _check_limits,
-    _check_range,
-    _csr_bytes,
-    _finite,
+    canonical,
+    check_limits,
+    check_range,
+    csr_bytes,
+    finite,
 )
 
 if TYPE_CHECKING:
@@ -87,10 +87,10 @@ def load_npz(path: Path, field: str) -> scipy.sparse.csr_array:
             row, col = arrays["coords"][0], arrays["coords"][1]
         else:
             row, col = arrays["row"], arrays["col"]
-        _check_range(row, rows, "row", name, field)
-        _check_range(col, cols, "col", name, field)
+        check_range(row, rows, "row", name, field)
+        check_range(col, cols, "col", name, field)
     if fmt != "dia":  # a dia file's padding outside the matrix is never read; checked below
-        data = _finite(data, f"{name}: its 'data'", field)
+        data = finite(data, f"{name}: its 'data'", field)
     shape = (rows, cols)
     if fmt == "csr":
         m = sp.csr_array((data, arrays["indices"], arrays["indptr"]), shape=shape)
@@ -102,8 +102,8 @@ def load_npz(path: Path, field: str) -> scipy.sparse.csr_array:
         m = sp.bsr_array((data, arrays["indices"], arrays["indptr"]), shape=shape).tocsr()
     else:
         m = sp.dia_array((data, arrays["offsets"]), shape=shape).tocsr()
-        m.data = _finite(m.data, f"{name}: its 'data' (inside the matrix)", field)
-    return _canonical(m)
+        m.data = finite(m.data, f"{name}: its 'data' (inside the matrix)", field)
+    return canonical(m)
 
 
 def npz_layout(npz: np.lib.npyio.NpzFile, name: str, field: str) -> _NpzLayout:
@@ -204,7 +204,7 @@ def npz_layout(npz: np.lib.npyio.NpzFile, name: str, field: str) -> _NpzLayout:
     field_word = {"b": "pattern", "i": "integer", "u": "integer"}.get(kind, "real")
     head = SparseHeader(rows, cols, int(nnz), "general", field_word)
     stored = sum(int(np.prod(shapes[key])) * meta[key][1].itemsize for key in need)
-    _check_limits(head, stored + _csr_bytes(rows, int(nnz)), field, f"{name}: its header says")
+    check_limits(head, stored + csr_bytes(rows, int(nnz)), field, f"{name}: its header says")
     for key in need:
         claimed = int(np.prod(shapes[key])) * meta[key][1].itemsize
         if claimed > meta[key][2]:
@@ -258,4 +258,4 @@ def _check_compressed(
             field, f"{name}: its 'indptr' ends at {indptr[-1]}, but it holds {nnz} entries"
         )
     side = {"csr": "column", "csc": "row", "bsr": "block column"}[fmt]
-    _check_range(indices, minor, "indices", name, field, side)
+    check_range(indices, minor, "indices", name, field, side)

@@ -14,9 +14,7 @@ this one to decide sparse versus dense, and must stay cheap to import.
 from __future__ import annotations
 
 import codecs
-import os
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,18 +22,20 @@ import numpy as np
 
 from .errors import InputError, short
 from .fileguard import MATRIX_MAX_BYTES, check_file, not_a_file
+from .sparse_limits import (
+    MAX_DIMENSION,
+    MAX_NONZEROS,
+    SparseHeader,
+    canonical,
+    finite,
+)
+from .sparse_mtx import load_mtx, mtx_header
+from .sparse_npz import load_npz, npz_layout, npz_source
 
 if TYPE_CHECKING:
     import scipy.sparse
 
 SUPPORTED = (".mtx", ".npz")
-
-# A loaded matrix beyond this many stored entries would crowd out the iterates and the history
-# the app keeps beside it.
-MAX_NONZEROS = 20_000_000
-
-# Indices are stored as int32 (half the memory of int64), and MKL/scipy kernels expect it.
-MAX_DIMENSION = 2**31 - 1
 
 # Up to 1000 x 1000 a matrix stays dense however empty: its mat-vec pair takes well under a
 # millisecond there, and dense keeps what only a dense matrix has (the exact SVD, editable
@@ -44,34 +44,7 @@ MAX_DIMENSION = 2**31 - 1
 SPARSE_MIN_ENTRIES = 1_000_000
 # Beyond 5% filled, a CSR product moves about as many bytes as a dense one and gains nothing.
 SPARSE_MAX_DENSITY = 0.05
-
-# A CSR matrix costs 12 bytes an entry (int32 index, float64 value); converting from
-# coordinates holds both forms at once for a moment, hence about 24.
-BYTES_PER_NONZERO = 24
 FIELDS = ("real", "integer", "pattern", "double")
-NPZ_FORMATS = ("csr", "csc", "coo", "bsr", "dia")
-
-
-@dataclass(frozen=True)
-class SparseHeader:
-    """What a sparse file says of itself before its body is read: enough for a caller to
-    choose sparse or dense storage and to refuse a file too large for the machine.
-
-    ``nnz`` is the count as stored: a symmetric file stores one triangle, so its loaded matrix
-    holds up to twice as many entries. ``field`` and ``symmetry`` use Matrix Market's words
-    (an .npz is always ``general``; its field is ``real``, ``integer`` or ``pattern`` from its
-    data's type).
-    """
-
-    rows: int
-    cols: int
-    nnz: int
-    symmetry: str
-    field: str
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.cols)
 
 
 def density(shape: tuple[int, int], nnz: int) -> float:
@@ -127,8 +100,8 @@ def check_sparse(value: object, field: str) -> scipy.sparse.csr_array:
         raise InputError(
             field, f"has {value.nnz:,} entries; at most {MAX_NONZEROS:,} are supported"
         )
-    out = _canonical(value.copy())
-    _finite(out.data, "a stored", field)
+    out = canonical(value.copy())
+    finite(out.data, "a stored", field)
     for arr in (out.data, out.indices, out.indptr):
         arr.flags.writeable = False
     return out
@@ -155,12 +128,9 @@ def header(path: str | Path, field: str = "file") -> SparseHeader:
     path = _checked_path(path, field)
     try:
         if path.suffix.lower() == ".mtx":
-            from .sparse_mtx import mtx_header
-
             with path.open("rb") as fh:
                 head, _ = mtx_header(fh, path, field)
             return head
-        from .sparse_npz import npz_layout, npz_source
 
         with np.load(npz_source(path, field), allow_pickle=False) as npz:
             return npz_layout(npz, path.name, field).header
@@ -182,10 +152,7 @@ def load_sparse(path: str | Path, field: str = "file") -> scipy.sparse.csr_array
     path = _checked_path(path, field)
     try:
         if path.suffix.lower() == ".mtx":
-            from .sparse_mtx import load_mtx
-
             return load_mtx(path, field)
-        from .sparse_npz import load_npz
 
         return load_npz(path, field)
     except InputError:
@@ -244,32 +211,7 @@ def poisson_2d(rows: int, cols: int) -> scipy.sparse.csr_array:
     lap = sp.kron(eye_r, second_difference(cols), format="csr") + sp.kron(
         second_difference(rows), eye_c, format="csr"
     )
-    return _canonical(lap)
-
-
-# --- shared by sparse_mtx and sparse_npz ---------------------------------------------------
-
-
-def _check_range(
-    index: np.ndarray, top: int, key: str, name: str, field: str, side: str = ""
-) -> None:
-    bad = np.flatnonzero((index < 0) | (index >= top))
-    if bad.size:
-        i = bad[0]
-        what = f" ({side} indices, 0-based)" if side else " (0-based)"
-        raise InputError(
-            field, f"{name}: its {key}[{i}] = {index[i]} is outside 0..{top - 1}{what}"
-        )
-
-
-def _finite(data: np.ndarray, what: str, field: str) -> np.ndarray:
-    out = data.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~np.isfinite(out.reshape(-1)))
-    if bad.size:
-        raise InputError(
-            field, f"{what} entry {bad[0]} is {out.reshape(-1)[bad[0]]}; entries must be finite"
-        )
-    return out
+    return canonical(lap)
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -281,45 +223,6 @@ def _checked_path(path: str | Path, field: str) -> Path:
         raise InputError(field, f"{path.name}: unsupported file type; expected one of {SUPPORTED}")
     check_file(path, field, MATRIX_MAX_BYTES, "matrix file")
     return path
-
-
-def _csr_bytes(rows: int, nnz: int) -> int:
-    """About what a rows-row CSR matrix of nnz entries costs while it is built: the row
-    pointers count too, and a huge row count with few entries is mostly those."""
-    return nnz * BYTES_PER_NONZERO + (rows + 1) * 8
-
-
-def _memory_cap() -> int | None:
-    """Half the machine's physical memory, in bytes, or None where it cannot be asked: what
-    one loaded matrix may take and leave the app, the iterates and the OS room to run."""
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-    return total // 2 if total > 0 else None
-
-
-def _check_limits(head: SparseHeader, estimate: int, field: str, says: str) -> None:
-    size = f"{head.rows} x {head.cols} with {head.nnz:,} entries"
-    if head.nnz > MAX_NONZEROS:
-        raise InputError(field, f"{says} {size}; at most {MAX_NONZEROS:,} entries are supported")
-    cap = _memory_cap()
-    if cap is not None and estimate > cap:
-        raise InputError(
-            field,
-            f"{says} {size}: loading it needs about {estimate / 2**30:,.1f} GiB, more than "
-            f"the {cap / 2**30:,.1f} GiB (half of this machine's memory) a matrix may take",
-        )
-
-
-def _canonical(m: object) -> scipy.sparse.csr_array:
-    """float64 CSR with sorted indices and no duplicates: what every later product assumes."""
-    import scipy.sparse as sp
-
-    out = sp.csr_array(m, dtype=np.float64)
-    out.sum_duplicates()
-    out.sort_indices()
-    return out
 
 
 def _cannot_read(field: str, path: Path, exc: Exception) -> InputError:

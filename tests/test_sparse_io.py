@@ -12,7 +12,7 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from solver import InputError, sparse_mtx, sparseio
+from solver import InputError, sparse_limits, sparse_mtx
 from solver.matrixio import load_matrix
 from solver.resources import resource_path
 from solver.sparseio import (
@@ -211,7 +211,7 @@ def test_a_header_of_a_billion_squared_is_refused_without_reading_the_body(
 def test_a_header_beyond_the_machines_memory_is_refused_naming_its_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sparseio, "_memory_cap", lambda: 2**30)
+    monkeypatch.setattr(sparse_limits, "memory_cap", lambda: 2**30)
     path = write(tmp_path, GENERAL + "100000 100000 19000000\n1 1 1.0\n")
     refused(path, "100000 x 100000 with 19,000,000 entries", "GiB", "half of this machine")
 
