@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import rates
 from .divergence import GROWING as GROWING  # the caption's and the engine's rule
 from .divergence import growing_since, judge, unstable_step
+from .problems import LinearSystem
 from .rates import MEASURE_MIN, QUADRATIC, measured_rate, rate_text, rate_texts
 
 STALL = 500  # iterations without a new best loss that make a run stalled
@@ -308,14 +310,31 @@ def loss_levels(session: object, exact: np.ndarray) -> tuple[float, float | None
     linear system; else 0) and how far above it the loss is rounding in the session's
     precision (``solver.losses.rounding_floor``; None where it cannot be measured)."""
     from .losses import rounding_floor
-    from .problems import LinearSystem
 
     p = session.problem
     found = rounding_floor(p, exact, session.dtype)
     floor = None if found is None else found.loss(session.loss)
     if not isinstance(p, LinearSystem) or session.loss not in QUADRATIC | {"l1_norm", "l2_norm"}:
         return 0.0, floor
-    from .rates import loss_value
-
     x = np.asarray(exact, np.float64).reshape(-1)
-    return loss_value(session.loss, p.A, p.b, x, x), floor
+    return rates.loss_value(session.loss, p.A, p.b, x, x), floor
+
+
+def insight(run: object) -> dict:
+    """The headless summary's measured rate, conjugate gradient's count and the sentence
+    that explains the run for ``run``."""
+    s = run.session
+    problem = run.problem
+    rate = cg = None
+    if isinstance(problem, LinearSystem) and s.loss in QUADRATIC | {"l2_norm"}:
+        a, b = rates.product_matrix(problem), np.asarray(problem.b, float)
+        f_star = rates.loss_value(s.loss, a, b, run.exact, run.exact)
+        rate = rates.measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
+        cg = rates.cg_iterations(problem, s.loss, s.tol)
+    f_star, scale = loss_levels(s, run.exact)
+    said = explain(s, run.analysis(), run.history.loss, run.history.error, f_star, scale)
+    return {
+        "measured_rate": rate,
+        "cg_iterations": cg,
+        "explanation": None if said is None else said.text,
+    }

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis_cache, rates
+from . import analysis_cache, explain, rates
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
@@ -102,7 +102,7 @@ SKIPPED = "--no-analysis: no spectrum, step-size limits, conjugate-gradient coun
 
 
 def _measured_only(run: Run) -> dict:
-    """``rates.insight`` without what needs the analysis: the measured rate alone."""
+    """``explain.insight`` without what needs the analysis: the measured rate alone."""
     from .problems import LinearSystem
 
     s, problem = run.session, run.problem
@@ -122,7 +122,7 @@ def result(run: Run, analysis: bool = True) -> dict:
         return float(v) if math.isfinite(v) else None
 
     x = run.x().reshape(-1)
-    insight = rates.insight(run) if analysis else _measured_only(run)
+    insight = explain.insight(run) if analysis else _measured_only(run)
     return {
         "stop_reason": run.stop_reason.value if run.stop_reason else None,
         "message": run.message,

@@ -116,7 +116,7 @@ class ReferencePath:
         return len(self.loss) - 1
 
 
-def _operator(problem: LinearSystem) -> object:
+def product_matrix(problem: LinearSystem) -> object:
     """A system's matrix for products: sparse as it is held (never formed dense)."""
     return problem.A if problem.sparse else np.asarray(problem.A, float)
 
@@ -137,7 +137,7 @@ def cg_path(
         return None
     import scipy.sparse.linalg as spla
 
-    a, b = _operator(problem), np.asarray(problem.b, float)
+    a, b = product_matrix(problem), np.asarray(problem.b, float)
     x_star = np.asarray(problem.solve(), float).reshape(-1)
     if loss == "energy":
         op, rhs, method = a, b, "conjugate gradient on A x = b"
@@ -179,25 +179,3 @@ def cg_iterations(
         return None
     path = cg_path(problem, loss, tol, max_iter, seconds)
     return None if path is None else path.reached
-
-
-def insight(run: object) -> dict:
-    """The headless summary's measured rate, conjugate gradient's count and the sentence
-    that explains the run (``solver.explain``) for ``run``."""
-    from .explain import explain, loss_levels
-
-    s = run.session
-    problem = run.problem
-    rate = cg = None
-    if isinstance(problem, LinearSystem) and s.loss in QUADRATIC | {"l2_norm"}:
-        a, b = _operator(problem), np.asarray(problem.b, float)
-        f_star = loss_value(s.loss, a, b, run.exact, run.exact)
-        rate = measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
-        cg = cg_iterations(problem, s.loss, s.tol)
-    f_star, scale = loss_levels(s, run.exact)
-    said = explain(s, run.analysis(), run.history.loss, run.history.error, f_star, scale)
-    return {
-        "measured_rate": rate,
-        "cg_iterations": cg,
-        "explanation": None if said is None else said.text,
-    }
