@@ -320,19 +320,22 @@ def loss_levels(session: object, exact: np.ndarray) -> tuple[float, float | None
     return rates.loss_value(session.loss, p.A, p.b, x, x), floor
 
 
-def insight(run: object) -> dict:
+def insight(run: object, analysis: bool = True) -> dict:
     """The headless summary's measured rate, conjugate gradient's count and the sentence
-    that explains the run for ``run``."""
+    that explains the run, for ``run``; ``analysis=False``: the measured rate alone (the
+    others need the run's analysis)."""
     s = run.session
     problem = run.problem
-    rate = cg = None
+    rate = cg = said = None
     if isinstance(problem, LinearSystem) and s.loss in QUADRATIC | {"l2_norm"}:
         a, b = rates.product_matrix(problem), np.asarray(problem.b, float)
         f_star = rates.loss_value(s.loss, a, b, run.exact, run.exact)
-        rate = rates.measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
-        cg = rates.cg_iterations(problem, s.loss, s.tol)
-    f_star, scale = loss_levels(s, run.exact)
-    said = explain(s, run.analysis(), run.history.loss, run.history.error, f_star, scale)
+        rate = measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)
+        if analysis:
+            cg = rates.cg_iterations(problem, s.loss, s.tol)
+    if analysis:
+        f_star, scale = loss_levels(s, run.exact)
+        said = explain(s, run.analysis(), run.history.loss, run.history.error, f_star, scale)
     return {
         "measured_rate": rate,
         "cg_iterations": cg,

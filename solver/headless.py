@@ -31,9 +31,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from . import analysis_cache, explain, rates
+from . import analysis_cache, explain
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
@@ -101,19 +99,6 @@ def _stop_on_signals(runs: list[Run], caught: list[str]) -> Iterator[None]:
 SKIPPED = "--no-analysis: no spectrum, step-size limits, conjugate-gradient count or explanation"
 
 
-def _measured_only(run: Run) -> dict:
-    """``explain.insight`` without what needs the analysis: the measured rate alone."""
-    from .problems import LinearSystem
-
-    s, problem = run.session, run.problem
-    rate = None
-    if isinstance(problem, LinearSystem) and s.loss in rates.QUADRATIC | {"l2_norm"}:
-        a = problem.A if problem.sparse else np.asarray(problem.A, float)
-        f_star = rates.loss_value(s.loss, a, np.asarray(problem.b, float), run.exact, run.exact)
-        rate = rates.measured_rate(run.history.loss, f_star, s.loss in rates.QUADRATIC)
-    return {"measured_rate": rate, "cg_iterations": None, "explanation": None}
-
-
 def result(run: Run, analysis: bool = True) -> dict:
     """The runner's JSON summary of ``run`` (non-finite numbers as null: valid JSON).
     ``analysis=False``: without the analysis (``SKIPPED`` says what is null)."""
@@ -122,7 +107,7 @@ def result(run: Run, analysis: bool = True) -> dict:
         return float(v) if math.isfinite(v) else None
 
     x = run.x().reshape(-1)
-    insight = explain.insight(run) if analysis else _measured_only(run)
+    insight = explain.insight(run, analysis)
     return {
         "stop_reason": run.stop_reason.value if run.stop_reason else None,
         "message": run.message,
