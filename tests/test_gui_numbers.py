@@ -110,3 +110,16 @@ def test_log_axes_label_only_one_two_and_five_of_each_decade(qtbot):
     axis.setLogMode(False, True)
     values = list(np.log10([100.0, 200.0, 300.0, 500.0, 800.0, 900.0, 1000.0]))
     assert axis.logTickStrings(values, 1, 1) == ["10²", "2·10²", "", "5·10²", "", "", "10³"]
+
+
+def test_numbers_are_written_one_way_and_a_readout_names_a_divergence() -> None:
+    """The panels' and the read-outs' numbers come from one rule (``gui.views.texts``): a
+    panel shows a missing or non-finite value as a dash, a read-out at a diverged point
+    says inf or nan."""
+    from gui.views import readouts, texts
+
+    assert texts.fmt(1 / 3) == "0.3333" and texts.fmt(1 / 3, 6) == "0.333333"
+    assert texts.fmt(None) == texts.fmt(float("inf")) == texts.fmt(float("nan")) == "—"
+    assert readouts.fmt(1 / 3) == "0.333333"
+    assert readouts.fmt(float("inf")) == "inf" and readouts.fmt(float("-inf")) == "-inf"
+    assert readouts.fmt(float("nan")) == "nan"

@@ -10,7 +10,6 @@ fields. Nothing here branches on a kind's name. The panel reports what the user 
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Mapping
 
@@ -25,7 +24,9 @@ from .bigspin import fit_spin, limited_spin
 from .columns import FittedNumbers
 from .resize import Resizer
 from .sparseview import SparseMatrixView
+from .status import next_run_note, notice_banner
 from .tables import ArrayModel, MatrixView
+from .texts import fmt
 
 Qt = QtCore.Qt
 
@@ -35,12 +36,6 @@ CHOICE_LABELS = {
     "right": "right:  M X = I",
     "both": "both:  (XM + MX)/2 = I",
 }
-
-
-def fmt(v: float | None, digits: int = 4) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    return f"{v:.{digits}g}"
 
 
 def _analysis_words(problem: object) -> str:
@@ -256,8 +251,6 @@ class MatrixPanel(QtWidgets.QWidget):
         )
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
         model.table_error_changed.connect(self.show_error)
-        from .status import next_run_note, notice_banner
-
         for i, note in enumerate((next_run_note(model), notice_banner(model))):
             self.layout().insertWidget(i, note)
 

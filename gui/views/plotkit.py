@@ -265,10 +265,6 @@ def is_shown(w: QtWidgets.QWidget) -> bool:
     return w.isVisible() and not w.window().isMinimized()
 
 
-def fmt(v: float) -> str:
-    return f"{v:.6g}" if math.isfinite(v) else str(v)
-
-
 class Readout:
     """Crosshair and a text read-out in the plot's corner, rate-limited mouse tracking."""
 

@@ -6,7 +6,12 @@ import math
 
 import numpy as np
 
-from .plotkit import fmt
+from .texts import fmt as _fmt
+
+
+def fmt(v: float) -> str:
+    """A read-out's number: six digits, and inf or nan said as such."""
+    return _fmt(v, 6, nonfinite=None)
 
 
 def reading(src: object, value: float, what: str) -> str:

@@ -15,8 +15,8 @@ from solver import limits
 from solver.rates import rate_texts
 
 from .bigspin import BigSpinBox
-from .matrix import fmt
 from .stepscale import StepScale
+from .texts import fmt
 
 Qt = QtCore.Qt
 

@@ -10,7 +10,7 @@ from collections import deque
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..model import IDLE, PAUSED, RUNNING, STARTING, STARTING_MESSAGE, AppModel
-from .matrix import fmt
+from .texts import fmt
 
 Qt = QtCore.Qt
 

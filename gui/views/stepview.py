@@ -21,8 +21,8 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from .matrix import fmt
 from .tables import ArrayModel, MatrixView
+from .texts import fmt
 
 LIVE_MS = 250  # refresh period while the newest iteration of a live run is on show
 HOVER_MS = 40  # coalesces crosshair moves
