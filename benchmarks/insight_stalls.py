@@ -64,8 +64,9 @@ def main() -> int:
 
     from PySide6 import QtCore
 
-    from gui.app import configure_application, settle_process
+    from gui.app import configure_application
     from gui.mainwindow import MainWindow
+    from gui.process import settle_process
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     configure_application(app)

@@ -2,7 +2,7 @@
 
 Rooms, top to bottom (arrows point down; pyproject's import contracts check them):
 
-* ``app``          process set-up (``configure_process``, ``settle_process``) and start-up
+* ``app``          start-up: the application, the first paint, quitting
 * ``mainwindow``   docks, toolbar, status bar and the wiring between them
 * ``menus``        every action and menu, and which of them can act now
 * ``layout``       window geometry and dock layout: saved, fitted to the screen, reset
@@ -21,7 +21,10 @@ Rooms, top to bottom (arrows point down; pyproject's import contracts check them
 * ``autosave``     the autosave's files: every array it needs, content-named, shared by every
                    window on the data folder under a lock; what no autosave names is removed
 * ``model``        ``AppModel``: session, runs (``RunRecord``), selection, inspected iteration
-* ``views/``       docks and plots; each subscribes to the model and keeps its own state
+* ``views/``       docks and plots; each subscribes to the model and keeps its own state;
+                   ``views/texts`` writes their numbers
+* ``process``      process-wide settings: before the window (``configure_process``) and once
+                   the solver and plots are in (``settle_process``)
 
 Nothing on the start-up path (``app``, ``mainwindow`` and what it imports at module level)
 imports torch or pyqtgraph: the window paints first, then loads them.

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -34,9 +33,8 @@ import time
 
 from PySide6 import QtCore, QtWidgets
 
-from solver.threads import apply_env_policy
-
 from .mainwindow import APPLICATION, ORGANIZATION, MainWindow
+from .process import configure_process
 
 # At quit, how long the window waits for pyqtgraph's import, if under way, to end (~0.2 s).
 PLOTS_IMPORT_WAIT = 5.0
@@ -66,28 +64,6 @@ QListWidget#devices::item { padding: 4px; }
 QListWidget#devices::item:selected { background: #cfe0fb; color: black; }
 QListWidget#devices::item:disabled { color: #9aa1ab; }
 """
-
-
-def configure_process() -> None:
-    """Process-wide settings the live window depends on (the app and the tests alike)."""
-    # main.py applied it before numpy loaded; a window opened another way (a benchmark, a
-    # test) still gets it before torch, which the window imports only after its first paint.
-    apply_env_policy()
-    # The GUI thread only waits this long for the GIL when the solver thread holds it, so a
-    # Python callback in the event loop (a timer, a mouse move) never waits the default 5 ms.
-    sys.setswitchinterval(0.001)
-
-
-def settle_process() -> None:
-    """Once the solver and plots are loaded: pyqtgraph's patches, and a frozen heap."""
-    from .views.plotkit import install_patches
-
-    install_patches()
-    # torch, numpy, Qt and pyqtgraph leave ~230k long-lived objects; a full collection
-    # walks them all (~150 ms here) in whichever thread trips it, mid-run, holding the
-    # GIL: a visible stall. Frozen, they are skipped by every later collection.
-    gc.collect()
-    gc.freeze()
 
 
 def configure_application(app: QtWidgets.QApplication) -> None:

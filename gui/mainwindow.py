@@ -27,6 +27,7 @@ from .loader import StartupLoader
 from .menus import WindowMenus
 from .model import STARTING, AppModel
 from .persistence import Initial, Persistence, default_data_dir
+from .process import settle_process
 from .race import Race
 from .undo import SessionUndo
 from .views.controls import RunToolbar
@@ -373,8 +374,6 @@ class MainWindow(QtWidgets.QMainWindow):
         """Once the solver and the plots are both in: the final layout, a frozen heap."""
         if self.plots is None or not self.model.ready or self._settled:
             return
-        from .app import settle_process
-
         self._settled = True
         self.layout_.filled()
         settle_process()

@@ -1,6 +1,6 @@
 """Test set-up shared by every module: the GUI tests run offscreen, in a process configured
 exactly as the app configures itself (``solver.threads.apply_env_policy``, then
-``gui.app.configure_process``)."""
+``gui.process.configure_process``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's hook signature
     try:
-        from gui.app import configure_process
+        from gui.process import configure_process
     except ImportError:  # the solver-only tests run without Qt installed
         return
     configure_process()

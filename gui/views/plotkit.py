@@ -1,5 +1,5 @@
 """Plot building blocks on top of pyqtgraph: fast axes, guarded painting, range keeping,
-crosshair read-outs, and the pyqtgraph patches ``gui.app.configure_process`` installs.
+crosshair read-outs, and the pyqtgraph patches ``gui.process.settle_process`` installs.
 
 Imported after the window is up: pyqtgraph is not on the startup path.
 """
