@@ -17,13 +17,13 @@ a reader always sees valid entries below the length it read.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import replacing
 
 MAX_TRACKED = 64
 TRAJECTORY_BUDGET = 32 * 2**20
@@ -249,13 +249,8 @@ def save_csv(
     path: str | Path,
     derived: tuple[list[str], Callable[[np.ndarray], np.ndarray]] | None = None,
 ) -> None:
-    """``history.to_csv`` written beside ``path`` and renamed into place: a file at ``path``
-    is always complete (a full disk or an interrupt leaves the previous one, or none)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    """``history.to_csv`` written beside ``path`` and renamed into place
+    (``solver.atomic``): a file at ``path`` is always complete (a full disk or an interrupt
+    leaves the previous one, or none)."""
+    with replacing(path) as tmp:
         history.to_csv(tmp, derived)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
