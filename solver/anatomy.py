@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .precisions import precision
 from .problems import Inverse, LinearSystem, Problem
 
 # the loss's derivative in r, and how the formula reads for A (or R = the inverse's residual)
@@ -77,7 +78,7 @@ def autograd_gradient(session: object, x: np.ndarray) -> tuple[float, np.ndarray
     from .losses import loss_function
 
     problem = session.problem
-    dtype = getattr(torch, session.dtype)  # "float32" | "float64", as the session validated
+    dtype = precision(session.dtype).torch()
     bound = problem.bind(torch.device("cpu"), dtype)
     fn = loss_function(session.loss, problem, bound.tensors)
     xt = torch.tensor(np.asarray(x, np.float64).reshape(problem.unknown_shape), dtype=dtype)

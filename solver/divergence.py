@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .precisions import precision
+
 GROWING = 5  # iterations of growth above the start that make a divergence clear
 HUGE = 1e30  # growth over the start that no converging run shows, whatever its optimizer
-FLOAT_MAX = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max)}
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _growth_reason(loss: float, start: float, growth: float, dtype: str) -> str 
     """Why a growing loss is certain to diverge whatever the optimizer; None if it is not."""
     if start > 0 and loss >= HUGE * start:
         return f"the loss has grown {loss / start:.3g}-fold since its start"
-    top = FLOAT_MAX.get(dtype, FLOAT_MAX["float64"])
+    top = precision(dtype).max
     room = math.log(top) - math.log(max(loss, 1e-300))  # growth the dtype has left
     if growth > 1 and math.isfinite(growth) and room < GROWING * math.log(growth):
         return (

@@ -37,10 +37,9 @@ from .history import History
 from .kinds import initial_x, kind_of
 from .losses import loss_function
 from .optimizers import make_torch_optimizer
+from .precisions import precision
 from .results import RunResults
 from .session import Session
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 # Rows per flushed block: bounded by count and by bytes of x copied per block.
 BLOCK_ROWS = 256
@@ -85,7 +84,7 @@ class Run(RunResults):
         self.session = session
         self.problem = session.problem
         self.device = resolve_device(session.device)
-        self.dtype = DTYPES[session.dtype]
+        self.dtype = precision(session.dtype).torch()
         self.lazy = self.device.type != "cpu" if lazy is None else lazy
         # tol = 0 means no tolerance: rounding can take the energy loss just below zero.
         self.tol = session.tol

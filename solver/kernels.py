@@ -20,6 +20,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from .precisions import numpy_of
 from .threads import use_threads
 
 # Below this many entries a mat-vec is cheaper than the Python around it: torch.mv always.
@@ -136,7 +137,7 @@ def _torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Ten
 
 
 def _scipy_pair(a: object, dtype: torch.dtype) -> tuple[Callable, Callable]:
-    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    np_dtype = numpy_of(dtype)
     fwd = a.astype(np_dtype)
     adj = fwd.T.tocsr()  # a row-major transpose: Aᵀ r streams rows, as A x does
 

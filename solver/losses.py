@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError, short
+from .precisions import PRECISIONS, precision
 from .spectra import Spectrum, spd_refusal
 
 if TYPE_CHECKING:
@@ -183,7 +184,6 @@ def curvature_errors(
 # How close to its minimum a run in each precision can be told apart from rounding. The
 # explanation says "at rounding" below it, and the displays show 0 there.
 
-EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 # Rounding errors of a product, a sum of products and a subtraction add up to a few units in
 # the last place of the terms, and gd stops moving x where lr·∇f is below half a unit of x,
 # which κ amplifies (not modelled: a margin instead). Measured plateaus, in units of eps times
@@ -230,7 +230,7 @@ class RoundingFloor:
 
     @property
     def eps(self) -> float:
-        return EPS[self.dtype]
+        return precision(self.dtype).eps
 
     @property
     def residual(self) -> float:
@@ -258,7 +258,8 @@ def rounding_floor(problem: Problem, exact: np.ndarray, dtype: str) -> RoundingF
     The residual's terms are measured, not derived per kind: r(0) is minus the target (b, I,
     M), and r(x* + h·x*∘ξ) − r(x*) over h is K(x*∘ξ), whose square averaged over random signs ξ
     is the sum of its terms' squares."""
-    eps = EPS.get(dtype)
+    known = PRECISIONS.get(dtype)
+    eps = None if known is None else known.eps
     x = np.asarray(exact, np.float64).reshape(1, -1)
     if eps is None or not np.all(np.isfinite(x)):
         return None
@@ -272,7 +273,7 @@ def rounding_floor(problem: Problem, exact: np.ndarray, dtype: str) -> RoundingF
     m = int(r.shape[1])
     scale = math.sqrt(float(np.mean(terms)))
     r_star = float(np.linalg.norm(r[1]))
-    if r_star <= SLACK * EPS["float64"] * scale * math.sqrt(m):
+    if r_star <= SLACK * precision("float64").eps * scale * math.sqrt(m):
         r_star = 0.0  # a consistent system: r(x*) here is float64's own rounding
     b = np.asarray(getattr(problem, "b", np.zeros(0)), np.float64).reshape(-1)
     # the energy's terms, where it has some (a square A: b and x* of one size)
@@ -294,7 +295,8 @@ def gradient_floor(loss: str, problem: Problem, dtype: str) -> float | None:
     None where no closed form is written (``solver.anatomy``) or the gradient at 0 is 0."""
     from .anatomy import closed_form_gradient
 
-    eps = EPS.get(dtype)
+    known = PRECISIONS.get(dtype)
+    eps = None if known is None else known.eps
     n = int(np.prod(problem.unknown_shape))
     g = None if eps is None else closed_form_gradient(loss, problem, np.zeros(n))
     size = 0.0 if g is None else float(np.max(np.abs(g), initial=0.0))

@@ -26,10 +26,11 @@ from .fileguard import SESSION_MAX_BYTES, read_text
 from .kinds import KINDS, kind_of
 from .losses import LOSSES, check_applicable
 from .matrixio import STORAGES, check_array, load_matrix, load_operator
+from .precisions import NAMES
 from .problems import Problem
 
 VERSION = 1
-DTYPES = ("float32", "float64")
+DTYPES = tuple(sorted(NAMES))  # as the refusal lists them
 INIT_KINDS = ("zeros", "rand", "randn", "values")
 PROBLEM_KINDS = tuple(KINDS)
 

@@ -12,7 +12,8 @@ from solver import session as sessions
 from solver.analysis import analyze
 from solver.engine import Run
 from solver.explain import GROWING, STALL, divergence_onset, explain, loss_levels, rate_text
-from solver.losses import EPS, LOSS_FLOORS, LOSSES, rounding_floor
+from solver.losses import LOSS_FLOORS, LOSSES, rounding_floor
+from solver.precisions import PRECISIONS
 from solver.problems import LinearSystem
 from solver.rates import rate_texts
 
@@ -188,7 +189,7 @@ def test_every_loss_knows_its_rounding_floor_in_both_precisions():
     assert set(LOSS_FLOORS) | {"energy"} == set(LOSSES)
     s = presets.build("seed-3x3")
     floors = {dt: rounding_floor(s.problem, s.problem.exact, dt) for dt in ("float32", "float64")}
-    ratio = EPS["float32"] / EPS["float64"]
+    ratio = PRECISIONS["float32"].eps / PRECISIONS["float64"].eps
     for name in LOSS_FLOORS:
         f32, f64 = floors["float32"].loss(name), floors["float64"].loss(name)
         assert 0 < f64 < f32

@@ -12,6 +12,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from solver import limits
+from solver.precisions import NAMES
 from solver.rates import rate_texts
 
 from .bigspin import BigSpinBox
@@ -174,7 +175,7 @@ class SolverPanel(QtWidgets.QWidget):
             "lr · L > 2 + 2β), or it has grown 1e30-fold or would overflow within five more"
         )
         self.dtype = QtWidgets.QComboBox()
-        self.dtype.addItems(["float64", "float32"])
+        self.dtype.addItems(list(NAMES))
         self.init = QtWidgets.QComboBox()
         self.seed = BigSpinBox(limits.SEED)
         self.track = QtWidgets.QLineEdit()
