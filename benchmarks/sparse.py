@@ -292,7 +292,7 @@ problem right after the load (timed per event: a layout request of the main wind
 queued call of ~100 ms each), not the analysis thread (its longest hold of the GIL, in \
 SuperLU, measured ~50 ms alone); the first second of the run stalled at most \
 {win["start"] * 1e3:.0f} ms (creating the run, the first frame's layout). gd runs in the \
-GIL-free sparse chunk (`solver.fastpath.sparse_gd_chunk`) on torch's CSR products.
+GIL-free sparse chunk (`solver.scripted.sparse_gd_chunk`) on torch's CSR products.
 """
     write_section("Sparse", body)
 

@@ -100,10 +100,10 @@ def warm_optimizers() -> None:
     try:
         import torch._dynamo  # noqa: F401
 
-        from solver import fastpath
+        from solver import scripted
 
-        fastpath.chunk_function()  # and the gd chunks are scripted before a Run needs them
-        fastpath.sparse_chunk_function()
+        scripted.chunk_function()  # and the gd chunks are scripted before a Run needs them
+        scripted.sparse_chunk_function()
     except Exception:  # noqa: S110 - only a warm-up: the first use would do it anyway
         pass
 

@@ -71,6 +71,13 @@ def _check_engine() -> int:
     inverse.advance(5)
     if len(inverse.history) != 6:
         raise SelfTestError("the inverse problem did not advance")
+    from solver import scripted
+
+    # TorchScript compiles from source: a bundle without solver/scripted.py beside it would
+    # run every gd update in the slower Python loop, silently
+    for made in (scripted.chunk_function, scripted.sparse_chunk_function):
+        if made() is None:
+            raise SelfTestError(f"the gd fast path is off: {scripted.unavailable_reason}")
     return count
 
 

@@ -39,6 +39,7 @@ from .losses import loss_function
 from .optimizers import make_torch_optimizer
 from .precisions import precision
 from .results import RunResults
+from .scripted import ChunkFn
 from .session import Session
 
 # Rows per flushed block: bounded by count and by bytes of x copied per block.
@@ -170,7 +171,7 @@ class Run(RunResults):
     def _initial_x(self) -> torch.Tensor:
         return initial_x(self.session, self.dtype).to(self.device).contiguous().clone()
 
-    def _fast_chunk(self) -> fastpath.ChunkFn | None:
+    def _fast_chunk(self) -> ChunkFn | None:
         """The scripted chunk if this run takes the fast path now, else None."""
         if self._fast is None:
             return None
@@ -236,7 +237,7 @@ class Run(RunResults):
             self._xd.copy_(start)
             raise
 
-    def _apply_chunk(self, fn: fastpath.ChunkFn, limit: int, deadline: float | None) -> int:
+    def _apply_chunk(self, fn: ChunkFn, limit: int, deadline: float | None) -> int:
         """Up to ``limit`` updates in one GIL-free call, recorded as ``_record`` would; the
         stop rules act on the last row (a chunk ends at the first row that stops)."""
         row = len(self._losses)
@@ -259,7 +260,7 @@ class Run(RunResults):
         self._check_eager(losses[-1], watched=True)
         return len(losses)
 
-    def _rewind_chunk(self, fn: fastpath.ChunkFn, start: torch.Tensor | None, row: int,
+    def _rewind_chunk(self, fn: ChunkFn, start: torch.Tensor | None, row: int,
                       j: int, losses: list[float]) -> list[float]:  # fmt: skip
         """Put ``x`` back at the chunk's row ``j``: from the block, which holds whole rows,
         or by applying the chunk again from its ``start`` up to that row (a narrow block)."""

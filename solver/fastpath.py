@@ -1,15 +1,11 @@
-"""Plain gradient descent on a dense linear system, a chunk of updates in one call without the GIL.
+"""Plain gradient descent on a linear system, a chunk of updates in one call without the GIL:
+which runs take that path (``plan``), how long each chunk is, and how many threads it runs
+on (``GdChunks``). The chunk functions themselves, TorchScript, are ``solver.scripted``.
 
 At small n an update in the Python loop (``engine.Run``) is ~90 µs of Python that holds the
 GIL for nearly all of it, so a GUI thread beside it gets the interpreter only at switch
-intervals. ``gd_chunk`` does the same updates — one forward and one autograd backward each,
-the same torch operations in the same order, so the numbers are bit for bit the loop's — as a
-TorchScript function: the interpreter runs in C++ and lets go of the GIL for the whole call.
-
-TorchScript compiles from the ``.py`` source, so this module is scripted lazily (on first use,
-once per process) and a frozen app must ship this file as source (see ``build.spec``). If
-scripting fails for any reason, ``chunk_function()`` returns None for good, ``unavailable_reason``
-says why, and the engine keeps its Python loop.
+intervals. A chunk does the same updates, the numbers bit for bit the loop's, with the GIL
+let go for the whole call.
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -28,6 +23,7 @@ from torch import Tensor
 from . import kernels
 from .losses import energy_offset
 from .problems import LinearSystem
+from .scripted import ChunkFn, chunk_function, sparse_chunk_function
 from .threads import ONE_THREAD_BELOW
 from .threads import use_threads as _use_threads  # the run's own thread calls it, between chunks
 
@@ -51,200 +47,6 @@ LONG_UPDATE_SECONDS = 0.0005
 # Per thread: the torch threads it had before a chunk that shares a core
 # (``GdChunks.share_core``) took it down to one; ``widen`` gives them back.
 _before_sharing = threading.local()
-
-# Why the fast path is off in this process (None while it is on, or not yet tried).
-unavailable_reason: str | None = None
-
-# (a, b, x, xd, loss, lr, kind, tol, steps, rows) -> (new losses, last loss): gd_chunk's.
-ChunkFn = Callable[..., tuple[list[float], Tensor]]
-
-_lock = threading.Lock()
-_tried = False
-_scripted: ChunkFn | None = None
-
-
-def _loss(r: Tensor, kind: int) -> Tensor:
-    # Term for term solver.losses: a different expression would round differently.
-    if kind == 3:
-        return torch.linalg.vector_norm(r)
-    f = r.reshape(-1)
-    if kind == 0:
-        return 0.5 * torch.dot(f, f)
-    if kind == 1:
-        return torch.dot(f, f)
-    return torch.dot(f, f) / f.numel()
-
-
-def gd_chunk(
-    a: Tensor,
-    b: Tensor,
-    x: Tensor,
-    xd: Tensor,
-    loss: Tensor,
-    lr: float,
-    kind: int,
-    tol: float,
-    steps: int,
-    rows: Tensor,
-) -> tuple[list[float], Tensor]:
-    """Up to ``steps`` updates ``x <- x - lr * grad(loss)``; returns each new loss and the last
-    loss tensor (with its graph, for the next update).
-
-    ``x`` is the leaf that requires grad and ``loss`` its loss at the current point; ``xd`` is
-    ``x.detach()`` (the same storage, updated in place). Row ``i`` of ``rows`` receives the
-    point after update ``i``. Stops after the first loss that is not finite or is below
-    ``tol`` (when ``tol > 0``), that update included, as the engine's stop rules do.
-    """
-    out: list[float] = []
-    for i in range(steps):
-        g = torch.autograd.grad([loss], [x])[0]
-        assert g is not None
-        xd.sub_(g, alpha=lr)
-        loss = _loss(torch.mv(a, x) - b, kind)
-        v = float(loss.item())
-        out.append(v)
-        rows[i].copy_(xd)
-        if not math.isfinite(v) or (tol > 0 and v < tol):
-            break
-    return out, loss
-
-
-def sparse_gd_chunk(
-    a: Tensor,
-    at: Tensor,
-    b: Tensor,
-    xd: Tensor,
-    r: Tensor,
-    exact: Tensor,
-    cols: Tensor,
-    lr: float,
-    kind: int,
-    offset: float,
-    tol: float,
-    steps: int,
-    rows: Tensor,
-    norms: Tensor,
-) -> tuple[list[float], Tensor]:
-    """``gd_chunk`` for a sparse ``A`` (torch CSR, ``at`` its transpose): up to ``steps``
-    updates from ``xd``, whose residual is ``r``; returns each new loss and the last residual.
-
-    TorchScript's autograd through a CSR product transposes the matrix on every backward
-    (~130 ms on the 100,000-unknown preset), so the gradient is autograd's own expression
-    written out, in its order of operations, giving the loop's numbers bit for bit: for
-    ``c·f·f`` (f = r) autograd sends ``f·c + f·c`` to the product's adjoint; for the energy,
-    ``½(r − b)`` on the direct path plus ``Aᵀ(½x)``. Row ``i`` of ``rows`` receives the
-    tracked unknowns ``cols`` after update ``i``, row ``i`` of ``norms`` (‖r‖, ‖x − x*‖).
-    """
-    out: list[float] = []
-    n = r.numel()
-    c = 0.5 if kind == 0 else (1.0 if kind == 1 else 1.0 / n)
-    for i in range(steps):
-        if kind == 4:
-            g = torch.mv(at, 0.5 * xd) + 0.5 * (r - b)
-        else:
-            h = r * c
-            g = torch.mv(at, h + h)
-        xd.sub_(g, alpha=lr)
-        r = torch.mv(a, xd) - b
-        if kind == 4:
-            loss = 0.5 * torch.dot(xd, r - b) + offset
-        else:
-            loss = _loss(r, kind)
-        v = float(loss.item())
-        out.append(v)
-        rows[i].copy_(xd.index_select(0, cols))
-        norms[i, 0] = torch.linalg.vector_norm(r)
-        norms[i, 1] = torch.linalg.vector_norm(xd - exact)
-        if not math.isfinite(v) or (tol > 0 and v < tol):
-            break
-    return out, r
-
-
-def _script(fn: Callable, check: Callable[[Callable], None]) -> Callable:
-    with warnings.catch_warnings():
-        # torch 2.13 deprecates torch.jit.script in favour of torch.compile, which has no
-        # GIL-free CPU interpreter to offer here; the notice says nothing to a user.
-        warnings.filterwarnings(
-            "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
-        )
-        scripted = torch.jit.script(fn)
-    check(scripted)
-    return scripted
-
-
-def _self_check(fn: ChunkFn) -> None:
-    """Run a few updates both ways on a tiny system: a scripted function that disagrees with
-    the Python one is not used. It also warms the profiling executor up, off a user's run."""
-    results = []
-    for f in (gd_chunk, fn):
-        a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=torch.float64)
-        b = torch.tensor([1.0, -1.0], dtype=torch.float64)
-        x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
-        rows = torch.empty(4, 2, dtype=torch.float64)
-        loss = _loss(torch.mv(a, x) - b, 0)
-        for _ in range(3):  # the profiling executor optimises on a later call than the first
-            losses, loss = f(a, b, x, x.detach(), loss, 0.01, 0, 0.0, 4, rows)
-        results.append((losses, rows.tolist()))
-    if results[0] != results[1]:
-        raise RuntimeError("the scripted chunk disagreed with the Python one")
-
-
-def chunk_function() -> ChunkFn | None:
-    """The scripted ``gd_chunk``, scripted on the first call (thread-safe), or None when
-    scripting failed in this process (``unavailable_reason`` says why)."""
-    global _tried, _scripted, unavailable_reason
-    if _tried:
-        return _scripted
-    with _lock:
-        if not _tried:
-            try:
-                _scripted = _script(gd_chunk, _self_check)
-            except Exception as exc:  # no source (frozen), a torch fault: the loop, for good
-                _scripted = None
-                unavailable_reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            _tried = True
-    return _scripted
-
-
-def _sparse_self_check(fn: Callable) -> None:
-    """``_self_check`` for the sparse chunk, each loss kind on a tiny CSR system."""
-    a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=torch.float64)
-    with kernels.csr_quiet():
-        csr, csr_t = a.to_sparse_csr(), a.T.contiguous().to_sparse_csr()
-    b = torch.tensor([1.0, -1.0], dtype=torch.float64)
-    cols, exact = torch.tensor([1, 0]), torch.tensor([0.4, -0.4], dtype=torch.float64)
-    for kind in (0, 1, 2, 4):
-        results = []
-        for f in (sparse_gd_chunk, fn):
-            x = torch.zeros(2, dtype=torch.float64)
-            rows, norms = (torch.empty(4, 2, dtype=torch.float64) for _ in range(2))
-            r = torch.mv(csr, x) - b
-            for _ in range(3):  # as _self_check: past the profiling executor's first calls
-                args = (exact, cols, 0.01, kind, 0.3, 0.0, 4, rows, norms)
-                losses, r = f(csr, csr_t, b, x, r, *args)
-            results.append((losses, rows.tolist(), norms.tolist()))
-        if results[0] != results[1]:
-            raise RuntimeError("the scripted sparse chunk disagreed with the Python one")
-
-
-_sparse_tried = False
-_sparse_scripted: Callable | None = None
-
-
-def sparse_chunk_function() -> Callable | None:
-    """``chunk_function`` for ``sparse_gd_chunk``; ``unavailable_reason`` is shared."""
-    global _sparse_tried, _sparse_scripted, unavailable_reason
-    if _sparse_tried:
-        return _sparse_scripted
-    with _lock:
-        if not _sparse_tried:
-            try:
-                _sparse_scripted = _script(sparse_gd_chunk, _sparse_self_check)
-            except Exception as exc:  # as chunk_function
-                _sparse_scripted = None
-                unavailable_reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            _sparse_tried = True
-    return _sparse_scripted
 
 
 def _narrow() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, engine, fastpath, kernels, presets
+from solver import LinearSystem, Run, Session, engine, kernels, presets, scripted
 from solver import session as sessions
 from solver.history import History
 from solver.presets import A_MAT, B_VEC
@@ -35,7 +35,7 @@ def make(problem: dict | None = None, **top: object) -> sessions.Session:
 def both(s: sessions.Session) -> tuple[Run, Run]:
     """The same session on the fast path and on the Python loop."""
     fast, slow = Run(s), Run(s, fast_path=False)
-    assert fast.releases_gil, fastpath.unavailable_reason
+    assert fast.releases_gil, scripted.unavailable_reason
     assert not slow.releases_gil
     return fast, slow
 
@@ -59,7 +59,7 @@ class Chunks:
     """Stands in for the scripted chunk: counts the calls, records each one's size, and can
     act (on the run's thread) after a given call returns."""
 
-    def __init__(self, real: fastpath.ChunkFn) -> None:
+    def __init__(self, real: scripted.ChunkFn) -> None:
         self.real = real
         self.steps: list[int] = []
         self.after: dict[int, Callable[[], None]] = {}
@@ -74,19 +74,19 @@ class Chunks:
 
 @pytest.fixture
 def chunks(monkeypatch: pytest.MonkeyPatch) -> Chunks:
-    real = fastpath.chunk_function()
-    assert real is not None, fastpath.unavailable_reason
+    real = scripted.chunk_function()
+    assert real is not None, scripted.unavailable_reason
     spy = Chunks(real)
-    monkeypatch.setattr(fastpath, "_scripted", spy)
+    monkeypatch.setattr(scripted.chunk_function, "scripted", spy)
     return spy
 
 
 @pytest.fixture
 def unscripted(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process as if it had not tried to script the fast path yet."""
-    monkeypatch.setattr(fastpath, "_tried", False)
-    monkeypatch.setattr(fastpath, "_scripted", None)
-    monkeypatch.setattr(fastpath, "unavailable_reason", None)
+    monkeypatch.setattr(scripted.chunk_function, "tried", False)
+    monkeypatch.setattr(scripted.chunk_function, "scripted", None)
+    monkeypatch.setattr(scripted, "unavailable_reason", None)
 
 
 # -- the same run both ways ----------------------------------------------------------------
@@ -371,8 +371,8 @@ def test_without_sources_the_run_is_the_loops(unscripted, monkeypatch) -> None:
     run = Run(s)
     assert not run.releases_gil
     run.advance()
-    assert fastpath.chunk_function() is None
-    assert fastpath.unavailable_reason.startswith("OSError: Can't get source")
+    assert scripted.chunk_function() is None
+    assert scripted.unavailable_reason.startswith("OSError: Can't get source")
     slow = Run(s, fast_path=False)
     slow.advance()
     assert_same_run(run, slow)
@@ -393,7 +393,7 @@ def test_scripting_happens_once_for_all_threads_and_keeps_warnings_local(
 
     def first_use() -> None:
         go.wait(WAIT)
-        got.append(fastpath.chunk_function())
+        got.append(scripted.chunk_function())
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")  # a deprecation notice that got out would be seen
@@ -405,7 +405,7 @@ def test_scripting_happens_once_for_all_threads_and_keeps_warnings_local(
             t.join(WAIT)
         assert list(warnings.filters) == filters  # no filter left behind
     assert len(calls) == 1 and len(got) == 4 and got[0] is not None
-    assert all(g is got[0] for g in got) and fastpath.unavailable_reason is None
+    assert all(g is got[0] for g in got) and scripted.unavailable_reason is None
     assert not [w for w in seen if "torch.jit.script" in str(w.message)]
 
 
@@ -415,8 +415,8 @@ def test_a_python_thread_runs_while_one_chunk_does() -> None:
     which the thread does once it has seen the chunk's first row and then counted to 10,000
     in pure Python. Had the chunk held the GIL, the thread could not have counted during it:
     the chunk would have run all its steps, with finite losses."""
-    chunk = fastpath.chunk_function()
-    assert chunk is not None, fastpath.unavailable_reason
+    chunk = scripted.chunk_function()
+    assert chunk is not None, scripted.unavailable_reason
     a = torch.tensor(A_MAT, dtype=torch.float64)
     b = torch.tensor(B_VEC, dtype=torch.float64)
     x = torch.zeros(3, dtype=torch.float64, requires_grad=True)

@@ -1,4 +1,4 @@
-"""The sparse fast path (``fastpath.sparse_gd_chunk``): plain gd on a sparse system in one
+"""The sparse fast path (``scripted.sparse_gd_chunk``): plain gd on a sparse system in one
 GIL-free call per chunk, with autograd's gradient written out. It must be the autograd loop's
 run bit for bit — losses, norms, tracked unknowns, stops — for every loss it takes, and keep
 the loop wherever it does not apply."""
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, fastpath, kernels, sparseio
+from solver import LinearSystem, Run, Session, fastpath, kernels, scripted, sparseio
 
 RUN_LOSSES = ["half_sum_squares", "sum_squares", "mse", "energy"]
 
@@ -46,7 +46,7 @@ def assert_identical(fast: Run, slow: Run) -> None:
 
 def both(s: Session) -> tuple[Run, Run]:
     fast, slow = Run(s), Run(s, fast_path=False)
-    assert isinstance(fast._fast, fastpath.SparseGdChunks), fastpath.unavailable_reason
+    assert isinstance(fast._fast, fastpath.SparseGdChunks), scripted.unavailable_reason
     assert fast.releases_gil and not slow.releases_gil
     return fast, slow
 
@@ -135,7 +135,7 @@ def test_the_start_up_warm_up_prints_no_beta_notice() -> None:
     import sys
     from pathlib import Path
 
-    code = "from solver import fastpath; assert fastpath.sparse_chunk_function() is not None"
+    code = "from solver import scripted; assert scripted.sparse_chunk_function() is not None"
     out = subprocess.run(
         [sys.executable, "-W", "default", "-c", code],
         cwd=Path(__file__).resolve().parent.parent,

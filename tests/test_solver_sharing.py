@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, fastpath, kernels, sparseio
+from solver import LinearSystem, Run, Session, fastpath, kernels, scripted, sparseio
 
 FAR = math.inf  # a share that lasts for the whole test
 
@@ -37,7 +37,7 @@ def dense(n: int, updates: int) -> Session:
 
 def shared_chunks(run: Run) -> fastpath.GdChunks:
     chunks = run.chunks
-    assert chunks is not None, fastpath.unavailable_reason
+    assert chunks is not None, scripted.unavailable_reason
     if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
     if not chunks.shares():
