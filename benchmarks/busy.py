@@ -2,7 +2,7 @@
 
     python benchmarks/busy.py N [--seconds S]     keep N busy processes up for S seconds
 
-A user's desktop is never quiet (DESIGN.md: every benchmark is run quiet and busy), so each
+A user's desktop is never quiet (every benchmark is run quiet and busy: docs/BENCHMARKS.md), so each
 benchmark's ``--busy N`` measures twice in one run: quiet first, then inside ``busy_machine(N)``,
 and prints the two side by side with the ratio busy / quiet (``quiet_then_busy``,
 ``side_by_side``).

@@ -19,7 +19,7 @@ is set), as ratios so a shared, noisy machine still gives comparable numbers:
 
 Start-up (first paint, Run ready) is measured by ``benchmarks/startup.py``.
 
-Targets (DESIGN.md): >= 0.85x at both n with every visible plot redrawn >= 30 times a
+Targets (docs/BENCHMARKS.md): >= 0.85x at both n with every visible plot redrawn >= 30 times a
 second, stall <= 50 ms, Stop -> idle <= 100 ms + one iteration, >= 30 fps at 1M points.
 """
 

@@ -6,7 +6,7 @@ Each action is done in a real window (offscreen) while a 2 ms timer ticks on the
 the longest gap between two ticks, from the action to the moment its result is shown, is
 how long the window could neither paint nor take a key. Beside each large action the same
 action on a small problem is measured in the same run: what is left of a large one beyond
-that is work that should not be on the GUI thread (DESIGN.md: over ~50 ms moves off it).
+that is work that should not be on the GUI thread (the rule: over ~50 ms moves off it).
 
 Actions: the size boxes set to n × n, an n × n session file opened (its arrays in ``.npy``
 files beside it), an n × n ``.npy`` imported as A, the random-cond preset at n / 2, and the

@@ -7,8 +7,8 @@
 ``--busy N`` measures the gd iteration, the scipy pair and the window's run quiet, then
 beside N busy processes (``benchmarks/busy.py``), and prints the two side by side.
 
-Measured in one process, as ratios where the target is one (DESIGN.md: ratios within one
-run, the machine is shared and noisy):
+Measured in one process, as ratios where the target is one (ratios within one run: the
+machine is shared and noisy):
 
 * load: the matrix written as a Matrix Market coordinate file (and as .npz) and read back
   through a session file, as the app reads it (median of 3);

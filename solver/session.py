@@ -1,6 +1,6 @@
 """Session files (JSON, version 1): everything needed to reproduce a run.
 
-Unknown keys are errors naming the key; missing keys take the defaults of DESIGN.md.
+Unknown keys are errors naming the key; missing keys take the defaults listed in docs/SESSIONS.md.
 
 A Session never changes: its problem's arrays, its initial values and its mappings are
 read-only, and ``replace``/``with_problem`` return new, validated sessions. Importing this

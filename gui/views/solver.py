@@ -11,8 +11,7 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver import limits
-from solver.precisions import NAMES
+from solver import limits, precisions
 from solver.rates import rate_texts
 
 from .bigspin import BigSpinBox
@@ -175,7 +174,7 @@ class SolverPanel(QtWidgets.QWidget):
             "lr · L > 2 + 2β), or it has grown 1e30-fold or would overflow within five more"
         )
         self.dtype = QtWidgets.QComboBox()
-        self.dtype.addItems(list(NAMES))
+        self.dtype.addItems(list(precisions.NAMES))
         self.init = QtWidgets.QComboBox()
         self.seed = BigSpinBox(limits.SEED)
         self.track = QtWidgets.QLineEdit()
