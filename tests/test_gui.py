@@ -60,6 +60,13 @@ def wait_state(qtbot, w: MainWindow, state: str) -> None:
     qtbot.waitUntil(lambda: w.model.state == state, timeout=LONG)
 
 
+def settled(qtbot, w: MainWindow) -> None:
+    """The worker sits idle and what it sent is applied: without a new command nothing the
+    run shows changes any more (what a fixed wait before an assertion only hoped for)."""
+    qtbot.waitUntil(lambda: w.live.worker.idle_event.is_set(), timeout=LONG)
+    QtWidgets.QApplication.processEvents()
+
+
 def test_starts_on_the_seed_3x3_system(window):
     s = window.model.session
     assert window.model.ready
@@ -104,14 +111,14 @@ def test_pause_then_step_advances_exactly_one_iteration(qtbot, window):
     wait_state(qtbot, window, "paused")
     it = iteration(window)
     assert len(window.model.selected.history) == it + 1
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert iteration(window) == it  # paused means paused
 
     qtbot.keyClick(window, Qt.Key_F10)
     qtbot.waitUntil(
         lambda: iteration(window) == it + 1 and window.model.state == "paused", timeout=LONG
     )
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert iteration(window) == it + 1
     assert len(window.model.selected.history) == it + 2
     assert window.status.st_iter.text() == f"iteration {it + 1:,}"
@@ -121,7 +128,7 @@ def test_pause_then_step_advances_exactly_one_iteration(qtbot, window):
     qtbot.waitUntil(
         lambda: iteration(window) == it + 26 and window.model.state == "paused", timeout=LONG
     )
-    qtbot.wait(200)
+    settled(qtbot, window)
     assert iteration(window) == it + 26
 
     qtbot.keyClick(window, Qt.Key_F5)  # resume
@@ -588,9 +595,10 @@ def test_big_matrix_table_scrolls_quickly(qtbot):
 def test_crosshair_reads_out_the_history(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.live.start()
-    qtbot.wait(200)  # let the final frame settle the ranges
     plot = window.plots.loss_plot
     vb = plot.getViewBox()
+    last = len(window.model.selected.history) - 1
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= last, timeout=LONG)  # the final frame's
     pos = vb.mapViewToScene(QtCore.QPointF(500, -5))
     plot.scene().sigMouseMoved.emit(pos)
     readout = window.plots._readouts[0]
@@ -611,7 +619,8 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     vb.setXRange(10, 60, padding=0)  # what a zoom does: auto-range off
     it = iteration(window)
     qtbot.waitUntil(lambda: iteration(window) > it + 2000, timeout=LONG)
-    qtbot.wait(300)
+    frames = window.live.frame_stats()[0]
+    qtbot.waitUntil(lambda: window.live.frame_stats()[0] >= frames + 3, timeout=LONG)
     x0, x1 = vb.viewRange()[0]
     assert (round(x0), round(x1)) == (10, 60)  # the view stayed where the user put it
     x, _ = window.plots.loss_curve.getOriginalDataset()
@@ -679,7 +688,7 @@ def test_pause_right_after_run_creates_it_paused(qtbot, window, slow_run_creatio
     qtbot.waitUntil(lambda: window.model.selected is not None, timeout=LONG)
     wait_state(qtbot, window, "paused")
     n = len(window.model.selected.history)
-    qtbot.wait(300)
+    settled(qtbot, window)
     assert len(window.model.selected.history) == n == 1  # paused before its first update
 
 

@@ -38,7 +38,8 @@ def finished_run(qtbot, w: MainWindow, **changes) -> None:
 def settle(qtbot, w: MainWindow) -> None:
     """Pending layouts and paints done."""
     QtWidgets.QApplication.processEvents()
-    qtbot.wait(20)  # lets posted LayoutRequest events reach their widgets
+    # posted LayoutRequest events reach their widgets now, not after some wait
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.LayoutRequest)
     QtWidgets.QApplication.processEvents()
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import test_gui
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from gui.views.sparseview import pattern_image
 from solver.sparseio import save_sparse
@@ -115,7 +115,8 @@ def test_a_long_analysis_can_be_cancelled_and_asked_for_again(qtbot, window, mon
     panel.busy_button.click()
     assert "cancelled" in panel.facts.text() and panel.busy_button.text() == "Analyse again"
     gate.set()  # the cancelled one ends; what it delivers is dropped
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: not window.analyzer.busy(), timeout=LONG)
+    QtWidgets.QApplication.processEvents()
     assert "cancelled" in panel.facts.text()
     panel.busy_button.click()
     qtbot.waitUntil(
