@@ -21,8 +21,11 @@ went at 0.75-0.78x of headless beside busy processes, sleeping at 0.82-0.97x, in
 each). The headless runner has nothing else to run: its threads spin briefly (30,000 turns,
 about 0.3 ms, a tenth of GNU OpenMP's own) and then sleep. Sleeping at once cost a gd run at
 n = 1000 43% of its quiet speed (a wake-up for each small parallel step); the library's own
-spin lost 74% of it beside busy processes; the short spin keeps the quiet speed (2,364 it/s
-against 1,911 before any policy) and 0.41 of it busy.
+spin lost 74% of it beside busy processes; the short spin keeps the quiet speed (2,337-2,364
+it/s against 1,911 before any policy) but beside busy processes kept only 0.15-0.41 of it in
+four runs, where sleeping at once kept 703-1,093 it/s: at that size no fixed policy holds
+both (``solver/headless.py`` moves a run to one thread under load only where its numbers
+stay the same, which they do not there).
 """
 
 from __future__ import annotations
