@@ -102,7 +102,9 @@ def warm_optimizers() -> None:
 
         from solver import scripted
 
-        scripted.chunk_function()  # and the gd chunks are scripted before a Run needs them
+        # and the gd chunks are scripted before a Run needs them (the one on a copy of Aᵀ,
+        # for matrices of 500 unknowns and more, on first use: its ~45 ms then are noise)
+        scripted.chunk_function()
         scripted.sparse_chunk_function()
     except Exception:  # noqa: S110 - only a warm-up: the first use would do it anyway
         pass

@@ -75,7 +75,7 @@ def _check_engine() -> int:
 
     # TorchScript compiles from source: a bundle without solver/scripted.py beside it would
     # run every gd update in the slower Python loop, silently
-    for made in (scripted.chunk_function, scripted.sparse_chunk_function):
+    for made in scripted.ALL:
         if made() is None:
             raise SelfTestError(f"the gd fast path is off: {scripted.unavailable_reason}")
     return count

@@ -92,6 +92,7 @@ class Run(RunResults):
         self.max_iters = session.max_iters
 
         bound = self.problem.bind(self.device, self.dtype)
+        self.tensors = bound.tensors  # the problem's, as bound: read them, never write
         self._residual = bound.residual
         self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
         self._kind = kind_of(self.problem)

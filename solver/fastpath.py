@@ -23,7 +23,7 @@ from torch import Tensor
 from . import kernels
 from .losses import energy_offset
 from .problems import LinearSystem
-from .scripted import ChunkFn, chunk_function, sparse_chunk_function
+from .scripted import ChunkFn, chunk_function, dense_chunk_function, sparse_chunk_function
 from .threads import ONE_THREAD_BELOW
 from .threads import use_threads as _use_threads  # the run's own thread calls it, between chunks
 
@@ -68,20 +68,6 @@ def _averaged(old: float, new: float) -> float:
     return new if math.isinf(old) else 0.5 * old + 0.5 * new
 
 
-def _same_on_one_thread(a: Tensor, at: Tensor) -> bool:
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
-    r = torch.randn(a.shape[0], dtype=a.dtype, generator=g)
-    threads = torch.get_num_threads()
-    wide = torch.mv(a, x), torch.mv(at, r)
-    _use_threads(1)
-    try:
-        one = torch.mv(a, x), torch.mv(at, r)
-    finally:
-        _use_threads(threads)
-    return all(torch.equal(p, q) for p, q in zip(wide, one, strict=True))
-
-
 class GdChunks:
     """One run's fast path: its ``A`` and ``b``, its loss, its block of rows, and how long an
     update has been taking (to size the next chunk)."""
@@ -117,7 +103,7 @@ class GdChunks:
         """torch has more than one thread here, and A's two products come out bit for bit
         alike on one thread and on all of them (decided at the first call, a few mat-vecs)."""
         if self._shares is None:
-            self._shares = torch.get_num_threads() > 1 and _same_on_one_thread(
+            self._shares = torch.get_num_threads() > 1 and kernels.same_on_one_thread(
                 self.a, self._transposed()
             )
         return self._shares
@@ -131,6 +117,10 @@ class GdChunks:
         them otherwise; only where that changes no number (``rounds_alike``). Returns
         ``one_thread``. For a run that no window paces (the headless runner)."""
         self.one_thread = spare < ONE_THREAD_BELOW and self.rounds_alike()
+        # No window parks such a run for its frames: chunks of CHUNK_SECONDS, however long an
+        # update. One update per chunk cost a fifth of the speed at n = 1000 on one thread
+        # (0.68 ms an update, over LONG_UPDATE_SECONDS: 1,160 updates a second against 1,480).
+        self.long_update = math.inf
         return self.one_thread
 
     def share_core(self, until: float, started: threading.Event | None = None) -> None:
@@ -206,6 +196,42 @@ class GdChunks:
             self.shared_update_seconds = _averaged(self.shared_update_seconds, per)
         else:
             self.update_seconds = _averaged(self.update_seconds, per)
+
+
+class CopiedGdChunks(GdChunks):
+    """The fast path of a dense run whose backward multiplies by a row-major copy of Aᵀ
+    (``kernels.dense_operator``; ``dense_gd_chunk``): the residual at the current point kept
+    from chunk to chunk (found again when ``x`` changed in between, as a loop update does)."""
+
+    def __init__(self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, block: np.ndarray) -> None:
+        super().__init__(a, b, loss_code, block)
+        self.at = at
+        self._r: Tensor | None = None
+        self._version = -1
+
+    def _transposed(self) -> Tensor:
+        return self.at
+
+    @staticmethod
+    def function() -> Callable | None:
+        return dense_chunk_function()
+
+    def apply(
+        self, fn: Callable, x: Tensor, xd: Tensor, loss: Tensor, lr: float, tol: float, k: int,
+        row: int,
+    ) -> tuple[list[float], Tensor]:  # fmt: skip
+        """As ``GdChunks.apply``; the loss returned is the last one's value (no graph: the
+        loop, taking over, finds its own)."""
+        if self._r is None or xd._version != self._version:
+            self._r = torch.mv(self.a, xd) - self.b
+        t = time.perf_counter()
+        out, self._r = fn(
+            self.a, self.at, self.b, xd, self._r, float(lr), self.loss_code, float(tol), k,
+            self.block[row:],
+        )  # fmt: skip
+        self._version = xd._version
+        self._timed(time.perf_counter() - t, len(out))
+        return out, torch.tensor(out[-1], dtype=self.a.dtype)
 
 
 class SparseGdChunks(GdChunks):
@@ -291,6 +317,8 @@ def plan(
     if session.loss not in LOSS_CODES:
         return None
     a, b = bound.tensors["A"], bound.tensors["b"]
+    if "At" in bound.tensors:  # the product is the operator with a copy of Aᵀ (kernels)
+        return CopiedGdChunks(a, bound.tensors["At"], b, LOSS_CODES[session.loss], block)
     # Where kernels chose numpy's BLAS for this matrix (once per process and dtype) the chunk,
     # on torch.mv, would round differently. Large matrices on torch.mv keep the fast path: with
     # the same mat-vecs on both sides it measured 1.16x the loop at n = 1000, 1.05x at 2000

@@ -31,13 +31,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import analysis_cache, explain
+import torch
+
+from . import analysis_cache, explain, kernels
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
 from .history import save_csv
 from .kinds import kind_of
-from .threads import LoadMeter
+from .threads import ONE_THREAD_BELOW, LoadMeter, use_threads
 
 # How often the headless run reads the machine's load again (``follow_load``).
 FOLLOW_SECONDS = 0.25
@@ -124,17 +126,59 @@ def result(run: Run, analysis: bool = True) -> dict:
     }
 
 
+# torch splits an element-wise operation or a reduction among its threads from this many
+# elements on (``at::internal::GRAIN_SIZE``); below it they run on one thread, whatever the
+# count, and a reduction rounds alike on any.
+ONE_THREAD_ELEMENTS = 32_768
+
+
+def loop_rounds_alike(run: Run) -> bool:
+    """Whether ``run``'s Python loop gives the same numbers on one thread and on all of
+    torch's: a linear system on the CPU whose unknowns and residuals are below
+    ``ONE_THREAD_ELEMENTS``, and whose products round alike (``kernels.same_on_one_thread``,
+    with the copy of Aᵀ the backward uses where there is one)."""
+    t = run.tensors
+    if (
+        run.device.type != "cpu"
+        or "A" not in t
+        or torch.get_num_threads() < 2
+        or max(run.n_unknowns, t["b"].numel()) >= ONE_THREAD_ELEMENTS
+    ):
+        return False
+    return kernels.same_on_one_thread(t["A"], t.get("At", t["A"].T))
+
+
+# A's stored entries up to which a busy machine puts the run on one thread. Above, each
+# parallel step is long (2 x 3 ms a gd update at n = 4000): a partner thread that waits for a
+# core costs it a small share, and two threads beside busy processes get more of the machine
+# than one. Beside two busy processes, n = 4000 went at 0.30 of its quiet speed on one
+# thread, 0.47-0.60 on two; n = 1000 (1,000,000 entries) at 0.36-0.42 on one, 0.15-0.34 on
+# two; the Poisson system (500,000) at 0.41 on one, 0.06 on two.
+FOLLOW_MAX_ENTRIES = 4_000_000
+
+
 def follow_load(run: Run, meter: LoadMeter) -> None:
-    """``run`` to its end, its fast path's threads following the load: on one thread while
-    other processes hold the cores its second would use (``GdChunks.follow``), re-read every
-    ``FOLLOW_SECONDS``. Beside two busy processes on 2 cores, 300 updates of the
-    100,000-unknown Poisson system took 0.9 s on one thread, 1.2-4.9 s on two spinning
-    briefly (quiet: 0.65 s and 0.35-0.47 s)."""
-    while not run.finished:
-        chunks = run.chunks
-        if chunks is not None:
-            chunks.follow(meter.spare())
-        run.advance(max_seconds=FOLLOW_SECONDS)
+    """``run`` to its end, its threads following the load: on one thread while other
+    processes hold the cores its second would use, re-read every ``FOLLOW_SECONDS``; only
+    where that changes no number and A has at most ``FOLLOW_MAX_ENTRIES``. The fast path's
+    chunks say so themselves (``GdChunks.follow``); the loop where ``loop_rounds_alike``.
+
+    Beside two busy processes on 2 cores, 300 updates of the 100,000-unknown Poisson system
+    took 0.9 s on one thread, 1.2-4.9 s on two spinning briefly (quiet: 0.65 s and
+    0.35-0.47 s); at n = 1000, sgd with momentum went at 0.22 of its quiet speed on two."""
+    threads = torch.get_num_threads()
+    small = run.problem.entries <= FOLLOW_MAX_ENTRIES
+    loop = small and run.chunks is None and loop_rounds_alike(run)
+    try:
+        while not run.finished:
+            chunks = run.chunks
+            if chunks is not None:
+                chunks.follow(meter.spare() if small else math.inf)
+            elif loop:
+                use_threads(1 if meter.spare() < ONE_THREAD_BELOW else threads)
+            run.advance(max_seconds=FOLLOW_SECONDS)
+    finally:
+        use_threads(threads)
 
 
 def run_headless(args: argparse.Namespace) -> int:

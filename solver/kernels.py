@@ -89,6 +89,66 @@ def _numpy_is_faster(a: torch.Tensor) -> bool:
     return _NUMPY_FASTER[a.dtype]
 
 
+# A row-major copy of Aᵀ (``dense_operator``) doubles A's memory: not above this size of A.
+TRANSPOSED_COPY_MAX_BYTES = 64 * 2**20
+# None: the copy where it makes the products round alike on any thread count (measured);
+# True or False: always (any CPU matrix on torch's product) or never, for tests.
+TRANSPOSED_COPY: bool | None = None
+
+
+def same_on_one_thread(a: torch.Tensor, at: torch.Tensor) -> bool:
+    """Whether ``A x`` and ``Aᵀ r`` (``at``: Aᵀ, a view or a copy) come out bit for bit alike
+    on one thread and on all of torch's, for random vectors."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(a.shape[1], dtype=a.dtype, generator=g)
+    r = torch.randn(a.shape[0], dtype=a.dtype, generator=g)
+    threads = torch.get_num_threads()
+    wide = torch.mv(a, x), torch.mv(at, r)
+    use_threads(1)
+    try:
+        one = torch.mv(a, x), torch.mv(at, r)
+    finally:
+        use_threads(threads)
+    return all(torch.equal(p, q) for p, q in zip(wide, one, strict=True))
+
+
+def _transposed_copy(a: torch.Tensor) -> torch.Tensor | None:
+    if TRANSPOSED_COPY is not None:
+        return a.T.contiguous() if TRANSPOSED_COPY else None
+    if (
+        a.numel() < MEASURE_MIN_ENTRIES
+        or a.numel() * a.element_size() > TRANSPOSED_COPY_MAX_BYTES
+        or torch.get_num_threads() < 2
+        or same_on_one_thread(a, a.T)
+    ):
+        return None
+    at = a.T.contiguous()
+    return at if same_on_one_thread(a, at) else None
+
+
+def dense_operator(
+    a: torch.Tensor,
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor | None]:
+    """``x -> A x`` with autograd for a dense ``a``, and the row-major copy of ``Aᵀ`` that its
+    backward multiplies by, or None where the backward is ``torch.mv``'s own (through A's
+    transposed view) or numpy does the products.
+
+    torch's ``Aᵀ r`` through the view sums over A's rows, split among the threads, and at
+    some sizes (n = 700 and 1000 here, not 2000) rounds differently on one thread and on two;
+    through a row-major copy each entry is one row's dot product, alike on any thread count.
+    Where that is so, a run's numbers do not depend on how many threads did each update, and
+    the run may drop to one thread when another process wants the core (``solver.fastpath``).
+    """
+    matvec = matvec_for(a)
+    if a.device.type != "cpu" or getattr(matvec, "func", None) is not torch.mv:
+        return matvec, None
+    at = _transposed_copy(a)
+    if at is None:
+        return matvec, None
+    mv = partial(_apply_operator, forward=partial(torch.mv, a), adjoint=partial(torch.mv, at))
+    return mv, at
+
+
 def matvec_for(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     """``x -> A x`` with autograd, using whichever BLAS does ``A x`` and ``Aᵀ r`` faster."""
     if a.device.type != "cpu" or a.numel() < MEASURE_MIN_ENTRIES or not a.is_contiguous():

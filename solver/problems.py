@@ -296,11 +296,9 @@ class LinearSystem(_Problem):
 
         a = torch.from_numpy(self._store["A"]).to(device=device, dtype=dtype).contiguous()
         b = torch.from_numpy(self._store["b"]).to(device=device, dtype=dtype)
-        matvec = kernels.matvec_for(a)
-        return BoundProblem(
-            residual=lambda x: matvec(x) - b,
-            tensors={"A": a, "b": b},
-        )
+        matvec, at = kernels.dense_operator(a)
+        tensors = {"A": a, "b": b} if at is None else {"A": a, "At": at, "b": b}
+        return BoundProblem(residual=lambda x: matvec(x) - b, tensors=tensors)
 
 
 def _flat(arr: np.ndarray) -> np.ndarray:

@@ -30,6 +30,10 @@ ChunkFn = Callable[..., tuple[list[float], Tensor]]
 
 _lock = threading.Lock()
 
+# The loss kinds ``_loss`` computes (solver.fastpath's codes): half sum of squares, sum of
+# squares, mean of squares, ‖r‖.
+LOSS_KINDS = (0, 1, 2, 3)
+
 
 def _loss(r: Tensor, kind: int) -> Tensor:
     # Term for term solver.losses: a different expression would round differently.
@@ -75,6 +79,43 @@ def gd_chunk(
         if not math.isfinite(v) or (tol > 0 and v < tol):
             break
     return out, loss
+
+
+def dense_gd_chunk(
+    a: Tensor,
+    at: Tensor,
+    b: Tensor,
+    xd: Tensor,
+    r: Tensor,
+    lr: float,
+    kind: int,
+    tol: float,
+    steps: int,
+    rows: Tensor,
+) -> tuple[list[float], Tensor]:
+    """``gd_chunk`` for a dense ``A`` whose backward multiplies by ``at``, a row-major copy of
+    Aᵀ (``kernels.dense_operator``): up to ``steps`` updates from ``xd``, whose residual is
+    ``r``; returns each new loss and the last residual.
+
+    The loop's backward is the operator's: autograd's gradient of the loss at the residual,
+    then ``Aᵀ`` times it. So is this one's, the loss differentiated at the residual by
+    autograd (every loss kind, in the loop's operations), then ``at`` times that: the loop's
+    numbers bit for bit."""
+    out: list[float] = []
+    r = r.detach().requires_grad_(True)
+    loss = _loss(r, kind)
+    for i in range(steps):
+        g = torch.autograd.grad([loss], [r])[0]
+        assert g is not None
+        xd.sub_(torch.mv(at, g), alpha=lr)
+        r = (torch.mv(a, xd) - b).requires_grad_(True)
+        loss = _loss(r, kind)
+        v = float(loss.item())
+        out.append(v)
+        rows[i].copy_(xd)
+        if not math.isfinite(v) or (tol > 0 and v < tol):
+            break
+    return out, r.detach()
 
 
 def sparse_gd_chunk(
@@ -157,6 +198,23 @@ def _self_check(fn: ChunkFn) -> None:
         raise RuntimeError("the scripted chunk disagreed with the Python one")
 
 
+def _dense_self_check(fn: Callable) -> None:
+    """``_self_check`` for the chunk on a copy of Aᵀ, each loss kind on a tiny system."""
+    a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=torch.float64)
+    b = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    for kind in LOSS_KINDS:
+        results = []
+        for f in (dense_gd_chunk, fn):
+            x = torch.zeros(2, dtype=torch.float64)
+            rows = torch.empty(4, 2, dtype=torch.float64)
+            r = torch.mv(a, x) - b
+            for _ in range(3):  # as _self_check: past the profiling executor's first calls
+                losses, r = f(a, a.T.contiguous(), b, x, r, 0.01, kind, 0.0, 4, rows)
+            results.append((losses, rows.tolist()))
+        if results[0] != results[1]:
+            raise RuntimeError("the scripted dense chunk disagreed with the Python one")
+
+
 def _sparse_self_check(fn: Callable) -> None:
     """``_self_check`` for the sparse chunk, each loss kind on a tiny CSR system."""
     a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=torch.float64)
@@ -206,3 +264,6 @@ class Scripted:
 
 chunk_function = Scripted(gd_chunk, _self_check)
 sparse_chunk_function = Scripted(sparse_gd_chunk, _sparse_self_check)
+dense_chunk_function = Scripted(dense_gd_chunk, _dense_self_check)
+# Every chunk function, for a check that all of them script here (``--self-test``).
+ALL = (chunk_function, sparse_chunk_function, dense_chunk_function)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, engine, kernels, presets, scripted
+from solver import LinearSystem, Run, Session, engine, fastpath, kernels, presets, scripted
 from solver import session as sessions
 from solver.history import History
 from solver.presets import A_MAT, B_VEC
@@ -100,20 +100,29 @@ CASES = {
 }
 
 
+@pytest.fixture(params=["view", "copy"])
+def backward(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Aᵀ r through A's transposed view (torch.mv's own backward) or a row-major copy of Aᵀ
+    (``kernels.dense_operator``, chosen by measurement at some sizes): both chunks."""
+    monkeypatch.setattr(kernels, "TRANSPOSED_COPY", request.param == "copy")
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_fast_path_gives_the_loops_run(case: str, loss: str, dtype: str) -> None:
+def test_the_fast_path_gives_the_loops_run(case: str, loss: str, dtype: str, backward) -> None:
     opt, stop, reason = CASES[case]
     if loss == "l2_norm" and reason != "max_iters":
         # ‖r‖ has a gradient of norm ‖A‖ wherever r != 0: gd neither settles below tol nor
         # blows up, it circles the solution at a distance of about lr.
         reason = "max_iters"
     fast, slow = both(make(loss=loss, dtype=dtype, optimizer={"name": "gd", **opt}, stop=stop))
+    assert isinstance(fast.chunks, fastpath.CopiedGdChunks) == (backward == "copy")
     fast.advance()
     slow.advance()
     assert fast.stop_reason == reason
-    assert_same_run(fast, slow, RTOL[dtype])
+    assert_same_run(fast, slow, 0 if backward == "copy" else RTOL[dtype])
 
 
 def test_divergence_keeps_the_row_where_the_loss_stopped_being_finite() -> None:
@@ -164,7 +173,7 @@ def test_a_larger_system_gives_the_loops_run(dtype: str) -> None:
 
 
 @pytest.mark.parametrize("steps", [[1], [7, 5], [1, 1, 1, 300, 2], [256, 256, 3]])
-def test_advance_k_applies_exactly_k_updates(steps: list[int]) -> None:
+def test_advance_k_applies_exactly_k_updates(steps: list[int], backward: str) -> None:
     fast, slow = both(make(stop={"max_iters": 10_000}))
     for k in steps:
         assert fast.advance(k) == slow.advance(k) == k
@@ -327,6 +336,7 @@ def test_a_matrix_on_numpys_blas_keeps_the_loop(monkeypatch, chunks) -> None:
     n = 500  # kernels.MEASURE_MIN_ENTRIES: the first size where numpy may be chosen
     a = np.eye(n) + 0.2 * rng.standard_normal((n, n)) / np.sqrt(n)
     s = Session(problem=LinearSystem(a, rng.standard_normal(n)), max_iters=20)
+    monkeypatch.setattr(kernels, "TRANSPOSED_COPY", False)  # the chunk ``chunks`` watches
     monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, True)
     on_numpy = Run(s)
     assert not on_numpy.releases_gil  # 250,000 multiply-adds: Python is still a third

@@ -132,3 +132,34 @@ def test_a_busy_machine_does_not_decide_the_sparse_library(monkeypatch):
         assert torch.get_num_threads() == 2  # the timing gave the threads back
     finally:
         torch.set_num_threads(threads)
+
+
+def _square(n: int) -> torch.Tensor:
+    rng = np.random.default_rng(n)
+    return torch.from_numpy(rng.standard_normal((n, n)) / np.sqrt(n))
+
+
+@pytest.mark.parametrize("n", [700, 1000, 2000])
+def test_a_copy_of_the_transpose_only_where_the_view_rounds_by_thread_count(monkeypatch, n):
+    """The copy doubles A's memory: made only where the view's Aᵀ r depends on how many
+    threads did it and the copy's does not; the operator's gradient is autograd's."""
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch has one thread here: nothing rounds by thread count")
+    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    a = _square(n)
+    matvec, at = kernels.dense_operator(a)
+    assert (at is None) == kernels.same_on_one_thread(a, a.T)
+    if at is not None:
+        assert kernels.same_on_one_thread(a, at)
+        x = torch.ones(n, dtype=a.dtype, requires_grad=True)
+        (g,) = torch.autograd.grad(matvec(x).sum(), x)
+        torch.testing.assert_close(g, a.sum(0), rtol=1e-12, atol=1e-12)
+
+
+def test_no_copy_of_a_matrix_too_large_to_double(monkeypatch):
+    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setattr(kernels, "same_on_one_thread", lambda a, at: at.is_contiguous())
+    a = _square(600)
+    assert kernels.dense_operator(a)[1] is not None
+    monkeypatch.setattr(kernels, "TRANSPOSED_COPY_MAX_BYTES", a.numel() * a.element_size() - 1)
+    assert kernels.dense_operator(a)[1] is None
