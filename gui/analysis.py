@@ -30,15 +30,10 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from .model import AppModel
+from .relay import Relay
 
 # Problems up to this many matrix entries are analysed on the GUI thread (well under a frame).
 SYNC_ANALYSIS_LIMIT = 40_000
-
-
-class _Relay(QtCore.QObject):
-    """Carries a result from a plain thread to the GUI thread (a queued signal)."""
-
-    done = QtCore.Signal(object)
 
 
 class Analyzer(QtCore.QObject):
@@ -60,8 +55,7 @@ class Analyzer(QtCore.QObject):
         self._threads: list[threading.Thread] = []
         self._closing = False
         # Unparented and held here: a thread emitting on it can never outlive it.
-        self._relay = _Relay()
-        self._relay.done.connect(self._done)
+        self._relay = Relay(self._done)
         model.session_changed.connect(lambda s, _note, _changed: self.analyze(s))
 
     def cancel(self) -> bool:
@@ -100,7 +94,7 @@ class Analyzer(QtCore.QObject):
             folder = None if data_dir is None else cache_dir(data_dir)
             result = _safe(analyze_cached, s.problem, s.loss, s.lr, folder, cancel)
             if not cancel.is_set():
-                relay.done.emit((gen, result))
+                relay.post((gen, result))
 
         t = threading.Thread(target=work, name="analysis", daemon=True)
         self._threads = [x for x in self._threads if x.is_alive()] + [t]

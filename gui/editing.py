@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6 import QtCore
 
 from solver.limits import TRACKED
 
 from .model import IDLE, PENDING, AppModel
 from .opening import Opening
+from .relay import Relay
 
 if TYPE_CHECKING:
     from solver.session import Session
@@ -83,12 +83,6 @@ def recorded_indices(session: Session, plotted: Sequence[int]) -> list[int]:
     return list(range(n)) if n <= MAX_TRACKED else sorted(plotted)
 
 
-class _Relay(QtCore.QObject):
-    """Carries a problem built on a plain thread to the GUI thread (a queued signal)."""
-
-    built = QtCore.Signal(int, object, object)  # generation, session it started from, result
-
-
 class Editor(Opening):
     """Applies the user's edits to ``model``. Every method returns whether it applied."""
 
@@ -97,8 +91,8 @@ class Editor(Opening):
         self._kind_memory: dict[str, tuple[object, dict]] = {}
         self._build_gen = 0
         self._load_gen = 0
-        self._relay = _Relay()
-        self._relay.built.connect(self._built, QtCore.Qt.QueuedConnection)
+        # a problem built on a plain thread: generation, the session it started from, result
+        self._relay = Relay(self._built)
 
     def _note(self, text: str) -> str:
         live = self.model.state != IDLE
@@ -241,7 +235,7 @@ class Editor(Opening):
                 result: object = s.with_problem(kind.build(arrays, params))
             except (InputError, MemoryError) as exc:
                 result = exc
-            self._relay.built.emit(gen, s, result)
+            self._relay.post(gen, s, result)
 
         threading.Thread(target=work, name="build-problem", daemon=True).start()
         return True

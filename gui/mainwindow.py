@@ -29,6 +29,7 @@ from .model import STARTING, AppModel
 from .persistence import Initial, Persistence, default_data_dir
 from .process import settle_process
 from .race import Race
+from .relay import Relay
 from .undo import SessionUndo
 from .views.controls import RunToolbar
 from .views.device import DevicePanel
@@ -46,12 +47,6 @@ ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
 # At quit, the longest the window waits for its threads (the solver's and the analysis's).
 QUIT_WAIT = 1.0
-
-
-class _Relay(QtCore.QObject):
-    # emitted on the loading thread, delivered on the GUI thread
-    solver = QtCore.Signal(object)
-    plots = QtCore.Signal(object)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -232,14 +227,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self._plots_loaded(None)
             self._engine_loaded(preload_solver())
             return
-        self._relay = _Relay()
-        self._relay.solver.connect(self._engine_loaded)
-        self._relay.plots.connect(self._plots_loaded)
+        # the loading thread's results, delivered on the GUI thread
+        self._relays = Relay(self._engine_loaded), Relay(self._plots_loaded)
         path = self._session_path
         first = self.persistence.read_initial
         self.loader = loader = loader or StartupLoader(lambda: first(path)).start()
-        loader.when("solver", self._relay.solver.emit)
-        loader.when("plots", self._relay.plots.emit)
+        loader.when("solver", self._relays[0].post)
+        loader.when("plots", self._relays[1].post)
 
     def _plots_loaded(self, result: object) -> None:
         if self._closing:

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore
-
 from .model import PENDING
+from .relay import Relay
 
 if TYPE_CHECKING:
     from solver.session import Session
@@ -56,12 +55,6 @@ def session_refusal(source: object, exc: BaseException) -> str:
     return f"{source}: cannot be read: {type(exc).__name__}: {text}"
 
 
-class _Relay(QtCore.QObject):
-    """Carries what a plain thread read to the GUI thread (a queued signal)."""
-
-    loaded = QtCore.Signal(int, object, object)  # generation, what to do with it, result
-
-
 # What a load does on the GUI thread with what was read: apply it (True when applied).
 Apply = Callable[[], bool]
 
@@ -74,8 +67,8 @@ class Opening:
         self._load_gen = 0
         self._loading_what: str | None = None
         self._before_load: str | None = None
-        self._load_relay = _Relay()
-        self._load_relay.loaded.connect(self._loaded, QtCore.Qt.QueuedConnection)
+        # what a plain thread read: its generation, what to do with it, the result
+        self._load_relay = Relay(self._loaded)
 
     @property
     def loading(self) -> bool:
@@ -111,7 +104,7 @@ class Opening:
                 result: object = read()
             except Exception as exc:  # MemoryError too: the window says so and goes on
                 result = exc
-            self._load_relay.loaded.emit(gen, (refused, then), result)
+            self._load_relay.post(gen, (refused, then), result)
 
         threading.Thread(target=work, name="load-problem", daemon=True).start()
         return True

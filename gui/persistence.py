@@ -24,6 +24,7 @@ from PySide6 import QtCore
 from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
 from .model import STARTING, AppModel, pending
 from .opening import read_session, session_refusal
+from .relay import Relay
 
 if TYPE_CHECKING:
     from solver.session import Session
@@ -63,12 +64,6 @@ def _outcome(f: concurrent.futures.Future) -> str:
     return f.result() if exc is None else f"Could not autosave: {exc}"
 
 
-class _Relay(QtCore.QObject):
-    """Carries an autosave's outcome from its writer thread to the GUI thread."""
-
-    done = QtCore.Signal(int, str)  # the autosave's number; "" or the message of what failed
-
-
 class Persistence:
     """Settings, autosave and restore for one window."""
 
@@ -87,8 +82,8 @@ class Persistence:
         self._pending: concurrent.futures.Future | None = None
         self._submitted = self._reported = 0  # autosaves numbered: an older outcome is stale
         self._last: tuple[int, concurrent.futures.Future] | None = None
-        self._relay = _Relay()
-        self._relay.done.connect(self._deliver)
+        # an autosave's number and "" or the message of what failed, from its writer thread
+        self._relay = Relay(self._deliver)
         model.state_changed.connect(
             lambda st: self.autosave(background=True) if st == STARTING else None
         )
@@ -171,7 +166,7 @@ class Persistence:
             self._submitted += 1
             number, relay = self._submitted, self._relay
             self._last = (number, future)
-            future.add_done_callback(lambda f: relay.done.emit(number, _outcome(f)))
+            future.add_done_callback(lambda f: relay.post(number, _outcome(f)))
 
     def flush(self) -> None:
         """Wait for the autosaves in the background to be on disk. The last one's failure
