@@ -34,7 +34,10 @@ def display():
     """A fresh Xvfb on a free display number (it picks one and tells us through a pipe)."""
     r, w = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        # -noreset: an X server resets when its last client leaves, and a launch that
+        # connected meanwhile was refused ("cannot connect to the X display") 1 time in 8
+        ["Xvfb", "-displayfd", str(w), "-noreset", "-screen", "0", "1600x1000x24"]
+        + ["-nolisten", "tcp"],
         pass_fds=(w,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
