@@ -9,8 +9,9 @@ the median of the runs' own ``elapsed_s`` (the updates alone, not the start-up),
 second. ``--busy N`` measures quiet, then beside N busy processes (``benchmarks/busy.py``),
 and prints both side by side.
 
-Problems: the seed article's 3 x 3 system (20,000 updates), dense n = 100 (20,000) and
-n = 1000 (3,000), and the 100,000-unknown Poisson preset (300), all plain gd (the fast path).
+Problems: the seed article's 3 x 3 system (20,000 updates), dense n = 100 (20,000),
+n = 1000 (3,000) and n = 4000 (300), and the 100,000-unknown Poisson preset (300), all plain
+gd (the fast path); and n = 1000 with sgd and momentum (the Python loop, autograd).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 from solver.threads import cores_available  # noqa: E402
 
 
-def _dense(n: int, iterations: int) -> object:
+def _dense(n: int, iterations: int, **optimizer: object) -> object:
     import numpy as np
 
     from solver import session
@@ -42,7 +43,8 @@ def _dense(n: int, iterations: int) -> object:
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
-    return session.make(LinearSystem(a, a @ np.ones(n)), lr=0.05, max_iters=iterations, tol=0.0)
+    s = session.make(LinearSystem(a, a @ np.ones(n)), lr=0.05, max_iters=iterations, tol=0.0)
+    return s.replace(**optimizer) if optimizer else s
 
 
 def write_sessions(folder: Path) -> dict[str, Path]:
@@ -53,6 +55,10 @@ def write_sessions(folder: Path) -> dict[str, Path]:
         "n = 3, 20,000 updates": presets.build("seed-3x3").replace(max_iters=20_000, tol=0.0),
         "n = 100, 20,000 updates": _dense(100, 20_000),
         "n = 1000, 3,000 updates": _dense(1000, 3_000),
+        "n = 1000, sgd momentum, 3,000 updates": _dense(
+            1000, 3_000, optimizer="sgd", lr=0.02, optimizer_args={"momentum": 0.9}
+        ),
+        "n = 4000, 300 updates": _dense(4000, 300),
         "Poisson n = 100,000, 300 updates": presets.build("poisson-2d").replace(
             max_iters=300, tol=0.0
         ),

@@ -22,10 +22,11 @@ each). The headless runner has nothing else to run: its threads spin briefly (30
 about 0.3 ms, a tenth of GNU OpenMP's own) and then sleep. Sleeping at once cost a gd run at
 n = 1000 43% of its quiet speed (a wake-up for each small parallel step); the library's own
 spin lost 74% of it beside busy processes; the short spin keeps the quiet speed (2,337-2,364
-it/s against 1,911 before any policy) but beside busy processes kept only 0.15-0.41 of it in
-four runs, where sleeping at once kept 703-1,093 it/s: at that size no fixed policy holds
-both (``solver/headless.py`` moves a run to one thread under load only where its numbers
-stay the same, which they do not there).
+it/s against 1,911 before any policy) but on two threads beside busy processes kept only
+0.15-0.41 of it in four runs, where sleeping at once kept 703-1,093 it/s: no fixed policy
+holds both. So the headless runner also follows the load (``solver/headless.py``): on one
+thread while other processes hold the cores, where that changes no number (at n = 1000,
+through a copy of Aᵀ: ``kernels.dense_operator``), which kept 0.36-0.42 of the quiet speed.
 """
 
 from __future__ import annotations
