@@ -123,6 +123,8 @@ class StartupLoader:
         self._plots_begun = False
         self._plots_lock = threading.Lock()  # the two above change together
         self._plots_done = threading.Event()
+        self._warm_go = threading.Event()  # no run is going: the warm-up may begin
+        self._skip_warm = False  # ...or the window is going: none then
         self._lock = threading.Lock()
         self._results: dict[str, object] = {}
         self._callbacks: dict[str, list[Callback]] = {"solver": [], "plots": []}
@@ -157,7 +159,11 @@ class StartupLoader:
             self._done("plots", plots)
         finally:
             self._plots_done.set()
-        # torch._dynamo: 2 s of imports, beside what may be the first run
+        # torch._dynamo: 2 s of imports, holding the GIL for most of it; not beside a run
+        # (F5 pressed at first sight: the first run took a second longer in 3 launches of 7)
+        self._warm_go.wait()
+        if self._skip_warm:
+            return
         with collector_paused(), pyside_hook_bypassed():
             warm_optimizers()
 
@@ -166,11 +172,18 @@ class StartupLoader:
         (``incarnate_qt_types``): import pyqtgraph now."""
         self._plots_go.set()
 
+    def warm_may_start(self) -> None:
+        """No run is going: the optimizers' warm-up may begin (after pyqtgraph's import)."""
+        self._warm_go.set()
+
     def skip_plots(self) -> None:
-        """The window is going: pyqtgraph's import, if not begun, never begins."""
+        """The window is going: pyqtgraph's import, if not begun, never begins, nor the
+        warm-up."""
         with self._plots_lock:
             self._skip_plots = True
+        self._skip_warm = True
         self._plots_go.set()
+        self._warm_go.set()
 
     def wait_plots(self, timeout: float) -> bool:
         """Wait (at quit) until pyqtgraph's import, if under way, is over, at most

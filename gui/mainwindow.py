@@ -12,6 +12,7 @@ thread, and ``_engine_loaded`` fills the panels and loads the first session.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
 from .loader import StartupLoader
 from .menus import WindowMenus
-from .model import STARTING, AppModel
+from .model import RUNNING, STARTING, AppModel
 from .persistence import Initial, Persistence, default_data_dir
 from .process import settle_process
 from .race import Race
@@ -363,6 +364,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
         incarnate_qt_types()
         self.loader.plots_may_load()
+        self._warm_once_idle()
+
+    def _warm_once_idle(self) -> None:
+        """The optimizers' warm-up (``warm_optimizers``) once no run is going."""
+        loader = self.loader
+
+        def check(state: str) -> None:
+            if state in (STARTING, RUNNING):
+                return
+            with contextlib.suppress(RuntimeError):  # disconnected already
+                self.model.state_changed.disconnect(check)
+            loader.warm_may_start()
+
+        self.model.state_changed.connect(check)
+        check(self.model.state)
 
     def _settle(self) -> None:
         """Once the solver and the plots are both in: the final layout, a frozen heap."""

@@ -47,10 +47,17 @@ def started(imports: dict) -> StartupLoader:
 
 def test_the_plots_are_imported_once_the_window_says_they_may(imports):
     ld = started(imports)
+    plots_in = threading.Event()
+    ld.when("plots", lambda _r: plots_in.set())
     assert "plots" not in imports["order"]  # the loader waits for the window, however long
     ld.plots_may_load()
     assert imports["plots_begun"].wait(WAIT)
     imports["plots_go"].set()
+    assert plots_in.wait(WAIT)
+    # The warm-up would follow at once on the loader's thread; it waits for the window.
+    ld._thread.join(0.2)
+    assert imports["order"] == ["solver", "plots"]
+    ld.warm_may_start()
     ld._thread.join(WAIT)
     assert imports["go_at_plots"], "pyqtgraph was imported before the window said so"
     assert imports["order"] == ["solver", "plots", "warm"]
@@ -98,6 +105,7 @@ def test_the_imports_run_without_the_collector_or_pysides_hook_and_give_them_bac
     assert gc.isenabled()
     ld = StartupLoader().start()
     ld.plots_may_load()
+    ld.warm_may_start()
     ld._thread.join(WAIT)
     assert seen == [("solver", False, True), ("plots", False, False), ("warm", False, True)]
     assert gc.isenabled() and builtins.__import__ is hook
@@ -184,6 +192,22 @@ def test_a_run_pressed_for_while_loading_is_made_before_the_plots_import(
         qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
         assert states and states[0] != "starting", states
         qtbot.waitUntil(lambda: len(w.model.runs) == 1, timeout=LONG)
+    finally:
+        test_gui_window.close_deferred(qtbot, w)
+
+
+def test_the_optimizers_warm_up_waits_for_the_first_run_to_end(qtbot, tmp_path, monkeypatch):
+    """torch's compiler hooks (2 s of imports holding the GIL) beside the first run made it
+    a second longer: the warm-up begins once no run is going."""
+    states = []
+    w = test_gui_window.deferred_window(qtbot, tmp_path)
+    monkeypatch.setattr(StartupLoader, "warm_may_start", lambda self: states.append(w.model.state))
+    try:
+        w.live.run_or_resume()
+        w.finish_startup()
+        qtbot.waitUntil(lambda: len(w.model.runs) == 1 and bool(states), timeout=LONG)
+        assert states[0] not in ("starting", "running"), states
+        assert not w.model.runs[0].live  # the queued run had ended
     finally:
         test_gui_window.close_deferred(qtbot, w)
 
