@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import is_temporary, replacing
 from .digest import raw_bytes
 from .sparse_linalg import LSQR_TOL
 from .sparseio import is_sparse
@@ -285,15 +285,8 @@ def store(problem: object, folder: str | Path | None) -> bool:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{key[:16]}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(head)), **arrays)
-            os.replace(tmp, _path(folder, key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with replacing(_path(folder, key)) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(head)), **arrays)
     except OSError:
         return False
     with _LOCK:
@@ -313,8 +306,9 @@ def evict(folder: str | Path, max_bytes: int = MAX_BYTES, max_entries: int = MAX
         for p in folder.iterdir():
             with contextlib.suppress(OSError):
                 st = p.stat()
-                if p.suffix == ".tmp" and now - st.st_mtime > STALE_TMP_S:
-                    p.unlink()
+                if is_temporary(p):  # another writer's, or one a process ended midway
+                    if now - st.st_mtime > STALE_TMP_S:
+                        p.unlink()
                 elif p.suffix == ".npz":
                     entries.append((st.st_mtime, st.st_size, p))
     entries.sort(reverse=True)  # newest first

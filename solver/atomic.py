@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+_TEMPORARY = re.compile(r"\.tmp-\d+-[0-9a-f]{8}$")
 
 
 def temporary_beside(path: str | Path) -> Path:
     """Where ``path`` is written before it is renamed into place."""
     path = Path(path)
     return path.with_name(f"{path.stem}.tmp-{os.getpid()}-{os.urandom(4).hex()}{path.suffix}")
+
+
+def is_temporary(path: str | Path) -> bool:
+    """Whether ``path`` is named as ``temporary_beside`` names them: a write under way, or
+    one that a process ended midway left behind."""
+    return bool(_TEMPORARY.search(Path(path).stem))
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import pytest
 
 import solver.problems
 from solver import analysis_cache as cache
+from solver import atomic
 from solver.analysis import analyze
 from solver.problems import Inverse, LinearSystem
 from solver.sparseio import poisson_2d
@@ -55,7 +56,7 @@ def test_a_second_analysis_of_the_same_matrix_reads_the_cache(tmp_path, calls) -
     first = cache.analyze_cached(poisson(), "energy", 0.1, tmp_path)
     assert calls == {"sigma_max": 1, "sigma_min": 1, "sparse_lu": 1}
     (entry,) = entries(tmp_path)
-    assert not list(tmp_path.glob("*.tmp"))  # written aside and renamed into place
+    assert not [p for p in tmp_path.iterdir() if atomic.is_temporary(p)]  # renamed into place
     # a new problem object with the same arrays, as a relaunch or a rerun builds it
     again = poisson()
     second = cache.analyze_cached(again, "energy", 0.1, tmp_path)
@@ -173,3 +174,18 @@ def test_without_a_home_folder_nothing_is_cached(monkeypatch, calls) -> None:
     for _ in range(2):
         result = cache.analyze_cached(poisson(), "energy", 0.1, cache.cache_dir())
     assert calls["sigma_max"] == 2 and np.allclose(result.exact, 1.0)
+
+
+def test_a_temporary_is_never_an_entry_and_goes_once_stale(tmp_path, calls) -> None:
+    """A process that ended mid-write leaves its temporary: removed once it is older than
+    any write takes; a fresh one (another writer's, under way) is left alone, and neither
+    counts as an entry."""
+    cache.analyze_cached(poisson(), "energy", 0.1, tmp_path)
+    (entry,) = entries(tmp_path)
+    stale, fresh = (atomic.temporary_beside(entry) for _ in range(2))
+    for p in (stale, fresh):
+        p.write_bytes(b"half an entry")
+    old = os.stat(entry).st_mtime - cache.STALE_TMP_S - 1
+    os.utime(stale, (old, old))
+    cache.evict(tmp_path, max_entries=1)
+    assert sorted(tmp_path.iterdir()) == sorted([entry, fresh])
