@@ -20,6 +20,7 @@ import numpy as np
 from . import limits
 from .errors import InputError, short
 from .fileguard import MATRIX_MAX_BYTES, check_file
+from .numbers import read_number
 
 SUPPORTED = (".mtx", ".csv", ".npy")
 
@@ -51,11 +52,17 @@ def check_array(value: np.ndarray, field: str, ndim: tuple[int, ...] = (1, 2)) -
 
 def _read_csv(path: Path) -> np.ndarray:
     text = path.read_text(encoding="utf-8-sig")
+    head = [ln for ln in text[:4096].splitlines() if ln.strip()]
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ")
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
+    if head and all(";" in ln for ln in head):
+        # "1,5;2": semicolons separate where commas are decimal marks (the sniffer, seeing
+        # one comma a line, may take them for the separator); any other reading of such a
+        # file would leave a semicolon inside a number
+        delim = ";"
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim, skipinitialspace=True)]
     rows = [[c for c in r if c.strip() != ""] if delim == " " else r for r in rows]
     rows = [r for r in rows if any(c.strip() for c in r)]
@@ -67,12 +74,11 @@ def _read_csv(path: Path) -> np.ndarray:
         if len(row) != width:
             raise ValueError(f"row {i + 1} has {len(row)} values, row 1 has {width}")
         for j, cell in enumerate(row):
-            try:
-                out[i, j] = float(cell)
-            except ValueError:
-                raise ValueError(
-                    f"row {i + 1}, column {j + 1}: {short(cell)} is not a number"
-                ) from None
+            # a file separated by semicolons is one whose numbers may have decimal commas
+            value = read_number(cell, "," if delim == ";" else ".")
+            if value is None:
+                raise ValueError(f"row {i + 1}, column {j + 1}: {short(cell)} is not a number")
+            out[i, j] = value
     return out
 
 

@@ -210,3 +210,15 @@ def test_a_npz_member_claiming_more_than_it_holds_is_refused(tmp_path):
             z.writestr(n, b)
     with pytest.raises(InputError, match="'data' header says"):
         load_sparse(forged, "A")
+
+
+def test_a_csv_separated_by_semicolons_may_write_decimal_commas(tmp_path):
+    """Where a comma is the decimal mark, spreadsheets separate a CSV's cells by semicolons:
+    "1,5;2" is 1.5 and 2. A point still reads as ever ("0.25"); a cell that is no number
+    is named, as before."""
+    path = tmp_path / "comma.csv"
+    path.write_text("1,5;2\n-0,25;0.25\n")
+    assert load_matrix(path).tolist() == [[1.5, 2.0], [-0.25, 0.25]]
+    path.write_text("1,5;2\n3;x\n")
+    with pytest.raises(InputError, match=r"row 2, column 2: 'x' is not a number"):
+        load_matrix(path)

@@ -9,56 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-import re
 
 from PySide6 import QtCore
 
-# Digits in groups of three with a separator, then an optional fraction and exponent.
-_GROUPED = {
-    sep: re.compile(
-        rf"[+-]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{re.escape(dec)}\d*)?(?:[eE][+-]?\d+)?"
-    )
-    for sep, dec in ((",", "."), (".", ","), ("\u00a0", ","), (" ", ","))
-}
-
-
-_AMBIGUOUS_POINT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
+from solver import numbers
 
 
 def parse_number(text: str, decimal_point: str | None = None) -> float | None:
-    """A finite float from a cell's text, or None.
-
-    Thousands separators are read as the locale means them (``decimal_point``: the user's,
-    from QLocale, unless given): with a decimal point "1,000" and "2,500.5" are 1000 and
-    2500.5; with a decimal comma "1.000,5" is 1000.5 and "1,5" is 1.5. A comma that cannot be
-    a thousands separator ("1,5") is still a decimal comma. A number is never silently
-    scaled: "1,000" is not 1.0 unless the locale writes one that way.
-    """
-    t = text.strip().replace("\u2212", "-")
-    if not t:
-        return None
-    dp = decimal_point or QtCore.QLocale().decimalPoint()
-    if dp == "," and _AMBIGUOUS_POINT.fullmatch(t):
-        return None  # "1.000" where a decimal comma is usual: 1 or 1000? Refused, not guessed.
-    try:
-        v = float(t)
-    except ValueError:
-        if dp == ",":
-            for sep in (".", "\u00a0", " "):
-                if _GROUPED[sep].fullmatch(t):
-                    t = t.replace(sep, "")
-                    break
-            t = t.replace(",", ".") if t.count(",") == 1 else t
-        elif _GROUPED[","].fullmatch(t):
-            t = t.replace(",", "")
-        elif t.count(",") == 1 and "." not in t:
-            t = t.replace(",", ".")
-        try:
-            v = float(t)
-        except ValueError:
-            return None
-    return v if math.isfinite(v) else None
+    """``solver.numbers.parse_number`` with the user's decimal mark (from QLocale) unless
+    given."""
+    return numbers.parse_number(text, decimal_point or QtCore.QLocale().decimalPoint())
 
 
 def parse_block(text: str, decimal_point: str | None = None) -> list[list[str]]:
@@ -96,7 +56,7 @@ def _one_number_per_line(line: str, decimal_point: str) -> bool:
     if parse_number(line, decimal_point) is None:
         return False
     t = line.strip().replace("\u2212", "-")
-    return decimal_point == "," or "," not in t or bool(_GROUPED[","].fullmatch(t))
+    return decimal_point == "," or "," not in t or numbers.is_grouped(t)
 
 
 class PasteError(ValueError):

@@ -12,6 +12,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from solver import limits, precisions
+from solver.numbers import read_number
 from solver.rates import rate_texts
 
 from .bigspin import BigSpinBox
@@ -107,15 +108,15 @@ class _CommittedUndo(QtCore.QObject):
 
 
 def _number(text: str) -> object:
+    """A field's value: an int, a float as Python or the user's locale writes it ("0,05"),
+    else the text itself, which the engine refuses naming the field."""
     t = text.strip()
     try:
         return int(t)
     except ValueError:
         pass
-    try:
-        return float(t)
-    except ValueError:
-        return t
+    v = read_number(t, QtCore.QLocale().decimalPoint())
+    return t if v is None else v
 
 
 class SolverPanel(QtWidgets.QWidget):
@@ -370,11 +371,9 @@ class SolverPanel(QtWidgets.QWidget):
             return
         edit.setModified(False)
         text = edit.text().strip()
-        try:
-            value: object = float(text)
-        except ValueError:
-            value = text  # the engine names the field and says what it expected
-        self.changed.emit({key: value})
+        value = read_number(text, QtCore.QLocale().decimalPoint())
+        # not a number: the engine names the field and says what it expected
+        self.changed.emit({key: text if value is None else value})
 
     def _on_optimizer(self) -> None:
         if not self._loading:
