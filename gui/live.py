@@ -260,9 +260,9 @@ class LiveRun(QtCore.QObject):
             return
         if status.state == PAUSED:
             m.message.emit(f"Paused at iteration {status.iteration:,}")
-            self._frame(force=True)
+            self.draw_now()
         elif status.state == FINISHED:
-            self._frame(force=True)
+            self.draw_now()
             m.message.emit(status.message[:1].upper() + status.message[1:])
             if status.stop_reason == "error":
                 m.refuse("The run failed", status.message)
@@ -296,6 +296,11 @@ class LiveRun(QtCore.QObject):
             return
         delay = max(0.0, self._next_frame - time.perf_counter())
         self._timer.start(int(delay * 1000))
+
+    def draw_now(self) -> None:
+        """One frame at once, even inside a frame still being painted: what a pause or the
+        end of a run shows, and what a test reads the plots after."""
+        self._frame(force=True)
 
     def _frame(self, force: bool = False) -> None:
         """One redraw. The solver stays parked until the event loop has also painted what

@@ -267,12 +267,12 @@ def test_inverse_preset_runs_with_heat_maps(qtbot, window):
     tabs = window.plots.tabs
     assert tabs.isTabEnabled(1) and tabs.isTabEnabled(2)
     tabs.setCurrentIndex(1)
-    window.live._frame(force=True)
+    window.live.draw_now()
     img = window.plots.heat_x.image
     assert img is not None and img.shape == (4, 4)
     assert np.allclose(img, window.model.selected.status.x, atol=1e-6)
     tabs.setCurrentIndex(2)
-    window.live._frame(force=True)
+    window.live.draw_now()
     assert window.plots.heat_r.image.shape == (4, 4)
 
 
@@ -447,7 +447,7 @@ def test_divergence_is_explained_and_plots_survive(qtbot, window):
     assert sig.args[1] == "diverged"
     assert "lr · L" in sig.args[2] and "> 2" in sig.args[2]
     assert "diverged" in window.status.currentMessage().lower()
-    window.live._frame(force=True)  # non-finite values in a log plot must not raise
+    window.live.draw_now()  # non-finite values in a log plot must not raise
     x, y = window.plots.loss_curve.getOriginalDataset()
     assert len(x) == len(window.model.selected.history)
     assert not np.isfinite(window.model.selected.history.loss[-1])
@@ -712,7 +712,7 @@ def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, win
     # choosing a row shows that run in the plots and the status bar
     window.runs.view.selectRow(0)
     assert window.model.selected is first
-    window.live._frame(force=True)
+    window.live.draw_now()
     x, _ = window.plots.loss_curve.getOriginalDataset()
     assert abs(x[-1] - first.status.iteration) <= 1
     assert window.status.st_iter.text() == f"iteration {first.status.iteration:,}"
