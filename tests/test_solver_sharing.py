@@ -54,8 +54,11 @@ def assert_same(a: Run, b: Run) -> None:
     np.testing.assert_array_equal(a.x(), b.x())
 
 
-def test_a_run_sharing_a_core_gives_the_same_numbers_as_one_that_never_did(on_torch) -> None:
-    s = dense(2000, 60)
+@pytest.mark.parametrize("n", [2000, 1000])
+def test_a_run_sharing_a_core_gives_the_same_numbers_as_one_that_never_did(on_torch, n) -> None:
+    """n = 2000 multiplies by A's transposed view, n = 1000 by a copy of Aᵀ where the view
+    rounds by thread count (``kernels.dense_operator``); both share a core."""
+    s = dense(n, 60)
     threads = torch.get_num_threads()
     wide, shared = Run(s), Run(s)
     chunks = shared_chunks(shared)
