@@ -198,10 +198,12 @@ class GdChunks:
             self.update_seconds = _averaged(self.update_seconds, per)
 
 
-class CopiedGdChunks(GdChunks):
-    """The fast path of a dense run whose backward multiplies by a row-major copy of Aᵀ
-    (``kernels.dense_operator``; ``dense_gd_chunk``): the residual at the current point kept
-    from chunk to chunk (found again when ``x`` changed in between, as a loop update does)."""
+class _KeptResidualChunks(GdChunks):
+    """Chunks whose function writes the gradient out from the residual (``dense_gd_chunk``,
+    ``sparse_gd_chunk``): ``A``'s transpose ``at`` beside ``A``, and the residual at the
+    current point kept from chunk to chunk (found again when ``x`` changed in between, as a
+    loop update changes it). The loss returned is the last one's value, without a graph: the
+    loop, taking over, finds its own."""
 
     def __init__(self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, block: np.ndarray) -> None:
         super().__init__(a, b, loss_code, block)
@@ -212,32 +214,45 @@ class CopiedGdChunks(GdChunks):
     def _transposed(self) -> Tensor:
         return self.at
 
-    @staticmethod
-    def function() -> Callable | None:
-        return dense_chunk_function()
+    def _call(
+        self, fn: Callable, xd: Tensor, lr: float, tol: float, k: int, row: int
+    ) -> tuple[list[float], Tensor]:
+        """``fn`` from ``xd`` and the kept residual ``self._r``: (losses, the new residual)."""
+        raise NotImplementedError
 
     def apply(
         self, fn: Callable, x: Tensor, xd: Tensor, loss: Tensor, lr: float, tol: float, k: int,
         row: int,
     ) -> tuple[list[float], Tensor]:  # fmt: skip
-        """As ``GdChunks.apply``; the loss returned is the last one's value (no graph: the
-        loop, taking over, finds its own)."""
+        """As ``GdChunks.apply``; the loss returned has no graph."""
         if self._r is None or xd._version != self._version:
             self._r = torch.mv(self.a, xd) - self.b
         t = time.perf_counter()
-        out, self._r = fn(
-            self.a, self.at, self.b, xd, self._r, float(lr), self.loss_code, float(tol), k,
-            self.block[row:],
-        )  # fmt: skip
+        out, self._r = self._call(fn, xd, float(lr), float(tol), k, row)
         self._version = xd._version
         self._timed(time.perf_counter() - t, len(out))
-        return out, torch.tensor(out[-1], dtype=self.a.dtype)
+        return out, torch.tensor(out[-1], dtype=self.b.dtype)
 
 
-class SparseGdChunks(GdChunks):
+class CopiedGdChunks(_KeptResidualChunks):
+    """The fast path of a dense run whose backward multiplies by a row-major copy of Aᵀ
+    (``kernels.dense_operator``; ``dense_gd_chunk``)."""
+
+    @staticmethod
+    def function() -> Callable | None:
+        return dense_chunk_function()
+
+    def _call(
+        self, fn: Callable, xd: Tensor, lr: float, tol: float, k: int, row: int
+    ) -> tuple[list[float], Tensor]:
+        return fn(
+            self.a, self.at, self.b, xd, self._r, lr, self.loss_code, tol, k, self.block[row:]
+        )
+
+
+class SparseGdChunks(_KeptResidualChunks):
     """The fast path of a sparse run (``sparse_gd_chunk``): its CSR ``A`` and ``Aᵀ``, its
-    reference ``x*`` and tracked unknowns, and the residual at the current point, kept from
-    chunk to chunk (found again when ``x`` changed in between, as a loop update changes it)."""
+    reference ``x*`` and tracked unknowns, whose rows and norms the chunk writes."""
 
     # Several updates of ~1 ms a chunk: the Python around a chunk here (the norms, the loss)
     # is ~0.2 ms, too much to pay for each; a pause still waits CHUNK_SECONDS at most.
@@ -248,19 +263,14 @@ class SparseGdChunks(GdChunks):
         # are parked for frames, as before.
         return False
 
-    def _transposed(self) -> Tensor:
-        return self.at
-
     def __init__(
         self, a: Tensor, at: Tensor, b: Tensor, loss_code: int, offset: float,
         block: np.ndarray, exact: Tensor, cols: np.ndarray,
     ) -> None:  # fmt: skip
-        super().__init__(a, b, loss_code, block)
-        self.at, self.offset, self.exact = at, offset, exact
+        super().__init__(a, at, b, loss_code, block)
+        self.offset, self.exact = offset, exact
         self.cols = torch.from_numpy(np.asarray(cols, dtype=np.int64))
         self.norms = torch.empty(len(block), 2, dtype=torch.float64)
-        self._r: Tensor | None = None
-        self._version = -1
         self._taken = 0
 
     @staticmethod
@@ -270,22 +280,15 @@ class SparseGdChunks(GdChunks):
     def take_norms(self) -> Tensor | None:
         return self.norms[: self._taken].clone()
 
-    def apply(
-        self, fn: Callable, x: Tensor, xd: Tensor, loss: Tensor, lr: float, tol: float, k: int,
-        row: int,
-    ) -> tuple[list[float], Tensor]:  # fmt: skip
-        """As ``GdChunks.apply``; the loss returned is the last one's value (no graph)."""
-        if self._r is None or xd._version != self._version:
-            self._r = torch.mv(self.a, xd) - self.b
-        t = time.perf_counter()
-        out, self._r = fn(
-            self.a, self.at, self.b, xd, self._r, self.exact, self.cols, float(lr),
-            self.loss_code, self.offset, float(tol), k, self.block[row:], self.norms,
+    def _call(
+        self, fn: Callable, xd: Tensor, lr: float, tol: float, k: int, row: int
+    ) -> tuple[list[float], Tensor]:
+        out, r = fn(
+            self.a, self.at, self.b, xd, self._r, self.exact, self.cols, lr, self.loss_code,
+            self.offset, tol, k, self.block[row:], self.norms,
         )  # fmt: skip
-        self._version = xd._version
         self._taken = len(out)
-        self._timed(time.perf_counter() - t, len(out))
-        return out, torch.tensor(out[-1], dtype=torch.float64)
+        return out, r
 
 
 def plan(
