@@ -10,7 +10,9 @@ Environment hooks (for benchmarks and tests):
   DESCENT_LAB_EXIT_AFTER_PAINT=1  print ``first-paint <unix time>`` at the first paint and exit
   DESCENT_LAB_EXIT_WHEN_READY=1   print ``first-paint`` and then ``ready <unix time>`` once Run
                                   works (the solver loaded, the first session in), and exit
-  DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (reason, iterations...)
+  DESCENT_LAB_RUN_LOG=path        append one JSON line per finished run (``"event": "run"``,
+                                  reason, iterations...) and one when the plots are shown
+                                  (``"event": "plots"``), each with its unix time
   DESCENT_LAB_SPARE_CORES=x       the live run fits x free cores instead of the measured load
                                   (``gui.machine``)
 
@@ -76,19 +78,24 @@ def configure_application(app: QtWidgets.QApplication) -> None:
 
 
 def _log_runs(window: MainWindow, path: str) -> None:
-    def write(run_id: int, reason: str, message: str) -> None:
-        rec = window.model.run(run_id)
-        entry = {
-            "stop_reason": reason,
-            "message": message,
-            "iterations": rec.status.iteration if rec is not None else None,
-            "final_loss": rec.status.final_loss if rec is not None else None,
-            "time": time.time(),
-        }
+    def write(entry: dict) -> None:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry) + "\n")
+            fh.write(json.dumps({**entry, "time": time.time()}) + "\n")
 
-    window.model.run_finished.connect(write)
+    def finished(run_id: int, reason: str, message: str) -> None:
+        rec = window.model.run(run_id)
+        write(
+            {
+                "event": "run",
+                "stop_reason": reason,
+                "message": message,
+                "iterations": rec.status.iteration if rec is not None else None,
+                "final_loss": rec.status.final_loss if rec is not None else None,
+            }
+        )
+
+    window.model.run_finished.connect(finished)
+    window.plots_shown.connect(lambda: write({"event": "plots"}))
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -173,7 +173,7 @@ class StartupLoader:
         self._plots_go.set()
 
     def warm_may_start(self) -> None:
-        """No run is going: the optimizers' warm-up may begin (after pyqtgraph's import)."""
+        """The plots are made and no run is going: the optimizers' warm-up may begin."""
         self._warm_go.set()
 
     def skip_plots(self) -> None:

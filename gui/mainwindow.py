@@ -43,6 +43,8 @@ from .views.status import RunStatusBar
 from .views.stepview import StepPanel
 from .worker import preload_solver
 
+FIRST_RUN_ALONE_S = 1.0  # see MainWindow._plots_after_first_run
+
 Qt = QtCore.Qt
 ORGANIZATION = "DescentLab"
 APPLICATION = "Descent Lab"
@@ -58,6 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     first_painted = QtCore.Signal()
     closing = QtCore.Signal()  # shutdown has begun
+    plots_shown = QtCore.Signal()  # the plots have replaced their placeholder
 
     def __init__(
         self,
@@ -241,9 +244,12 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if isinstance(result, BaseException):
             self.model.refuse("The plots could not be loaded", f"{type(result).__name__}: {result}")
-            return
-        self._build_plots()
-        self._settle()
+        else:
+            self._build_plots()
+            self._settle()
+        if self.loader is not None:
+            # not before: its imports held the GIL while the GUI thread made the plots
+            self._warm_once_idle()
 
     def _build_plots(self) -> None:
         from .views.plots import PlotPanel
@@ -262,6 +268,7 @@ class MainWindow(QtWidgets.QMainWindow):
         compare.race_requested.connect(self.race.start)
         self.race.finished.connect(compare.set_ranking)
         self.race.progress.connect(self.model.message)
+        self.plots_shown.emit()
 
     def run_from(self, x: object, where: str = "") -> bool:
         """A new run from ``x`` with the current settings ("Continue from here", a click on
@@ -341,21 +348,33 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.loader is not None:
             if self.model.state == STARTING:
                 # Run was pressed while loading, and its run is being made now: that goes
-                # first. pyqtgraph's import (0.2-0.5 s of Python) took turns with it for the
-                # GIL and the first run ended that much later; it begins once the run runs.
-                self._plots_once_started()
+                # first (see _plots_after_first_run).
+                self._plots_after_first_run()
             else:
                 # after the ready state has been shown (a queued call): then the plots
                 QtCore.QTimer.singleShot(0, self._plots_may_load)
         self._settle()
 
-    def _plots_once_started(self) -> None:
-        def started(state: str) -> None:
-            if state != STARTING:
-                self.model.state_changed.disconnect(started)
-                QtCore.QTimer.singleShot(0, self._plots_may_load)
+    def _plots_after_first_run(self) -> None:
+        """pyqtgraph's import and the plots' making once the first run is over, or once it
+        has gone for FIRST_RUN_ALONE_S. Beside the run, the import (0.2 s of Python) took
+        turns with it for the GIL, and the making (0.35 s on the GUI thread) came just
+        before the run's end in a third of the launches: F5 at first sight had the default
+        run's end 0.4 s later. A longer run gets its plots while it goes."""
+        timer = QtCore.QTimer(self, singleShot=True, interval=int(FIRST_RUN_ALONE_S * 1000))
 
-        self.model.state_changed.connect(started)
+        def go(*_: object) -> None:
+            if self.model.state in (STARTING, RUNNING) and timer.isActive():
+                return
+            timer.stop()
+            with contextlib.suppress(RuntimeError):  # disconnected already
+                self.model.state_changed.disconnect(go)
+                timer.timeout.disconnect(go)
+            QtCore.QTimer.singleShot(0, self._plots_may_load)
+
+        self.model.state_changed.connect(go)
+        timer.timeout.connect(go)
+        timer.start()
 
     def _plots_may_load(self) -> None:
         if self.loader is None or self._closing:
@@ -364,10 +383,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         incarnate_qt_types()
         self.loader.plots_may_load()
-        self._warm_once_idle()
 
     def _warm_once_idle(self) -> None:
-        """The optimizers' warm-up (``warm_optimizers``) once no run is going."""
+        """The optimizers' warm-up (``warm_optimizers``) once no run is going (the plots
+        are in by now)."""
         loader = self.loader
 
         def check(state: str) -> None:

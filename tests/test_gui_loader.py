@@ -7,13 +7,17 @@ The imports are stand-ins that meet the test at events; nothing waits on time.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 import test_gui_window
+from PySide6 import QtCore
 
 from gui import loader as loader_mod
+from gui import mainwindow as mainwindow_mod
 from gui.loader import StartupLoader
+from gui.mainwindow import MainWindow
 
 WAIT = 30.0
 LONG = test_gui_window.LONG
@@ -171,18 +175,21 @@ def test_the_window_makes_qts_types_before_it_lets_the_plots_load(qtbot, tmp_pat
         test_gui_window.close_deferred(qtbot, w)
 
 
-def test_a_run_pressed_for_while_loading_is_made_before_the_plots_import(
+def test_a_run_pressed_for_while_loading_goes_alone_before_the_plots_are_made(
     qtbot, tmp_path, monkeypatch
 ):
-    """F5 at first sight: the run is made first; pyqtgraph's import, which took turns with
-    it for the GIL, begins only once the run has left "starting"."""
+    """F5 at first sight: the default run is made and goes first; pyqtgraph's import and
+    the plots' making, which took turns with it for the GIL and the GUI thread and ended it
+    0.4 s later, begin once it is over."""
     states = []
     real_go = StartupLoader.plots_may_load
     w = test_gui_window.deferred_window(qtbot, tmp_path)
+    # however slow the machine: the run must not be cut short by the "long run" timer
+    monkeypatch.setattr(mainwindow_mod, "FIRST_RUN_ALONE_S", 600.0)
     monkeypatch.setattr(
         StartupLoader,
         "plots_may_load",
-        lambda self: (states.append(w.model.state), real_go(self)),
+        lambda self: (states.append((w.model.state, len(w.model.runs))), real_go(self)),
     )
     try:
         assert not w.model.ready
@@ -190,23 +197,63 @@ def test_a_run_pressed_for_while_loading_is_made_before_the_plots_import(
         assert w.live.queued  # said, and kept until the solver is in
         w.finish_startup()
         qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
-        assert states and states[0] != "starting", states
-        qtbot.waitUntil(lambda: len(w.model.runs) == 1, timeout=LONG)
+        state, runs = states[0]
+        assert state not in ("starting", "running") and runs == 1, states
+        assert not w.model.runs[0].live
+        n = len(w.model.runs[0].history)
+        assert n > 1000  # the default problem converges in about 1,067; the plots show it all
+        ends = [item.getData()[0] for item in w.plots.loss_plot.getPlotItem().listDataItems()]
+        assert max(x.max() for x in ends if x is not None and len(x)) >= n - 1
     finally:
+        test_gui_window.close_deferred(qtbot, w)
+
+
+def test_a_long_first_run_gets_its_plots_while_it_goes(qtbot, tmp_path, monkeypatch):
+    from solver import presets
+    from solver import session as session_mod
+
+    default = presets.build(presets.DEFAULT_PRESET)
+    slow = session_mod.to_dict(default.replace(max_iters=10_000_000, tol=0.0))
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(slow))
+    monkeypatch.setattr(mainwindow_mod, "FIRST_RUN_ALONE_S", 0.05)
+    states = []
+    real_go = StartupLoader.plots_may_load
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    w = MainWindow(settings, tmp_path / "data", defer=True, dialogs=False, session_path=str(path))
+    qtbot.addWidget(w)
+    w.show()
+    monkeypatch.setattr(
+        StartupLoader, "plots_may_load", lambda self: (states.append(w.model.state), real_go(self))
+    )
+    try:
+        w.live.run_or_resume()
+        w.finish_startup()
+        qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
+        assert states == ["running"]
+        assert w.model.runs[0].live
+    finally:
+        w.live.stop()
         test_gui_window.close_deferred(qtbot, w)
 
 
 def test_the_optimizers_warm_up_waits_for_the_first_run_to_end(qtbot, tmp_path, monkeypatch):
     """torch's compiler hooks (2 s of imports holding the GIL) beside the first run made it
-    a second longer: the warm-up begins once no run is going."""
+    a second longer, and beside the plots' making put the plots 0.3 s later: the warm-up
+    begins once no run is going and the plots are in."""
     states = []
     w = test_gui_window.deferred_window(qtbot, tmp_path)
-    monkeypatch.setattr(StartupLoader, "warm_may_start", lambda self: states.append(w.model.state))
+    monkeypatch.setattr(
+        StartupLoader,
+        "warm_may_start",
+        lambda self: states.append((w.model.state, w.plots is not None)),
+    )
     try:
         w.live.run_or_resume()
         w.finish_startup()
         qtbot.waitUntil(lambda: len(w.model.runs) == 1 and bool(states), timeout=LONG)
-        assert states[0] not in ("starting", "running"), states
+        state, plots_in = states[0]
+        assert state not in ("starting", "running") and plots_in, states
         assert not w.model.runs[0].live  # the queued run had ended
     finally:
         test_gui_window.close_deferred(qtbot, w)
