@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 import numpy as np
@@ -54,6 +54,8 @@ FAST_PATH = True
 # the GIL, dominates an update of the loop: at n = 1000 ~750 µs, ~80 µs of it Python (the
 # whole update at n = 3), so ~90% is outside the GIL; at n = 500 (~225 µs) only ~65%.
 GIL_FREE_WORK = 1_000_000
+
+Observer = Callable[["Run"], None]  # see Run.observe
 
 
 class StopReason(StrEnum):
@@ -150,6 +152,8 @@ class Run(RunResults):
         self._block_x = None if self.lazy else np.empty((self._block_rows, width))
         self._analysis: Analysis | None = None
         self._fast = None
+        self._before_update: list[Observer] = []  # see observe()
+        self._before_evaluation: list[Observer] = []
         if FAST_PATH if fast_path is None else fast_path:
             narrow = (self._exact_t, self.history.tracked) if self._narrow else None
             self._fast = fastpath.plan(
@@ -159,7 +163,6 @@ class Run(RunResults):
         # time is reported as the run's.
         if self._fast is not None and self._fast.function() is None:
             self._fast = None
-        self._fast_stands_for = (self._loss_fn, self._residual)
 
         self._forward()
         self._record()
@@ -174,17 +177,24 @@ class Run(RunResults):
 
     def _fast_chunk(self) -> ChunkFn | None:
         """The scripted chunk if this run takes the fast path now, else None."""
-        if self._fast is None:
-            return None
-        # The chunk re-implements _update_gd, _forward and the bound loss and residual. Where
-        # one was replaced (an instrumented or patched run) the loop runs what was installed.
-        if (
-            getattr(self._update, "__func__", None) is not _UPDATE_GD
-            or type(self)._forward is not _FORWARD
-            or (self._loss_fn, self._residual) != self._fast_stands_for
-        ):
-            return None
+        if self._fast is None or self._before_update or self._before_evaluation:
+            return None  # a chunk applies many updates in one call: none to observe one by one
         return self._fast.function()
+
+    def observe(
+        self,
+        before_update: Observer | None = None,
+        before_evaluation: Observer | None = None,
+    ) -> None:
+        """Call ``before_update(run)`` before each update (``run.iteration`` is the one it
+        starts from) and ``before_evaluation(run)`` before each evaluation of the loss (one
+        per update, several inside an L-BFGS update), on the thread that advances the run.
+        An exception raised there ends the run as a fault inside the step would. An
+        observed run goes update by update (the loop, never the fast path's chunks)."""
+        if before_update is not None:
+            self._before_update.append(before_update)
+        if before_evaluation is not None:
+            self._before_evaluation.append(before_evaluation)
 
     @property
     def chunks(self) -> fastpath.GdChunks | None:
@@ -201,6 +211,8 @@ class Run(RunResults):
 
     # -- one iteration -----------------------------------------------------------------------
     def _forward(self) -> None:
+        for hook in self._before_evaluation:
+            hook(self)
         r = self._residual(self._x)
         self._loss_t = self._loss_fn(r, self._x)
         if self._exact_t is not None:
@@ -226,6 +238,8 @@ class Run(RunResults):
         def closure() -> torch.Tensor:
             if stop.is_set():
                 raise _StepAborted
+            for hook in self._before_evaluation:
+                hook(self)
             self._opt.zero_grad(set_to_none=False)
             loss = self._loss_fn(self._residual(self._x), self._x)
             loss.backward()
@@ -365,6 +379,8 @@ class Run(RunResults):
                     if deadline is not None and now >= deadline:
                         break
                     continue
+                for hook in self._before_update:
+                    hook(self)
                 self._update()
                 self._forward()
                 self.iteration += 1
@@ -484,8 +500,3 @@ class Run(RunResults):
             self._losses, self._rows, self._norms = [], [], []
         self.stop_reason = StopReason.ERROR
         self.message = message
-
-
-# What the fast path stands in for: a run whose update or forward was replaced is not its.
-_UPDATE_GD = Run._update_gd
-_FORWARD = Run._forward

@@ -19,19 +19,31 @@ from solver.history import History
 LONG = test_gui.LONG
 
 
-def after(calls: int, then, real):
-    """``real`` for the first ``calls`` calls, then ``then``."""
-    count = [0]
+def at(updates: int, fault):
+    """An observer (``Run.observe``) that calls ``fault(run)`` as update ``updates + 1``
+    begins: the run has ``updates`` updates behind it."""
 
-    def f(self, *a, **kw):
-        count[0] += 1
-        return then(self) if count[0] > calls else real(self, *a, **kw)
+    def observer(run: Run) -> None:
+        if run.iteration == updates:
+            fault(run)
 
-    return f
+    return observer
+
+
+def every_run_observed(monkeypatch, observer) -> None:
+    """Each run made from now on (by the window's worker too) observed by ``observer``."""
+    made = Run.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        made(self, *args, **kwargs)
+        self.observe(before_update=observer)
+
+    monkeypatch.setattr(Run, "__init__", init)
 
 
 def nan_x(run) -> None:
-    run._xd.fill_(float("nan"))  # what a blown-up update leaves
+    # What a blown-up update leaves. A reach-in on purpose: nothing public may spoil x.
+    run._xd.fill_(float("nan"))
 
 
 def broken_step(_run) -> None:
@@ -48,9 +60,9 @@ def endless_sgd():
     )
 
 
-def test_a_nan_mid_run_stops_it_as_diverged_keeping_the_history(monkeypatch) -> None:
-    monkeypatch.setattr(Run, "_update_gd", after(40, nan_x, Run._update_gd))
+def test_a_nan_mid_run_stops_it_as_diverged_keeping_the_history() -> None:
     run = Run(presets.build("seed-3x3").replace(tol=0.0))
+    run.observe(before_update=at(40, nan_x))
     run.advance()
     assert run.stop_reason is StopReason.DIVERGED and "diverged at iteration 41" in run.message
     assert len(run.history) == 42 and np.isfinite(run.history.loss[:41]).all()
@@ -61,9 +73,9 @@ def test_a_nan_mid_run_stops_it_as_diverged_keeping_the_history(monkeypatch) -> 
     [(broken_step, "simulated fault"), (out_of_memory, "out of memory on cpu")],
     ids=["exception", "out-of-memory"],
 )
-def test_a_fault_inside_the_step_ends_the_run_with_its_message(monkeypatch, fault, words):
-    monkeypatch.setattr(Run, "_update_torch", after(25, fault, Run._update_torch))
+def test_a_fault_inside_the_step_ends_the_run_with_its_message(fault, words):
     run = Run(endless_sgd())
+    run.observe(before_update=at(25, fault))
     run.advance()
     assert run.stop_reason is StopReason.ERROR and words in run.message
     assert len(run.history) == 26  # every update before the fault
@@ -71,7 +83,7 @@ def test_a_fault_inside_the_step_ends_the_run_with_its_message(monkeypatch, faul
 
 
 def test_a_fault_in_the_window_is_shown_and_the_next_run_works(qtbot, window, monkeypatch):
-    monkeypatch.setattr(Run, "_update_torch", after(25, broken_step, Run._update_torch))
+    every_run_observed(monkeypatch, at(25, broken_step))
     window.editor.load_session(endless_sgd())
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         assert window.live.start()
@@ -87,7 +99,7 @@ def test_a_fault_in_the_window_is_shown_and_the_next_run_works(qtbot, window, mo
 
 
 def test_a_nan_in_the_window_says_diverged_and_keeps_the_run(qtbot, window, monkeypatch):
-    monkeypatch.setattr(Run, "_update_gd", after(40, nan_x, Run._update_gd))
+    every_run_observed(monkeypatch, at(40, nan_x))
     window.editor.load_session(presets.build("seed-3x3").replace(tol=0.0))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         assert window.live.start()

@@ -28,15 +28,13 @@ def make(problem: dict | None = None, **top: object) -> sessions.Session:
 
 
 def hook_update(run: Run, at: int, action: Callable[[], None]) -> None:
-    """Call ``action`` during the update that takes the run from ``at`` to ``at + 1``."""
-    update = run._update
+    """Call ``action`` as the update that takes the run from ``at`` to ``at + 1`` begins."""
 
-    def hooked() -> None:
-        if run.iteration == at:
+    def hooked(r: Run) -> None:
+        if r.iteration == at:
             action()
-        update()
 
-    run._update = hooked
+    run.observe(before_update=hooked)
 
 
 def assert_same_history(a: Run, b: Run) -> None:
@@ -153,15 +151,14 @@ def lbfgs_run(max_iter: int) -> Run:
 
 def hook_evaluations(run: Run, at: int, action: Callable[[], None]) -> None:
     """Call ``action`` before the loss evaluation number ``at`` (counted from this call)."""
-    loss_fn, count = run._loss_fn, [0]
+    count = [0]
 
-    def counted(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def counted(_run: Run) -> None:
         count[0] += 1
         if count[0] == at:
             action()
-        return loss_fn(r, x)
 
-    run._loss_fn = counted
+    run.observe(before_evaluation=counted)
 
 
 def assert_x_is_the_last_entry(run: Run) -> None:

@@ -357,18 +357,20 @@ def test_large_matrix_work_releases_the_gil_on_the_loop_too() -> None:
     assert Run(s.replace(optimizer="adam")).releases_gil
 
 
-def test_an_instrumented_update_is_run_as_installed(chunks: Chunks) -> None:
+def test_an_observed_run_is_seen_at_every_update_and_evaluation(chunks: Chunks) -> None:
     run = Run(make(stop={"max_iters": 40}))
-    calls = []
-    update = run._update
-
-    def hooked() -> None:
-        calls.append(run.iteration)
-        update()
-
-    run._update = hooked
+    updates, evaluations = [], []
+    run.observe(
+        before_update=lambda r: updates.append(r.iteration),
+        before_evaluation=lambda r: evaluations.append(r.iteration),
+    )
+    assert run.chunks is None  # the chunks apply many updates in one call
     run.advance()
-    assert calls == list(range(40)) and chunks.steps == []
+    assert updates == list(range(40)) and evaluations == list(range(40))
+    assert chunks.steps == []
+    unobserved = Run(make(stop={"max_iters": 40}))
+    unobserved.advance()
+    np.testing.assert_array_equal(run.history.loss, unobserved.history.loss)
 
 
 # -- when scripting is not possible (a frozen app without sources) ---------------------------
