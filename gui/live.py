@@ -375,6 +375,16 @@ class LiveRun(QtCore.QObject):
         if self._dirty or self.model.state == RUNNING:
             self.redraw()
 
+    @property
+    def frame_cost(self) -> float:
+        """Seconds a frame costs, the median of the last few: what paces the next."""
+        return self._cost
+
+    @property
+    def next_frame_in(self) -> float:
+        """Seconds until the next frame is due (negative: overdue)."""
+        return self._next_frame - time.perf_counter()
+
     def frame_stats(self) -> tuple[int, float]:
         """(frames drawn, seconds of GUI work with the solver parked) since start-up."""
         return self._frames, self._busy_total + self._busy

@@ -374,6 +374,11 @@ class SolverWorker(QtCore.QObject):
         """The run shares a core with each frame instead (see above)."""
         return self.mode == SHARED
 
+    @property
+    def sharing_chunks(self) -> object | None:
+        """The fast path's chunks that share a core with each frame (``shares``), else None."""
+        return self._chunks
+
     def fit(self, spare: float) -> str:
         """Any thread: choose the live run's mode again for ``spare`` cores (those this
         process can count on now, ``solver.threads.LoadMeter``); not while a frame holds the

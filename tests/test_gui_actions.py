@@ -364,7 +364,7 @@ def test_the_runs_table_and_the_compare_legend_show_a_name_literally(qtbot, wind
     cmp = window.plots.insight.compare
     window.plots.tabs.setCurrentWidget(cmp)
     window.live.draw_now()
-    qtbot.waitUntil(lambda: bool(cmp._curves), timeout=LONG)
+    qtbot.waitUntil(lambda: bool(cmp.curves), timeout=LONG)
     labels = [lab.item.toPlainText() for _s, lab in cmp.legend.item.items]
     assert any(lab.startswith(MARKUP) for lab in labels), labels
 

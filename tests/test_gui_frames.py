@@ -176,7 +176,7 @@ def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
     qtbot.waitUntil(lambda: bool(blocked), timeout=LONG)
     f1 = live.frame_stats()[0]
     qtbot.waitUntil(lambda: live.frame_stats()[0] >= f1 + 2, timeout=LONG)
-    assert live._cost < 0.1, live._cost
+    assert live.frame_cost < 0.1, live.frame_cost
     window.live.stop()
 
 
@@ -198,23 +198,23 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     assert live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     w = live.worker
-    qtbot.waitUntil(lambda: w._chunks is not None or w.park, timeout=LONG)
+    qtbot.waitUntil(lambda: w.sharing_chunks is not None or w.park, timeout=LONG)
     if not w.shares:
         pytest.skip("A's products round differently on one thread here: parked instead")
     asked, paces = [], []
     hold, end = w.hold, live._end_frame
 
     def holding(seconds=None):  # noqa: ANN001, ANN202
-        asked.append((seconds, live._cost))
+        asked.append((seconds, live.frame_cost))
         hold(seconds)
 
     def ending():  # noqa: ANN202
         end()
-        paces.append((live._next_frame - time.perf_counter(), live._cost))
+        paces.append((live.next_frame_in, live.frame_cost))
 
     monkeypatch.setattr(w, "hold", holding)
     monkeypatch.setattr(live, "_end_frame", ending)
-    chunks = w._chunks
+    chunks = w.sharing_chunks
     qtbot.waitUntil(lambda: len(paces) >= 8 and chunks.shared_updates > 0, timeout=LONG)
     window.live.stop()
     test_gui.wait_state(qtbot, window, "idle")

@@ -227,27 +227,31 @@ def test_compare_overlays_the_kept_runs_in_their_colours(qtbot, window):
     finished_run(qtbot, window, optimizer="lbfgs", lr=1.0, optimizer_args={}, max_iters=5)
     cmp = window.plots.insight.compare
     window.plots.tabs.setCurrentWidget(cmp)
-    qtbot.waitUntil(lambda: len(cmp._curves) == 2, timeout=LONG)
+    qtbot.waitUntil(lambda: len(cmp.curves) == 2, timeout=LONG)
     runs = window.model.runs
     for rec in runs:
-        c = cmp._curves[rec.id]
+        c = cmp.curves[rec.id]
         assert c.opts["pen"].color().name() == rec.colour
     lbfgs = runs[1]
     cmp.axis.setCurrentIndex(1)  # against gradient evaluations
-    x = cmp._curves[lbfgs.id].xData
+    x = cmp.curves[lbfgs.id].xData
     per = lbfgs.status.grad_evals / lbfgs.status.iteration
     assert per > 1  # L-BFGS spends several evaluations on one iteration
     assert x[-1] == pytest.approx(lbfgs.status.iteration * per)
     # conjugate gradient beside them (computed on a thread): n = 3, so at most 3 iterations
     cmp.axis.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: cmp._cg is not None and cmp._cg.yData is not None, timeout=LONG)
-    ys = cmp._cg.yData
-    assert 2 <= len(ys) <= 4 and "CGLS" in cmp._cg.name()
+    qtbot.waitUntil(
+        lambda: cmp.reference_curve is not None and cmp.reference_curve.yData is not None,
+        timeout=LONG,
+    )
+    cg = cmp.reference_curve
+    assert 2 <= len(cg.yData) <= 4 and "CGLS" in cg.name()
     cmp.axis.setCurrentIndex(2)  # wall time: CG has none, it is not drawn
-    assert cmp._cg is None or cmp._cg.xData is None or not len(cmp._cg.xData)
+    cg = cmp.reference_curve
+    assert cg is None or cg.xData is None or not len(cg.xData)
     cmp.show_what.setCurrentIndex(1)
     np.testing.assert_allclose(
-        cmp._curves[runs[0].id].yData[-1], runs[0].history.error[-1], rtol=1e-6
+        cmp.curves[runs[0].id].yData[-1], runs[0].history.error[-1], rtol=1e-6
     )
 
 

@@ -212,7 +212,7 @@ def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torc
     if not worker.shares:
         pytest.skip("A's products round differently on one thread here: parked instead")
     assert not worker.park
-    chunks = worker._chunks
+    chunks = worker.sharing_chunks
     worker.hold(60.0)  # a frame that would take a minute
     try:
         qtbot.waitUntil(lambda: chunks.shared_updates > 2, timeout=LONG)  # a parked run: 0
@@ -222,7 +222,7 @@ def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torc
     assert chunks._share_until == 0.0  # the next chunk is on all threads
     worker.stop()
     qtbot.waitUntil(lambda: last(worker).state == FINISHED, timeout=LONG)
-    assert worker._chunks is None and not worker.shares  # a finished run shares nothing
+    assert worker.sharing_chunks is None and not worker.shares  # a finished run shares nothing
 
 
 def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
@@ -235,7 +235,7 @@ def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
     monkeypatch.setattr(fastpath.GdChunks, "shares", lambda self: False)
     worker.start(1, big_endless())
     qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
-    assert worker.park and not worker.shares and worker._chunks is None
+    assert worker.park and not worker.shares and worker.sharing_chunks is None
     worker.hold()
     try:
         qtbot.waitUntil(worker._parked.is_set, timeout=LONG)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 import pyqtgraph as pg
@@ -89,6 +90,16 @@ class CompareView(QtWidgets.QWidget):
         self.axis.currentIndexChanged.connect(lambda _i: self.draw(rebuild=True))
         self.race.clicked.connect(self.race_requested)
         self._reference_done.connect(self._got_reference)
+
+    @property
+    def curves(self) -> Mapping[int, pg.PlotDataItem]:
+        """The curve of each run drawn, by run id."""
+        return MappingProxyType(self._curves)
+
+    @property
+    def reference_curve(self) -> pg.PlotDataItem | None:
+        """The reference method's curve (CGLS), once made."""
+        return self._cg
 
     def bind(self, model: object) -> None:
         self.model = model
