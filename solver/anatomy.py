@@ -14,21 +14,15 @@ same number the run's ``x.grad`` held there, without touching the run's tensors.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .precisions import precision
+from .losses import LOSSES, SLACK, loss_function
+from .precisions import PRECISIONS, precision
 from .problems import Inverse, LinearSystem, Problem
 
-# the loss's derivative in r, and how the formula reads for A (or R = the inverse's residual)
-_DERIVATIVES = {
-    "half_sum_squares": (lambda r, n: r, "{K}", ""),
-    "sum_squares": (lambda r, n: 2 * r, "2{K}", ""),
-    "l2_norm": (lambda r, n: r / (np.linalg.norm(r) or 1.0), "{K}", "/‖{r}‖"),
-    "l1_norm": (lambda r, n: np.sign(r), "{K}", ""),
-    "mse": (lambda r, n: 2 * r / n, "2{K}", "/{m}"),
-}
 _ADJOINT_TEXT = {"left": "{v}Mᵀ", "right": "Mᵀ{v}", "both": "({v}Mᵀ + Mᵀ{v})/2"}
 
 
@@ -37,11 +31,14 @@ def gradient_formula(loss: str, problem: Problem) -> str | None:
     written here (the svd series' loss)."""
     if loss == "energy":
         return "Ax − b" if isinstance(problem, LinearSystem) else None
-    if loss not in _DERIVATIVES or not isinstance(problem, LinearSystem | Inverse):
+    found = LOSSES.get(loss)
+    if found is None or found.derivative is None:
         return None
-    _, head, tail = _DERIVATIVES[loss]
+    if not isinstance(problem, LinearSystem | Inverse):
+        return None
+    head, tail = found.gradient_text
     r, m = ("r", "m") if isinstance(problem, LinearSystem) else ("R", "N")
-    v = f"sign({r})" if loss == "l1_norm" else r
+    v = found.derivative_text.format(r=r)
     core = f"Aᵀ{v}" if isinstance(problem, LinearSystem) else _ADJOINT_TEXT[problem.side]
     if core.endswith("/2") and head.startswith("2"):  # 2·(…)/2 reads as (…)
         core, head = core[: -len("/2")], head[1:]
@@ -57,7 +54,7 @@ def closed_form_gradient(loss: str, problem: Problem, x: np.ndarray) -> np.ndarr
     r = problem.residual_np(x[None, :])[0]
     if loss == "energy":
         return r  # Ax − b
-    g = _DERIVATIVES[loss][0](r, problem.n_residuals)
+    g = LOSSES[loss].derivative(r, problem.n_residuals)
     if isinstance(problem, LinearSystem):
         return problem.A.T @ g
     n, m = problem.n, problem.M
@@ -74,8 +71,6 @@ def closed_form_gradient(loss: str, problem: Problem, x: np.ndarray) -> np.ndarr
 def autograd_gradient(session: object, x: np.ndarray) -> tuple[float, np.ndarray]:
     """(loss, gradient) at the flat iterate ``x`` by autograd, as the run computes them."""
     import torch
-
-    from .losses import loss_function
 
     problem = session.problem
     dtype = precision(session.dtype).torch()
@@ -156,3 +151,16 @@ def step_anatomy(
         optimizer=session.optimizer,
         dtype=session.dtype,
     )
+
+
+def gradient_floor(loss: str, problem: Problem, dtype: str) -> float | None:
+    """How far rounding alone moves an entry of the gradient of ``loss`` computed in
+    ``dtype``: ``SLACK`` units in the last place of its terms, whose size is the gradient's
+    at x = 0 (nothing cancels there; near x* its terms AᵀAx and Aᵀb are as large and cancel).
+    None where no closed form is written (``gradient_formula``) or the gradient at 0 is 0."""
+    known = PRECISIONS.get(dtype)
+    eps = None if known is None else known.eps
+    n = int(np.prod(problem.unknown_shape))
+    g = None if eps is None else closed_form_gradient(loss, problem, np.zeros(n))
+    size = 0.0 if g is None else float(np.max(np.abs(g), initial=0.0))
+    return SLACK * eps * size if size > 0 and math.isfinite(size) else None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .losses import LOSSES
 from .problems import LinearSystem, Problem
 from .rates import loss_value
 
@@ -117,9 +118,10 @@ def plane(
         return "the landscape is drawn for linear systems and polynomial fits"
     n = problem.A.shape[1]
     exact = np.asarray(exact, np.float64).reshape(-1)
-    if loss == "l1_norm" and problem.n_residuals > L1_GRID_RESIDUALS:
+    if _no_closed_form(loss) and problem.n_residuals > L1_GRID_RESIDUALS:
         return (
-            f"the L1 landscape of more than {L1_GRID_RESIDUALS:,} residuals is not drawn: "
+            f"the {LOSSES[loss].title or LOSSES[loss].label} landscape of more than "
+            f"{L1_GRID_RESIDUALS:,} residuals is not drawn: "
             "it has no closed form, and its grid would hold the window for seconds"
         )
     if n == 2:
@@ -153,7 +155,7 @@ def loss_grid(
     exact = np.asarray(exact, np.float64).reshape(-1)
     a = problem.A if problem.sparse else np.asarray(problem.A, float)
     b = np.asarray(problem.b, float)
-    if ss.size * problem.n_residuals > GRID_ROWS_LIMIT and loss != "l1_norm":
+    if ss.size * problem.n_residuals > GRID_ROWS_LIMIT and not _no_closed_form(loss):
         return _quadratic_grid(loss, a, b, exact, pl, ss, tt)
     rows = pl.origin + ss.reshape(-1, 1) * pl.d1 + tt.reshape(-1, 1) * pl.d2
     return np.asarray(loss_value(loss, a, b, rows, exact), float).reshape(ss.shape)
@@ -181,12 +183,14 @@ def _quadratic_grid(
         gram = np.array([[u @ w for w in images] for u in images])
     c = np.stack([np.ones_like(ss), ss, tt])
     sq = np.maximum(np.einsum("i...,ij,j...->...", c, gram, c), 0.0)
-    scale = {"energy": 0.5, "half_sum_squares": 0.5, "sum_squares": 1.0}
-    if loss == "l2_norm":
-        return np.sqrt(sq)
-    if loss == "mse":
-        return sq / max(len(b), 1)
-    return scale[loss] * sq
+    if loss == "energy":
+        return 0.5 * sq
+    return LOSSES[loss].of_squares(sq, len(b))
+
+
+def _no_closed_form(loss: str) -> bool:
+    """A loss whose grid is computed point by point: not a function of ‖r‖² (the L1 loss)."""
+    return loss != "energy" and LOSSES[loss].of_squares is None
 
 
 def _unit(n: int, i: int) -> np.ndarray:

@@ -29,15 +29,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rates
+from .anatomy import gradient_formula
 from .divergence import GROWING as GROWING  # the caption's and the engine's rule
 from .divergence import growing_since, judge, unstable_step
+from .losses import LOSSES
 from .problems import LinearSystem
 from .rates import MEASURE_MIN, QUADRATIC, measured_rate, rate_text, rate_texts
 
 STALL = 500  # iterations without a new best loss that make a run stalled
 FLAT = 1e-6  # a shorter run's last tenth this flat (relative), with no new best, has stalled
 LBFGS_TOLERANCE_CHANGE = 1e-9  # torch's default
-LEAST_SQUARES = frozenset({"half_sum_squares", "sum_squares", "mse", "l2_norm"})
 # Their steps are combinations of gradients Aᵀ(…) (and of earlier steps): they never leave
 # A's row space. Adam and its kin rescale each coordinate, and so leave it.
 ROW_SPACE = frozenset({"gd", "sgd", "lbfgs"})
@@ -101,7 +102,7 @@ def explain(
     said = _progress(session, analysis, loss, error, f_star, floor)
     shape = getattr(analysis, "shape", None)
     rank = getattr(analysis, "rank", None)
-    if not (shape and rank is not None and rank < shape[1] and session.loss in LEAST_SQUARES):
+    if not (shape and rank is not None and rank < shape[1] and LOSSES[session.loss].least_squares):
         return said
     what = "under-determined" if shape[0] < shape[1] else f"rank {rank} < {shape[1]} unknowns"
     head = f"{what}: infinitely many solutions; " + _which_solution(session, loss, error, f_star)
@@ -148,12 +149,14 @@ def _progress(
     stalled = _stalled_for(loss) if above_floor else None
     if stalled is not None:
         return _stalled(session, loss, f_star, floor, stalled)
-    if session.loss == "l1_norm" and _oscillating(loss):
+    kind = LOSSES[session.loss]
+    if kind.fixed_steps and _oscillating(loss):
         w = loss[max(0, n - 50) :]
+        grad = gradient_formula(session.loss, session.problem) or "its gradient"
         return Explanation(
             "oscillating",
-            f"L1 loss: fixed-size steps (its gradient Aᵀsign(r) does not shrink), the loss "
-            f"oscillates around {float(np.median(w)):.3g}",
+            f"{kind.title or kind.label} loss: fixed-size steps (its gradient {grad} does not "
+            f"shrink), the loss oscillates around {float(np.median(w)):.3g}",
         )
     words = _rate_words(session, analysis, loss, f_star)
     if words:
@@ -244,7 +247,7 @@ def _which_solution(session: object, loss: np.ndarray, error: np.ndarray, f_star
 
 
 def _loss_name(loss: str) -> str:
-    return "energy loss" if loss == "energy" else "loss"
+    return LOSSES[loss].called
 
 
 def _still_falling(error: np.ndarray, window: int = 20) -> bool:
@@ -314,7 +317,7 @@ def loss_levels(session: object, exact: np.ndarray) -> tuple[float, float | None
     p = session.problem
     found = rounding_floor(p, exact, session.dtype)
     floor = None if found is None else found.loss(session.loss)
-    if not isinstance(p, LinearSystem) or session.loss not in QUADRATIC | {"l1_norm", "l2_norm"}:
+    if not isinstance(p, LinearSystem) or not rates.has_value(session.loss):
         return 0.0, floor
     x = np.asarray(exact, np.float64).reshape(-1)
     return rates.loss_value(session.loss, p.A, p.b, x, x), floor
@@ -327,7 +330,7 @@ def insight(run: object, analysis: bool = True) -> dict:
     s = run.session
     problem = run.problem
     rate = cg = said = None
-    if isinstance(problem, LinearSystem) and s.loss in QUADRATIC | {"l2_norm"}:
+    if isinstance(problem, LinearSystem) and s.loss in rates.RATED:
         a, b = rates.product_matrix(problem), np.asarray(problem.b, float)
         f_star = rates.loss_value(s.loss, a, b, run.exact, run.exact)
         rate = measured_rate(run.history.loss, f_star, s.loss in QUADRATIC)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from . import kernels
-from .losses import energy_offset
+from .losses import LOSSES, energy_offset
 from .problems import LinearSystem
 from .scripted import ChunkFn, chunk_function, dense_chunk_function, sparse_chunk_function
 from .threads import ONE_THREAD_BELOW
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from .problems import BoundProblem
     from .session import Session
 
-# The losses the chunk computes, by the code it takes; each is solver/losses.py's expression.
-LOSS_CODES: dict[str, int] = {"half_sum_squares": 0, "sum_squares": 1, "mse": 2, "l2_norm": 3}
-# The sparse chunk's: the gradient is written out (``sparse_gd_chunk``), for these.
-SPARSE_LOSS_CODES: dict[str, int] = {"half_sum_squares": 0, "sum_squares": 1, "mse": 2, "energy": 4}
 
 # Target length of one chunk: long enough that the Python around it, and the wait for the
 # GIL after it while the window draws, are noise; short enough that a stop or pause request
@@ -301,8 +297,9 @@ def plan(
 ) -> GdChunks | None:
     """The fast path for a run, where it gives the run exactly (the same numbers, the same
     stops): plain gd on ``A x - b`` with torch's own mat-vec, on the CPU, eager, and a loss
-    in LOSS_CODES; for a sparse ``A``, a run recording (``narrow``: x* and the tracked
-    unknowns) the norms and tracked unknowns only, with the energy loss too. None elsewhere.
+    with a ``fast_code`` (``solver.losses.Loss``); for a sparse ``A``, a run recording
+    (``narrow``: x* and the tracked unknowns) the norms and tracked unknowns only, and a loss
+    with a ``sparse_code``. None elsewhere.
     """
     problem = session.problem
     if not (
@@ -317,26 +314,27 @@ def plan(
         return None
     if problem.sparse:
         return _plan_sparse(session, bound, block, narrow)
-    if session.loss not in LOSS_CODES:
+    code = LOSSES[session.loss].fast_code
+    if code is None:
         return None
     a, b = bound.tensors["A"], bound.tensors["b"]
     if "At" in bound.tensors:  # the product is the operator with a copy of Aᵀ (kernels)
-        return CopiedGdChunks(a, bound.tensors["At"], b, LOSS_CODES[session.loss], block)
+        return CopiedGdChunks(a, bound.tensors["At"], b, code, block)
     # Where kernels chose numpy's BLAS for this matrix (once per process and dtype) the chunk,
     # on torch.mv, would round differently. Large matrices on torch.mv keep the fast path: with
     # the same mat-vecs on both sides it measured 1.16x the loop at n = 1000, 1.05x at 2000
     # and 1.01x at 4000 (medians of 15 paired rounds), never slower.
     if not a.is_contiguous() or getattr(kernels.matvec_for(a), "func", None) is not torch.mv:
         return None
-    return GdChunks(a, b, LOSS_CODES[session.loss], block)
+    return GdChunks(a, b, code, block)
 
 
 def _plan_sparse(
     session: Session, bound: BoundProblem, block: np.ndarray, narrow: tuple | None
 ) -> SparseGdChunks | None:
     # Where scipy does the products (kernels chose it) the chunk, on torch's, would round
-    # differently; l2_norm's backward is not written out here.
-    code = SPARSE_LOSS_CODES.get(session.loss)
+    # differently. The sparse chunk writes each loss's gradient out (``sparse_code``).
+    code = LOSSES[session.loss].sparse_code
     if code is None or narrow is None or "At" not in bound.tensors:
         return None
     t = bound.tensors

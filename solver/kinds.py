@@ -149,10 +149,9 @@ class ProblemKind:
         """Why ``loss`` does not apply to ``problem``, or None when it does."""
         if loss not in LOSSES:
             return f"unknown loss {short(loss)}; expected one of {sorted(LOSSES)}"
-        if loss == "energy":
-            return "energy applies only to a linear_system with an SPD matrix A"
-        if loss == "svd_mse":
-            return "svd_mse applies only to an svd problem"
+        found = LOSSES[loss]
+        if self.name not in found.kinds:
+            return found.only or f"{loss} does not apply to a {self.name} problem"
         return None
 
     def losses(self, problem: Problem) -> tuple[str, ...]:
@@ -232,7 +231,7 @@ class _LinearSystemKind(ProblemKind):
         return self.build({"A": arr, "b": b}), ["A"], note
 
     def loss_refusal(self, problem: Problem, loss: str) -> str | None:
-        if loss == "energy":
+        if loss == "energy":  # a linear system's, where A is SPD (``Loss.kinds``)
             return problem.spd_refusal()
         return super().loss_refusal(problem, loss)
 
@@ -322,10 +321,10 @@ class _SvdKind(_MatrixKind):
         return None
 
     def loss_refusal(self, problem: Problem, loss: str) -> str | None:
-        if loss == "svd_mse":
-            return None
         if loss not in LOSSES:
             return f"unknown loss {short(loss)}; expected one of {sorted(LOSSES)}"
+        if self.name in LOSSES[loss].kinds:
+            return None
         return f"an svd problem takes the loss svd_mse, not {loss}"
 
     def errors(self, problem: Problem, rows: np.ndarray, exact: np.ndarray) -> np.ndarray | None:

@@ -25,29 +25,222 @@ if TYPE_CHECKING:
     LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (r, x) -> scalar
 
 
+def _squares(d: float, m: int, r_star: float) -> float:
+    """How far rounding of each of m entries by d moves ‖r‖² from ‖r*‖² at most."""
+    return 2.0 * r_star * math.sqrt(m) * d + m * d * d
+
+
+# Rounding errors of a product, a sum of products and a subtraction add up to a few units in
+# the last place of the terms, and gd stops moving x where lr·∇f is below half a unit of x,
+# which κ amplifies (not modelled: a margin instead). Measured plateaus, in units of eps times
+# the terms' rms per residual entry: the 3×3 by gd in float64 4.2, the svd series in float32
+# 1.4, the random inverse in float32 1.9; 8 leaves their losses 3.7 times or more below it.
+SLACK = 8.0
+
+Rows = np.ndarray  # residual rows r, shape (..., m): one loss per row
+
+
 @dataclass(frozen=True)
 class Loss:
+    """Everything about one loss of the residual r = K(x) − c. The engine, the fast path, the
+    closed-form gradient (``solver.anatomy``), the rates and the explanation read it; none
+    keeps a table of its own. Adding a loss is adding a record to ``LOSSES``."""
+
     name: str
     label: str
     formula: str
     # Hessian eigenvalue of the loss for an operator singular value s and N residual entries;
     # None where the loss is not smooth (no Lipschitz gradient, no step-size limit).
     curvature: Callable[[float, int], float] | None
+    # The torch form, (r, x) -> scalar; None where it needs the problem (``loss_function``).
+    torch_form: LossFn | None = None
+    # The loss from ‖r‖² and the m entries, where it is a function of those alone (on a plane
+    # of iterates it is then a quadratic form's function: ``solver.directions``' grids) ...
+    of_squares: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # ... else of the residual rows, in numpy; None where it is not a function of r alone.
+    of_residual: Callable[[Rows], np.ndarray] | None = None
+    # dℓ/dr at one residual of m entries, and how K's gradient reads with it: ("2{K}", "/{m}")
+    # around Kᵀ applied to ``derivative_text`` ("{r}", "sign({r})").
+    derivative: Callable[[np.ndarray, int], np.ndarray] | None = None
+    gradient_text: tuple[str, str] = ("{K}", "")
+    derivative_text: str = "{r}"
+    # ‖r‖ from the loss's values (m entries): the engine records it without another product
+    residual_norm: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # How its excess over the minimum follows the error near it: 2, a quadratic form (the
+    # rate theory applies, the loss contracts by rate²); 1, a norm (by rate); None: neither
+    # (no rate is measured)
+    rate_power: int | None = None
+    # minimised by exactly the least-squares solutions (which one gd reaches is then said)
+    least_squares: bool = False
+    # its gradient does not shrink near the minimum: a fixed step never settles
+    fixed_steps: bool = False
+    # how far above its minimum rounding leaves it: (one entry's rounding d, m entries,
+    # ‖r*‖, eps) -> loss; None where it is measured otherwise (the energy, below)
+    floor: Callable[[float, int, float, float], float] | None = None
+    # the code the scripted gd chunks take for it (``solver.scripted``); None: no fast path
+    fast_code: int | None = None
+    sparse_code: int | None = None
+    # what the explanation calls it in a sentence, and its name in a title (its label if none)
+    called: str = "loss"
+    title: str = ""
+    # the problem kinds it applies to (``solver.kinds`` refuses it elsewhere, saying ``only``)
+    kinds: frozenset[str] = frozenset({"linear_system", "inverse", "polyfit"})
+    only: str = ""
+
+    @property
+    def quadratic(self) -> bool:
+        return self.rate_power == 2
+
+    @property
+    def of_r(self) -> bool:
+        """Whether it is a function of the residual alone (``value`` computes it)."""
+        return self.of_squares is not None or self.of_residual is not None
+
+    def value(self, r: Rows) -> np.ndarray:
+        """The loss of each residual row (numpy, float64, overflow as inf)."""
+        r = np.asarray(r, np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.of_squares is not None:
+                return self.of_squares(np.sum(r * r, axis=-1), r.shape[-1])
+            if self.of_residual is not None:
+                return self.of_residual(r)
+        raise ValueError(f"no numpy form of r alone for the loss {self.name!r}")
+
+
+def _t_half_sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    f = r.reshape(-1)
+    return 0.5 * torch.dot(f, f)
+
+
+def _t_sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    f = r.reshape(-1)
+    return torch.dot(f, f)
+
+
+def _t_mse(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    f = r.reshape(-1)
+    return torch.dot(f, f) / f.numel()
+
+
+def _t_l2_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    return torch.linalg.vector_norm(r)
+
+
+def _t_l1_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return r.abs().sum()
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(v, 0))
 
 
 LOSSES: dict[str, Loss] = {
-    "half_sum_squares": Loss("half_sum_squares", "½ Σ r²", "½‖Ax − b‖²", lambda s, n: s * s),
-    "sum_squares": Loss("sum_squares", "Σ r²", "‖Ax − b‖²", lambda s, n: 2 * s * s),
-    "l2_norm": Loss("l2_norm", "‖r‖₂", "‖Ax − b‖ (not squared)", None),
-    "l1_norm": Loss("l1_norm", "Σ |r|", "‖Ax − b‖₁", None),
-    "mse": Loss("mse", "mean r²", "‖Ax − b‖² / N", lambda s, n: 2 * s * s / n),
-    "energy": Loss("energy", "½xᵀAx − bᵀx", "½xᵀAx − bᵀx + ½bᵀx* (≥ 0)", lambda s, n: s),
-    # Not quadratic in (U, d, V): no curvature bound, so no fixed step-size limit.
+    "half_sum_squares": Loss(
+        "half_sum_squares",
+        "½ Σ r²",
+        "½‖Ax − b‖²",
+        lambda s, n: s * s,
+        torch_form=_t_half_sum_squares,
+        of_squares=lambda sq, m: 0.5 * sq,
+        derivative=lambda r, m: r,
+        residual_norm=lambda v, m: _norm(2 * v),
+        rate_power=2,
+        least_squares=True,
+        floor=lambda d, m, rs, eps: 0.5 * _squares(d, m, rs) + SLACK * eps * rs * rs / 2,
+        fast_code=0,
+        sparse_code=0,
+    ),
+    "sum_squares": Loss(
+        "sum_squares",
+        "Σ r²",
+        "‖Ax − b‖²",
+        lambda s, n: 2 * s * s,
+        torch_form=_t_sum_squares,
+        of_squares=lambda sq, m: sq,
+        derivative=lambda r, m: 2 * r,
+        gradient_text=("2{K}", ""),
+        residual_norm=lambda v, m: _norm(v),
+        rate_power=2,
+        least_squares=True,
+        floor=lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
+        fast_code=1,
+        sparse_code=1,
+    ),
+    "l2_norm": Loss(
+        "l2_norm",
+        "‖r‖₂",
+        "‖Ax − b‖ (not squared)",
+        None,
+        torch_form=_t_l2_norm,
+        of_squares=lambda sq, m: np.sqrt(sq),
+        derivative=lambda r, m: r / (np.linalg.norm(r) or 1.0),
+        gradient_text=("{K}", "/‖{r}‖"),
+        residual_norm=lambda v, m: v,
+        rate_power=1,
+        least_squares=True,
+        floor=lambda d, m, rs, eps: math.sqrt(m) * d + SLACK * eps * rs,
+        fast_code=3,  # its backward is not written out for the sparse chunks
+    ),
+    "l1_norm": Loss(
+        "l1_norm",
+        "Σ |r|",
+        "‖Ax − b‖₁",
+        None,
+        torch_form=_t_l1_norm,
+        of_residual=lambda r: np.sum(np.abs(r), axis=-1),
+        derivative=lambda r, m: np.sign(r),
+        derivative_text="sign({r})",
+        fixed_steps=True,
+        title="L1",
+        floor=lambda d, m, rs, eps: m * d + SLACK * eps * math.sqrt(m) * rs,
+    ),
+    "mse": Loss(
+        "mse",
+        "mean r²",
+        "‖Ax − b‖² / N",
+        lambda s, n: 2 * s * s / n,
+        torch_form=_t_mse,
+        of_squares=lambda sq, m: sq / max(m, 1),
+        derivative=lambda r, m: 2 * r / m,
+        gradient_text=("2{K}", "/{m}"),
+        residual_norm=lambda v, m: _norm(v * m),
+        rate_power=2,
+        least_squares=True,
+        floor=lambda d, m, rs, eps: (_squares(d, m, rs) + SLACK * eps * rs * rs) / max(m, 1),
+        fast_code=2,
+        sparse_code=2,
+    ),
+    # A loss of x, not of r alone: ½xᵀ(r − b) + ½bᵀx* (``loss_function``); its gradient is the
+    # residual itself, and its floor is measured from its terms (``RoundingFloor.loss``).
+    "energy": Loss(
+        "energy",
+        "½xᵀAx − bᵀx",
+        "½xᵀAx − bᵀx + ½bᵀx* (≥ 0)",
+        lambda s, n: s,
+        rate_power=2,
+        sparse_code=4,
+        called="energy loss",
+        kinds=frozenset({"linear_system"}),
+        only="energy applies only to a linear_system with an SPD matrix A",
+    ),
+    # Not quadratic in (U, d, V): no curvature bound, so no fixed step-size limit. It is the
+    # sum of squares of the series' weighted residual (``Svd.residual_np``).
     "svd_mse": Loss(
         "svd_mse",
         "SVD mse",
         "mse(U diag(d²) Vᵀ, M) + mse(UᵀU, I)/100 + mse(VVᵀ, I)/100",
         None,
+        floor=lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
+        kinds=frozenset({"svd"}),
+        only="svd_mse applies only to an svd problem",
     ),
 }
 
@@ -70,43 +263,14 @@ def check_applicable(name: str, problem: Problem) -> None:
         raise InputError("loss", why)
 
 
-def _torch_losses() -> dict[str, LossFn]:
-    import torch
-
-    def half_sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        f = r.reshape(-1)
-        return 0.5 * torch.dot(f, f)
-
-    def sum_squares(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        f = r.reshape(-1)
-        return torch.dot(f, f)
-
-    def mse(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        f = r.reshape(-1)
-        return torch.dot(f, f) / f.numel()
-
-    def l2_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return torch.linalg.vector_norm(r)
-
-    def l1_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return r.abs().sum()
-
-    return {
-        "half_sum_squares": half_sum_squares,
-        "sum_squares": sum_squares,
-        "mse": mse,
-        "l2_norm": l2_norm,
-        "l1_norm": l1_norm,
-    }
-
-
 def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
     """The torch loss for ``problem``; validates that the loss applies to it."""
     check_applicable(name, problem)
     if name == "svd_mse":
         return _svd_mse(problem, bound_tensors)
-    if name != "energy":
-        return _torch_losses()[name]
+    form = LOSSES[name].torch_form
+    if form is not None:
+        return form
     import torch
 
     b = bound_tensors["b"]
@@ -184,35 +348,10 @@ def curvature_errors(
 # How close to its minimum a run in each precision can be told apart from rounding. The
 # explanation says "at rounding" below it, and the displays show 0 there.
 
-# Rounding errors of a product, a sum of products and a subtraction add up to a few units in
-# the last place of the terms, and gd stops moving x where lr·∇f is below half a unit of x,
-# which κ amplifies (not modelled: a margin instead). Measured plateaus, in units of eps times
-# the terms' rms per residual entry: the 3×3 by gd in float64 4.2, the svd series in float32
-# 1.4, the random inverse in float32 1.9; 8 leaves their losses 3.7 times or more below it.
-SLACK = 8.0
 # The energy is ½xᵀ(r − b) + ½bᵀx*: a difference of terms of size ½bᵀx*, whose dot product
 # over n terms and the offset round by up to a few dozen units in the last place.
 ENERGY_SLACK = 64.0
 _PROBES = 4  # random-sign probes that measure the size of the residual's terms
-
-
-def _squares(d: float, m: int, r_star: float) -> float:
-    """How far rounding of each of m entries by d moves ‖r‖² from ‖r*‖² at most."""
-    return 2.0 * r_star * math.sqrt(m) * d + m * d * d
-
-
-# Per loss, its floor above the minimum from one residual entry's rounding d, the number of
-# entries m, ‖r*‖ (the residual at the minimum: 0 for a consistent system) and eps (the
-# loss's own sum rounds relative to its size).
-LOSS_FLOORS: dict[str, Callable[[float, int, float, float], float]] = {
-    "half_sum_squares": lambda d, m, rs, eps: 0.5 * _squares(d, m, rs) + SLACK * eps * rs * rs / 2,
-    "sum_squares": lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
-    "mse": lambda d, m, rs, eps: (_squares(d, m, rs) + SLACK * eps * rs * rs) / max(m, 1),
-    # the series' loss is the sum of squares of its weighted residual (``Svd.residual_np``)
-    "svd_mse": lambda d, m, rs, eps: _squares(d, m, rs) + SLACK * eps * rs * rs,
-    "l2_norm": lambda d, m, rs, eps: math.sqrt(m) * d + SLACK * eps * rs,
-    "l1_norm": lambda d, m, rs, eps: m * d + SLACK * eps * math.sqrt(m) * rs,
-}
 
 
 @dataclass(frozen=True)
@@ -245,10 +384,10 @@ class RoundingFloor:
         """How far above its minimum loss ``name`` is rounding; None for an unknown loss."""
         if name == "energy":
             return ENERGY_SLACK * self.eps * self.energy_terms if self.energy_terms else None
-        form = LOSS_FLOORS.get(name)
-        if form is None:
+        loss = LOSSES.get(name)
+        if loss is None or loss.floor is None:
             return None
-        return form(self.entry, self.entries, self.residual_star, self.eps)
+        return loss.floor(self.entry, self.entries, self.residual_star, self.eps)
 
 
 def rounding_floor(problem: Problem, exact: np.ndarray, dtype: str) -> RoundingFloor | None:
@@ -286,18 +425,3 @@ def rounding_floor(problem: Problem, exact: np.ndarray, dtype: str) -> RoundingF
         error=SLACK * eps * float(np.linalg.norm(x)),
         energy_terms=energy,
     )
-
-
-def gradient_floor(loss: str, problem: Problem, dtype: str) -> float | None:
-    """How far rounding alone moves an entry of the gradient of ``loss`` computed in
-    ``dtype``: ``SLACK`` units in the last place of its terms, whose size is the gradient's
-    at x = 0 (nothing cancels there; near x* its terms AᵀAx and Aᵀb are as large and cancel).
-    None where no closed form is written (``solver.anatomy``) or the gradient at 0 is 0."""
-    from .anatomy import closed_form_gradient
-
-    known = PRECISIONS.get(dtype)
-    eps = None if known is None else known.eps
-    n = int(np.prod(problem.unknown_shape))
-    g = None if eps is None else closed_form_gradient(loss, problem, np.zeros(n))
-    size = 0.0 if g is None else float(np.max(np.abs(g), initial=0.0))
-    return SLACK * eps * size if size > 0 and math.isfinite(size) else None

@@ -14,10 +14,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .losses import LOSSES
 from .problems import LinearSystem
 
-# losses whose excess over the minimum is a quadratic form in the error
-QUADRATIC = frozenset({"half_sum_squares", "sum_squares", "mse", "energy"})
+# losses whose excess over the minimum is a quadratic form in the error (``Loss.quadratic``)
+QUADRATIC = frozenset(name for name, loss in LOSSES.items() if loss.quadratic)
+# ...or follows it at all, so that a rate is measured (``Loss.rate_power``)
+RATED = frozenset(name for name, loss in LOSSES.items() if loss.rate_power is not None)
+
+
+def has_value(loss: str) -> bool:
+    """Whether ``loss_value`` computes ``loss`` (a loss of r alone, or the energy)."""
+    return loss == "energy" or LOSSES[loss].of_r
+
+
 MEASURE_MIN = 20  # iterations a measured rate needs
 CG_SECONDS = 2.0  # the most conjugate gradient may take for a summary
 
@@ -30,24 +40,11 @@ def loss_value(
     array back, one loss per row)."""
     x = np.asarray(x, np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged iterate: inf, said so
-        if loss == "energy":
+        if loss == "energy":  # a loss of x: ½(x − x*)ᵀA(x − x*) above its minimum
             d = x - x_star
             out = 0.5 * np.sum(d * (d @ a.T), axis=-1)
         else:
-            r = x @ a.T - b
-            sq = np.sum(r * r, axis=-1)
-            if loss == "half_sum_squares":
-                out = 0.5 * sq
-            elif loss == "sum_squares":
-                out = sq
-            elif loss == "mse":
-                out = sq / max(r.shape[-1], 1)
-            elif loss == "l2_norm":
-                out = np.sqrt(sq)
-            elif loss == "l1_norm":
-                out = np.sum(np.abs(r), axis=-1)
-            else:
-                raise ValueError(f"no numpy form for the loss {loss!r}")
+            out = LOSSES[loss].value(x @ a.T - b)
     return float(out) if x.ndim == 1 else out
 
 
@@ -133,7 +130,7 @@ def cg_path(
     least-squares losses, from x = 0. It stops at the first iterate below ``tol`` (when
     ``tol`` > 0), when its own residual has fallen 1e-14, after ``max_iter`` iterations or
     ``seconds`` of work. None for other problems or losses."""
-    if not isinstance(problem, LinearSystem) or loss not in QUADRATIC | {"l2_norm"}:
+    if not isinstance(problem, LinearSystem) or loss not in RATED:
         return None
     import scipy.sparse.linalg as spla
 

@@ -156,8 +156,9 @@ class StepPanel(QtWidgets.QWidget):
         """(the loss's, a gradient entry's) rounding floor for runs of ``session``, kept
         while the session is the same: a residual and a gradient evaluation each."""
         if self._floors is None or self._floors[0] is not session:
+            from solver.anatomy import gradient_floor
             from solver.kinds import kind_of
-            from solver.losses import gradient_floor, rounding_floor
+            from solver.losses import rounding_floor
 
             p = session.problem
             try:
