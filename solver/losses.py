@@ -138,6 +138,23 @@ def _t_l1_norm(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return r.abs().sum()
 
 
+HUBER_DELTA = 1.0  # where the Huber loss turns from squares to absolute values
+
+
+def _t_huber(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    return torch.nn.functional.huber_loss(
+        r, torch.zeros_like(r), reduction="sum", delta=HUBER_DELTA
+    )
+
+
+def _huber(r: Rows) -> np.ndarray:
+    a = np.abs(r)
+    d = HUBER_DELTA
+    return np.sum(np.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d)), axis=-1)
+
+
 def _norm(v: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(v, 0))
 
@@ -201,6 +218,22 @@ LOSSES: dict[str, Loss] = {
         fixed_steps=True,
         title="L1",
         floor=lambda d, m, rs, eps: m * d + SLACK * eps * math.sqrt(m) * rs,
+    ),
+    # Squares near the answer, absolute values far from it: large residuals (outliers) pull
+    # with a bounded force. Its Hessian is AᵀA where |rᵢ| ≤ 1 and 0 beyond, so σmax² bounds the
+    # curvature everywhere (a step below 2/L is stable) and is the curvature at the answer of
+    # a consistent system; it is below ½‖r‖², whose rounding floor bounds its own.
+    "huber": Loss(
+        "huber",
+        "Huber Σ h(r)",
+        "Σ h(rᵢ): ½rᵢ² where |rᵢ| ≤ 1, |rᵢ| − ½ beyond",
+        lambda s, n: s * s,
+        torch_form=_t_huber,
+        of_residual=_huber,
+        derivative=lambda r, m: np.clip(r, -HUBER_DELTA, HUBER_DELTA),
+        derivative_text="clip({r}, ±1)",
+        floor=lambda d, m, rs, eps: 0.5 * _squares(d, m, rs) + SLACK * eps * rs * rs / 2,
+        title="Huber",
     ),
     "mse": Loss(
         "mse",

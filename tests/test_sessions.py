@@ -360,7 +360,7 @@ BAD = [
     ("unknown problem key", _set("problem.M", [[1]]), "problem.M", "unknown key"),
     ("missing b", _set("problem", {"A": [[1]]}), "problem.b", "missing"),
     ("missing problem", _drop("problem"), "problem", "missing"),
-    ("unknown loss", _set("loss", "huber"), "loss", "unknown loss 'huber'"),
+    ("unknown loss", _set("loss", "log_cosh"), "loss", "unknown loss 'log_cosh'"),
     (
         "unknown optimizer",
         _set("optimizer", {"name": "adadelta", "lr": 1}),

@@ -171,4 +171,4 @@ def test_the_old_signature_still_works() -> None:
     b = analysis.analyze(p, "half_sum_squares", 0.1)
     assert a.lr is None and b.lr == 0.1 and a.lipschitz == b.lipschitz
     with pytest.raises(ValueError, match="unknown loss"):
-        analysis.analyze(p, "huber")
+        analysis.analyze(p, "log_cosh")

@@ -98,7 +98,7 @@ def test_energy_applies_only_to_a_symmetric_positive_definite_system() -> None:
         assert words in kind.loss_refusal(p, "energy")
     fit = KINDS["polyfit"].default_problem()
     assert "linear_system" in KINDS["polyfit"].loss_refusal(fit, "energy")
-    assert "unknown loss" in kind.loss_refusal(spd, "huber")
+    assert "unknown loss" in kind.loss_refusal(spd, "log_cosh")
 
 
 # -- building: the session file's rules, with the key named ----------------------------------
