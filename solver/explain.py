@@ -148,7 +148,7 @@ def _progress(
     )
     stalled = _stalled_for(loss) if above_floor else None
     if stalled is not None:
-        return _stalled(session, loss, f_star, floor, stalled)
+        return _stalled(session, analysis, loss, f_star, floor, stalled)
     kind = LOSSES[session.loss]
     if kind.fixed_steps and _oscillating(loss):
         w = loss[max(0, n - 50) :]
@@ -182,7 +182,12 @@ def _stalled_for(loss: np.ndarray) -> int | None:
 
 
 def _stalled(
-    session: object, loss: np.ndarray, f_star: float, floor: float | None, since: int
+    session: object,
+    analysis: object,
+    loss: np.ndarray,
+    f_star: float,
+    floor: float | None,
+    since: int,
 ) -> Explanation:
     n = len(loss)
     excess = float(loss[n - 1]) - f_star
@@ -198,6 +203,14 @@ def _stalled(
         # torch's L-BFGS ends a step when the slope along its direction (about twice the
         # excess, for a quadratic) is below tolerance_change: from here on no step moves
         text += f" (its steps end once the loss changes less than tolerance_change = {change:g})"
+    limit = getattr(analysis, "max_stable_lr", None)
+    if session.optimizer == "gd" and limit and session.lr > limit:
+        # a loss whose pull is bounded far from the answer (Huber) does not blow up there:
+        # near it each step overshoots, away from it each is bounded, and it goes round
+        text += (
+            f": lr = {session.lr:.3g} is above 2/L = {limit:.3g}, so near the answer each "
+            "step overshoots it"
+        )
     return Explanation("stalled", text)
 
 

@@ -91,6 +91,11 @@ def test_a_step_above_two_over_l_never_settles_but_its_bounded_pull_never_blows_
     assert huber.stop_reason is StopReason.MAX_ITERS
     tail = huber.history.loss[-500:]
     assert np.isfinite(tail).all() and tail.min() > 1e-3
+    f_star, floor = loss_levels(huber.session, huber.exact)
+    said = explain(
+        huber.session, huber.analysis(), huber.history.loss, huber.history.error, f_star, floor
+    )
+    assert said.kind == "stalled" and f"is above 2/L = {lr / 1.5:.3g}" in said.text, said
 
 
 def test_an_outlier_pulls_its_fit_less_than_it_pulls_least_squares() -> None:
