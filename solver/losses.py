@@ -74,6 +74,9 @@ class Loss:
     least_squares: bool = False
     # its gradient does not shrink near the minimum: a fixed step never settles
     fixed_steps: bool = False
+    # its gradient is bounded far from the minimum: a step above 2/L goes round the answer
+    # for good instead of blowing up
+    bounded_pull: bool = False
     # how far above its minimum rounding leaves it: (one entry's rounding d, m entries,
     # ‖r*‖, eps) -> loss; None where it is measured otherwise (the energy, below)
     floor: Callable[[float, int, float, float], float] | None = None
@@ -232,6 +235,7 @@ LOSSES: dict[str, Loss] = {
         of_residual=_huber,
         derivative=lambda r, m: np.clip(r, -HUBER_DELTA, HUBER_DELTA),
         derivative_text="clip({r}, ±1)",
+        bounded_pull=True,
         floor=lambda d, m, rs, eps: 0.5 * _squares(d, m, rs) + SLACK * eps * rs * rs / 2,
         title="Huber",
     ),

@@ -73,6 +73,12 @@ def test_the_divergence_warning_is_whole_and_fits_the_panel(qtbot, window):
     text = shown_text(info)
     assert "gd will diverge" in text and "stable only for lr < 2/L = 0.3431)" in text, text
     assert info.isVisible() and fits(info), (info.size(), info.heightForWidth(info.width()))
+    # the Huber loss's pull is bounded far from the answer: it goes round it for good
+    window.editor.load_session(window.model.session.replace(loss="huber"))
+    settle(qtbot, window)
+    text = shown_text(info)
+    assert "gd will never settle" in text and "2/L = 0.3431)" in text, text
+    assert info.isVisible() and fits(info), (info.size(), info.heightForWidth(info.width()))
 
 
 @pytest.mark.parametrize("width", [230, 320, 480])

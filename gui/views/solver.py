@@ -133,6 +133,7 @@ class SolverPanel(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
+        self._losses: dict = {}  # solver.losses.LOSSES, once the solver is in
         self._arg_fields: list[_ArgField] = []
         self._optimizer = None
 
@@ -259,6 +260,7 @@ class SolverPanel(QtWidgets.QWidget):
         self.kind.clear()
         for name, kind in kinds.items():
             self.kind.addItem(kind.label, name)
+        self._losses = losses
         self.loss.clear()
         for name, loss in losses.items():
             self.loss.addItem(f"{loss.label}   ({name})", name)
@@ -356,7 +358,10 @@ class SolverPanel(QtWidgets.QWidget):
             )
         why = a.divergence_reason(session.lr) if session.optimizer == "gd" else None
         if why:  # "lr < 2/L": escaped, or the rich text takes the rest for a tag
-            lines.append(f"<span style='color:#b91c1c'>gd will diverge: {html.escape(why)}</span>")
+            loss = self._losses.get(session.loss)
+            # a bounded pull far from the answer: it goes round it instead of blowing up
+            fate = "never settle" if getattr(loss, "bounded_pull", False) else "diverge"
+            lines.append(f"<span style='color:#b91c1c'>gd will {fate}: {html.escape(why)}</span>")
         elif session.optimizer != "gd":
             lines.append("<span style='color:#6b7280'>limits are for plain gradient descent</span>")
         self.lr_info.setText("<br>".join(lines))
