@@ -62,6 +62,10 @@ class ProblemKind:
     matrix_key: str  # the array whose shape / rank / condition is shown; a matrix file's target
     default_loss: str = "half_sum_squares"  # a session file's loss when it names none
     random_start: bool = False  # x = 0 is a stationary point: the window starts from rand
+    # The views of a run that apply to it (``VIEWS``) and how a tooltip names the kind ("for
+    # polynomial fits"); the window asks this, never the kind's name.
+    views: frozenset[str] = frozenset()
+    plural: str = ""
     sparse_key: ClassVar[str | None] = None  # the array that may be held sparse (storage)
 
     # -- building ----------------------------------------------------------------------------
@@ -398,6 +402,8 @@ KINDS: dict[str, ProblemKind] = {
             arrays=(ArraySpec("A", "A", 2), ArraySpec("b", "b", 1, rows_like="A")),
             params=(),
             matrix_key="A",
+            views=frozenset({"bars", "direction", "landscape", "compare"}),
+            plural="linear systems",
         ),
         _InverseKind(
             name="inverse",
@@ -405,6 +411,8 @@ KINDS: dict[str, ProblemKind] = {
             arrays=(ArraySpec("M", "M", 2, square=True),),
             params=(ParamSpec("side", "Side", "left", SIDES),),
             matrix_key="M",
+            views=frozenset({"bars", "heat_x", "heat_residual", "compare"}),
+            plural="matrix-inverse problems",
         ),
         _PolyfitKind(
             name="polyfit",
@@ -413,6 +421,8 @@ KINDS: dict[str, ProblemKind] = {
             params=(ParamSpec("degree", "Degree", 2, required=True),),
             # The fit's matrix is the Vandermonde matrix of x; a two-column file fills x and y.
             matrix_key="x",
+            views=frozenset({"bars", "direction", "landscape", "fit", "compare"}),
+            plural="polynomial fits",
         ),
         _SvdKind(
             name="svd",
@@ -422,9 +432,39 @@ KINDS: dict[str, ProblemKind] = {
             matrix_key="M",
             default_loss="svd_mse",
             random_start=True,
+            # x vs exact is not among them: the factors are unique only up to signs
+            views=frozenset(
+                {"svd_values", "svd_orthogonality", "svd_heat_u", "svd_heat_v", "compare"}
+            ),
+            plural="svd problems",
         ),
     )
 }
+
+
+# Every view of a run the window draws beside the loss, error and x plots, in its order.
+VIEWS = (
+    "bars",
+    "heat_x",
+    "heat_residual",
+    "svd_values",
+    "svd_orthogonality",
+    "svd_heat_u",
+    "svd_heat_v",
+    "direction",
+    "landscape",
+    "fit",
+    "compare",
+)
+
+
+def view_offered_for(view: str) -> str:
+    """Which kinds offer ``view``, in words: "for linear systems and polynomial fits"."""
+    names = [k.plural for k in KINDS.values() if view in k.views]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"for {listed}"
 
 
 def kind_of(problem: Problem) -> ProblemKind:

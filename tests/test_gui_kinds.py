@@ -4,6 +4,7 @@ losing the keyboard focus or the process."""
 from __future__ import annotations
 
 import pytest
+import test_gui
 from PySide6 import QtWidgets
 
 # The window fixtures of the main GUI tests, shared rather than written twice.
@@ -26,3 +27,30 @@ def test_leaving_a_kind_whose_table_has_the_focus_keeps_the_window(qtbot, window
     # the focus moved to the new page's first table instead of staying on a hidden one
     qtbot.waitUntil(lambda: page.widget.isAncestorOf(QtWidgets.QApplication.focusWidget()))
     assert window.matrix.view("A").hasFocus()
+
+
+@pytest.mark.parametrize("preset", ["seed-3x3", "seed-inverse-random", "seed-polyfit", "svd-tall"])
+def test_a_runs_tabs_are_the_views_its_kind_offers(qtbot, window, preset):
+    """The tabs ask the kind (``ProblemKind.views``), never its name or a tab's index: the
+    views it offers are enabled (an insight view with nothing to show says why), the others
+    say in their tooltip which kinds have them, and only the error by direction and the
+    landscape stay in sight where they do not apply."""
+    from solver.kinds import kind_of, view_offered_for
+
+    assert window.editor.load_preset(preset)
+    window.editor.load_session(window.model.session.replace(max_iters=30))
+    with qtbot.waitSignal(window.model.run_finished, timeout=test_gui.LONG):
+        assert window.live.start()
+    plots, views = window.plots, kind_of(window.model.session.problem).views
+    tabs = plots.tabs
+    assert len(plots.tab_views) == tabs.count()
+    for i, name in enumerate(plots.tab_views):
+        why = plots.insight.why.get(name)
+        if name in views and not why:
+            assert tabs.isTabEnabled(i) and tabs.isTabVisible(i), name
+        else:
+            assert not tabs.isTabEnabled(i), name
+            assert tabs.tabToolTip(i) == (why if name in views else view_offered_for(name))
+            assert tabs.isTabVisible(i) == (name in ("direction", "landscape")), name
+    front = plots.tab_views[tabs.currentIndex()]
+    assert front in views and tabs.isTabEnabled(tabs.currentIndex())

@@ -287,3 +287,16 @@ def test_a_run_starts_from_every_default_problem() -> None:
         run.advance()
         assert run.iteration == 3
         assert run.exact.shape == (int(np.prod(run.problem.unknown_shape)),)
+
+
+def test_each_kind_names_the_views_that_apply_and_a_tooltip_can_say_which_kinds() -> None:
+    from solver.kinds import VIEWS, view_offered_for
+
+    for kind in KINDS.values():
+        assert kind.views and kind.views <= set(VIEWS) and kind.plural, kind.name
+        assert "compare" in kind.views  # every run can be raced and compared
+    assert "bars" not in KINDS["svd"].views  # its factors are unique only up to signs
+    assert view_offered_for("fit") == "for polynomial fits"
+    assert view_offered_for("direction") == "for linear systems and polynomial fits"
+    assert view_offered_for("heat_x") == "for matrix-inverse problems"
+    assert all(view_offered_for(v) for v in VIEWS)  # every view belongs to some kind

@@ -213,11 +213,11 @@ class InsightViews(QtCore.QObject):
                 QtWidgets.QMessageBox.warning(self.land_plot, "Plane not changed", why)
 
     def _set_fit(self, src: object) -> None:
-        from solver.problems import Polyfit
+        from solver.kinds import kind_of, view_offered_for
 
         p = None if src is None else src.problem
-        fit = isinstance(p, Polyfit)
-        self.why["fit"] = None if fit else "for polynomial fits"
+        fit = p is not None and "fit" in kind_of(p).views
+        self.why["fit"] = None if fit else view_offered_for("fit")
         self.fit_curve.setData([], [])
         if not fit:
             self.samples.setData([])

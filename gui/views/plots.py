@@ -17,6 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from solver.kinds import VIEWS, kind_of, view_offered_for
+
 from .curves import CurveSet, clip_heights, component_limit, curve, say_clipped
 from .insight import TITLES as INSIGHT_TITLES
 from .insight import InsightViews
@@ -46,6 +48,11 @@ from .svdplots import TITLES as SVD_TITLES
 from .svdplots import SvdViews
 from .timeline import Timeline
 from .viewpicker import ViewPicker
+
+# Before any run: x vs exact and the insight views (each empty one saying why in its tooltip)
+NO_RUN_VIEWS = frozenset({"bars", "direction", "landscape", "fit", "compare"})
+# Kept in sight, disabled, where they do not apply: their tooltips say for which kinds
+ALWAYS_SHOWN = ("direction", "landscape")
 
 
 class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
@@ -106,18 +113,18 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
 
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.bar_plot, "x vs exact")
-        self.tabs.addTab(self.heat_x_plot, "X heat map")
-        self.tabs.addTab(self.heat_r_plot, "Residual heat map")
         self.svd = SvdViews(self._plot, self._heat)
         self.insight = InsightViews(self._plot)
-        for w, title in zip(
-            self.svd.widgets + self.insight.widgets, SVD_TITLES + INSIGHT_TITLES, strict=True
-        ):
+        widgets = [self.bar_plot, self.heat_x_plot, self.heat_r_plot]
+        widgets += self.svd.widgets + self.insight.widgets
+        titles = ("x vs exact", "X heat map", "Residual heat map") + SVD_TITLES + INSIGHT_TITLES
+        # each tab by its view's name (``solver.kinds.VIEWS``), which the kinds offer
+        self.tab_views = VIEWS
+        for w, title in zip(widgets, titles, strict=True):
             self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(self._catch_up)
         self.views = ViewPicker(self.tabs)  # a list of the views where the tabs do not fit
-        self._set_heat_tabs(False)
+        self._set_tabs(NO_RUN_VIEWS)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         top.setObjectName("plotsTop")
@@ -203,24 +210,23 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         w.setMinimumSize(180, 150)
         return w, img, bar
 
-    def _set_heat_tabs(self, on: bool, svd: bool = False) -> None:
-        """Tabs for the run's kind: x vs exact (not for svd, whose factors are unique only up
-        to signs), X and residual heat maps (inverse), the svd views (svd)."""
-        tips = {0: "not for svd problems", 1: "for matrix-inverse problems"}
+    def _set_tabs(self, views: frozenset[str]) -> None:
+        """The tabs of the ``views`` the run's kind offers (``ProblemKind.views``), each of
+        the others disabled with a tooltip saying which kinds have it; an insight view with
+        nothing to show for this run says why. The error by direction and the landscape stay
+        in sight, disabled; the other kinds' views are hidden."""
         why, tabs, cur = self.insight.why, self.tabs, self.tabs.currentIndex()
         wanted = []
-        for i in range(tabs.count()):
-            tip = why[("direction", "landscape", "fit", "compare")[i - 7]] if i >= 7 else None
-            wanted.append((not svd) if i == 0 else on if i in (1, 2) else svd if i < 7 else not tip)
+        for i, name in enumerate(self.tab_views):
+            tip = why.get(name) if name in views else view_offered_for(name)
+            wanted.append(not tip)
             tabs.setTabEnabled(i, wanted[i])
-            tabs.setTabToolTip(
-                i, "" if wanted[i] else tip or tips.get(min(i, 1), "for svd problems")
-            )
+            tabs.setTabToolTip(i, tip or "")
         # the tab in front first, then another kind's views hidden (hiding the current tab
-        # would bring an arbitrary one to the front); the insight tabs stay, saying why not
-        tabs.setCurrentIndex(3 if svd and cur < 3 else cur if wanted[cur] else 0)
-        for i in range(tabs.count()):
-            tabs.setTabVisible(i, wanted[i] or 7 <= i < 9)
+        # would bring an arbitrary one to the front)
+        tabs.setCurrentIndex(cur if wanted[cur] else wanted.index(True))
+        for i, name in enumerate(self.tab_views):
+            tabs.setTabVisible(i, wanted[i] or name in ALWAYS_SHOWN)
         self.views.sync()
 
     # -- data -------------------------------------------------------------------------------
@@ -246,7 +252,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             self.svd.set_source(None, np.zeros(0, np.int64))
             self.insight.set_source(None)
             if self.record is None:  # a starting run keeps the tab in front till it comes
-                self._set_heat_tabs(False)
+                self._set_tabs(NO_RUN_VIEWS)
             return
         recorded = np.asarray(src.history.tracked, np.int64)
         tracked = recorded if src.plotted is None else src.plotted
@@ -275,7 +281,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         inverse = src.matrix_unknowns
         self.svd.set_source(src.problem, recorded)
         self.insight.set_source(src)
-        self._set_heat_tabs(inverse, self.svd.active)
+        self._set_tabs(kind_of(src.problem).views)
         legend = self.err_plot.getPlotItem().legend
         legend.getLabel(self.err_curve).setText(
             "‖σ − σ*‖ singular values" if self.svd.active else "‖x − x*‖ error"
@@ -367,7 +373,8 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
     def wants_x(self) -> bool:
         """Whether a visible plot needs the full current x (the heat maps do)."""
         # svd: every frame's x feeds the orthogonality curve, whichever tab is in front.
-        heat = self.src is not None and self.src.matrix_unknowns and self.tabs.currentIndex() > 0
+        front = self.tab_views[self.tabs.currentIndex()]
+        heat = self.src is not None and front in ("heat_x", "heat_residual")
         return heat or self.svd.active
 
     def refresh(self, everything: bool = False, tight: bool = False) -> None:

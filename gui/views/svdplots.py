@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
+from solver.kinds import kind_of
+
 from .curves import curve
 from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range
 
@@ -78,7 +80,8 @@ class SvdViews:
         self._samples = []
         for f in self.frames.values():
             f.reset()
-        self.problem = problem if getattr(problem, "kind", None) == "svd" else None
+        offered = problem is not None and "svd_values" in kind_of(problem).views
+        self.problem = problem if offered else None
         if self.problem is None:
             self._ref = None
             return
