@@ -71,16 +71,15 @@ class Analyzer(QtCore.QObject):
         return True
 
     def analyze(self, s: object) -> None:
-        from solver.kinds import kind_of
+        from solver.analysis import analyze
 
         self._cancel.set()  # whatever runs is out of date
         self._cancel = threading.Event()
         self._gen += 1
         gen, cancel = self._gen, self._cancel
-        kind = kind_of(s.problem)
         # a sparse matrix is analysed by iterations whatever its few entries: a thread
         if s.problem.entries <= SYNC_ANALYSIS_LIMIT and not s.problem.sparse:
-            self._done((gen, _safe(kind.analyze, s.problem, s.loss, s.lr, cancel)))
+            self._done((gen, _safe(analyze, s.problem, s.loss, s.lr, cancel)))
             return
         # Until it is done, the old problem's step sizes must not be offered for this one.
         self.model.set_analysis(None)

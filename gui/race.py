@@ -45,8 +45,8 @@ class Race(QtCore.QObject):
 
         from solver.anatomy import autograd_gradient
         from solver.explain import loss_levels
-        from solver.kinds import initial_x
         from solver.race import race_sessions, race_tolerance
+        from solver.starts import initial_x
 
         m = self.model
         a = m.analysis

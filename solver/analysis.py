@@ -17,6 +17,7 @@ import numpy as np
 
 from .divergence import unstable_step
 from .errors import check_cancel
+from .kinds import kind_of
 from .losses import LOSSES, curvature_bounds, curvature_errors
 from .problems import Problem
 
@@ -185,13 +186,38 @@ class Analysis:
 def analyze(
     problem: Problem, loss: str, lr: float | None = None, cancel: threading.Event | None = None
 ) -> Analysis:
-    """The analysis of ``problem`` under ``loss`` (and gd at ``lr``), as its kind defines it.
+    """The analysis of ``problem`` under ``loss`` (and gd at ``lr``): with step-size limits
+    where its kind's loss is quadratic in the unknowns (``ProblemKind.step_limits``), else
+    its matrix's spectrum alone.
 
     Raises ``errors.Cancelled`` if ``cancel`` is set before it finishes.
     """
-    from .kinds import kind_of
+    if kind_of(problem).step_limits:
+        return analyze_linear(problem, loss, lr, cancel)
+    return analyze_spectrum(problem, lr, cancel)
 
-    return kind_of(problem).analyze(problem, loss, lr, cancel)
+
+def analyze_spectrum(
+    problem: Problem, lr: float | None = None, cancel: threading.Event | None = None
+) -> Analysis:
+    """The spectrum of the problem's matrix, with no fixed step-size limit or gd rate (the
+    svd series' loss is not quadratic in its unknowns)."""
+    check_cancel(cancel)
+    spec = problem.matrix_spectrum(cancel)
+    return Analysis(
+        shape=tuple(problem.matrix().shape),
+        rank=spec.rank,
+        cond=spec.cond,
+        singular_values=spec.values,
+        spectrum_exact=spec.exact,
+        lipschitz=None,
+        mu=None,
+        max_stable_lr=None,
+        recommended_lr=None,
+        lr=lr,
+        rate=None,
+        exact=problem.exact(),
+    )
 
 
 def analyze_linear(

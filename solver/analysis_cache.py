@@ -327,12 +327,12 @@ def analyze_cached(
     folder: str | Path | None,
     cancel: threading.Event | None = None,
 ) -> object:
-    """``kind_of(problem).analyze``, with the costly values read from and kept in the cache
+    """``solver.analysis.analyze``, with the costly values read from and kept in the cache
     at ``folder`` (no cache when None). What a cancelled analysis finished is kept too."""
-    from .kinds import kind_of
+    from .analysis import analyze
 
     load(problem, folder)
     try:
-        return kind_of(problem).analyze(problem, loss, lr, cancel)
+        return analyze(problem, loss, lr, cancel)
     finally:
         store(problem, folder)

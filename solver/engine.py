@@ -34,13 +34,14 @@ from .analysis import Analysis
 from .devices import resolve_device
 from .divergence import Watch, stop_message
 from .history import History
-from .kinds import initial_x, kind_of
+from .kinds import check_loss, kind_of
 from .losses import LOSSES, loss_function
 from .optimizers import make_torch_optimizer
 from .precisions import precision
 from .results import RunResults
 from .scripted import ChunkFn
 from .session import Session
+from .starts import initial_x
 
 # Rows per flushed block: bounded by count and by bytes of x copied per block.
 BLOCK_ROWS = 256
@@ -96,6 +97,7 @@ class Run(RunResults):
         bound = self.problem.bind(self.device, self.dtype)
         self.tensors = bound.tensors  # the problem's, as bound: read them, never write
         self._residual = bound.residual
+        check_loss(session.loss, self.problem)  # a Session made directly is not checked
         self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
         self._kind = kind_of(self.problem)
         self.exact = np.asarray(self._kind.exact(self.problem), np.float64).reshape(-1)

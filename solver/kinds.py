@@ -12,24 +12,20 @@ it before either has loaded.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .analysis import Analysis, analyze_linear
+from . import seeds
 from .errors import InputError, key_text, short
 from .losses import LOSSES
 from .problems import SIDES, Inverse, LinearSystem, Polyfit
 from .svd import Svd
 
 if TYPE_CHECKING:
-    import torch
-
     from .problems import Problem
-    from .session import Session
 
 
 @dataclass(frozen=True)
@@ -66,6 +62,9 @@ class ProblemKind:
     # polynomial fits"); the window asks this, never the kind's name.
     views: frozenset[str] = frozenset()
     plural: str = ""
+    # Its loss is a quadratic function of the unknowns near the answer: the analysis gives
+    # gd's step-size limits and rate (``solver.analysis``); else the matrix's spectrum alone.
+    step_limits: bool = True
     sparse_key: ClassVar[str | None] = None  # the array that may be held sparse (storage)
 
     # -- building ----------------------------------------------------------------------------
@@ -188,16 +187,6 @@ class ProblemKind:
         """What the headless runner's JSON adds for this kind, from the final flat x."""
         return {}
 
-    def analyze(
-        self,
-        problem: Problem,
-        loss: str,
-        lr: float | None,
-        cancel: threading.Event | None = None,
-    ) -> Analysis:
-        """See ``solver.analysis``: raises ``errors.Cancelled`` once ``cancel`` is set."""
-        return analyze_linear(problem, loss, lr, cancel)
-
 
 class _LinearSystemKind(ProblemKind):
     sparse_key = "A"
@@ -209,9 +198,7 @@ class _LinearSystemKind(ProblemKind):
         return {"A": problem.A, "b": problem.b}
 
     def default_problem(self) -> Problem:
-        from . import presets
-
-        return presets.seed_3x3_problem()
+        return seeds.seed_3x3_problem()
 
     def _convert(self, problem: Problem) -> Problem | None:
         if isinstance(problem, Inverse):
@@ -263,9 +250,7 @@ class _InverseKind(_MatrixKind):
         return {"side": problem.side}
 
     def default_problem(self) -> Problem:
-        from . import presets
-
-        return Inverse(presets.seed_inverse_random_matrix(), "left")
+        return Inverse(seeds.seed_inverse_random_matrix(), "left")
 
     def _convert(self, problem: Problem) -> Problem | None:
         if (
@@ -291,9 +276,7 @@ class _PolyfitKind(ProblemKind):
         return {"degree": problem.degree}
 
     def default_problem(self) -> Problem:
-        from . import presets
-
-        xs, ys = presets.seed_polyfit_samples()
+        xs, ys = seeds.seed_polyfit_samples()
         return Polyfit(xs, ys, 2)
 
     def import_matrix(
@@ -313,9 +296,7 @@ class _SvdKind(_MatrixKind):
         return Svd(arrays["M"])
 
     def default_problem(self) -> Problem:
-        from . import presets
-
-        return Svd(presets.seed_svd_matrix())
+        return Svd(seeds.seed_svd_matrix())
 
     def _convert(self, problem: Problem) -> Problem | None:
         if isinstance(problem, Inverse):
@@ -365,33 +346,6 @@ class _SvdKind(_MatrixKind):
             "reconstruction_error": rec,
         }
 
-    def analyze(
-        self,
-        problem: Problem,
-        loss: str,
-        lr: float | None,
-        cancel: threading.Event | None = None,
-    ) -> Analysis:
-        # The loss is not quadratic in the unknowns: no fixed step-size limit or gd rate.
-        from .errors import check_cancel
-
-        check_cancel(cancel)
-        spec = problem.matrix_spectrum(cancel)
-        return Analysis(
-            shape=tuple(problem.M.shape),
-            rank=spec.rank,
-            cond=spec.cond,
-            singular_values=spec.values,
-            spectrum_exact=spec.exact,
-            lipschitz=None,
-            mu=None,
-            max_stable_lr=None,
-            recommended_lr=None,
-            lr=lr,
-            rate=None,
-            exact=problem.exact(),
-        )
-
 
 KINDS: dict[str, ProblemKind] = {
     k.name: k
@@ -432,6 +386,7 @@ KINDS: dict[str, ProblemKind] = {
             matrix_key="M",
             default_loss="svd_mse",
             random_start=True,
+            step_limits=False,  # the series' loss is not quadratic in (U, d, V)
             # x vs exact is not among them: the factors are unique only up to signs
             views=frozenset(
                 {"svd_values", "svd_orthogonality", "svd_heat_u", "svd_heat_v", "compare"}
@@ -475,6 +430,15 @@ def kind_of(problem: Problem) -> ProblemKind:
         raise TypeError(f"not a problem of a registered kind: {problem!r}") from None
 
 
+def check_loss(name: str, problem: Problem) -> None:
+    """Raise InputError if loss ``name`` does not apply to ``problem``."""
+    if name not in LOSSES:
+        raise InputError("loss", f"unknown loss {short(name)}; expected one of {sorted(LOSSES)}")
+    why = kind_of(problem).loss_refusal(problem, name)
+    if why is not None:
+        raise InputError("loss", why)
+
+
 def same_problem(a: Problem, b: Problem) -> bool:
     """Whether two problems are the same: identity first, else kind, parameters and arrays."""
     if a is b:
@@ -484,21 +448,3 @@ def same_problem(a: Problem, b: Problem) -> bool:
         return False
     xa, xb = ka.arrays_of(a), kb.arrays_of(b)
     return xa.keys() == xb.keys() and all(np.array_equal(xa[k], xb[k]) for k in xa)
-
-
-def initial_x(session: Session, dtype: torch.dtype) -> torch.Tensor:
-    """The start of a run of ``session``, on the CPU (a race's entrants share it)."""
-    import torch
-
-    s = session
-    shape = s.problem.unknown_shape
-    if s.init == "zeros":
-        return torch.zeros(shape, dtype=dtype)
-    if s.init in ("rand", "randn"):
-        # A CPU generator seeded like torch.manual_seed(seed): the same start on every
-        # device, the seeds' manual_seed(314) examples exactly, and no global RNG touched.
-        gen = torch.Generator().manual_seed(s.seed)
-        fn = torch.rand if s.init == "rand" else torch.randn
-        return kind_of(s.problem).initial(s.problem, fn, gen, dtype)
-    # torch.tensor copies: the session's values are read-only and stay the session's
-    return torch.tensor(np.asarray(s.init_values).reshape(shape), dtype=dtype)

@@ -289,20 +289,10 @@ def check_energy_matrix(a: np.ndarray) -> None:
         raise InputError("loss", why)
 
 
-def check_applicable(name: str, problem: Problem) -> None:
-    """Raise InputError if loss ``name`` does not apply to ``problem``."""
-    from .kinds import kind_of
-
+def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
+    """The torch loss ``name`` for ``problem``, to which it applies (``kinds.check_loss``)."""
     if name not in LOSSES:
         raise InputError("loss", f"unknown loss {short(name)}; expected one of {sorted(LOSSES)}")
-    why = kind_of(problem).loss_refusal(problem, name)
-    if why is not None:
-        raise InputError("loss", why)
-
-
-def loss_function(name: str, problem: Problem, bound_tensors: dict) -> LossFn:
-    """The torch loss for ``problem``; validates that the loss applies to it."""
-    check_applicable(name, problem)
     if name == "svd_mse":
         return _svd_mse(problem, bound_tensors)
     form = LOSSES[name].torch_form

@@ -1,8 +1,9 @@
 """Ready-made sessions: every worked example of the seed articles, plus classic test matrices.
 
-The seed examples are built exactly as the articles build them (``torch.manual_seed(314)``
-then ``torch.rand``; ``A_MAT``/``B_VEC``; the four-unknown puzzle; the quadratic fit). torch
-is imported only by the presets that draw from its generator.
+The seed examples are built exactly as the articles build them, from their numbers in
+``solver.seeds`` (``torch.manual_seed(314)`` then ``torch.rand``; the 3×3 system; the
+four-unknown puzzle; the quadratic fit). torch is imported only by the presets that draw
+from its generator.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ from .errors import InputError
 from .matrixio import load_operator
 from .problems import Inverse, LinearSystem, Polyfit, Problem
 from .resources import resource_path
+from .seeds import (  # the seed articles' numbers, named here as ever
+    PUZZLE_A,
+    PUZZLE_B,
+    seed_3x3_problem,
+    seed_inverse_random_matrix,
+    seed_polyfit_samples,
+    seed_svd_matrix,
+    torch_rand,
+)
 from .sparseio import poisson_2d
 from .svd import Svd
-
-A_MAT = [[1, 2, 0], [0, 1, 0], [0, 0, 1]]
-B_VEC = [1, 2, 3]
-PUZZLE_A = [[1, 1, 0, 0], [0, 0, 1, -1], [1, 0, 1, 0], [0, 1, 0, -1]]  # A+B, C-D, A+C, B-D
-PUZZLE_B = [9, 1, 8, 2]
 
 
 @dataclass(frozen=True)
@@ -43,18 +48,6 @@ def _session(problem: Problem, **kw: object) -> sessions.Session:
     return sessions.make(problem, **kw)
 
 
-def _torch_rand(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    return torch.rand(shape, generator=gen).double().numpy()
-
-
-def seed_3x3_problem() -> LinearSystem:
-    """The numpy-vs-torch article's system (also the linear_system kind's default)."""
-    return LinearSystem(np.array(A_MAT, float), np.array(B_VEC, float))
-
-
 def seed_3x3() -> sessions.Session:
     return _session(
         seed_3x3_problem(),
@@ -69,8 +62,8 @@ def seed_3x3() -> sessions.Session:
 
 
 def seed_random_2x2(seed: int = 314) -> sessions.Session:
-    a = _torch_rand((2, 2), seed) + np.eye(2)  # + I keeps the random matrix well away from singular
-    b = _torch_rand((2,), seed + 1)
+    a = torch_rand((2, 2), seed) + np.eye(2)  # + I keeps the random matrix well away from singular
+    b = torch_rand((2,), seed + 1)
     return _session(
         LinearSystem(a, b),
         loss="l2_norm",
@@ -99,11 +92,6 @@ def _seed_inverse(m: np.ndarray) -> sessions.Session:
     )
 
 
-def seed_inverse_random_matrix() -> np.ndarray:
-    """torch.manual_seed(314); torch.rand(4, 4), as the inverse article draws M."""
-    return _torch_rand((4, 4), 314)
-
-
 def seed_inverse_random() -> sessions.Session:
     return _seed_inverse(seed_inverse_random_matrix())
 
@@ -126,12 +114,6 @@ def seed_puzzle() -> sessions.Session:
     )
 
 
-def seed_polyfit_samples(seed: int = 314, samples: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Samples of x² + 2x + 3 (the article's poly1d([1, 2, 3])) at normal x scaled by 5."""
-    xs = np.random.default_rng(seed).standard_normal(samples) * 5
-    return xs, np.polyval([1.0, 2.0, 3.0], xs)
-
-
 def seed_polyfit(seed: int = 314, samples: int = 20) -> sessions.Session:
     xs, ys = seed_polyfit_samples(seed, samples)
     return _session(
@@ -145,11 +127,6 @@ def seed_polyfit(seed: int = 314, samples: int = 20) -> sessions.Session:
         tol=0.0,
         dtype="float32",
     )
-
-
-def seed_svd_matrix(seed: int = 314, shape: tuple[int, int] = (5, 4)) -> np.ndarray:
-    """torch.manual_seed(seed); torch.rand(m, n): the series' matrix for its SVD part."""
-    return _torch_rand(shape, seed)
 
 
 def _seed_svd(m: np.ndarray, optimizer: str, lr: float, **args: object) -> sessions.Session:

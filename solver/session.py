@@ -23,8 +23,8 @@ from . import limits, optimizers
 from .devices import check_device
 from .errors import InputError, key_text, short
 from .fileguard import SESSION_MAX_BYTES, read_text
-from .kinds import KINDS, kind_of
-from .losses import LOSSES, check_applicable
+from .kinds import KINDS, check_loss, kind_of
+from .losses import LOSSES
 from .matrixio import STORAGES, check_array, load_matrix, load_operator
 from .precisions import NAMES
 from .problems import Problem
@@ -401,7 +401,7 @@ def _with_settings(
         device=device,
         files=files,
     )
-    check_applicable(loss, problem)
+    check_loss(loss, problem)
     return session
 
 

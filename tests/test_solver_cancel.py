@@ -66,7 +66,7 @@ def test_a_cancel_set_before_stops_at_once(big: np.ndarray) -> None:
         analysis.analyze(p, "half_sum_squares", 0.01, cancel)
     assert time.perf_counter() - t0 < 0.5  # nothing was computed
     with pytest.raises(Cancelled):
-        KINDS["linear_system"].analyze(p, "half_sum_squares", 0.01, cancel)
+        analysis.analyze_linear(p, "half_sum_squares", 0.01, cancel)
 
 
 class Recorder(threading.Event):

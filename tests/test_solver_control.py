@@ -16,7 +16,7 @@ import torch
 
 from solver import InputError, Run, devices, engine, list_devices, resolve_device
 from solver import session as sessions
-from solver.presets import A_MAT, B_VEC
+from solver.seeds import A_MAT, B_VEC
 
 WAIT = 30.0  # generous: only reached if the engine ignores a request
 

@@ -7,7 +7,8 @@ import pytest
 
 from solver import InputError, Run, headless
 from solver import session as sessions
-from solver.presets import PUZZLE_A, PUZZLE_B, matrix_file
+from solver.presets import matrix_file
+from solver.seeds import PUZZLE_A, PUZZLE_B
 
 
 def make(problem: dict, **top: object) -> sessions.Session:

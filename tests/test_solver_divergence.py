@@ -18,7 +18,7 @@ from solver import Run, analyze
 from solver import session as sessions
 from solver.divergence import GROWING, Watch, judge, unstable_step
 from solver.explain import explain, loss_levels
-from solver.presets import A_MAT, B_VEC
+from solver.seeds import A_MAT, B_VEC
 
 L3 = 3 + 2 * math.sqrt(2)  # the 3×3's L: 5.828
 

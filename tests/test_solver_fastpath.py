@@ -19,7 +19,7 @@ import torch
 from solver import LinearSystem, Run, Session, engine, fastpath, kernels, presets, scripted
 from solver import session as sessions
 from solver.history import History
-from solver.presets import A_MAT, B_VEC
+from solver.seeds import A_MAT, B_VEC
 
 WAIT = 30.0  # generous: only reached if the engine ignores a request
 LOSSES = ["half_sum_squares", "sum_squares", "mse", "l2_norm"]

@@ -11,7 +11,7 @@ import pytest
 from solver import History, Run
 from solver import session as sessions
 from solver.history import default_tracked
-from solver.presets import A_MAT, B_VEC
+from solver.seeds import A_MAT, B_VEC
 
 SPD = [[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]]
 

@@ -45,10 +45,11 @@ def test_a_gd_session_on_the_cpu_is_validated_and_switched_without_torch() -> No
     out = python(
         "import sys\n"
         "from solver import session\n"
-        "from solver.kinds import KINDS, kind_of\n"
+        "from solver.analysis import analyze\n"
+        "from solver.kinds import KINDS\n"
         "s = session.load('examples/seed-3x3.json')\n"
         "s = s.replace(lr=0.2).with_problem(KINDS['polyfit'].default_problem())\n"
-        "kind_of(s.problem).analyze(s.problem, s.loss, s.lr)\n"
+        "analyze(s.problem, s.loss, s.lr)\n"
         "print('torch' in sys.modules)\n"
     )
     assert out == "False"

@@ -8,17 +8,12 @@ import pytest
 
 from solver import InputError, Run
 from solver import session as sessions
-from solver.analysis import Analysis
+from solver.analysis import Analysis, analyze
 from solver.kinds import KINDS, ArraySpec, ParamSpec, ProblemKind, kind_of
 from solver.losses import LOSSES
-from solver.presets import (
-    A_MAT,
-    B_VEC,
-    seed_3x3,
-    seed_inverse_random,
-    seed_polyfit,
-)
+from solver.presets import seed_3x3, seed_inverse_random, seed_polyfit
 from solver.problems import Inverse, LinearSystem, Polyfit
+from solver.seeds import A_MAT, B_VEC
 
 
 def test_the_kinds_in_display_order() -> None:
@@ -67,7 +62,7 @@ def test_exact_losses_and_analysis_per_kind(name: str) -> None:
     losses = kind.losses(p)
     assert losses == tuple(n for n in LOSSES if n in losses)  # LOSSES order
     assert "energy" not in losses and "half_sum_squares" in losses
-    a = kind.analyze(p, "half_sum_squares", 0.01)
+    a = analyze(p, "half_sum_squares", 0.01)
     assert isinstance(a, Analysis) and a.lipschitz > 0
     np.testing.assert_array_equal(a.exact.reshape(p.unknown_shape), exact)
 

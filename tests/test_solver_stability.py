@@ -11,7 +11,7 @@ import torch
 from solver import Run, analyze
 from solver import session as sessions
 from solver.losses import loss_function
-from solver.presets import A_MAT, B_VEC
+from solver.seeds import A_MAT, B_VEC
 
 SPD = [[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]]
 M3 = [[2.0, 1.0, 0.0], [0.0, 1.5, 0.3], [0.2, 0.0, 1.0]]

@@ -156,6 +156,7 @@ def test_another_loss_for_svd_names_loss_and_svd_mse_elsewhere_too() -> None:
 
 
 def test_the_kind_takes_only_svd_mse_and_analyses_the_spectrum_of_m() -> None:
+    from solver.analysis import analyze
     from solver.kinds import KINDS
 
     kind = KINDS["svd"]
@@ -163,7 +164,7 @@ def test_the_kind_takes_only_svd_mse_and_analyses_the_spectrum_of_m() -> None:
     assert kind.losses(p) == ("svd_mse",)
     exact = kind.exact(p)
     assert exact.shape == p.unknown_shape and not exact.flags.writeable
-    a = kind.analyze(p, "svd_mse", 0.9)
+    a = analyze(p, "svd_mse", 0.9)
     ref = np.linalg.svd(np.asarray(p.M), compute_uv=False)
     np.testing.assert_allclose(a.singular_values, ref, rtol=1e-12)
     assert a.cond == pytest.approx(ref[0] / ref[-1])
