@@ -9,28 +9,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from solver.limits import FLOAT_MAX, SPEED, STEP_N, Limit
 
+from .common import jump_to_clicks
+
 Qt = QtCore.Qt
 # Iterations per second the speed slider offers; None: as fast as possible.
 SPEEDS: list[float | None] = [2, 5, 10, 30, 100, 300, 1000, 3000, 10000, None]
 # what set_speed takes and moves to the nearest step: any positive float
 SPEED_ANY = Limit("speed", "", 0.0, FLOAT_MAX, lo_open=True)
-
-
-class _ClickJumps(QtWidgets.QProxyStyle):
-    """A slider style where a left click moves the handle to the click, as on a scrubber,
-    instead of a page towards it."""
-
-    def styleHint(self, hint, option=None, widget=None, data=None):  # noqa: ANN001, ANN201, N802
-        if hint == QtWidgets.QStyle.SH_Slider_AbsoluteSetButtons:
-            return Qt.LeftButton.value
-        return super().styleHint(hint, option, widget, data)
-
-
-def jump_to_clicks(slider: QtWidgets.QSlider) -> None:
-    """Make a click on ``slider`` set it to the clicked position."""
-    style = _ClickJumps(slider.style().name())
-    style.setParent(slider)  # a widget does not own its style
-    slider.setStyle(style)
 
 
 def speed_label(speed: float | None) -> str:

@@ -22,9 +22,9 @@ from solver.rates import rate_text
 from ..model import pending
 from .bigspin import fit_spin, limited_spin
 from .columns import FittedNumbers
+from .common import next_run_note, notice_banner
 from .resize import Resizer
 from .sparseview import SparseMatrixView
-from .status import next_run_note, notice_banner
 from .tables import ArrayModel, MatrixView
 from .texts import fmt
 

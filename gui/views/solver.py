@@ -247,7 +247,7 @@ class SolverPanel(QtWidgets.QWidget):
 
     def bind(self, model: object) -> None:
         """Show what ``model`` (the AppModel) holds, from now on."""
-        from .status import next_run_note
+        from .common import next_run_note
 
         self.layout().insertWidget(0, next_run_note(model))
         model.session_changed.connect(lambda s, _note, _refill: self.show_session(s))

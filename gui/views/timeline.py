@@ -14,7 +14,7 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from .controls import jump_to_clicks
+from .common import jump_to_clicks
 
 Qt = QtCore.Qt
 SYNC_EVERY = 0.25  # seconds between two moves of the range while a run goes
