@@ -51,34 +51,13 @@ def _check_resources() -> list[str]:
 
 
 def _check_engine() -> int:
-    """A few updates with every optimizer and loss: each loads torch code a trimmed bundle
-    might have left out."""
-    from solver import Run, optimizers, presets
-    from solver.kinds import kind_of
+    """Every optimizer with every loss, a few updates each (``solver.headless``)."""
+    from solver.headless import check_engine
 
-    # An SPD system takes every loss but svd_mse; an svd problem takes that one.
-    bases = [presets.build("random-spd", n=4), presets.build("svd-tall")]
-    pairs = [(b, loss) for b in bases for loss in kind_of(b.problem).losses(b.problem)]
-    count = 0
-    for name in optimizers.OPTIMIZER_NAMES:
-        for base, loss in pairs:
-            run = Run(base.replace(optimizer=name, loss=loss, lr=0.01, optimizer_args={}))
-            run.advance(3)
-            if len(run.history) != 4 or run.stop_reason is not None:
-                raise SelfTestError(f"{name}/{loss}: 3 updates gave {len(run.history)} entries")
-            count += 1
-    inverse = Run(presets.build("seed-inverse-diagonal"))
-    inverse.advance(5)
-    if len(inverse.history) != 6:
-        raise SelfTestError("the inverse problem did not advance")
-    from solver import scripted
-
-    # TorchScript compiles from source: a bundle without solver/scripted.py beside it would
-    # run every gd update in the slower Python loop, silently
-    for made in scripted.ALL:
-        if made() is None:
-            raise SelfTestError(f"the gd fast path is off: {scripted.unavailable_reason}")
-    return count
+    try:
+        return check_engine()
+    except RuntimeError as exc:
+        raise SelfTestError(str(exc)) from exc
 
 
 def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float]:

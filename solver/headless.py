@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from . import analysis_cache, explain, kernels
+from . import analysis_cache, explain, kernels, optimizers, presets, scripted
 from . import session as sessions
 from .engine import Run
 from .errors import InputError
@@ -241,3 +241,30 @@ def run_headless(args: argparse.Namespace) -> int:
     if caught:
         return status
     return 1 if run.stop_reason is not None and run.stop_reason.value == "error" else 0
+
+
+def check_engine() -> int:
+    """A few updates with every optimizer and loss (the self-test, ``main.py --self-test``):
+    each loads torch code a trimmed bundle might have left out. Returns how many pairs
+    advanced; raises RuntimeError saying which did not."""
+    # An SPD system takes every loss but svd_mse; an svd problem takes that one.
+    bases = [presets.build("random-spd", n=4), presets.build("svd-tall")]
+    pairs = [(b, loss) for b in bases for loss in kind_of(b.problem).losses(b.problem)]
+    count = 0
+    for name in optimizers.OPTIMIZER_NAMES:
+        for base, loss in pairs:
+            run = Run(base.replace(optimizer=name, loss=loss, lr=0.01, optimizer_args={}))
+            run.advance(3)
+            if len(run.history) != 4 or run.stop_reason is not None:
+                raise RuntimeError(f"{name}/{loss}: 3 updates gave {len(run.history)} entries")
+            count += 1
+    inverse = Run(presets.build("seed-inverse-diagonal"))
+    inverse.advance(5)
+    if len(inverse.history) != 6:
+        raise RuntimeError("the inverse problem did not advance")
+    # TorchScript compiles from source: a bundle without solver/scripted.py beside it would
+    # run every gd update in the slower Python loop, silently
+    for made in scripted.ALL:
+        if made() is None:
+            raise RuntimeError(f"the gd fast path is off: {scripted.unavailable_reason}")
+    return count
