@@ -43,8 +43,8 @@ def test_a_runs_tabs_are_the_views_its_kind_offers(qtbot, window, preset):
         assert window.live.start()
     plots, views = window.plots, kind_of(window.model.session.problem).views
     tabs = plots.tabs
-    assert len(plots.tab_views) == tabs.count()
-    for i, name in enumerate(plots.tab_views):
+    assert len(plots.views.names) == tabs.count()
+    for i, name in enumerate(plots.views.names):
         why = plots.insight.why.get(name)
         if name in views and not why:
             assert tabs.isTabEnabled(i) and tabs.isTabVisible(i), name
@@ -52,5 +52,5 @@ def test_a_runs_tabs_are_the_views_its_kind_offers(qtbot, window, preset):
             assert not tabs.isTabEnabled(i), name
             assert tabs.tabToolTip(i) == (why if name in views else view_offered_for(name))
             assert tabs.isTabVisible(i) == (name in ("direction", "landscape")), name
-    front = plots.tab_views[tabs.currentIndex()]
+    front = plots.views.names[tabs.currentIndex()]
     assert front in views and tabs.isTabEnabled(tabs.currentIndex())

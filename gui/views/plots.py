@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.kinds import VIEWS, kind_of, view_offered_for
+from solver.kinds import VIEWS, kind_of
 
 from .curves import CurveSet, clip_heights, component_limit, curve, say_clipped
 from .insight import TITLES as INSIGHT_TITLES
@@ -51,8 +51,6 @@ from .viewpicker import ViewPicker
 
 # Before any run: x vs exact and the insight views (each empty one saying why in its tooltip)
 NO_RUN_VIEWS = frozenset({"bars", "direction", "landscape", "fit", "compare"})
-# Kept in sight, disabled, where they do not apply: their tooltips say for which kinds
-ALWAYS_SHOWN = ("direction", "landscape")
 
 
 class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
@@ -118,13 +116,13 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         widgets = [self.bar_plot, self.heat_x_plot, self.heat_r_plot]
         widgets += self.svd.widgets + self.insight.widgets
         titles = ("x vs exact", "X heat map", "Residual heat map") + SVD_TITLES + INSIGHT_TITLES
-        # each tab by its view's name (``solver.kinds.VIEWS``), which the kinds offer
-        self.tab_views = VIEWS
         for w, title in zip(widgets, titles, strict=True):
             self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(self._catch_up)
-        self.views = ViewPicker(self.tabs)  # a list of the views where the tabs do not fit
-        self._set_tabs(NO_RUN_VIEWS)
+        # each tab by its view's name (``solver.kinds.VIEWS``), which the kinds offer; a list
+        # of the views where the tabs do not fit
+        self.views = ViewPicker(self.tabs, VIEWS)
+        self.views.offer(NO_RUN_VIEWS, self.insight.why)
 
         top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         top.setObjectName("plotsTop")
@@ -210,25 +208,6 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         w.setMinimumSize(180, 150)
         return w, img, bar
 
-    def _set_tabs(self, views: frozenset[str]) -> None:
-        """The tabs of the ``views`` the run's kind offers (``ProblemKind.views``), each of
-        the others disabled with a tooltip saying which kinds have it; an insight view with
-        nothing to show for this run says why. The error by direction and the landscape stay
-        in sight, disabled; the other kinds' views are hidden."""
-        why, tabs, cur = self.insight.why, self.tabs, self.tabs.currentIndex()
-        wanted = []
-        for i, name in enumerate(self.tab_views):
-            tip = why.get(name) if name in views else view_offered_for(name)
-            wanted.append(not tip)
-            tabs.setTabEnabled(i, wanted[i])
-            tabs.setTabToolTip(i, tip or "")
-        # the tab in front first, then another kind's views hidden (hiding the current tab
-        # would bring an arbitrary one to the front)
-        tabs.setCurrentIndex(cur if wanted[cur] else wanted.index(True))
-        for i, name in enumerate(self.tab_views):
-            tabs.setTabVisible(i, wanted[i] or name in ALWAYS_SHOWN)
-        self.views.sync()
-
     # -- data -------------------------------------------------------------------------------
     def set_source(self, src: RunSource | None) -> None:
         """Show ``src`` (a new run), or clear every plot with None."""
@@ -252,7 +231,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             self.svd.set_source(None, np.zeros(0, np.int64))
             self.insight.set_source(None)
             if self.record is None:  # a starting run keeps the tab in front till it comes
-                self._set_tabs(NO_RUN_VIEWS)
+                self.views.offer(NO_RUN_VIEWS, self.insight.why)
             return
         recorded = np.asarray(src.history.tracked, np.int64)
         tracked = recorded if src.plotted is None else src.plotted
@@ -281,7 +260,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         inverse = src.matrix_unknowns
         self.svd.set_source(src.problem, recorded)
         self.insight.set_source(src)
-        self._set_tabs(kind_of(src.problem).views)
+        self.views.offer(kind_of(src.problem).views, self.insight.why)
         legend = self.err_plot.getPlotItem().legend
         legend.getLabel(self.err_curve).setText(
             "‖σ − σ*‖ singular values" if self.svd.active else "‖x − x*‖ error"
@@ -373,7 +352,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
     def wants_x(self) -> bool:
         """Whether a visible plot needs the full current x (the heat maps do)."""
         # svd: every frame's x feeds the orthogonality curve, whichever tab is in front.
-        front = self.tab_views[self.tabs.currentIndex()]
+        front = self.views.names[self.tabs.currentIndex()]
         heat = self.src is not None and front in ("heat_x", "heat_residual")
         return heat or self.svd.active
 

@@ -9,18 +9,30 @@ saying why, and picking one brings its tab to the front.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from solver.kinds import view_offered_for
+
 Qt = QtCore.Qt
+# Kept in sight, disabled, where they do not apply: their tooltips say for which kinds
+ALWAYS_SHOWN = ("direction", "landscape")
 
 
 class ViewPicker(QtWidgets.QWidget):
     """``tabs`` with a combo box above it, shown instead of the tab bar when that does not
     fit. Call ``sync()`` after changing the tabs' texts, tooltips, enabled or visible states."""
 
-    def __init__(self, tabs: QtWidgets.QTabWidget, parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self,
+        tabs: QtWidgets.QTabWidget,
+        names: Sequence[str],
+        parent: QtWidgets.QWidget | None = None,
+    ):
         super().__init__(parent)
         self.tabs = tabs
+        self.names = tuple(names)  # each tab's view, by name (``solver.kinds.VIEWS``)
         # a little less padding than the window's tabs: the views' tabs fit a 1440-pixel
         # window's pane (the list takes over below that)
         tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 7px; }")
@@ -45,6 +57,25 @@ class ViewPicker(QtWidgets.QWidget):
         if obj is self.tabs and ev.type() == QtCore.QEvent.Resize:
             self._fit()
         return False
+
+    def offer(self, views: frozenset[str], why: Mapping[str, str | None]) -> None:
+        """The tabs of the ``views`` a run's kind offers (``ProblemKind.views``) enabled, the
+        others disabled with a tooltip saying which kinds have them; a view offered that has
+        nothing to show for this run (``why``) says so. The error by direction and the
+        landscape stay in sight, disabled; the other kinds' views are hidden."""
+        tabs, cur = self.tabs, self.tabs.currentIndex()
+        wanted = []
+        for i, name in enumerate(self.names):
+            tip = why.get(name) if name in views else view_offered_for(name)
+            wanted.append(not tip)
+            tabs.setTabEnabled(i, wanted[i])
+            tabs.setTabToolTip(i, tip or "")
+        # the tab in front first, then another kind's views hidden (hiding the current tab
+        # would bring an arbitrary one to the front)
+        tabs.setCurrentIndex(cur if wanted[cur] else wanted.index(True))
+        for i, name in enumerate(self.names):
+            tabs.setTabVisible(i, wanted[i] or name in ALWAYS_SHOWN)
+        self.sync()
 
     def sync(self) -> None:
         """The combo's items from the tabs: text, tooltip, enabled, hidden."""
