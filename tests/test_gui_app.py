@@ -184,18 +184,21 @@ def test_real_app_runs_on_f5_and_quits_on_ctrl_q(display, tmp_path):
         result = runs[0]
         assert result["stop_reason"] == "converged", result
         assert result["final_loss"] < 1e-16 and result["iterations"] > 100
-        time.sleep(0.5)  # let the final frame reach the screen
+        # The plots may come after the run (a run pressed while they load goes first): wait
+        # until the loss curve's blue is on the screen.
+        shot, screens = tmp_path / "window.xwd", []
 
-        shot = tmp_path / "window.xwd"
-        subprocess.run(
-            ["xwd", "-root", "-silent", "-out", str(shot)], env=env, check=True, timeout=60
-        )
-        rgb = xwd_to_png(shot, tmp_path / "window.png")
+        def curve_on_screen() -> bool:
+            subprocess.run(
+                ["xwd", "-root", "-silent", "-out", str(shot)], env=env, check=True, timeout=60
+            )
+            rgb = xwd_to_png(shot, tmp_path / "window.png")
+            blue = (rgb[:, :, 2] > 180) & (rgb[:, :, 0] < 60) & (rgb[:, :, 1] < 120)
+            screens.append((float(rgb.std()), int(blue.sum())))
+            return screens[-1][0] > 10 and screens[-1][1] > 200  # not blank; the curve
+
+        assert wait_for(curve_on_screen, 30), f"no loss curve on the screen: {screens}"
         assert (tmp_path / "window.png").stat().st_size > 10_000
-        assert rgb.std() > 10  # not a blank screen
-        # the loss curve's blue is on screen
-        blue = (rgb[:, :, 2] > 180) & (rgb[:, :, 0] < 60) & (rgb[:, :, 1] < 120)
-        assert blue.sum() > 200
 
         # The smallest laptop window: the window takes that size (its minimum is below it),
         # and what is drawn is still the plots, not a blank or a cut-off frame.
