@@ -366,7 +366,7 @@ def main() -> int:
         notes.append(
             f"n = {n}: {fps:.0f} frames a second during the paired segments, the GUI thread "
             f"busy {100 * busy:.0f}% of the time; the solver {how}, on "
-            + ("numpy's" if kernels._NUMPY_FASTER.get(torch.float64) else "torch's")
+            + ("numpy's" if kernels.NUMPY_FASTER.get(torch.float64) else "torch's")
             + " mat-vecs."
         )
 

@@ -54,7 +54,7 @@ def main() -> int:
             for k in m:
                 m[k] += r[k]
     fastpath.GdChunks.shares = shares
-    lib = "numpy's" if kernels._NUMPY_FASTER.get(torch.float64) else "torch's"
+    lib = "numpy's" if kernels.NUMPY_FASTER.get(torch.float64) else "torch's"
     print(f"n = {args.n}, {lib} mat-vecs, {args.rounds} rounds of {args.pairs} pairs per mode:")
     for mode, m in out.items():
         ratio, fps, busy = (statistics.median(m[k]) for k in ("ratio", "fps", "busy"))

@@ -79,9 +79,11 @@ def _close_fatal_log(fh: object, path: Path) -> None:
         pass
 
 
-def _report(
+def report(
     kind: type[BaseException], value: BaseException, tb: TracebackType | None, where: str
 ) -> None:
+    """An uncaught exception from ``where``: to stderr and a log, and in a dialog unless
+    the window is quitting (``quitting``)."""
     text = f"Descent Lab: uncaught exception in {where}\n" + "".join(
         traceback.format_exception(kind, value, tb)
     )
@@ -125,13 +127,13 @@ def install() -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
-        _report(kind, value, tb, "the window")
+        report(kind, value, tb, "the window")
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit:
             return
         name = args.thread.name if args.thread else "a thread"
-        _report(args.exc_type, args.exc_value, args.exc_traceback, f"thread {name}")
+        report(args.exc_type, args.exc_value, args.exc_traceback, f"thread {name}")
 
     sys.excepthook = hook
     threading.excepthook = thread_hook

@@ -77,6 +77,12 @@ class WindowLayout:
         self._fitted = QtCore.QSize()  # the size ``restore_state`` fitted to the screen
 
     # -- persistence (a Persistence part) ----------------------------------------------------
+
+    @property
+    def default_pending(self) -> bool:
+        """The default layout waits for the first show (no saved one was restored)."""
+        return self._pending_default
+
     def save_state(self, settings: QtCore.QSettings) -> None:
         settings.setValue("window/geometry", self.window.saveGeometry())
         settings.setValue("window/state", self.window.saveState())

@@ -69,6 +69,8 @@ class LiveRun(QtCore.QObject):
 
     # Draw now: (everything: every range may move this frame; tight: fit ranges to the data).
     frame = QtCore.Signal(bool, bool)
+    # A frame has ended: painted, the worker released, the next one's time set
+    frame_ended = QtCore.Signal()
 
     def __init__(self, model: AppModel, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -383,6 +385,17 @@ class LiveRun(QtCore.QObject):
         # pace of its status reports (one per solver slice, which would halve the frames).
         if self._dirty or self.model.state == RUNNING:
             self.redraw()
+        self.frame_ended.emit()
+
+    @property
+    def in_frame(self) -> bool:
+        """A frame is being drawn and painted (the worker is held meanwhile)."""
+        return self._in_frame
+
+    @property
+    def thread(self) -> QtCore.QThread | None:
+        """The worker's thread (None before ``start_worker``)."""
+        return self._thread
 
     @property
     def frame_cost(self) -> float:

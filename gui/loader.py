@@ -25,9 +25,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from . import PYTHON_IMPORT
-from .worker import preload_solver
 
 Callback = Callable[[object], None]
+
+
+def preload_solver() -> BaseException | None:
+    """Import the solver (torch included) ahead of the first run, on any thread; returns
+    the exception instead of raising, for the window to report."""
+    try:
+        import solver.analysis  # noqa: F401
+        import solver.devices  # noqa: F401
+        import solver.engine  # noqa: F401
+        import solver.kinds  # noqa: F401
+        import solver.presets  # noqa: F401
+        import solver.session  # noqa: F401
+    except Exception as exc:  # reported in the window, not on a dead thread
+        return exc
+    return None
 
 
 def incarnate_qt_types() -> None:
@@ -206,6 +220,13 @@ class StartupLoader:
                 cb(result)
             except RuntimeError:  # the window that asked is gone (closed during start-up)
                 pass
+
+    def join(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` s for the loading thread to end; True once it has (or
+        never began)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.busy()
 
     def busy(self) -> bool:
         """Still importing (the warm-up included): an interpreter exit now would tear torch

@@ -66,5 +66,10 @@ class Machine:
                 print(f"warning: {SPARE_ENV}={text!r} is not a number; measuring instead")
         self._meter = LoadMeter(interval) if self.fixed is None else None
 
+    @property
+    def cores(self) -> int | None:
+        """The cores this process may use, as measured (None with the cores fixed)."""
+        return None if self._meter is None else self._meter.cores
+
     def spare(self) -> float:
         return self.fixed if self._meter is None else self._meter.spare()

@@ -24,7 +24,7 @@ from .editing import Editor
 from .files import FileCommands
 from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
-from .loader import StartupLoader
+from .loader import StartupLoader, preload_solver
 from .menus import WindowMenus
 from .model import RUNNING, STARTING, AppModel
 from .persistence import Initial, Persistence, default_data_dir
@@ -41,7 +41,6 @@ from .views.runs import RunsPanel
 from .views.solver import SolverPanel
 from .views.status import RunStatusBar
 from .views.stepview import StepPanel
-from .worker import preload_solver
 
 FIRST_RUN_ALONE_S = 1.0  # see MainWindow._plots_after_first_run
 
@@ -398,6 +397,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.model.state_changed.connect(check)
         check(self.model.state)
+
+    @property
+    def settled(self) -> bool:
+        """The solver and the plots are both in, and the final layout made."""
+        return self._settled
 
     def _settle(self) -> None:
         """Once the solver and the plots are both in: the final layout, a frozen heap."""

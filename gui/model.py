@@ -239,6 +239,12 @@ class AppModel(QtCore.QObject):
         self._next_id = 1
 
     # -- session -----------------------------------------------------------------------------
+
+    @property
+    def runs_started(self) -> int:
+        """Runs started since the window opened (deleted ones too)."""
+        return self._next_id - 1
+
     def set_session(
         self, s: Session, note: str = "", *, label: str | None = None, refill: bool = True
     ) -> None:

@@ -65,21 +65,6 @@ SHARE_SECONDS = 0.01
 STEPPING = "stepping"  # running a counted number of updates; shown as running
 
 
-def preload_solver() -> BaseException | None:
-    """Import the solver (torch included) ahead of the first run, on any thread; returns
-    the exception instead of raising, for the window to report."""
-    try:
-        import solver.analysis  # noqa: F401
-        import solver.devices  # noqa: F401
-        import solver.engine  # noqa: F401
-        import solver.kinds  # noqa: F401
-        import solver.presets  # noqa: F401
-        import solver.session  # noqa: F401
-    except Exception as exc:  # reported in the window, not on a dead thread
-        return exc
-    return None
-
-
 @dataclass(frozen=True)
 class _Command:
     name: str  # start | pause | resume | step | stop | speed | shutdown
@@ -373,6 +358,26 @@ class SolverWorker(QtCore.QObject):
     def shares(self) -> bool:
         """The run shares a core with each frame instead (see above)."""
         return self.mode == SHARED
+
+    @property
+    def holds(self) -> int:
+        """How many frames hold the worker now (``hold`` nests)."""
+        return self._hold
+
+    def parked_now(self) -> bool:
+        """The run is parked for a frame, or its shared chunk has begun."""
+        return self._parked.is_set()
+
+    @property
+    def advancing(self) -> bool:
+        """The worker is inside a slice of the run (``Run.advance``)."""
+        return self._advancing is not None
+
+    @property
+    def fitted(self) -> tuple | None:
+        """How the live run was fitted to the frames: (matrix work per update, releases the
+        GIL, can share a core, its fast path's chunks); None with no run."""
+        return self._fit
 
     @property
     def sharing_chunks(self) -> object | None:

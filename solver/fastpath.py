@@ -119,6 +119,11 @@ class GdChunks:
         self.long_update = math.inf
         return self.one_thread
 
+    @property
+    def share_until(self) -> float:
+        """Until when (``time.perf_counter``) chunks share a core; 0: they do not."""
+        return self._share_until
+
     def share_core(self, until: float, started: threading.Event | None = None) -> None:
         """Any thread: until ``until`` (``time.perf_counter``), chunks run on one thread and
         last about until then, leaving the other cores to the caller; ``started`` is set as

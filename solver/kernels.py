@@ -50,8 +50,9 @@ def host_matvec(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 # dtype -> numpy is faster: decided once per process, so every run (a headless one and the
-# window's, built while the GUI draws) uses the same library, whatever the noise then.
-_NUMPY_FASTER: dict[torch.dtype, bool] = {}
+# window's, built while the GUI draws) uses the same library, whatever the noise then. An
+# entry set beforehand decides instead (the tests choose a library so).
+NUMPY_FASTER: dict[torch.dtype, bool] = {}
 
 
 def _dense_pairs(a: torch.Tensor) -> dict[str, Callable[[], object]]:
@@ -65,8 +66,10 @@ def _dense_pairs(a: torch.Tensor) -> dict[str, Callable[[], object]]:
     }
 
 
-def _numpy_is_faster(a: torch.Tensor) -> bool:
-    if a.dtype not in _NUMPY_FASTER:
+def numpy_is_faster(a: torch.Tensor) -> bool:
+    """Whether numpy does ``A x`` and ``Aᵀ r`` clearly faster than torch here, in ``A``'s
+    dtype: timed once per process (``NUMPY_FASTER``)."""
+    if a.dtype not in NUMPY_FASTER:
         pairs = _dense_pairs(a)
         best = dict.fromkeys(pairs, float("inf"))
         # One library after the other, torch first, after a pause: numpy's threads spin
@@ -85,8 +88,8 @@ def _numpy_is_faster(a: torch.Tensor) -> bool:
                 pair()
                 best[name] = min(best[name], time.perf_counter() - t0)
                 reps += 1
-        _NUMPY_FASTER[a.dtype] = best["numpy"] < MARGIN * best["torch"]
-    return _NUMPY_FASTER[a.dtype]
+        NUMPY_FASTER[a.dtype] = best["numpy"] < MARGIN * best["torch"]
+    return NUMPY_FASTER[a.dtype]
 
 
 # A row-major copy of Aᵀ (``dense_operator``) doubles A's memory: not above this size of A.
@@ -153,7 +156,7 @@ def matvec_for(a: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     """``x -> A x`` with autograd, using whichever BLAS does ``A x`` and ``Aᵀ r`` faster."""
     if a.device.type != "cpu" or a.numel() < MEASURE_MIN_ENTRIES or not a.is_contiguous():
         return partial(torch.mv, a)
-    return host_matvec(a) if _numpy_is_faster(a) else partial(torch.mv, a)
+    return host_matvec(a) if numpy_is_faster(a) else partial(torch.mv, a)
 
 
 class _OperatorMatVec(torch.autograd.Function):
@@ -217,8 +220,9 @@ def _torch_pair(a: object, device: torch.device, dtype: torch.dtype) -> tuple[Ca
 
 
 # dtype -> scipy's sparse product is faster than torch's (CPU only), decided once per process
-# like the dense choice above, so that every run of a session rounds alike.
-_SCIPY_FASTER: dict[torch.dtype, bool] = {}
+# like the dense choice above, so that every run of a session rounds alike (an entry set
+# beforehand decides instead).
+SCIPY_FASTER: dict[torch.dtype, bool] = {}
 # scipy must do the pair in half torch's time: torch's products run gd in a GIL-free chunk
 # (solver.fastpath), ~0.3 ms an update less Python than the loop scipy's need. With the old
 # 0.9 the Poisson preset's near tie (0.57 and 0.60 ms) went either way from launch to launch.
@@ -229,7 +233,7 @@ def sparse_library(a: object, dtype: torch.dtype) -> str:
     """ "scipy" or "torch" for this CPU process's sparse mat-vec pairs (``A x`` and
     ``Aᵀ r``): scipy where it did the first pair in under ``SPARSE_MARGIN`` of torch's time
     on all its threads or on one, timed on ``a`` in interleaved rounds."""
-    if dtype not in _SCIPY_FASTER:
+    if dtype not in SCIPY_FASTER:
         pairs = {
             "scipy": _scipy_pair(a, dtype),
             "torch": _torch_pair(a, torch.device("cpu"), dtype),
@@ -251,8 +255,8 @@ def sparse_library(a: object, dtype: torch.dtype) -> str:
                     best[name] = min(best[name], time.perf_counter() - t0)
         finally:
             use_threads(threads)
-        _SCIPY_FASTER[dtype] = best["scipy"] < SPARSE_MARGIN * best["torch"]
-    return "scipy" if _SCIPY_FASTER[dtype] else "torch"
+        SCIPY_FASTER[dtype] = best["scipy"] < SPARSE_MARGIN * best["torch"]
+    return "scipy" if SCIPY_FASTER[dtype] else "torch"
 
 
 def sparse_operator(

@@ -40,7 +40,9 @@ def blocked(*_args: object, **_kwargs: object) -> None:
 if STATE == "loading":
     gui.loader.preload_solver = blocked
 elif STATE == "creating":
-    gui.worker.SolverWorker._create = lambda self, cmd: blocked()
+    import solver.engine
+
+    solver.engine.Run = lambda *args, **kwargs: blocked()  # the worker makes it so
 elif STATE == "analysing":
     import solver.analysis_cache
 

@@ -322,7 +322,7 @@ def test_closing_mid_run_stops_the_worker_within_a_second(qtbot, make_window):
     w.editor.load_session(build("random-cond", n=300, cond=10.0).replace(max_iters=10**9, tol=0.0))
     w.live.start()
     qtbot.waitUntil(lambda: iteration(w) > 10, timeout=LONG)
-    thread = w.live._thread
+    thread = w.live.thread
     t0 = time.perf_counter()
     w.close()
     elapsed = time.perf_counter() - t0
@@ -601,7 +601,7 @@ def test_crosshair_reads_out_the_history(qtbot, window):
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= last, timeout=LONG)  # the final frame's
     pos = vb.mapViewToScene(QtCore.QPointF(500, -5))
     plot.scene().sigMouseMoved.emit(pos)
-    readout = window.plots._readouts[0]
+    readout = window.plots.readouts[0]
     qtbot.waitUntil(lambda: readout.label.isVisible(), timeout=LONG)
     text = readout.label.textItem.toPlainText()
     k = int(text.split()[1].replace(",", ""))

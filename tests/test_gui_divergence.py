@@ -69,8 +69,8 @@ def test_components_of_a_run_left_to_overflow_stay_readable(qtbot, window):
     assert np.isfinite([y0, y1]).all() and max(-y0, y1) <= 1.5 * CLIP * exact
     assert y1 - y0 >= 2 * exact  # the solution's scale is still on it
     curves = plots.x_curves
-    assert curves.clipped and curves._note.isVisible()
-    assert curves._note.text.startswith("not drawn beyond ±")
+    assert curves.clipped and curves.note.isVisible()
+    assert curves.note.text.startswith("not drawn beyond ±")
     # the curves are lines, not a painted area
     image, rect = _view_pixels(plots.x_plot)
     white = QtGui.QColor("white").rgb()
@@ -82,7 +82,7 @@ def test_components_of_a_run_left_to_overflow_stay_readable(qtbot, window):
     assert inked < 0.15 * (rect.width() // 2) * (rect.height() // 2)
     # a run that does not go past the limit has no note
     run_to_the_end(qtbot, window, lr=0.1, max_iters=50)
-    assert not curves.clipped and not curves._note.isVisible()
+    assert not curves.clipped and not curves.note.isVisible()
 
 
 def test_the_bars_of_a_run_left_to_overflow_keep_the_exact_answer_in_sight(qtbot, window):
@@ -97,7 +97,7 @@ def test_the_bars_of_a_run_left_to_overflow_keep_the_exact_answer_in_sight(qtbot
     assert np.isfinite([y0, y1]).all() and max(-y0, y1) <= 1.5 * CLIP * exact
     heights = plots.x_bars.opts["height"]
     assert np.isfinite(heights).all() and np.abs(heights).max() <= CLIP * exact * 1.0001
-    note = plots._bars_note
+    note = plots.bars_note
     assert note is not None and note.isVisible() and note.text.startswith("not drawn beyond ±")
     run_to_the_end(qtbot, window, lr=0.1, max_iters=50)
     assert not note.isVisible()

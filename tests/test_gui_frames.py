@@ -39,12 +39,12 @@ def test_progress_and_the_plots_paints_happen_inside_frames(qtbot, window):
     live = window.live
     updates, paints = [], []
     window.model.run_updated.connect(
-        lambda _id: updates.append((live._in_frame, window.model.selected.status.state))
+        lambda _id: updates.append((live.in_frame, window.model.selected.status.state))
     )
     plot = window.plots.loss_plot
     window.live.start()
     test_gui.wait_state(qtbot, window, "running")
-    watch = PaintWatch(plot.viewport(), lambda: live._in_frame)
+    watch = PaintWatch(plot.viewport(), lambda: live.in_frame)
     # the change to running (its badge, its message) shows at once, outside a frame
     qtbot.waitUntil(lambda: len(updates) >= 5, timeout=LONG)
     watch.paints.clear()
@@ -192,7 +192,7 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
 
     if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
     live = window.live
     window.editor.load_session(big_endless())
     assert live.start(), window.model.last_error
@@ -202,18 +202,17 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     if not w.shares:
         pytest.skip("A's products round differently on one thread here: parked instead")
     asked, paces = [], []
-    hold, end = w.hold, live._end_frame
+    hold = w.hold
 
     def holding(seconds=None):  # noqa: ANN001, ANN202
         asked.append((seconds, live.frame_cost))
         hold(seconds)
 
     def ending():  # noqa: ANN202
-        end()
         paces.append((live.next_frame_in, live.frame_cost))
 
     monkeypatch.setattr(w, "hold", holding)
-    monkeypatch.setattr(live, "_end_frame", ending)
+    live.frame_ended.connect(ending)
     chunks = w.sharing_chunks
     qtbot.waitUntil(lambda: len(paces) >= 8 and chunks.shared_updates > 0, timeout=LONG)
     window.live.stop()

@@ -19,7 +19,7 @@ def finished_run(qtbot, w, **changes) -> None:
 
 def show_step_panel(qtbot, w) -> None:
     w.dock_step.raise_()
-    qtbot.waitUntil(lambda: w.step_panel.isVisible() and w.step_panel._on_screen, timeout=LONG)
+    qtbot.waitUntil(lambda: w.step_panel.isVisible() and w.step_panel.on_screen, timeout=LONG)
 
 
 def test_one_step_follows_the_inspected_iteration(qtbot, window):
@@ -95,7 +95,7 @@ def test_error_by_direction_is_the_error_along_each_right_singular_vector(qtbot,
     its, vals = window.model.selected.history.trajectory()
     x_star = np.linalg.solve(a, window.model.session.problem.b)
     want = np.abs((vals - x_star) @ vt.T)
-    curves = plots.insight._dir_curves
+    curves = plots.insight.dir_curves
     assert len(curves) == 3
     for j, (c, _idx) in enumerate(curves):
         x, y = c.xData, c.yData
@@ -105,8 +105,8 @@ def test_error_by_direction_is_the_error_along_each_right_singular_vector(qtbot,
     last = [c.yData[-1] for c, _ in curves]
     assert last[0] < last[1] < last[2]
     window.model.inspect(50)
-    qtbot.waitUntil(lambda: plots.insight._dir_marker.value() == 50, timeout=LONG)
-    assert plots.insight._dir_marker.isVisible()
+    qtbot.waitUntil(lambda: plots.insight.dir_marker.value() == 50, timeout=LONG)
+    assert plots.insight.dir_marker.isVisible()
 
 
 def test_an_underdetermined_system_names_the_directions_never_touched(qtbot, window):

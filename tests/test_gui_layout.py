@@ -50,7 +50,7 @@ def started_as_the_app_starts(qtbot, tmp_path, size: tuple[int, int] | None) -> 
 def settled(qtbot, w: MainWindow) -> None:
     """Wait for the window's last layout pass: the panels filled, then the queued sizing
     (a zero-time timer, then the layout it asks for) run."""
-    qtbot.waitUntil(lambda: w._settled, timeout=LONG)
+    qtbot.waitUntil(lambda: w.settled, timeout=LONG)
     for _ in range(3):
         done: list[bool] = []
         QtCore.QTimer.singleShot(0, functools.partial(done.append, True))

@@ -152,7 +152,7 @@ def test_the_smallest_positive_learning_rate_paints_on_the_step_scale(qtbot, win
     image = scale.grab().toImage()
     # the handle is drawn at the strip's left end, in the handle's colour
     x = round(scale.x_of(limits.SMALLEST_POSITIVE))
-    y = round(scale._strip().center().y())
+    y = round(scale.strip().center().y())
     assert image.pixelColor(x, y).name() == QtGui.QColor("#1a56db").name()
     assert shown_lr(window) == limits.SMALLEST_POSITIVE
 
@@ -326,5 +326,5 @@ def test_the_landscape_stays_in_floats_at_the_largest_step(qtbot, window) -> Non
     assert not insight.arrow.isVisible()
     ranges = insight.land_plot.getPlotItem().getViewBox().viewRange()
     assert all(math.isfinite(v) for r in ranges for v in r), ranges
-    x0, x1, y0, y1 = insight._extent
+    x0, x1, y0, y1 = insight.extent
     assert all(math.isfinite(v) for v in (x1 - x0, y1 - y0))

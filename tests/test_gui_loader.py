@@ -59,10 +59,10 @@ def test_the_plots_are_imported_once_the_window_says_they_may(imports):
     imports["plots_go"].set()
     assert plots_in.wait(WAIT)
     # The warm-up would follow at once on the loader's thread; it waits for the window.
-    ld._thread.join(0.2)
+    assert not ld.join(0.2)  # waiting for the window
     assert imports["order"] == ["solver", "plots"]
     ld.warm_may_start()
-    ld._thread.join(WAIT)
+    assert ld.join(WAIT)
     assert imports["go_at_plots"], "pyqtgraph was imported before the window said so"
     assert imports["order"] == ["solver", "plots", "warm"]
 
@@ -71,7 +71,7 @@ def test_a_window_that_goes_first_skips_the_plots(imports):
     ld = started(imports)
     ld.skip_plots()
     assert ld.wait_plots(WAIT)
-    ld._thread.join(WAIT)
+    assert ld.join(WAIT)
     assert not ld.busy()
     assert imports["order"] == ["solver"]  # no pyqtgraph, no warm-up: the window is going
 
@@ -110,7 +110,7 @@ def test_the_imports_run_without_the_collector_or_pysides_hook_and_give_them_bac
     ld = StartupLoader().start()
     ld.plots_may_load()
     ld.warm_may_start()
-    ld._thread.join(WAIT)
+    assert ld.join(WAIT)
     assert seen == [("solver", False, True), ("plots", False, False), ("warm", False, True)]
     assert gc.isenabled() and builtins.__import__ is hook
 

@@ -64,7 +64,7 @@ def test_machine_measures_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Machine().spare() == 0.5
     monkeypatch.delenv(machine.SPARE_ENV)
     m = Machine()
-    assert m.fixed is None and 0.0 <= m.spare() <= m._meter.cores
+    assert m.fixed is None and 0.0 <= m.spare() <= m.cores
 
 
 def test_machine_says_a_bad_hook_value_and_measures(monkeypatch, capsys) -> None:
@@ -83,7 +83,7 @@ def _sharing_run(qtbot, w):  # noqa: ANN001, ANN202 - the run's chunks
     qtbot.waitUntil(lambda: last(w) is not None and last(w).iteration > 0, timeout=LONG)
     if w.mode != SHARED:
         pytest.skip("A's products round differently on one thread here: parked instead")
-    return w._fit[3]
+    return w.fitted[3]
 
 
 def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
@@ -138,8 +138,8 @@ def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_to
     assert window.live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     w = window.live.worker
-    qtbot.waitUntil(lambda: w._fit is not None, timeout=LONG)
-    if not w._fit[2]:
+    qtbot.waitUntil(lambda: w.fitted is not None, timeout=LONG)
+    if not w.fitted[2]:
         pytest.skip("A's products round differently on one thread here: parked instead")
     qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
     load.value = 0.8  # another process took a core
@@ -164,16 +164,14 @@ def test_frames_come_less_often_while_the_machine_is_busy(qtbot, window, monkeyp
     window.editor.load_session(test_gui_worker.endless())
     paces: list[tuple[float, float, float, float]] = []
     ends: list[tuple[float, float]] = []
-    end = live._end_frame
 
     def ending() -> None:
         spare, w = load.value, live.worker
         share = live_mod.FRAME_SHARE_BESIDE if not w.park else live_mod.FRAME_SHARE
-        end()
         paces.append((spare, live.next_frame_in, live.frame_cost, share))
         ends.append((spare, time.perf_counter()))
 
-    monkeypatch.setattr(live, "_end_frame", ending)
+    live.frame_ended.connect(ending)
     assert live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: len(paces) >= 6, timeout=LONG)

@@ -91,15 +91,15 @@ def test_betas_of_the_wrong_length_typed_into_the_panel_are_refused(qtbot, make_
     w = make_window()
     assert w.editor.change({"optimizer": "adam", "optimizer_args": {}})
     before = w.model.session
-    field = next(f for f in w.hyper._arg_fields if f.name == "betas")
+    field = w.hyper.arg_field("betas")
     refused = []
     w.model.refused.connect(lambda title, text: refused.append(text))
-    field.widget.setText("0.9")
-    field.widget.editingFinished.emit()
+    field.setText("0.9")
+    field.editingFinished.emit()
     qtbot.waitUntil(lambda: bool(refused))
     assert "optimizer.betas" in refused[0]
     assert w.model.session is before  # nothing changed
-    assert field.widget.text() == "0.9, 0.999"  # the panel shows the session again
+    assert field.text() == "0.9, 0.999"  # the panel shows the session again
 
 
 def test_log_axes_label_only_one_two_and_five_of_each_decade(qtbot):

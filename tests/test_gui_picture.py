@@ -287,7 +287,7 @@ def scale_checked(scale) -> None:
     font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
     row = QtGui.QFontMetricsF(font).boundingRect("2/(μ+L)").height()
     img = scale.grab().toImage().scaled(scale.width(), scale.height())
-    blobs = ink_blobs(img, int(scale._strip().bottom() + 3))
+    blobs = ink_blobs(img, int(scale.strip().bottom() + 3))
     assert blobs and max(b.height() for b in blobs) <= row + 2, blobs
     rects = [r for _, r in scale.label_rects()]
     assert rects, "no label at all"
@@ -313,7 +313,7 @@ def test_the_step_scale_labels_never_meet(qtbot, marks):
     for width in range(60, 460, 9):
         scale.resize(width, scale.minimumHeight())
         scale_checked(scale)
-    assert scale.minimumHeight() >= scale._height()  # both rows have room
+    assert scale.minimumHeight() >= scale.needed_height()  # both rows have room
 
 
 @pytest.mark.parametrize("size", [(1024, 700), (1440, 900)])
@@ -351,10 +351,10 @@ def test_the_pattern_tick_labels_never_run_together(qtbot, window):
     view.show()
     view.set_matrix(m)
     view.tabs.setCurrentIndex(1)
-    pi = view._pattern.getPlotItem()
+    pi = view.pattern_plot.getPlotItem()
     for width in sorted({default, 200, 250, 300, 360, 440, 560, 720}):
         view.resize(width, 420)
-        qtbot.waitUntil(lambda w=width: view._pattern.width() >= w - 24, timeout=LONG)
+        qtbot.waitUntil(lambda w=width: view.pattern_plot.width() >= w - 24, timeout=LONG)
         for name, across in (("bottom", True), ("left", False)):
             labels = tick_label_rects(pi.getAxis(name))
             assert len(labels) >= (3 if width >= 300 else 1), (width, name, labels)

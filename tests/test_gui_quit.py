@@ -18,7 +18,7 @@ import pytest
 import test_gui
 from quit_cases import CASES, ROOT, autosave_of, launch
 
-import gui.worker
+import solver.engine
 from gui.app import threads_left
 
 LONG = test_gui.LONG
@@ -60,14 +60,14 @@ def test_a_run_created_inside_a_native_call_is_left_running_and_said(qtbot, wind
     """In process: shutdown returns while a run's creation cannot be interrupted, says the
     solver thread is left (the app then ends with os._exit), and never forces it."""
     inside, release = threading.Event(), threading.Event()
-    real = gui.worker.SolverWorker._create
+    real = solver.engine.Run
 
-    def create(self, cmd):
+    def create(*args, **kwargs):
         inside.set()
         release.wait()  # like one LU of a large matrix: no Python, no GIL, no way in
-        real(self, cmd)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(gui.worker.SolverWorker, "_create", create)
+    monkeypatch.setattr(solver.engine, "Run", create)  # what the worker makes a run with
     assert window.live.start()
     qtbot.waitUntil(inside.is_set, timeout=LONG)
     try:
@@ -92,17 +92,18 @@ def test_an_error_while_quitting_is_logged_without_a_dialog(qapp, tmp_path, monk
     monkeypatch.setattr(crash, "log_dir", lambda: tmp_path / "logs")
     monkeypatch.setattr(QtWidgets.QApplication, "platformName", staticmethod(lambda: "xcb"))
     monkeypatch.setattr(QtWidgets.QMessageBox, "exec", lambda box: shown.append(box.text()))
+    # a reach-in on purpose: the module's quitting flag, which an earlier quit may have set
     monkeypatch.setattr(crash, "_quitting", False)
     try:
         raise RuntimeError("before the quit")
     except RuntimeError as exc:
-        crash._report(RuntimeError, exc, exc.__traceback__, "the window")
+        crash.report(RuntimeError, exc, exc.__traceback__, "the window")
     assert len(shown) == 1  # the dialog, as it always was
     crash.quitting()
     try:
         raise RuntimeError("during the quit")
     except RuntimeError as exc:
-        crash._report(RuntimeError, exc, exc.__traceback__, "the window")
+        crash.report(RuntimeError, exc, exc.__traceback__, "the window")
     assert len(shown) == 1
     logs = sorted((tmp_path / "logs").glob("crash-*.log"))
     assert len(logs) == 2 and "during the quit" in logs[-1].read_text()

@@ -98,7 +98,7 @@ def test_readouts_show_a_loss_and_residual_at_rounding_as_0(qtbot, window):
     assert 0 < h.loss[-1] <= floor.loss(s.loss) and 0 < h.residual_norm[-1] <= floor.residual
 
     def read(plot_index: int, k: float) -> str:
-        readout = window.plots._readouts[plot_index]
+        readout = window.plots.readouts[plot_index]
         readout.hide()
         plot = readout.plot
         pos = plot.getViewBox().mapViewToScene(test_gui.QtCore.QPointF(k, 0))
@@ -125,5 +125,5 @@ def test_the_residual_heat_map_reads_an_entry_at_rounding_as_0(qtbot, window):
     tiny = [(i, j) for i in range(4) for j in range(4) if 0 < abs(r[i, j]) <= src.floor.entry]
     assert tiny  # rounding left something, and it is below the floor
     for i, j in tiny:
-        text = window.plots._heat_text(j + 1.0, i + 1.0, True)
+        text = window.plots.heat_text(j + 1.0, i + 1.0, True)
         assert text == f"residual[{i + 1},{j + 1}] = 0"

@@ -46,7 +46,7 @@ def test_a_big_sparse_file_shows_as_entries_and_pattern_not_a_table(qtbot, windo
     rows, cols = page.sizes["A"]
     assert (rows.value(), cols.value()) == (3000, 3000) and not rows.isEnabled()
     view.tabs.setCurrentIndex(1)
-    img = view._image.image
+    img = view.pattern_image.image
     assert img.shape == (400, 400) and np.count_nonzero(img) > 0
     # the pattern of a tridiagonal matrix is its diagonal band
     assert np.all(np.abs(np.subtract(*np.nonzero(img))) <= 1)

@@ -60,7 +60,7 @@ def test_random_actions_keep_every_invariant(qtbot, make_window, seed: int) -> N
     def reopen() -> None:
         old = current()
         old.close()
-        assert old.live._thread is None or old.live._thread.isFinished()
+        assert old.live.thread is None or old.live.thread.isFinished()
         windows.append(make_window())
 
     def select_random() -> None:
@@ -127,7 +127,7 @@ def test_random_actions_keep_every_invariant(qtbot, make_window, seed: int) -> N
     qtbot.waitUntil(cur.live.worker.idle_event.is_set, timeout=LONG)
     QtWidgets.QApplication.processEvents()
     check(cur, threads_before)
-    started = sum(x.model._next_id - 1 for x in windows)
+    started = sum(x.model.runs_started for x in windows)
     assert started >= 20, f"only {started} runs started: the sequence did not exercise runs"
 
 

@@ -43,8 +43,8 @@ def test_an_svd_run_shows_its_own_tabs_and_they_fill(qtbot, window) -> None:
     qtbot.waitUntil(
         lambda: (
             svd.active
-            and svd._sv_curves[0].getData()[0] is not None
-            and len(svd._sv_curves[0].getData()[0]) > 1
+            and svd.sv_curves[0].getData()[0] is not None
+            and len(svd.sv_curves[0].getData()[0]) > 1
         ),
         timeout=LONG,
     )
@@ -60,7 +60,7 @@ def test_an_svd_run_shows_its_own_tabs_and_they_fill(qtbot, window) -> None:
     problem = rec.session.problem
     final = problem.singular_values(rec.status.x.reshape(1, -1))[0]
     ref = problem.reference_singular_values()
-    for k, c in enumerate(svd._sv_curves):
+    for k, c in enumerate(svd.sv_curves):
         assert drawn(c)[1][-1] == pytest.approx(abs(final[k] - ref[k]), rel=1e-6, abs=1e-12)
     ou, ov = problem.orthogonality_errors(rec.status.x.reshape(1, -1))
     tabs.setCurrentIndex(titles.index("Orthogonality"))  # a background tab catches up when shown

@@ -512,7 +512,7 @@ def test_reset_layout_brings_every_panel_back(qtbot, window):
 
 def test_a_squeezed_saved_layout_does_not_squeeze_the_next_start(qtbot, make_window):
     w = make_window()
-    qtbot.waitUntil(lambda: not w.layout_._pending_default)  # the first layout is in
+    qtbot.waitUntil(lambda: not w.layout_.default_pending)  # the first layout is in
     w.resizeDocks([w.dock_matrix, w.dock_hyper], [600, 500], Qt.Horizontal)
     qtbot.waitUntil(lambda: w.centralWidget().width() < 0.3 * w.width(), timeout=LONG)
     w.close()
@@ -523,9 +523,9 @@ def test_a_squeezed_saved_layout_does_not_squeeze_the_next_start(qtbot, make_win
 def test_heat_map_readout_names_the_cell_under_the_pointer(qtbot, window):
     show_a_heat_map(qtbot, window)
     # the axes count from 1: the point (1, 1) is the centre of the top-left pixel
-    assert window.plots._heat_text(1.0, 1.0, False).startswith("X[1,1]")
-    assert window.plots._heat_text(4.4, 2.0, False).startswith("X[2,4]")
-    assert window.plots._heat_text(0.4, 1.0, False) is None  # left of the first column
+    assert window.plots.heat_text(1.0, 1.0, False).startswith("X[1,1]")
+    assert window.plots.heat_text(4.4, 2.0, False).startswith("X[2,4]")
+    assert window.plots.heat_text(0.4, 1.0, False) is None  # left of the first column
 
 
 # -- step-size guidance -----------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_stop_interrupts_a_long_lbfgs_step(qtbot, worker):
         optimizer_args={"max_iter": 10**8, "tolerance_grad": 0.0, "tolerance_change": 0.0},
     )
     worker.start(1, s)
-    qtbot.waitUntil(lambda: worker._advancing is not None, timeout=LONG)  # inside the step
+    qtbot.waitUntil(lambda: worker.advancing, timeout=LONG)  # inside the step
     t0 = time.perf_counter()
     worker.stop()
     qtbot.waitUntil(lambda: last(worker).state == FINISHED, timeout=LONG)
@@ -142,7 +142,7 @@ def test_shutdown_during_a_run_ends_the_loop(qtbot):
     thread.started.connect(w.loop)
     thread.start()
     w.start(1, endless())
-    qtbot.waitUntil(lambda: w._advancing is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: w.advancing, timeout=LONG)
     w.shutdown()
     thread.quit()
     assert thread.wait(5000)
@@ -197,7 +197,7 @@ def on_torch(monkeypatch):
 
     from solver import kernels
 
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
 
 
 def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torch):
@@ -219,7 +219,7 @@ def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torc
         assert last(worker).state == RUNNING
     finally:
         worker.release()
-    assert chunks._share_until == 0.0  # the next chunk is on all threads
+    assert chunks.share_until == 0.0  # the next chunk is on all threads
     worker.stop()
     qtbot.waitUntil(lambda: last(worker).state == FINISHED, timeout=LONG)
     assert worker.sharing_chunks is None and not worker.shares  # a finished run shares nothing
@@ -238,9 +238,9 @@ def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
     assert worker.park and not worker.shares and worker.sharing_chunks is None
     worker.hold()
     try:
-        qtbot.waitUntil(worker._parked.is_set, timeout=LONG)
+        qtbot.waitUntil(worker.parked_now, timeout=LONG)
         # parked: the worker sits on its condition, in no slice, until the release
-        assert worker._advancing is None and worker._hold == 1
+        assert not worker.advancing and worker.holds == 1
     finally:
         worker.release()
     worker.stop()

@@ -81,7 +81,7 @@ def test_a_dense_run_whose_transposed_product_rounds_by_thread_count_follows_the
     """At these sizes torch's Aᵀ r through A's transposed view rounded differently on one
     thread and on two here; the run multiplies by a row-major copy of Aᵀ instead, so it may
     drop to one thread, with the history of a run that never did, bit for bit."""
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)  # torch's products
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)  # torch's products
     monkeypatch.setattr("solver.headless.FOLLOW_SECONDS", 0.0005)
     quiet, busy = _dense_run(n, 120), _dense_run(n, 120)
     assert busy.chunks is not None and busy.chunks.rounds_alike()
@@ -149,7 +149,7 @@ def test_the_loop_follows_the_load_too_with_the_same_numbers(two_threads, monkey
     """sgd with momentum (the Python loop, autograd): on one thread while the machine is
     busy, on all of them while quiet, the history bit for bit a quiet run's; the thread count
     the process had is back afterwards."""
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
     monkeypatch.setattr(kernels, "TRANSPOSED_COPY", True)  # as measured at n = 1000 here
     monkeypatch.setattr("solver.headless.FOLLOW_SECONDS", 0.0005)
     threads = torch.get_num_threads()

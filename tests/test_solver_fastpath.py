@@ -139,6 +139,7 @@ def test_a_certain_divergence_stops_on_the_loops_row_inside_a_chunk() -> None:
     # lr · L = 2.003: certain at update 301, inside a chunk that runs on past it; the run
     # goes back to that row, x included
     fast, slow = both(make(optimizer={"name": "gd", "lr": 0.3436}, stop={"max_iters": 5000}))
+    # a reach-in on purpose: nothing public shows the engine going back inside a chunk
     rewound, real = [], fast._rewind_chunk
     fast._rewind_chunk = lambda *a: rewound.append(a[3]) or real(*a)
     fast.advance()
@@ -337,12 +338,12 @@ def test_a_matrix_on_numpys_blas_keeps_the_loop(monkeypatch, chunks) -> None:
     a = np.eye(n) + 0.2 * rng.standard_normal((n, n)) / np.sqrt(n)
     s = Session(problem=LinearSystem(a, rng.standard_normal(n)), max_iters=20)
     monkeypatch.setattr(kernels, "TRANSPOSED_COPY", False)  # the chunk ``chunks`` watches
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, True)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, True)
     on_numpy = Run(s)
     assert not on_numpy.releases_gil  # 250,000 multiply-adds: Python is still a third
     on_numpy.advance()
     assert chunks.steps == []
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
     on_torch = Run(s)
     assert on_torch.releases_gil
     on_torch.advance()

@@ -62,7 +62,7 @@ def test_both_sparse_products_differentiate_as_the_dense_one(monkeypatch, librar
     # torch's CSR path is the one a GPU takes; on the CPU it is chosen when it is faster
     import scipy.sparse as sp
 
-    monkeypatch.setitem(kernels._SCIPY_FASTER, torch.float64, library == "scipy")
+    monkeypatch.setitem(kernels.SCIPY_FASTER, torch.float64, library == "scipy")
     a = sp.random_array((30, 20), density=0.2, format="csr", random_state=1, dtype=np.float64)
     assert kernels.sparse_library(a, torch.float64) == library
     mv = kernels.sparse_matvec(a, torch.device("cpu"), torch.float64)
@@ -97,14 +97,14 @@ def test_numpy_must_be_clearly_faster_to_lose_the_chunks(monkeypatch):
     window's frames: a near tie (numpy 20% faster) keeps torch's, a clear lead does not."""
     a = torch.ones((600, 500), dtype=torch.float64)
     for numpy_share, numpy_wins in ((0.8, False), (0.4, True)):
-        monkeypatch.setattr(kernels, "_NUMPY_FASTER", {})
+        monkeypatch.setattr(kernels, "NUMPY_FASTER", {})
         monkeypatch.setattr(kernels, "SETTLE_SECONDS", 0.0)
         monkeypatch.setattr(
             kernels,
             "_dense_pairs",
             lambda _a, s=numpy_share: {"torch": _costing(2e-3), "numpy": _costing(s * 2e-3)},
         )
-        assert kernels._numpy_is_faster(a) is numpy_wins
+        assert kernels.numpy_is_faster(a) is numpy_wins
 
 
 def test_a_busy_machine_does_not_decide_the_sparse_library(monkeypatch):
@@ -122,9 +122,10 @@ def test_a_busy_machine_does_not_decide_the_sparse_library(monkeypatch):
         return pair, pair
 
     scipy = _costing(2e-3)
+    # a reach-in on purpose: the products the choice times, made to cost what the test says
     monkeypatch.setattr(kernels, "_torch_pair", torch_pair)
     monkeypatch.setattr(kernels, "_scipy_pair", lambda *_a: (lambda _v: scipy(), lambda _v: None))
-    monkeypatch.setattr(kernels, "_SCIPY_FASTER", {})
+    monkeypatch.setattr(kernels, "SCIPY_FASTER", {})
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -145,7 +146,7 @@ def test_a_copy_of_the_transpose_only_where_the_view_rounds_by_thread_count(monk
     threads did it and the copy's does not; the operator's gradient is autograd's."""
     if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: nothing rounds by thread count")
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
     a = _square(n)
     matvec, at = kernels.dense_operator(a)
     assert (at is None) == kernels.same_on_one_thread(a, a.T)
@@ -157,7 +158,7 @@ def test_a_copy_of_the_transpose_only_where_the_view_rounds_by_thread_count(monk
 
 
 def test_no_copy_of_a_matrix_too_large_to_double(monkeypatch):
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
     monkeypatch.setattr(kernels, "same_on_one_thread", lambda a, at: at.is_contiguous())
     a = _square(600)
     assert kernels.dense_operator(a)[1] is not None

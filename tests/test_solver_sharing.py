@@ -24,7 +24,7 @@ FAR = math.inf  # a share that lasts for the whole test
 def on_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     """torch's mat-vecs, as kernels chooses where the two libraries tie (the chunks use
     torch's; on numpy's BLAS a run keeps the loop and has no chunks to share)."""
-    monkeypatch.setitem(kernels._NUMPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
 
 
 def dense(n: int, updates: int) -> Session:
@@ -120,7 +120,7 @@ def test_a_shared_chunk_runs_to_the_share_not_to_the_slice(on_torch) -> None:
 
 
 def test_sparse_chunks_never_share_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(kernels._SCIPY_FASTER, torch.float64, False)
+    monkeypatch.setitem(kernels.SCIPY_FASTER, torch.float64, False)
     a = sparseio.poisson_2d(30, 40)
     s = Session(problem=LinearSystem(a, np.ones(a.shape[0])), optimizer="gd", max_iters=3)
     run = Run(s)

@@ -225,6 +225,11 @@ class CurveSet(_KnownBounds, pg.GraphicsObject):
         self._rect: QtCore.QRectF | None = None
         self._pad: tuple[float, float] | None = None
 
+    @property
+    def note(self) -> pg.LabelItem | None:
+        """The note that says values past the limit are not drawn (None until one was)."""
+        return self._note
+
     def set_curves(
         self, pens: list[QtGui.QPen], names: list[str], legend: object | None = None
     ) -> None:

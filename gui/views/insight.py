@@ -92,10 +92,10 @@ class InsightViews(QtCore.QObject):
         }
         self.inspected: int | None = None
         self._dir_curves: list[tuple[pg.PlotDataItem, np.ndarray]] = []
-        self._dir_marker = pg.InfiniteLine(
+        self.dir_marker = pg.InfiniteLine(
             angle=90, pen=pg.mkPen("#9ca3af", style=QtCore.Qt.DashLine)
         )
-        self.dir_plot.addItem(self._dir_marker, ignoreBounds=True)
+        self.dir_plot.addItem(self.dir_marker, ignoreBounds=True)
         self._build_landscape()
 
     def _build_landscape(self) -> None:
@@ -134,6 +134,16 @@ class InsightViews(QtCore.QObject):
         menu.addAction("two unknowns…", self._ask_pick)
 
     # -- source ------------------------------------------------------------------------------
+    @property
+    def dir_curves(self) -> list[tuple[pg.PlotDataItem, np.ndarray]]:
+        """The error-by-direction curves, each with the directions' indices it draws."""
+        return list(self._dir_curves)
+
+    @property
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """The landscape's drawn extent (s0, s1, t0, t1) on its plane, None before it is."""
+        return self._extent
+
     def set_source(self, src: object) -> None:
         from solver.directions import directions
 
@@ -285,9 +295,9 @@ class InsightViews(QtCore.QObject):
             c.setData(t, drawn[-1])
         y_range = finite_range(*drawn, positive=True) if drawn else None
         moved = self.dir_range.update(float(its[-1]), y_range, False, may_move)
-        self._dir_marker.setVisible(self.inspected is not None)
+        self.dir_marker.setVisible(self.inspected is not None)
         if self.inspected is not None:
-            self._dir_marker.setValue(self.inspected)
+            self.dir_marker.setValue(self.inspected)
         return moved
 
     def draw_landscape(self, final: bool = True) -> None:

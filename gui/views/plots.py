@@ -151,13 +151,13 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.timeline = Timeline()
         lay.addWidget(self.timeline)
 
-        self._readouts = [
+        self.readouts = [  # the crosshair read-out of each plot that has one
             Readout(self.loss_plot, self._loss_text),
             Readout(self.err_plot, self._err_text),
             Readout(self.x_plot, self._x_text),
             Readout(self.bar_plot, self._bar_text),
-            Readout(self.heat_x_plot, lambda x, y: self._heat_text(x, y, False), False),
-            Readout(self.heat_r_plot, lambda x, y: self._heat_text(x, y, True), False),
+            Readout(self.heat_x_plot, lambda x, y: self.heat_text(x, y, False), False),
+            Readout(self.heat_r_plot, lambda x, y: self.heat_text(x, y, True), False),
         ]
         self.plots = {
             "loss": self.loss_plot,
@@ -176,6 +176,11 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
             "compare": self.insight.compare.plot,
         }
         self.show_run(None)
+
+    @property
+    def bars_note(self) -> object:
+        """The note saying a diverged x's bars are cut at the edge (None until one was)."""
+        return self._bars_note
 
     # -- construction -----------------------------------------------------------------------
     def _plot(
@@ -221,7 +226,7 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         self.x_bars.setOpts(x=[], height=[])
         self.heat_x.clear()
         self.heat_r.clear()
-        for r in self._readouts:
+        for r in self.readouts:
             r.hide()
         for p in self.plots.values():
             p.getPlotItem().enableAutoRange()

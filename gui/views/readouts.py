@@ -89,7 +89,9 @@ class ReadoutTexts:
             f"exact {fmt(float(self.src.exact[idx]))}"
         )
 
-    def _heat_text(self, x: float, y: float, residual: bool) -> str | None:
+    def heat_text(self, x: float, y: float, residual: bool) -> str | None:
+        """What the crosshair reads at (``x``, ``y``) of the X (or residual) heat map, None
+        off the matrix or with no matrix run shown."""
         shown = self.shown_x
         if self.src is None or not self.src.matrix_unknowns or shown is None:
             return None

@@ -254,6 +254,10 @@ class SolverPanel(QtWidgets.QWidget):
         model.session_reverted.connect(self.show_session)
         model.analysis_changed.connect(lambda a: self.show_analysis(model.session, a))
 
+    def arg_field(self, name: str) -> QtWidgets.QWidget | None:
+        """The field of the optimizer's argument ``name`` ("betas"), None if it has none."""
+        return next((f.widget for f in self._arg_fields if f.name == name), None)
+
     # -- filling ----------------------------------------------------------------------------
     def set_choices(self, kinds: dict, losses: dict, optimizer_labels: dict) -> None:
         """Problem kinds, losses and optimizers as the engine names them (once it is loaded)."""

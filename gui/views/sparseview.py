@@ -176,6 +176,16 @@ class SparseMatrixView(QtWidgets.QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.tabs, 1)
 
+    @property
+    def pattern_plot(self) -> QtWidgets.QWidget | None:
+        """The plot of the matrix's pattern (None until the pattern tab is first shown)."""
+        return self._pattern
+
+    @property
+    def pattern_image(self) -> object:
+        """The pattern's image item (None until drawn)."""
+        return self._image
+
     def set_matrix(self, m: object) -> None:
         """Show ``m`` (a scipy CSR array), or nothing with None."""
         self.model.set_matrix(m)

@@ -34,7 +34,7 @@ class StepScale(QtWidgets.QWidget):
         # log10 of the ends: the range itself may reach past what a float holds (a tenth of
         # the smallest positive lr is 0, four times the largest is inf)
         self._log_range = (-3.0, 0.0)
-        self.setMinimumHeight(self._height())
+        self.setMinimumHeight(self.needed_height())
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip(
@@ -43,21 +43,21 @@ class StepScale(QtWidgets.QWidget):
         )
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(220, self._height())
+        return QtCore.QSize(220, self.needed_height())
 
     def _label_font(self) -> QtGui.QFont:
         font = QtGui.QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         return font
 
-    def _height(self) -> int:
+    def needed_height(self) -> int:
         """The strip and two rows of labels, each as tall as its glyphs reach."""
         bh = QtGui.QFontMetricsF(self._label_font()).boundingRect("2/(μ+L)").height()
-        return int(math.ceil(self._strip().bottom() + GAP_Y + 2 * bh + GAP_Y + 2))
+        return int(math.ceil(self.strip().bottom() + GAP_Y + 2 * bh + GAP_Y + 2))
 
     def changeEvent(self, ev: QtCore.QEvent) -> None:
         if ev.type() == QtCore.QEvent.FontChange:
-            self.setMinimumHeight(self._height())
+            self.setMinimumHeight(self.needed_height())
             self.updateGeometry()
         super().changeEvent(ev)
 
@@ -93,13 +93,14 @@ class StepScale(QtWidgets.QWidget):
         self._log_range = (lo - 1, hi + math.log10(4))
 
     # -- geometry --------------------------------------------------------------------------------
-    def _strip(self) -> QtCore.QRectF:
+    def strip(self) -> QtCore.QRectF:
+        """Where the coloured strip lies, in the scale's pixels."""
         return QtCore.QRectF(6, 4, max(1, self.width() - 12), 10)
 
     def x_of(self, lr: float) -> float:
         """The pixel column of ``lr``."""
         lo, hi = self._log_range
-        r = self._strip()
+        r = self.strip()
         t = (math.log10(lr) - lo) / (hi - lo)
         return r.left() + min(1.0, max(0.0, t)) * r.width()
 
@@ -107,7 +108,7 @@ class StepScale(QtWidgets.QWidget):
         """The learning rate at pixel column ``x``, to 3 significant digits, within the
         learning rates a session takes (the strip's ends may lie beyond them)."""
         lo, hi = self._log_range
-        r = self._strip()
+        r = self.strip()
         t = min(1.0, max(0.0, (x - r.left()) / r.width()))
         try:
             lr = float(f"{10 ** (lo + t * (hi - lo)):.3g}")
@@ -121,7 +122,7 @@ class StepScale(QtWidgets.QWidget):
         2/L first, then 1/L, then 2/(μ+L) (close to 2/L when κ is large); a label with no
         room is left out (the tooltip names every mark with its value)."""
         fm = QtGui.QFontMetricsF(self._label_font())
-        top = self._strip().bottom() + GAP_Y
+        top = self.strip().bottom() + GAP_Y
         rows: list[list[QtCore.QRectF]] = [[], []]
         placed = []
         for key in sorted(self.marks, key=lambda k: PRIORITY.index(k)):
@@ -141,7 +142,7 @@ class StepScale(QtWidgets.QWidget):
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.Antialiasing)
-        r = self._strip()
+        r = self.strip()
         limit = self.marks.get("limit")
         split = self.x_of(limit) if limit else r.right()
         p.fillRect(

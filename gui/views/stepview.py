@@ -92,6 +92,12 @@ class StepPanel(QtWidgets.QWidget):
         self.refresh()
 
     # -- when ---------------------------------------------------------------------------------
+
+    @property
+    def on_screen(self) -> bool:
+        """The panel is in front (its dock tab raised): its anatomy is kept up to date."""
+        return self._on_screen
+
     def on_shown(self, shown: bool) -> None:
         """Its dock came to the front or went behind another (``visibilityChanged``)."""
         self._on_screen = shown

@@ -64,6 +64,11 @@ class SvdViews:
         self._ref: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
+    def sv_curves(self) -> list[pg.PlotDataItem]:
+        """The singular values' curves, one per σ, largest first."""
+        return list(self._sv_curves)
+
+    @property
     def active(self) -> bool:
         return self.problem is not None
 
