@@ -203,20 +203,25 @@ def analyze_spectrum(
     """The spectrum of the problem's matrix, with no fixed step-size limit or gd rate (the
     svd series' loss is not quadratic in its unknowns)."""
     check_cancel(cancel)
-    spec = problem.matrix_spectrum(cancel)
+    return _of_matrix(problem, problem.matrix_spectrum(cancel), lr, problem.exact())
+
+
+def _of_matrix(
+    problem: Problem, spec: object, lr: float | None, exact: object, **limits: object
+) -> Analysis:
+    """The Analysis of ``problem`` from its matrix's spectrum, with what ``limits`` adds (the
+    step-size limits, the rate and their errors; None where not given)."""
+    for key in ("lipschitz", "mu", "max_stable_lr", "recommended_lr", "rate"):
+        limits.setdefault(key, None)
     return Analysis(
         shape=tuple(problem.matrix().shape),
         rank=spec.rank,
         cond=spec.cond,
         singular_values=spec.values,
         spectrum_exact=spec.exact,
-        lipschitz=None,
-        mu=None,
-        max_stable_lr=None,
-        recommended_lr=None,
         lr=lr,
-        rate=None,
-        exact=problem.exact(),
+        exact=exact,
+        **limits,
     )
 
 
@@ -243,20 +248,16 @@ def analyze_linear(
             lo = abs(1 - lr * mu) if mu is not None else 1.0
             rate = max(lo, abs(1 - lr * lip))
     check_cancel(cancel)
-    exact = problem.solve(cancel)
-    return Analysis(
-        shape=tuple(problem.matrix().shape),
-        rank=mat_spec.rank,
-        cond=mat_spec.cond,
-        singular_values=mat_spec.values,
-        spectrum_exact=mat_spec.exact,
+    return _of_matrix(
+        problem,
+        mat_spec,
+        lr,
+        problem.solve(cancel),
         lipschitz=lip,
         mu=mu,
         max_stable_lr=max_lr,
         recommended_lr=rec_lr,
-        lr=lr,
         rate=rate,
-        exact=exact,
         lipschitz_error=lip_err,
         mu_error=mu_err,
         exact_method=problem.solve_method() if hasattr(problem, "solve_method") else None,
