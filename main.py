@@ -13,11 +13,11 @@ import multiprocessing
 import sys
 import warnings
 
-from solver.threads import apply_env_policy
+from solver.core.threads import apply_env_policy
 
 # Before anything imports torch or numpy (the window, the headless runner, the self-test, a
 # frozen bundle's multiprocessing child alike): their thread pools read it as they load. The
-# headless runner's threads spin briefly, the window's never (``solver.threads``).
+# headless runner's threads spin briefly, the window's never (``solver.core.threads``).
 apply_env_policy(headless=any(a.split("=")[0] == "--headless" for a in sys.argv[1:]))
 
 

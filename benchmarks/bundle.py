@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 from report import cpu_model, write_section  # noqa: E402
 
-from solver.threads import cores_available  # noqa: E402
+from solver.core.threads import cores_available  # noqa: E402
 
 
 def folder_bytes(path: Path) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from solver.threads import LoadMeter, cores_available  # noqa: E402
+from solver.core.threads import LoadMeter, cores_available  # noqa: E402
 
 # How often a busy process looks whether its parent is still there.
 PARENT_CHECK_SECONDS = 0.5

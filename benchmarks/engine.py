@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from solver.threads import apply_env_policy, cores_available  # noqa: E402
+from solver.core.threads import apply_env_policy, cores_available  # noqa: E402
 
 # the headless runner's thread policy (the engine alone), before torch and numpy load, as
 # main.py --headless applies it
@@ -54,13 +54,8 @@ import torch  # noqa: E402
 from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 from report import cpu_model, write_section  # noqa: E402
 
-from solver import (  # noqa: E402
-    History,
-    LinearSystem,
-    Run,
-    Session,
-    kernels,  # noqa: E402
-)
+from solver import History, LinearSystem, Run, Session  # noqa: E402
+from solver.matrices import kernels  # noqa: E402
 
 SIZES = (3, 100, 1000, 4000)
 LR = 0.3  # the test matrices have singular values in about [0.5, 1.5]: L <= 2.3, so lr*L < 2
@@ -405,7 +400,7 @@ def report(
         "the engine also records x and checks its stop rules. At small n the difference is "
         "per-iteration Python and autograd overhead; from 250k matrix entries the engine "
         "runs its two mat-vecs on whichever BLAS was faster when the problem was bound "
-        "(`solver/kernels.py`), while the hand loop stays on torch's.",
+        "(`solver/matrices/kernels.py`), while the hand loop stays on torch's.",
     ]
     worst = max(mv["vs_numpy"], mv["vs_numpy_min"])
     verdict = "met" if worst <= TARGET_MATVEC else "**missed**"
@@ -427,7 +422,8 @@ def report(
         f"estimates: {worst:.2f}×). torch's two mat-vecs take {mv['torch_vs_numpy']:.2f}× "
         f"numpy's (fastest rounds {mv['torch_vs_numpy_min']:.2f}×). For matrices this big "
         "the engine times both libraries' mat-vec pair once when the problem is bound and "
-        f"runs on the faster (`solver/kernels.py`; here: **{mv['kernel']}**, as an autograd "
+        "runs on the faster (`solver/matrices/kernels.py`; "
+        f"here: **{mv['kernel']}**, as an autograd "
         "Function whose backward is Aᵀg), so the overhead left is autograd's bookkeeping, "
         "recording the loss and x, and the stop checks.",
     ]

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from solver.threads import apply_env_policy, cores_available  # noqa: E402
+from solver.core.threads import apply_env_policy, cores_available  # noqa: E402
 
 apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
 
@@ -48,9 +48,9 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 
 def make_session(n: int):
-    from solver import presets
-    from solver.analysis import analyze
-    from solver.problems import LinearSystem
+    from solver.insight.analysis import analyze
+    from solver.problems.linear import LinearSystem
+    from solver.sessions import presets
 
     base = presets.build("seed-3x3")
     if n == 3:
@@ -148,7 +148,7 @@ def paired_ratios(app, win, session, track, seconds: float, pairs: int) -> dict:
     """Alternate headless and windowed segments of ``seconds``; a load spike on this shared
     machine then hits both sides of a pair alike. The window's run pauses while the
     headless one goes, so the two never compete for the cores."""
-    from solver.engine import Run
+    from solver.run.engine import Run
 
     head = Run(session, track=track)
     head.advance(max_seconds=0.3)  # warm-up: allocator, caches
@@ -209,7 +209,7 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     """Redraws per second of the loss plot following a run of ``points`` iterations."""
     from gui.views.plotkit import shown_rows
     from gui.views.plots import RunSource
-    from solver.history import History
+    from solver.run.history import History
 
     h = History(["x1", "x2", "x3"])
     k = np.arange(points)
@@ -246,7 +246,7 @@ def plot_rates(r: dict) -> dict[str, float]:
 def window_speeds(app, win, seconds: float, pairs: int) -> dict[str, float]:
     """What ``--busy`` compares, per n: the solver's speeds, the redraws and the stalls."""
     from gui.editing import PLOT_TRACK_LIMIT
-    from solver.history import default_tracked
+    from solver.run.history import default_tracked
 
     out: dict[str, float] = {}
     for n in (3, 2000):
@@ -284,8 +284,8 @@ def main() -> int:
     import torch
 
     from gui.editing import PLOT_TRACK_LIMIT
-    from solver import kernels
-    from solver.history import default_tracked
+    from solver.matrices import kernels
+    from solver.run.history import default_tracked
 
     app, win = open_window("gui-bench-")
     wait(app, 0.5)
@@ -422,13 +422,13 @@ stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python
 second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
 {chr(10).join("- " + n for n in notes)}
 
-Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/fastpath.py`): every visible \
-plot is drawn in every frame, and frames come at their own pace while a run goes (not at the pace \
-of the solver's status reports, which halved them). Plain gd on a small dense system runs its \
-updates in TorchScript chunks of ~8 ms that release the GIL, so it is never parked: the window \
-draws beside it on the other core, using up to 60% of that core. A larger one on those chunks (n \
-= 2000: 2-thread mat-vecs) shares a core with each frame: the frame asks for a chunk on one \
-thread lasting 1.3 times its expected cost and waits, without the GIL, until it has begun; it \
+Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/run/fastpath.py`): every \
+visible plot is drawn in every frame, and frames come at their own pace while a run goes (not at \
+the pace of the solver's status reports, which halved them). Plain gd on a small dense system \
+runs its updates in TorchScript chunks of ~8 ms that release the GIL, so it is never parked: the \
+window draws beside it on the other core, using up to 60% of that core. A larger one on those \
+chunks (n = 2000: 2-thread mat-vecs) shares a core with each frame: the frame asks for a chunk on \
+one thread lasting 1.3 times its expected cost and waits, without the GIL, until it has begun; it \
 then draws on the other core while the solver goes on at about half speed, wanting the GIL back \
 only once the frame is over, and frames take up to 22% of the wall clock. Only where A's products \
 round alike on one thread and on two (at n = 700 here Aᵀ r did not), so the window's run stays \

@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from solver.threads import apply_env_policy  # noqa: E402
+from solver.core.threads import apply_env_policy  # noqa: E402
 
 apply_env_policy()
 

@@ -4,7 +4,7 @@
 
 Each problem is written once as a session file, then run ``--launches`` times by
 ``main.py --headless SESSION --json --no-analysis`` in a fresh process (its thread policy and
-its load-following as shipped: ``solver/threads.py``, ``solver/headless.py``); the figure is
+its load-following as shipped: ``solver/core/threads.py``, ``solver/headless.py``); the figure is
 the median of the runs' own ``elapsed_s`` (the updates alone, not the start-up), in updates a
 second. ``--busy N`` measures quiet, then beside N busy processes (``benchmarks/busy.py``),
 and prints both side by side.
@@ -32,14 +32,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 # policy set here would reach the runs as their user's choice, which they keep.
 from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 
-from solver.threads import cores_available  # noqa: E402
+from solver.core.threads import cores_available  # noqa: E402
 
 
 def _dense(n: int, iterations: int, **optimizer: object) -> object:
     import numpy as np
 
-    from solver import session
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
+    from solver.sessions import session
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
@@ -49,7 +49,7 @@ def _dense(n: int, iterations: int, **optimizer: object) -> object:
 
 def write_sessions(folder: Path) -> dict[str, Path]:
     """name -> a session file in ``folder``, for each problem of the module docstring."""
-    from solver import presets, session
+    from solver.sessions import presets, session
 
     problems = {
         "n = 3, 20,000 updates": presets.build("seed-3x3").replace(max_iters=20_000, tol=0.0),

@@ -49,9 +49,9 @@ def heavy_ball(mu: float, lip: float) -> tuple[float, float]:
 
 def iterations(a: np.ndarray, lr: float, momentum: float) -> int | None:
     """Engine iterations of sgd(lr, momentum) until ‖r‖/‖b‖ <= RTOL (None: not reached)."""
-    from solver import session as sessions
-    from solver.engine import Run
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
+    from solver.run.engine import Run
+    from solver.sessions import session as sessions
 
     b = np.ones(a.shape[0])
     s = sessions.make(
@@ -88,10 +88,10 @@ def cg_iterations(a: np.ndarray) -> int:
 
 def measure(name: str) -> dict:
     from gui.editing import _round  # the Solver panel's rounding: what the fields then hold
-    from solver.analysis import analyze
-    from solver.matrixio import load_matrix
-    from solver.problems import LinearSystem
-    from solver.spectra import estimate_sigma_max, estimate_sigma_min
+    from solver.insight.analysis import analyze
+    from solver.matrices.matrixio import load_matrix
+    from solver.matrices.spectra import estimate_sigma_max, estimate_sigma_min
+    from solver.problems.linear import LinearSystem
 
     a = load_matrix(DATA / f"{name}.mtx")
     w = np.linalg.eigvalsh(a)

@@ -40,7 +40,7 @@ TARGET_MS = 50.0
 
 
 def system(n: int):
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)

@@ -50,7 +50,7 @@ QUIT_MODES = ("quit", "quit-while-starting", "sigterm")
 def fingerprint(s: object) -> str:
     """The session as its file would say it with every array inline: equal sessions, equal
     fingerprints, wherever their matrices were read from."""
-    from solver.session import to_dict
+    from solver.sessions.session import to_dict
 
     text = json.dumps(to_dict(s, files={}), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -82,7 +82,7 @@ def child(args: argparse.Namespace) -> int:
                 (discard.click if discard is not None else w.accept)()
 
     def actions(win) -> list:
-        from solver import presets
+        from solver.sessions import presets
 
         def short(key: str) -> object:
             return presets.build(key).replace(max_iters=rng.choice([50, 300, 3000]))

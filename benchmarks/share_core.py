@@ -33,8 +33,9 @@ def main() -> int:
     import torch
 
     from gui.editing import PLOT_TRACK_LIMIT
-    from solver import fastpath, kernels
-    from solver.history import default_tracked
+    from solver.matrices import kernels
+    from solver.run import fastpath
+    from solver.run.history import default_tracked
 
     app, win = open_window("share-core-")
     wait(app, 30, lambda: win.model.ready)

@@ -55,7 +55,7 @@ def main() -> int:
     configure_application(app)
     QtCore.QStandardPaths.setTestModeEnabled(True)
     from gui.mainwindow import MainWindow
-    from solver import presets
+    from solver.sessions import presets
 
     tmp = tempfile.mkdtemp(prefix="soak-")
     settings = QtCore.QSettings(str(Path(tmp) / "s.ini"), QtCore.QSettings.IniFormat)

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from solver.threads import apply_env_policy, cores_available  # noqa: E402
+from solver.core.threads import apply_env_policy, cores_available  # noqa: E402
 
 apply_env_policy()  # the app's thread policy, before torch and numpy load (main.py does alike)
 
@@ -51,8 +51,8 @@ ROWS, COLS = 250, 400  # the preset's grid: n = 100,000
 
 
 def load_times(tmp: Path) -> dict[str, float]:
-    from solver import session as sessions
-    from solver.sparseio import poisson_2d, save_sparse
+    from solver.matrices.sparseio import poisson_2d, save_sparse
+    from solver.sessions import session as sessions
 
     a = poisson_2d(ROWS, COLS)
     n = a.shape[1]
@@ -78,9 +78,10 @@ def load_times(tmp: Path) -> dict[str, float]:
 def iteration_vs_pair(seconds: float = 1.0, rounds: int = 5) -> dict[str, float]:
     """Seconds per gd iteration (Run.advance, the engine the window drives) and per scipy
     mat-vec pair, in alternating rounds; and which library the engine picked."""
-    from solver import kernels, presets
-    from solver.engine import Run
-    from solver.history import default_tracked
+    from solver.matrices import kernels
+    from solver.run.engine import Run
+    from solver.run.history import default_tracked
+    from solver.sessions import presets
 
     s = presets.build("poisson-2d").replace(max_iters=10**9, tol=0.0)
     a = s.problem.A
@@ -115,9 +116,9 @@ def iteration_vs_pair(seconds: float = 1.0, rounds: int = 5) -> dict[str, float]
 
 def dense_history_bytes(rows: int, tracked: int) -> int:
     """The history of a dense run of the same length and tracked components."""
-    from solver import session as sessions
-    from solver.engine import Run
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
+    from solver.run.engine import Run
+    from solver.sessions import session as sessions
 
     n = max(tracked, 200)
     a = np.eye(n) * 2.0
@@ -292,7 +293,7 @@ problem right after the load (timed per event: a layout request of the main wind
 queued call of ~100 ms each), not the analysis thread (its longest hold of the GIL, in \
 SuperLU, measured ~50 ms alone); the first second of the run stalled at most \
 {win["start"] * 1e3:.0f} ms (creating the run, the first frame's layout). gd runs in the \
-GIL-free sparse chunk (`solver.scripted.sparse_gd_chunk`) on torch's CSR products.
+GIL-free sparse chunk (`solver.run.scripted.sparse_gd_chunk`) on torch's CSR products.
 """
     write_section("Sparse", body)
 

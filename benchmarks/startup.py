@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 
-from solver.threads import apply_env_policy, cores_available  # noqa: E402
+from solver.core.threads import apply_env_policy, cores_available  # noqa: E402
 
 # The launches set it themselves (main.py); the bare torch import, the floor, inherits it.
 apply_env_policy()

@@ -2,7 +2,7 @@
 the GUI thread for large matrices and cancelled as soon as it is out of date.
 
 Small problems are analysed at once (well under a frame). Larger ones go to a plain thread
-with a cancel flag that the solver's iterative parts check (``solver.errors.Cancelled``). One
+with a cancel flag that the solver's iterative parts check (``solver.core.errors.Cancelled``). One
 LAPACK call (a full SVD, an LU) cannot be interrupted; ``busy()`` tells the app at quit that
 one may still be running, so it can end the process without waiting for it.
 
@@ -61,7 +61,7 @@ class Analyzer(QtCore.QObject):
     def cancel(self) -> bool:
         """Stop the running analysis (the user's Cancel): the problem then goes without
         step-size guidance until it changes or ``analyze`` runs again. False if none ran."""
-        from solver.errors import Cancelled
+        from solver.core.errors import Cancelled
 
         if self.model.analysis is not None or self._closing:
             return False
@@ -71,7 +71,7 @@ class Analyzer(QtCore.QObject):
         return True
 
     def analyze(self, s: object) -> None:
-        from solver.analysis import analyze
+        from solver.insight.analysis import analyze
 
         self._cancel.set()  # whatever runs is out of date
         self._cancel = threading.Event()
@@ -87,7 +87,7 @@ class Analyzer(QtCore.QObject):
         data_dir = self.data_dir
 
         def work() -> None:
-            from solver.analysis_cache import analyze_cached, cache_dir
+            from solver.insight.analysis_cache import analyze_cached, cache_dir
 
             lower_priority()
             folder = None if data_dir is None else cache_dir(data_dir)
@@ -100,7 +100,7 @@ class Analyzer(QtCore.QObject):
         t.start()
 
     def _done(self, result: tuple) -> None:
-        from solver.errors import Cancelled
+        from solver.core.errors import Cancelled
 
         gen, a = result
         if gen != self._gen or self._closing or isinstance(a, Cancelled):

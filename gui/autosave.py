@@ -11,7 +11,7 @@ every collection holds the folder's lock (a lock for the threads of this process
 ``QLockFile`` for other processes), and a piece is removed only when no autosave in the
 folder names it (``last-session.json`` and every ``last-session.unrestorable-*.json``), read
 from disk under the lock, never guessed from what one window wrote. Temporary files carry
-the writing process's id (``solver.atomic.temporary_beside``): two writers never share
+the writing process's id (``solver.core.atomic.temporary_beside``): two writers never share
 one, and those of a process that died are collected.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore
 
-from solver.digest import raw_bytes
+from solver.core.digest import raw_bytes
 
 AUTOSAVE_NAME = "last-session.json"
 ASIDE_GLOB = "last-session.unrestorable-*.json"
@@ -44,7 +44,7 @@ LOCK_WAIT_MS = 60_000
 LOCK_STALE_MS = 120_000
 
 _PIECE = re.compile(r"last-session-.+\.np[yz]")
-# what solver.atomic.temporary_beside makes of an autosave file's name
+# what solver.core.atomic.temporary_beside makes of an autosave file's name
 _TEMPORARY = re.compile(r"last-session.*\.tmp-(\d+)-[0-9a-f]+\.(?:json|npy|npz)")
 # the shared temporary names of earlier versions: never in use once the lock is held
 _OLD_TEMPORARY = re.compile(r"last-session(?:\.json\.tmp|-.+\.tmp\.np[yz])")
@@ -76,7 +76,7 @@ def check_autosaved_pieces(s: object, data_dir: Path) -> dict[str, str]:
     """Raise ValueError when an autosaved array is not the one its name says (replaced,
     damaged, or another window's): the pieces of a restored session must belong together.
     Returns the digest of each piece checked, by key."""
-    from solver.kinds import kind_of
+    from solver.problems.kinds import kind_of
 
     arrays = kind_of(s.problem).arrays_of(s.problem)
     checked = {}
@@ -128,7 +128,7 @@ class AutosaveStore:
 
     def remember(self, s: object, digests: dict[str, str]) -> None:
         """The digests of ``s``'s arrays, known from a restore (``check_autosaved_pieces``)."""
-        from solver.kinds import kind_of
+        from solver.problems.kinds import kind_of
 
         arrays = kind_of(s.problem).arrays_of(s.problem)
         self._digests.update({k: (arrays[k], d) for k, d in digests.items() if k in arrays})
@@ -162,8 +162,8 @@ class AutosaveStore:
     def write(self, s: object) -> None:
         """The autosave of session ``s`` with its pieces, then what no autosave names goes.
         Raises OSError."""
-        from solver import session as sessions
-        from solver.kinds import kind_of
+        from solver.problems.kinds import kind_of
+        from solver.sessions import session as sessions
 
         with self._locked() as held:
             if not held:
@@ -179,9 +179,9 @@ class AutosaveStore:
             self._collect()
 
     def _piece(self, key: str, arr: object) -> Path:
-        from solver.atomic import write_atomically
-        from solver.matrixio import save_matrix
-        from solver.sparseio import save_sparse
+        from solver.core.atomic import write_atomically
+        from solver.matrices.matrixio import save_matrix
+        from solver.matrices.sparseio import save_sparse
 
         known = self._digests.get(key)
         digest = known[1] if known is not None and known[0] is arr else array_digest(arr)

@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solver.limits import TRACKED
+from solver.core.limits import TRACKED
 
 from .model import IDLE, PENDING, AppModel
 from .opening import Opening
 from .relay import Relay
 
 if TYPE_CHECKING:
-    from solver.session import Session
+    from solver.sessions.session import Session
 
 # Tables of more entries than this become a problem off the GUI thread: copying and checking
 # a 5000 × 5000 matrix there took about half a second.
 BUILD_SYNC_ENTRIES = 250_000
 PLOT_TRACK_LIMIT = 12  # components plotted by default for large n
-# most components a user may ask to plot (one legend must stay readable): solver.limits
+# most components a user may ask to plot (one legend must stay readable): solver.core.limits
 PLOT_TRACK_MAX = int(TRACKED.hi)
 
 
@@ -38,8 +38,8 @@ def _round(v: float) -> float:
 def track_indices(session: Session, text: str) -> list[int]:
     """Components to record and plot: the user's 1-based list ("1, 3-5"), or an even spread.
     Raises ValueError naming the bad part."""
-    from solver.history import default_tracked
-    from solver.kinds import kind_of
+    from solver.problems.kinds import kind_of
+    from solver.run.history import default_tracked
 
     n = int(np.prod(session.problem.unknown_shape))
     text = text.strip()
@@ -77,7 +77,7 @@ def recorded_indices(session: Session, plotted: Sequence[int]) -> list[int]:
     """What a run records: every unknown when there are few (``MAX_TRACKED``: the step,
     direction and landscape views and "continue from here" need whole iterates), else the
     plotted ones."""
-    from solver.history import MAX_TRACKED
+    from solver.run.history import MAX_TRACKED
 
     n = int(np.prod(session.problem.unknown_shape))
     return list(range(n)) if n <= MAX_TRACKED else sorted(plotted)
@@ -102,8 +102,8 @@ class Editor(Opening):
     def change(self, change: Mapping[str, object]) -> bool:
         """Session fields from the solver and device panels; ``kind`` and the problem's
         parameters (``side``, ``degree``) rebuild the problem."""
-        from solver.errors import InputError
-        from solver.kinds import kind_of
+        from solver.core.errors import InputError
+        from solver.problems.kinds import kind_of
 
         s = self.model.session
         if s is None:
@@ -129,8 +129,8 @@ class Editor(Opening):
         return True
 
     def switch_kind(self, name: str) -> bool:
-        from solver.errors import InputError
-        from solver.kinds import KINDS, kind_of
+        from solver.core.errors import InputError
+        from solver.problems.kinds import KINDS, kind_of
 
         s = self.model.session
         cur = kind_of(s.problem)
@@ -192,8 +192,8 @@ class Editor(Opening):
     ) -> bool:
         """The tables' valid content (and the first invalid cell, if any). An invalid table
         disables Run until it is fixed; a settings change meanwhile does not clear that."""
-        from solver.errors import InputError
-        from solver.kinds import kind_of
+        from solver.core.errors import InputError
+        from solver.problems.kinds import kind_of
 
         s = self.model.session
         if s is None:
@@ -224,7 +224,7 @@ class Editor(Opening):
         self, s: Session, kind: object, arrays: Mapping[str, np.ndarray], params: dict
     ) -> bool:
         """Build (copy, check) a large problem on a plain thread; Run waits for it."""
-        from solver.errors import InputError
+        from solver.core.errors import InputError
 
         gen = self._build_gen
         shape = " × ".join(f"{d:,}" for d in np.shape(arrays[kind.matrix_key]))
@@ -250,7 +250,7 @@ class Editor(Opening):
         if cur is not s:  # settings changed meanwhile: they apply to the new problem
             if cur is None or cur.problem is not s.problem:
                 return  # another problem was loaded: this one is dropped
-            from solver.errors import InputError
+            from solver.core.errors import InputError
 
             try:
                 result = cur.with_problem(result.problem)

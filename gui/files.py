@@ -68,7 +68,7 @@ class FileCommands:
             return False
         if self._loading(f"{p.name} not opened"):
             return False
-        from solver.fileguard import not_a_file
+        from solver.core.fileguard import not_a_file
 
         why = not_a_file(p)  # asked before opening: a named pipe would block the window
         if why is not None:
@@ -154,7 +154,7 @@ class FileCommands:
 
     def preset(self, key: str) -> None:
         """Load a preset, asking for its parameters first when it has any."""
-        from solver.presets import PRESETS
+        from solver.sessions.presets import PRESETS
 
         from .views.presets import ask_params
 
@@ -169,7 +169,7 @@ class FileCommands:
 
     def example(self, key: str) -> bool:
         """Load a shipped example: its session file when it has one, else its preset."""
-        from solver.examples import EXAMPLES
+        from solver.sessions.examples import EXAMPLES
 
         ex = EXAMPLES[key]
         if ex.path is None:

@@ -32,7 +32,7 @@ from .model import FINISHED, IDLE, PAUSED, RUNNING, STARTING_MESSAGE, AppModel, 
 from .worker import SolverWorker
 
 if TYPE_CHECKING:
-    from solver.session import Session
+    from solver.sessions.session import Session
 
 # Share of wall time the GUI may spend drawing with the solver parked, while a run is live;
 # a solver that runs outside the GIL is not parked, and then the GUI may use this much of

@@ -33,12 +33,12 @@ def preload_solver() -> BaseException | None:
     """Import the solver (torch included) ahead of the first run, on any thread; returns
     the exception instead of raising, for the window to report."""
     try:
-        import solver.analysis  # noqa: F401
-        import solver.devices  # noqa: F401
-        import solver.engine  # noqa: F401
-        import solver.kinds  # noqa: F401
-        import solver.presets  # noqa: F401
-        import solver.session  # noqa: F401
+        import solver.insight.analysis  # noqa: F401
+        import solver.problems.kinds  # noqa: F401
+        import solver.run.engine  # noqa: F401
+        import solver.sessions.presets  # noqa: F401
+        import solver.sessions.session  # noqa: F401
+        import solver.settings.devices  # noqa: F401
     except Exception as exc:  # reported in the window, not on a dead thread
         return exc
     return None
@@ -114,7 +114,7 @@ def warm_optimizers() -> None:
     try:
         import torch._dynamo  # noqa: F401
 
-        from solver import scripted
+        from solver.run import scripted
 
         # and the gd chunks are scripted before a Run needs them (the one on a copy of Aᵀ,
         # for matrices of 500 unknowns and more, on first use: its ~45 ms then are noise)

@@ -1,6 +1,6 @@
 """What the machine gives the window, and how the live run fits it: the cores this process
-may use (``solver.threads.cores_available``), how many of them the other processes leave
-free now (``solver.threads.LoadMeter``, re-read about once a second), and from those the way
+may use (``solver.core.threads.cores_available``), how many of them the other processes leave
+free now (``solver.core.threads.LoadMeter``, re-read about once a second), and from those the way
 a run lives with the frames (``frame_mode``), which ``SolverWorker.fit`` applies.
 
 ``DESCENT_LAB_SPARE_CORES=x`` (an environment hook for tests and benchmarks) fixes the free
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from solver.threads import ONE_THREAD_BELOW, LoadMeter
+from solver.core.threads import ONE_THREAD_BELOW, LoadMeter
 
 SPARE_ENV = "DESCENT_LAB_SPARE_CORES"
 
@@ -33,7 +33,7 @@ FRAME_CORES = 2
 
 def frame_mode(work: int, releases_gil: bool, can_share: bool, cores: int, spare: float) -> str:
     """How a run of ``work`` multiply-adds an update lives with the frames, on a machine that
-    gives this process ``cores`` (affinity and CPU quota: ``solver.threads.cores_available``)
+    gives this process ``cores`` (affinity and CPU quota: ``solver.core.threads.cores_available``)
     of which the other processes leave ``spare`` free now. ``can_share``: the run is on the
     GIL-free chunks and its products round alike on one thread and on all
     (``GdChunks.shares``)."""

@@ -275,7 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
         can be reproduced; the session's Initial x stays: later runs and races start from it."""
         import numpy as np
 
-        from solver.errors import InputError
+        from solver.core.errors import InputError
 
         s = self.model.session
         if s is None:
@@ -315,13 +315,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.model.refuse("The solver could not be loaded", why)
             QtCore.QTimer.singleShot(0, self._plots_may_load)  # the plots may still load
             return
-        from solver.devices import list_devices
-        from solver.errors import InputError
-        from solver.kinds import KINDS
-        from solver.losses import LOSSES
-        from solver.optimizers import OPTIMIZER_LABELS
-        from solver.presets import PRESETS
-        from solver.resources import resource_path
+        from solver.core.errors import InputError
+        from solver.core.resources import resource_path
+        from solver.problems.kinds import KINDS
+        from solver.problems.losses import LOSSES
+        from solver.sessions.presets import PRESETS
+        from solver.settings.devices import list_devices
+        from solver.settings.optimizers import OPTIMIZER_LABELS
 
         from .views.presets import fill_menu
 

@@ -202,6 +202,6 @@ class WindowMenus(QtCore.QObject):
 
 
 def _array_keys(problem: object) -> set[str]:
-    from solver.kinds import kind_of
+    from solver.problems.kinds import kind_of
 
     return {a.key for a in kind_of(problem).arrays}

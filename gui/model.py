@@ -24,8 +24,8 @@ import numpy as np
 from PySide6 import QtCore
 
 if TYPE_CHECKING:  # the solver (and torch) loads after the window has painted
-    from solver.history import History
-    from solver.session import Session
+    from solver.run.history import History
+    from solver.sessions.session import Session
 
 KEEP_RUNS = 8
 RUN_COLOURS = [
@@ -153,7 +153,7 @@ class HistoryView:
         """Why ``iterate(k)`` is None, in words for the user."""
         n, kept = len(self._h.names), len(self._h.tracked)
         if kept < n:
-            from solver.history import MAX_TRACKED as MAX_WHOLE
+            from solver.run.history import MAX_TRACKED as MAX_WHOLE
 
             return (
                 f"this run records {kept:,} of its {n:,} unknowns, the ones the Solver "
@@ -170,7 +170,7 @@ class HistoryView:
 
     def to_csv(self, path: str) -> None:
         """Write the history as CSV; the file appears only once it is complete."""
-        from solver.history import save_csv
+        from solver.run.history import save_csv
 
         save_csv(self._h, path)
 
@@ -256,7 +256,7 @@ class AppModel(QtCore.QObject):
         if label is not None:
             self.set_label(label)
         if old is None or s.problem is not old.problem:
-            from solver.kinds import same_problem
+            from solver.problems.kinds import same_problem
 
             self.set_table_error(None)
             if refill:  # another problem, not the tables' own edit: an old notice is moot
@@ -273,8 +273,8 @@ class AppModel(QtCore.QObject):
             self.message.emit(note)
 
     def set_label(self, label: str) -> None:
-        """The session's name, cut to ``solver.limits.SESSION_NAME`` (ending in "…")."""
-        from solver.limits import SESSION_NAME, cut
+        """The session's name, cut to ``solver.core.limits.SESSION_NAME`` (ending in "…")."""
+        from solver.core.limits import SESSION_NAME, cut
 
         label = cut(label, SESSION_NAME)
         self.session_label = label
@@ -411,7 +411,7 @@ class AppModel(QtCore.QObject):
         self.runs_changed.emit()
 
     def rename(self, rec: RunRecord, name: str) -> bool:
-        from solver.limits import RUN_NAME
+        from solver.core.limits import RUN_NAME
 
         name = name.strip()
         if not name:

@@ -19,7 +19,7 @@ from .model import PENDING
 from .relay import Relay
 
 if TYPE_CHECKING:
-    from solver.session import Session
+    from solver.sessions.session import Session
 
     from .model import AppModel
 
@@ -30,9 +30,9 @@ LOAD_SYNC_BYTES = 1_000_000
 
 def read_session(path: str | Path) -> tuple[Session, str]:
     """Load a session file; an unavailable device falls back to the CPU (said so)."""
-    from solver import session as sessions
-    from solver.errors import InputError
-    from solver.fileguard import SESSION_MAX_BYTES, read_text
+    from solver.core.errors import InputError
+    from solver.core.fileguard import SESSION_MAX_BYTES, read_text
+    from solver.sessions import session as sessions
 
     try:
         return sessions.load(path), ""
@@ -46,7 +46,7 @@ def read_session(path: str | Path) -> tuple[Session, str]:
 
 def session_refusal(source: object, exc: BaseException) -> str:
     """What the window says of a session file that ``read_session`` could not read."""
-    from solver.errors import InputError
+    from solver.core.errors import InputError
 
     if isinstance(exc, InputError | OSError | ValueError):
         return f"{source}: {exc}"
@@ -149,7 +149,7 @@ class Opening:
     ) -> bool:
         """A Session object or a session file; refused (with a message) changes nothing. A
         large file is read off the GUI thread (see ``_load``) unless ``wait``."""
-        from solver.fileguard import footprint
+        from solver.core.fileguard import footprint
 
         if hasattr(source, "problem"):
             self._drop_load()
@@ -177,7 +177,7 @@ class Opening:
         self, key: str, then: Callable[[bool], None] | None = None, **params: object
     ) -> bool:
         """A preset with ``params``; a heavy one is built off the GUI thread (``_load``)."""
-        from solver import presets
+        from solver.sessions import presets
 
         def read() -> Apply:
             s = presets.build(key, **params)
@@ -185,7 +185,7 @@ class Opening:
             return lambda: self._apply(s, f"Preset: {title}", title)
 
         def refused(exc: BaseException) -> None:
-            from solver.errors import InputError
+            from solver.core.errors import InputError
 
             if not isinstance(exc, InputError | ValueError | MemoryError):
                 raise exc
@@ -204,9 +204,9 @@ class Opening:
         The matrix of a kind that may hold it sparse is loaded as its size and fill decide
         (``matrixio.load_operator``); everything else is dense. A large file is read off the
         GUI thread (``_load``)."""
-        from solver.fileguard import footprint
-        from solver.kinds import kind_of
-        from solver.matrixio import load_matrix, load_operator
+        from solver.core.fileguard import footprint
+        from solver.matrices.matrixio import load_matrix, load_operator
+        from solver.problems.kinds import kind_of
 
         s = self.model.session
         path = str(Path(path).resolve())
@@ -231,7 +231,7 @@ class Opening:
             return lambda: self._imported(s, new, name, field, note, *shapes)
 
         def refused(exc: BaseException) -> None:
-            from solver.errors import InputError
+            from solver.core.errors import InputError
 
             if not isinstance(exc, InputError | MemoryError):
                 raise exc
@@ -245,7 +245,7 @@ class Opening:
     ) -> bool:
         cur = self.model.session
         if cur is not s:  # changed while a large file was read
-            from solver.errors import InputError
+            from solver.core.errors import InputError
 
             if cur is None or cur.problem is not s.problem:
                 self.model.refuse(

@@ -27,7 +27,7 @@ from .opening import read_session, session_refusal
 from .relay import Relay
 
 if TYPE_CHECKING:
-    from solver.session import Session
+    from solver.sessions.session import Session
 
 RECENT_LIMIT = 10
 
@@ -131,7 +131,7 @@ class Persistence:
         """A session that holds a large array read from a user's file is autosaved at once,
         in the background: its copy is then made while the user works, not at quit (200 MB
         keep the process seconds), and a crash keeps it too."""
-        from solver.kinds import kind_of
+        from solver.problems.kinds import kind_of
 
         if s is None:
             return
@@ -223,7 +223,7 @@ class Persistence:
         """What start-up shows, read without touching the window or the model, so that it
         may run on the loading thread: a large autosave took the GUI thread 0.5 s and more
         to read and check."""
-        from solver import presets
+        from solver.sessions import presets
 
         refusals: list[tuple[str, str]] = []
         note = ""
@@ -253,7 +253,7 @@ class Persistence:
         return Initial(s, title, note or "Loaded the 3×3 example", refusals, default=True)
 
     def _apply_initial(self, first: Initial) -> None:
-        from solver.errors import InputError
+        from solver.core.errors import InputError
 
         for title, text in first.refusals:
             self.model.refuse(title, text)
@@ -326,7 +326,7 @@ class Persistence:
 
     # -- files the user writes ---------------------------------------------------------------
     def save_session(self, path: str | Path) -> bool:
-        from solver import session as sessions
+        from solver.sessions import session as sessions
 
         m = self.model
         if m.table_error:

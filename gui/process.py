@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from solver.threads import apply_env_policy
+from solver.core.threads import apply_env_policy
 
 
 def configure_process() -> None:

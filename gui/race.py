@@ -1,6 +1,6 @@
 """The Race action: every optimizer from the same start with its recommended settings, one
 after another through the live-run driver, then ranked by gradient evaluations to the
-tolerance (``solver.race``). Each entrant is a kept run ("Race: adam"), so the Compare tab
+tolerance (``solver.run.race``). Each entrant is a kept run ("Race: adam"), so the Compare tab
 overlays them; a race's runs are kept as one group that the next race replaces, apart from the
 user's own runs. Stop ends the race."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
-from solver.race import RACE_SECONDS
+from solver.run.race import RACE_SECONDS
 
 from .live import LiveRun
 from .model import AppModel
@@ -43,10 +43,10 @@ class Race(QtCore.QObject):
         """Race the current session's problem; False (said why) when it cannot."""
         import torch
 
-        from solver.anatomy import autograd_gradient
-        from solver.explain import loss_levels
-        from solver.race import race_sessions, race_tolerance
-        from solver.starts import initial_x
+        from solver.insight.anatomy import autograd_gradient
+        from solver.insight.explain import loss_levels
+        from solver.run.race import race_sessions, race_tolerance
+        from solver.run.starts import initial_x
 
         m = self.model
         a = m.analysis
@@ -103,7 +103,7 @@ class Race(QtCore.QObject):
         QtCore.QTimer.singleShot(0, self._next)
 
     def _finish(self) -> None:
-        from solver.race import describe, ranking
+        from solver.run.race import describe, ranking
 
         self.last = ranking(self._results)
         if self.last:

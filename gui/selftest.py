@@ -33,8 +33,9 @@ def _wait(app: QtWidgets.QApplication, done, timeout: float, what: str) -> None:
 
 
 def _check_resources() -> list[str]:
-    from solver import matrixio, session
-    from solver.resources import examples_dir, resource_path
+    from solver.core.resources import examples_dir, resource_path
+    from solver.matrices import matrixio
+    from solver.sessions import session
 
     icon = QtGui.QIcon(str(resource_path("icons", "descent-lab.png")))
     if icon.isNull():
@@ -61,7 +62,7 @@ def _check_engine() -> int:
 
 
 def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float]:
-    from solver.resources import examples_dir
+    from solver.core.resources import examples_dir
 
     from .mainwindow import MainWindow
 
@@ -102,9 +103,9 @@ def _solve_in_window(app: QtWidgets.QApplication, tmp: Path) -> tuple[str, float
 def _check_estimates() -> float:
     """The iterative spectrum (ARPACK, the LU) and conjugate gradient that large matrices and
     the Compare tab use: modules a trimmed scipy might have left out."""
-    from solver.problems import LinearSystem
-    from solver.rates import cg_path
-    from solver.spectra import estimate_sigma_max, estimate_sigma_min
+    from solver.insight.rates import cg_path
+    from solver.matrices.spectra import estimate_sigma_max, estimate_sigma_min
+    from solver.problems.linear import LinearSystem
 
     a = np.diag(np.linspace(1.0, 4.0, 50))
     hi, lo = estimate_sigma_max(a, None)[0], estimate_sigma_min(a, None)[0]
@@ -117,9 +118,9 @@ def _check_estimates() -> float:
 
 
 def _check_threads() -> str:
-    """The thread policy (``solver.threads``) came before torch and numpy loaded: in a
+    """The thread policy (``solver.core.threads``) came before torch and numpy loaded: in a
     frozen app nothing the bundle runs ahead of main.py (a runtime hook) may import them."""
-    from solver import threads
+    from solver.core import threads
 
     if threads.applied is None:
         raise SelfTestError("the thread policy was never applied")

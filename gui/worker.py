@@ -42,14 +42,14 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from solver.threads import cores_available
+from solver.core.threads import cores_available
 
 from .machine import ONE_THREAD, PARK_LIMIT, PARKED, SHARED, UNPARKED_LIMIT, frame_mode
 from .model import FINISHED, PAUSED, RUNNING, RunStatus
 
 if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
-    from solver.engine import Run
-    from solver.session import Session
+    from solver.run.engine import Run
+    from solver.sessions.session import Session
 
 PROGRESS_HZ = 60
 # Target length of one engine slice: the longest the worker goes without reading commands.
@@ -289,8 +289,8 @@ class SolverWorker(QtCore.QObject):
             self._finish_run(stopped=True)
 
     def _create(self, cmd: _Command) -> None:
-        from solver.engine import Run
-        from solver.errors import InputError
+        from solver.core.errors import InputError
+        from solver.run.engine import Run
 
         self._run_id, self._published = cmd.run_id, ""
         self._wall, self._wall_since = 0.0, None
@@ -386,7 +386,7 @@ class SolverWorker(QtCore.QObject):
 
     def fit(self, spare: float) -> str:
         """Any thread: choose the live run's mode again for ``spare`` cores (those this
-        process can count on now, ``solver.threads.LoadMeter``); not while a frame holds the
+        process can count on now, ``solver.core.threads.LoadMeter``); not while a frame holds the
         worker, whose hold and release must see one mode. Returns the mode."""
         with self._cond:
             if self._fit is not None and self._hold == 0:

@@ -16,22 +16,22 @@ import importlib
 # for type checkers: a static import of the engine here would count as one for every
 # importer of the package in the import contracts.
 _LAZY = {
-    "Analysis": "analysis",
-    "analyze": "analysis",
-    "DeviceInfo": "devices",
-    "list_devices": "devices",
-    "resolve_device": "devices",
-    "Run": "engine",
-    "StopReason": "engine",
-    "Cancelled": "errors",
-    "InputError": "errors",
-    "History": "history",
-    "KINDS": "kinds",
-    "kind_of": "kinds",
-    "Inverse": "problems",
-    "LinearSystem": "problems",
-    "Polyfit": "problems",
-    "Session": "session",
+    "Analysis": "insight.analysis",
+    "analyze": "insight.analysis",
+    "DeviceInfo": "settings.devices",
+    "list_devices": "settings.devices",
+    "resolve_device": "settings.devices",
+    "Run": "run.engine",
+    "StopReason": "run.engine",
+    "Cancelled": "core.errors",
+    "InputError": "core.errors",
+    "History": "run.history",
+    "KINDS": "problems.kinds",
+    "kind_of": "problems.kinds",
+    "Inverse": "problems.linear",
+    "LinearSystem": "problems.linear",
+    "Polyfit": "problems.linear",
+    "Session": "sessions.session",
 }
 
 __all__ = sorted(_LAZY)

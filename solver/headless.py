@@ -12,7 +12,7 @@ What can be checked before the run (a missing folder, ``--out`` naming the sessi
 itself) is, so that a long run is not wasted on it.
 
 The costly part of the analysis of a large problem (its spectrum and exact reference) is kept
-in the window's analysis cache (``solver.analysis_cache``, in the app's data folder), so a
+in the window's analysis cache (``solver.insight.analysis_cache``, in the app's data folder), so a
 second run of the same problem does not repeat it. ``--no-analysis`` skips the analysis when
 only the run is wanted: the summary's ``analysis``, ``cg_iterations`` and ``explanation`` are
 then null and ``analysis_skipped`` says so. (The run itself still needs the exact reference
@@ -33,13 +33,17 @@ from pathlib import Path
 
 import torch
 
-from . import analysis_cache, explain, kernels, optimizers, presets, scripted
-from . import session as sessions
-from .engine import Run
-from .errors import InputError
-from .history import save_csv
-from .kinds import kind_of
-from .threads import ONE_THREAD_BELOW, LoadMeter, use_threads
+from .core.errors import InputError
+from .core.threads import ONE_THREAD_BELOW, LoadMeter, use_threads
+from .insight import analysis_cache, explain
+from .matrices import kernels
+from .problems.kinds import kind_of
+from .run import scripted
+from .run.engine import Run
+from .run.history import save_csv
+from .sessions import presets
+from .sessions import session as sessions
+from .settings import optimizers
 
 # How often the headless run reads the machine's load again (``follow_load``).
 FOLLOW_SECONDS = 0.25
@@ -262,7 +266,7 @@ def check_engine() -> int:
     inverse.advance(5)
     if len(inverse.history) != 6:
         raise RuntimeError("the inverse problem did not advance")
-    # TorchScript compiles from source: a bundle without solver/scripted.py beside it would
+    # TorchScript compiles from source: a bundle without solver/run/scripted.py beside it would
     # run every gd update in the slower Python loop, silently
     for made in scripted.ALL:
         if made() is None:

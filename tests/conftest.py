@@ -1,15 +1,15 @@
 """Test set-up shared by every module: the GUI tests run offscreen, in a process configured
-exactly as the app configures itself (``solver.threads.apply_env_policy``, then
+exactly as the app configures itself (``solver.core.threads.apply_env_policy``, then
 ``gui.process.configure_process``)."""
 
 from __future__ import annotations
 
 import os
 
-from solver.threads import apply_env_policy, cores_available
+from solver.core.threads import apply_env_policy, cores_available
 
 # First, before any test module imports torch or numpy: the app's thread policy
-# (``solver.threads``), so tests run with the threads the app has.
+# (``solver.core.threads``), so tests run with the threads the app has.
 apply_env_policy()
 # The window's run fits the machine's load as measured (``gui.machine``); tests run on
 # machines whose load comes and goes, so theirs sees every core free unless a test says.
@@ -77,15 +77,15 @@ def window(make_window):  # noqa: ANN001, ANN201 - pytest's fixtures
 def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and
     the sparse LU of the exact reference (counted through the names the problems call)."""
-    import solver.problems  # the solver-only tests' conftest stays light
+    import solver.problems.linear  # the solver-only tests' conftest stays light
 
     ran: list[str] = []
     for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
-        real = getattr(solver.problems, name)
+        real = getattr(solver.problems.linear, name)
 
         def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
             ran.append(_name)
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(solver.problems, name, counted)
+        monkeypatch.setattr(solver.problems.linear, name, counted)
     return ran

@@ -40,13 +40,13 @@ def blocked(*_args: object, **_kwargs: object) -> None:
 if STATE == "loading":
     gui.loader.preload_solver = blocked
 elif STATE == "creating":
-    import solver.engine
+    import solver.run.engine
 
-    solver.engine.Run = lambda *args, **kwargs: blocked()  # the worker makes it so
+    solver.run.engine.Run = lambda *args, **kwargs: blocked()  # the worker makes it so
 elif STATE == "analysing":
-    import solver.analysis_cache
+    import solver.insight.analysis_cache
 
-    solver.analysis_cache.analyze_cached = blocked
+    solver.insight.analysis_cache.analyze_cached = blocked
 
 
 def modal(kind: type) -> bool:

@@ -1,6 +1,7 @@
-"""The analysis cache (``solver.analysis_cache``): a second analysis of the same matrix reads
-what the first derived, another matrix does not, and a damaged entry is derived again. The
-expensive steps are counted through the names ``solver.problems`` calls them by, never timed."""
+"""The analysis cache (``solver.insight.analysis_cache``): a second analysis of the same matrix
+reads what the first derived, another matrix does not, and a damaged entry is derived again. The
+expensive steps are counted through the names ``solver.problems.linear`` calls them by, never
+timed."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import solver.problems
-from solver import analysis_cache as cache
-from solver import atomic
-from solver.analysis import analyze
-from solver.problems import Inverse, LinearSystem
-from solver.sparseio import poisson_2d
+import solver.problems.linear
+from solver.core import atomic
+from solver.insight import analysis_cache as cache
+from solver.insight.analysis import analyze
+from solver.matrices.sparseio import poisson_2d
+from solver.problems.linear import Inverse, LinearSystem
 
 
 @pytest.fixture
@@ -35,7 +36,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         attr = {"sigma_max": "estimate_sigma_max", "sigma_min": "estimate_sigma_min"}.get(
             name, name
         )
-        monkeypatch.setattr(solver.problems, attr, counted(name, getattr(solver.problems, attr)))
+        monkeypatch.setattr(
+            solver.problems.linear, attr, counted(name, getattr(solver.problems.linear, attr))
+        )
     return counts
 
 

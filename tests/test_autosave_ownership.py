@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from gui.autosave import AutosaveStore
-from solver import session as sessions
-from solver.problems import LinearSystem
+from solver.problems.linear import LinearSystem
+from solver.sessions import session as sessions
 
 LONG = 60_000
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solver import session
+from solver.sessions import session
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS_DOC = ROOT / "docs" / "SESSIONS.md"

@@ -11,10 +11,11 @@ import pytest
 import test_gui
 import torch
 
-import solver.engine
-from solver import Run, presets
-from solver.engine import StopReason
-from solver.history import History
+import solver.run.engine
+from solver import Run
+from solver.run.engine import StopReason
+from solver.run.history import History
+from solver.sessions import presets
 
 LONG = test_gui.LONG
 
@@ -111,7 +112,7 @@ def test_a_device_that_fails_when_the_run_is_created_is_reported(qtbot, window, 
     def failing(_spec):
         raise RuntimeError("CUDA error: no CUDA-capable device is detected")
 
-    monkeypatch.setattr(solver.engine, "resolve_device", failing)
+    monkeypatch.setattr(solver.run.engine, "resolve_device", failing)
     failed = []
     window.model.refused.connect(lambda title, text: failed.append(text))
     assert window.live.start()

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver import InputError
-from solver import session as sessions
-from solver.matrixio import load_matrix
+from solver.matrices.matrixio import load_matrix
+from solver.sessions import session as sessions
 
 LONG = os.environ.get("DESCENT_LAB_FUZZ") == "long"
 FUZZ = settings(

@@ -82,7 +82,7 @@ def test_starts_on_the_seed_3x3_system(window):
 
 
 def test_run_converges_like_the_engine(qtbot, window):
-    from solver.engine import Run
+    from solver.run.engine import Run
 
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG) as sig:
         qtbot.keyClick(window, Qt.Key_F5)
@@ -231,9 +231,9 @@ def test_bad_paste_changes_nothing(qtbot, window, text, words):
 
 
 def test_every_preset_loads(qtbot, window):
-    from solver import presets
-    from solver.kinds import kind_of
-    from solver.presets import PRESETS
+    from solver.problems.kinds import kind_of
+    from solver.sessions import presets
+    from solver.sessions.presets import PRESETS
 
     for preset_key, preset in PRESETS.items():
         assert window.editor.load_preset(preset_key), window.model.last_error
@@ -277,7 +277,7 @@ def test_inverse_preset_runs_with_heat_maps(qtbot, window):
 
 
 def test_device_list_shows_unavailable_devices_with_reason(qtbot, make_window, monkeypatch):
-    import solver.devices as devices
+    import solver.settings.devices as devices
 
     fake = [
         devices.DeviceInfo("cpu", "CPU (2 threads)", 8 * 2**30, True),
@@ -295,7 +295,7 @@ def test_device_list_shows_unavailable_devices_with_reason(qtbot, make_window, m
 
 
 def test_real_device_list_matches_the_engine(window):
-    from solver.devices import list_devices
+    from solver.settings.devices import list_devices
 
     rows = window.devices.items()
     for d, (dev_id, text, enabled) in zip(list_devices(), rows, strict=True):
@@ -305,7 +305,7 @@ def test_real_device_list_matches_the_engine(window):
 
 
 def test_choosing_an_unavailable_device_is_refused(qtbot, window):
-    from solver.devices import list_devices
+    from solver.settings.devices import list_devices
 
     missing = [d for d in list_devices() if not d.available]
     if not missing:
@@ -316,7 +316,7 @@ def test_choosing_an_unavailable_device_is_refused(qtbot, window):
 
 
 def test_closing_mid_run_stops_the_worker_within_a_second(qtbot, make_window):
-    from solver.presets import build
+    from solver.sessions.presets import build
 
     w = make_window()
     w.editor.load_session(build("random-cond", n=300, cond=10.0).replace(max_iters=10**9, tol=0.0))
@@ -405,7 +405,7 @@ def test_changing_settings_keeps_a_finished_runs_history(qtbot, window):
 
 
 def test_optimizer_fields_are_exactly_its_arguments(qtbot, window):
-    from solver.optimizers import OPTIMIZER_NAMES, hyperparameters
+    from solver.settings.optimizers import OPTIMIZER_NAMES, hyperparameters
 
     for name in OPTIMIZER_NAMES:
         window.editor.change({"optimizer": name, "optimizer_args": {}})
@@ -470,7 +470,7 @@ def test_speed_control_slows_the_run(qtbot, window):
 
 
 def test_worker_errors_reach_a_message_box(qtbot, make_window, monkeypatch):
-    from solver.engine import Run
+    from solver.run.engine import Run
 
     w = make_window(dialogs=True)
 
@@ -659,16 +659,16 @@ def test_a_settings_change_does_not_clear_an_invalid_cell(qtbot, window):
 @pytest.fixture
 def slow_run_creation(monkeypatch):
     """Run construction that takes a while, as for a big matrix."""
-    import solver.engine
+    import solver.run.engine
 
-    real = solver.engine.Run
+    real = solver.run.engine.Run
 
     class SlowRun(real):
         def __init__(self, *a, **kw):
             time.sleep(0.4)
             super().__init__(*a, **kw)
 
-    monkeypatch.setattr(solver.engine, "Run", SlowRun)
+    monkeypatch.setattr(solver.run.engine, "Run", SlowRun)
 
 
 def test_stop_right_after_run_stops_the_new_run(qtbot, window, slow_run_creation):

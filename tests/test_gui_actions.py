@@ -319,7 +319,7 @@ def test_the_step_dock_names_the_plot_x_field(qtbot, window):
 
 
 def test_a_published_numbers_source_is_named_by_article_and_section():
-    from solver.examples import EXAMPLES
+    from solver.sessions.examples import EXAMPLES
 
     for ex in EXAMPLES.values():
         text = ex.source.text()

@@ -10,7 +10,7 @@ import pytest
 import test_gui
 
 import gui.analysis
-from solver import presets
+from solver.sessions import presets
 
 LONG = test_gui.LONG
 
@@ -48,16 +48,16 @@ def test_the_analysis_thread_yields_to_a_run(qtbot, make_window, monkeypatch):
     not the lowest, where the system may stop it holding the GIL the window waits for."""
     import threading
 
-    import solver.analysis_cache
+    import solver.insight.analysis_cache
 
     seen: list[int] = []
-    real = solver.analysis_cache.analyze_cached
+    real = solver.insight.analysis_cache.analyze_cached
 
     def noting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(solver.analysis_cache, "analyze_cached", noting)
+    monkeypatch.setattr(solver.insight.analysis_cache, "analyze_cached", noting)
     w = make_window()
     qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
     assert w.editor.load_session(presets.poisson(20, 30))

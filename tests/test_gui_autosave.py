@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver import session as sessions
-from solver.problems import LinearSystem
+from solver.problems.linear import LinearSystem
+from solver.sessions import session as sessions
 
 
 def big(seed: int) -> sessions.Session:

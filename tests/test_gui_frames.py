@@ -188,7 +188,7 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     from test_gui_worker import big_endless
 
     from gui import live as live_mod
-    from solver import kernels
+    from solver.matrices import kernels
 
     if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")

@@ -14,7 +14,7 @@ import pytest
 import test_gui
 from PySide6 import QtGui
 
-import solver.matrixio
+import solver.matrices.matrixio
 
 LONG = test_gui.LONG
 
@@ -154,8 +154,8 @@ def test_autosave_pieces_on_a_full_disk(window, monkeypatch):
         raise full_disk()
 
     data = window.persistence.data_dir
-    monkeypatch.setattr(solver.matrixio.np, "save", save)
+    monkeypatch.setattr(solver.matrices.matrixio.np, "save", save)
     window.persistence.autosave()
-    monkeypatch.setattr(solver.matrixio.np, "save", real)
+    monkeypatch.setattr(solver.matrices.matrixio.np, "save", real)
     assert "No space left" in window.model.last_error
     assert not [p.name for p in data.iterdir() if ".tmp" in p.name or p.suffix == ".npy"]

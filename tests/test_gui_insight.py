@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import test_gui
 
-from solver.problems import LinearSystem
+from solver.problems.linear import LinearSystem
 
 LONG = test_gui.LONG
 

@@ -35,7 +35,7 @@ def test_a_runs_tabs_are_the_views_its_kind_offers(qtbot, window, preset):
     views it offers are enabled (an insight view with nothing to show says why), the others
     say in their tooltip which kinds have them, and only the error by direction and the
     landscape stay in sight where they do not apply."""
-    from solver.kinds import kind_of, view_offered_for
+    from solver.problems.kinds import kind_of, view_offered_for
 
     assert window.editor.load_preset(preset)
     window.editor.load_session(window.model.session.replace(max_iters=30))

@@ -344,7 +344,7 @@ def test_a_sparse_matrix_fits_its_entries_and_leaves_the_plots_half(qtbot, tmp_p
     not pushed out of sight by two columns sized for six-digit row numbers."""
     from test_gui_sparse import tridiagonal
 
-    from solver.sparseio import save_sparse
+    from solver.matrices.sparseio import save_sparse
 
     w = started_as_the_app_starts(qtbot, tmp_path, size)
     try:

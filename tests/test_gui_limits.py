@@ -1,5 +1,5 @@
 """Every value the engine accepts, every panel can show, and the other way round
-(``solver.limits``): sessions at the limits' edges are loaded into the window and every panel
+(``solver.core.limits``): sessions at the limits' edges are loaded into the window and every panel
 painted, and what the panels let the user type at their edges is accepted by the engine.
 
 pytest-qt fails a test when an exception escapes a paint or a slot, so a grab() that raises
@@ -20,9 +20,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import test_gui  # noqa: E402
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
-from solver import limits  # noqa: E402
-from solver import session as sessions  # noqa: E402
-from solver.optimizers import OPTIMIZER_NAMES  # noqa: E402
+from solver.core import limits  # noqa: E402
+from solver.sessions import session as sessions  # noqa: E402
+from solver.settings.optimizers import OPTIMIZER_NAMES  # noqa: E402
 
 LONG = test_gui.LONG
 
@@ -266,7 +266,7 @@ def test_the_speed_takes_every_positive_value_and_refuses_the_rest(window) -> No
 def test_a_loaded_matrix_beyond_the_size_fields_shows_its_size(qtbot, window) -> None:
     import numpy as np
 
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
 
     rows = int(limits.SIZE_EDIT.hi) + 1
     a = np.ones((rows, 1))
@@ -282,7 +282,7 @@ def test_a_loaded_polyfit_beyond_the_panel_fields_shows_its_degree_and_samples(
 ) -> None:
     import numpy as np
 
-    from solver.problems import Polyfit
+    from solver.problems.linear import Polyfit
 
     samples = int(limits.ENTRIES_EDIT.hi) + 1
     x = np.linspace(-1.0, 1.0, samples)

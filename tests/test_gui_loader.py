@@ -209,8 +209,8 @@ def test_a_run_pressed_for_while_loading_goes_alone_before_the_plots_are_made(
 
 
 def test_a_long_first_run_gets_its_plots_while_it_goes(qtbot, tmp_path, monkeypatch):
-    from solver import presets
-    from solver import session as session_mod
+    from solver.sessions import presets
+    from solver.sessions import session as session_mod
 
     default = presets.build(presets.DEFAULT_PRESET)
     slow = session_mod.to_dict(default.replace(max_iters=10_000_000, tol=0.0))

@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("PySide6")
 
 from gui.model import FINISHED, IDLE, KEEP_RUNS, PAUSED, RUNNING, AppModel, RunStatus  # noqa: E402
-from solver import presets  # noqa: E402
-from solver.history import History  # noqa: E402
+from solver.run.history import History  # noqa: E402
+from solver.sessions import presets  # noqa: E402
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_numbers_are_written_one_way_and_a_readout_names_a_divergence() -> None:
 
 @pytest.mark.parametrize(("typed", "lr"), [("0,05", 0.05), ("0.05", 0.05), ("5e-2", 0.05)])
 def test_a_step_size_typed_as_the_locale_writes_it_is_taken(window, typed, lr) -> None:
-    """The Solver panel's fields read numbers as the tables do (``solver.numbers``): a
+    """The Solver panel's fields read numbers as the tables do (``solver.core.numbers``): a
     decimal comma is one, where it cannot be a thousands separator."""
     window.hyper.lr.setText(typed)
     window.hyper.lr.setModified(True)

@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtWidgets
 
 import gui.opening
 from gui.opening import LOAD_SYNC_BYTES
-from solver.fileguard import footprint
+from solver.core.fileguard import footprint
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 400  # 400 × 400 float64: 1.28 MB on disk, beyond LOAD_SYNC_BYTES
@@ -131,12 +131,12 @@ def test_a_small_session_is_applied_before_the_call_returns(window, monkeypatch)
 
 
 def test_a_heavy_preset_is_built_off_the_gui_thread(qtbot, window, monkeypatch):
-    import solver.presets
+    import solver.sessions.presets
 
-    assert solver.presets.heavy("random-cond", n=400)
-    assert not solver.presets.heavy("random-cond", n=10)
-    held = Held(solver.presets.build)
-    monkeypatch.setattr("solver.presets.build", held)
+    assert solver.sessions.presets.heavy("random-cond", n=400)
+    assert not solver.sessions.presets.heavy("random-cond", n=10)
+    held = Held(solver.sessions.presets.build)
+    monkeypatch.setattr("solver.sessions.presets.build", held)
     ticks, timer = ticking(window)
     try:
         assert window.editor.load_preset("random-cond", n=400, cond=10.0)
@@ -150,15 +150,15 @@ def test_a_heavy_preset_is_built_off_the_gui_thread(qtbot, window, monkeypatch):
         held.go.set()
         timer.stop()
     assert threading.main_thread() not in held.threads
-    assert window.model.session_label == solver.presets.PRESETS["random-cond"].title
+    assert window.model.session_label == solver.sessions.presets.PRESETS["random-cond"].title
     assert window.model.table_error is None and window.act_run.isEnabled()
 
 
 def test_a_later_load_wins_over_one_in_flight(qtbot, window, monkeypatch):
-    import solver.presets
+    import solver.sessions.presets
 
-    held = Held(solver.presets.build)
-    monkeypatch.setattr("solver.presets.build", held)
+    held = Held(solver.sessions.presets.build)
+    monkeypatch.setattr("solver.sessions.presets.build", held)
     assert window.editor.load_preset("random-cond", n=400)
     held.go.set()  # the small preset below must build at once
     assert window.editor.load_preset("seed-puzzle")
@@ -188,12 +188,12 @@ def test_a_large_file_that_cannot_be_read_changes_nothing(qtbot, window, tmp_pat
 
 
 def test_a_large_import_keeps_settings_changed_meanwhile(qtbot, window, tmp_path, monkeypatch):
-    import solver.matrixio
+    import solver.matrices.matrixio
 
     rng = np.random.default_rng(1)
     np.save(tmp_path / "M.npy", rng.standard_normal((N, N)) + N * np.eye(N))
-    held = Held(solver.matrixio.load_operator)
-    monkeypatch.setattr("solver.matrixio.load_operator", held)
+    held = Held(solver.matrices.matrixio.load_operator)
+    monkeypatch.setattr("solver.matrices.matrixio.load_operator", held)
     assert window.files.open_path(tmp_path / "M.npy")
     assert window.editor.change({"lr": 0.0123})  # typed while the file is read
     held.go.set()
@@ -204,11 +204,11 @@ def test_a_large_import_keeps_settings_changed_meanwhile(qtbot, window, tmp_path
 
 
 def test_a_large_import_after_the_problem_changed_says_so(qtbot, window, tmp_path, monkeypatch):
-    import solver.matrixio
+    import solver.matrices.matrixio
 
     np.save(tmp_path / "M.npy", np.eye(N))
-    held = Held(solver.matrixio.load_operator)
-    monkeypatch.setattr("solver.matrixio.load_operator", held)
+    held = Held(solver.matrices.matrixio.load_operator)
+    monkeypatch.setattr("solver.matrices.matrixio.load_operator", held)
     refused = []
     window.model.refused.connect(lambda title, text: refused.append(text))
     assert window.files.open_path(tmp_path / "M.npy")
@@ -224,7 +224,7 @@ def test_a_large_import_after_the_problem_changed_says_so(qtbot, window, tmp_pat
 
 @pytest.mark.parametrize("key", ["matrix-gr_30_30", "matrix-nos7", "poisson-2d"])
 def test_presets_that_take_long_are_heavy(key):
-    from solver.presets import heavy
+    from solver.sessions.presets import heavy
 
     assert heavy(key)
 
@@ -259,7 +259,7 @@ def test_a_large_table_is_shown_without_a_copy_and_edited_in_its_own(qtbot):
 
 
 def test_array_digests_read_the_array_in_place():
-    from solver.digest import raw_bytes
+    from solver.core.digest import raw_bytes
 
     a = np.arange(24.0).reshape(4, 6)
     view = raw_bytes(a)
@@ -280,7 +280,7 @@ def test_the_first_session_is_read_on_the_loading_thread(qtbot, make_window, tmp
     first = make_window()
     rng = np.random.default_rng(2)
     a = rng.standard_normal((N, N)) + N * np.eye(N)
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
 
     assert first.editor.load_session(first.model.session.with_problem(LinearSystem(a, a[0])))
     first.shutdown()

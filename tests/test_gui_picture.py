@@ -12,7 +12,7 @@ import pytest
 import test_gui
 from PySide6 import QtCore, QtGui
 
-from solver.rates import loss_value
+from solver.insight.rates import loss_value
 
 LONG = test_gui.LONG
 LEVELS_DRAWN_AT_LEAST = 6  # of 12: the extent around the path cuts the outer ones
@@ -114,7 +114,7 @@ def test_the_landscape_contours_lie_where_the_loss_has_their_level(qtbot, window
 
 
 def test_the_landscape_contours_of_a_two_unknown_system_are_its_ellipses(qtbot, window):
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
 
     a = np.array([[3.0, 1.0], [0.5, 1.0]])  # not symmetric: a transposed grid shows it
     window.editor.load_session(

@@ -18,7 +18,7 @@ import pytest
 import test_gui
 from quit_cases import CASES, ROOT, autosave_of, launch
 
-import solver.engine
+import solver.run.engine
 from gui.app import threads_left
 
 LONG = test_gui.LONG
@@ -60,14 +60,14 @@ def test_a_run_created_inside_a_native_call_is_left_running_and_said(qtbot, wind
     """In process: shutdown returns while a run's creation cannot be interrupted, says the
     solver thread is left (the app then ends with os._exit), and never forces it."""
     inside, release = threading.Event(), threading.Event()
-    real = solver.engine.Run
+    real = solver.run.engine.Run
 
     def create(*args, **kwargs):
         inside.set()
         release.wait()  # like one LU of a large matrix: no Python, no GIL, no way in
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(solver.engine, "Run", create)  # what the worker makes a run with
+    monkeypatch.setattr(solver.run.engine, "Run", create)  # what the worker makes a run with
     assert window.live.start()
     qtbot.waitUntil(inside.is_set, timeout=LONG)
     try:

@@ -57,14 +57,14 @@ def test_events_are_handled_while_a_large_size_is_built(qtbot, window, monkeypat
 
 
 def test_the_problem_of_a_large_table_is_built_off_the_gui_thread(qtbot, window, monkeypatch):
-    import solver.kinds
+    import solver.problems.kinds
 
     rows, cols = window.matrix.page.sizes["A"]
     rows.setValue(N)
     cols.setValue(N)
     qtbot.waitUntil(lambda: window.model.session.problem.A.shape == (N, N), timeout=test_gui.LONG)
     built_on: list[threading.Thread] = []
-    kind = solver.kinds.kind_of(window.model.session.problem)
+    kind = solver.problems.kinds.kind_of(window.model.session.problem)
     real = type(kind).build
 
     def build(self, *args: object, **kw: object) -> object:

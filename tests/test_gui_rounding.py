@@ -8,9 +8,9 @@ import test_gui
 from test_gui_insight import finished_run, show_step_panel
 from test_gui_window import shown
 
-from solver import presets
-from solver.losses import rounding_floor
-from solver.rates import rate_text
+from solver.insight.rates import rate_text
+from solver.problems.losses import rounding_floor
+from solver.sessions import presets
 
 LONG = test_gui.LONG
 Qt = test_gui.QtCore.Qt

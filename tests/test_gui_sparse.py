@@ -13,7 +13,7 @@ import test_gui
 from PySide6 import QtCore, QtWidgets
 
 from gui.views.sparseview import pattern_image
-from solver.sparseio import save_sparse
+from solver.matrices.sparseio import save_sparse
 
 LONG = test_gui.LONG
 
@@ -96,16 +96,16 @@ def test_a_long_analysis_can_be_cancelled_and_asked_for_again(qtbot, window, mon
     ready(qtbot, window)
     import threading
 
-    import solver.analysis
+    import solver.insight.analysis
 
     gate = threading.Event()
-    real = solver.analysis.analyze_linear
+    real = solver.insight.analysis.analyze_linear
 
     def slow(*args):  # an analysis that takes until the test lets it go
         gate.wait(10)
         return real(*args)
 
-    monkeypatch.setattr(solver.analysis, "analyze_linear", slow)
+    monkeypatch.setattr(solver.insight.analysis, "analyze_linear", slow)
     assert window.editor.load_preset("matrix-1138_bus")
     panel = window.matrix
     qtbot.waitUntil(lambda: panel.busy_row.isVisible(), timeout=LONG)
@@ -130,8 +130,8 @@ def test_a_long_analysis_can_be_cancelled_and_asked_for_again(qtbot, window, mon
 
 
 def test_the_autosave_keeps_a_sparse_matrix_sparse(qtbot, make_window):
-    from solver import session as sessions
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
+    from solver.sessions import session as sessions
 
     w = make_window()
     ready(qtbot, w)

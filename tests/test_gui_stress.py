@@ -12,7 +12,7 @@ import pytest
 import test_gui
 from PySide6 import QtCore, QtWidgets
 
-from solver import presets
+from solver.sessions import presets
 
 LONG = test_gui.LONG
 ACTIONS_PER_RUN = 500

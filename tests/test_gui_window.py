@@ -258,7 +258,7 @@ def test_quitting_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, m
 
 # -- files: recent, drag and drop ---------------------------------------------------------------
 def _session_file(w: MainWindow, path, lr: float) -> None:
-    from solver import session as sessions
+    from solver.sessions import session as sessions
 
     sessions.save(w.model.session.replace(lr=lr), path)
 

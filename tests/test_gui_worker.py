@@ -12,7 +12,7 @@ from PySide6 import QtCore
 
 from gui.model import FINISHED, PAUSED, RUNNING
 from gui.worker import SolverWorker
-from solver import presets
+from solver.sessions import presets
 
 LONG = 30_000
 
@@ -36,17 +36,17 @@ def worker(qtbot):
 @pytest.fixture
 def gated_creation(monkeypatch):
     """Run construction waits for the test to open the gate, as for a big matrix."""
-    import solver.engine
+    import solver.run.engine
 
     gate = threading.Event()
-    real = solver.engine.Run
+    real = solver.run.engine.Run
 
     class GatedRun(real):
         def __init__(self, *a, **kw):
             assert gate.wait(30)
             super().__init__(*a, **kw)
 
-    monkeypatch.setattr(solver.engine, "Run", GatedRun)
+    monkeypatch.setattr(solver.run.engine, "Run", GatedRun)
     return gate
 
 
@@ -149,12 +149,12 @@ def test_shutdown_during_a_run_ends_the_loop(qtbot):
 
 
 def test_a_run_that_cannot_be_created_is_reported(qtbot, worker, monkeypatch):
-    import solver.engine
+    import solver.run.engine
 
     def broken(*a, **kw):
         raise RuntimeError("no memory for this run")
 
-    monkeypatch.setattr(solver.engine, "Run", broken)
+    monkeypatch.setattr(solver.run.engine, "Run", broken)
     # Collected on the worker's thread and waited for as a condition: qtbot.waitSignal on a
     # signal emitted from another thread can miss it (emitted before its loop starts) and
     # then blocks for good.
@@ -195,7 +195,7 @@ def big_endless(n: int = 2000):
 def on_torch(monkeypatch):
     import torch
 
-    from solver import kernels
+    from solver.matrices import kernels
 
     monkeypatch.setitem(kernels.NUMPY_FASTER, torch.float64, False)
 
@@ -230,7 +230,7 @@ def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
 ):
     """Where one thread would change the run's numbers it never shares: frames park it, so
     a window's run is the headless one, bit for bit, whenever the frames came."""
-    from solver import fastpath
+    from solver.run import fastpath
 
     monkeypatch.setattr(fastpath.GdChunks, "shares", lambda self: False)
     worker.start(1, big_endless())

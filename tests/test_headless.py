@@ -16,7 +16,7 @@ import pytest
 import main
 from solver import Run
 from solver.headless import result as run_summary
-from solver.presets import PRESETS, build
+from solver.sessions.presets import PRESETS, build
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -220,7 +220,7 @@ def test_preset_parameters_are_checked() -> None:
 
 def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
     """A blown-up run: x holds inf or huge values; the summary stays valid JSON."""
-    from solver.presets import seed_3x3
+    from solver.sessions.presets import seed_3x3
 
     run = Run(seed_3x3().replace(lr=0.36, max_iters=100_000))  # just above 2/L = 0.343
     run.advance()
@@ -234,7 +234,7 @@ def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
 def test_a_sparse_session_runs_headless_and_says_how_it_was_analysed(tmp_path) -> None:
     import scipy.sparse as sp
 
-    from solver.sparseio import save_sparse
+    from solver.matrices.sparseio import save_sparse
 
     n = 10_000  # 100,000,000 entries dense: only sparse loads it
     t = sp.diags_array([-np.ones(n - 1), 4 * np.ones(n), -np.ones(n - 1)], offsets=[-1, 0, 1])
@@ -264,8 +264,8 @@ def test_a_sparse_session_runs_headless_and_says_how_it_was_analysed(tmp_path) -
 
 def poisson_session(tmp_path: Path) -> Path:
     """A 2-D Poisson session small enough for a test and large enough to be cached (sparse)."""
-    from solver import presets
-    from solver import session as sessions
+    from solver.sessions import presets
+    from solver.sessions import session as sessions
 
     path = tmp_path / "poisson.json"
     sessions.save(presets.poisson(20, 30).replace(max_iters=40), path)

@@ -16,8 +16,8 @@ import pytest
 
 import main
 import solver.headless
-from solver import presets
-from solver import session as sessions
+from solver.sessions import presets
+from solver.sessions import session as sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +97,7 @@ def test_a_csv_cut_short_never_appears_complete(tmp_path, monkeypatch, capsys):
     session = ROOT / "examples" / "seed-3x3.json"
     out = tmp_path / "h.csv"
     out.write_text("an older, complete file\n", encoding="utf-8")
-    from solver.history import History
+    from solver.run.history import History
 
     def broken(self, path, derived=None):
         Path(path).write_text("iteration,loss\n0,", encoding="utf-8")

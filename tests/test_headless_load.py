@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Session, fastpath, kernels, presets
-from solver.engine import Run
+from solver import LinearSystem, Session
+from solver.core.threads import ONE_THREAD_BELOW
 from solver.headless import follow_load, loop_rounds_alike
-from solver.threads import ONE_THREAD_BELOW
+from solver.matrices import kernels
+from solver.run import fastpath
+from solver.run.engine import Run
+from solver.sessions import presets
 
 
 class _Load:

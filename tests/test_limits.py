@@ -1,4 +1,4 @@
-"""One table of limits (``solver.limits``) for the session loader, the headless runner and the
+"""One table of limits (``solver.core.limits``) for the session loader, the headless runner and the
 document: every setting's edges load, one step past them is refused with a message naming
 the key and the range, and docs/SESSIONS.md shows the table as the code has it."""
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import main
-from solver import InputError, limits
-from solver import session as sessions
-from solver.engine import Run
+from solver import InputError
+from solver.core import limits
+from solver.run.engine import Run
+from solver.sessions import session as sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM = {"A": [[4.0, 1.0], [1.0, 3.0]], "b": [1.0, 2.0]}
@@ -130,7 +131,7 @@ def test_the_headless_runner_refuses_an_iteration_limit_past_the_table(
 def test_the_sessions_doc_shows_the_limits_table_as_the_code_has_it() -> None:
     text = (ROOT / "docs" / "SESSIONS.md").read_text(encoding="utf-8")
     assert limits.markdown_table() in text, (
-        "regenerate: python -c 'from solver.limits import *; print(markdown_table())'"
+        "regenerate: python -c 'from solver.core.limits import *; print(markdown_table())'"
     )
 
 
@@ -148,8 +149,8 @@ def test_every_limit_holds_its_own_ends_and_nothing_past_them() -> None:
 def test_the_predicted_rate_is_a_number_at_every_step_size_and_momentum() -> None:
     import numpy as np
 
-    from solver.analysis import analyze
-    from solver.problems import LinearSystem
+    from solver.insight.analysis import analyze
+    from solver.problems.linear import LinearSystem
 
     an = analyze(LinearSystem(np.diag([1.0, 2.0, 4.0]), np.ones(3)), "half_sum_squares")
     for lr in (limits.SMALLEST_POSITIVE, 1.0, limits.LR.hi):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from solver import InputError
-from solver.matrixio import MAX_ENTRIES, load_matrix
+from solver.matrices.matrixio import MAX_ENTRIES, load_matrix
 
 
 def test_an_mtx_header_of_60000_by_60000_is_refused_from_the_header(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""One table of the precisions a run may use (``solver.precisions``): what a session takes,
+"""One table of the precisions a run may use (``solver.settings.precisions``): what a session takes,
 what the window offers, what the engine computes in and the rounding rules it uses."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import presets
-from solver import session as sessions
-from solver.engine import Run
-from solver.errors import InputError
-from solver.precisions import NAMES, PRECISIONS, numpy_of, precision
+from solver.core.errors import InputError
+from solver.run.engine import Run
+from solver.sessions import presets
+from solver.sessions import session as sessions
+from solver.settings.precisions import NAMES, PRECISIONS, numpy_of, precision
 
 
 @pytest.mark.parametrize("name", NAMES)

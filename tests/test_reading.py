@@ -17,23 +17,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver import fileguard
-from solver import session as sessions
-from solver.errors import InputError
-from solver.matrixio import load_matrix, load_operator
-from solver.sparseio import header, is_coordinate_mtx, load_sparse
+from solver.core import fileguard
+from solver.core.errors import InputError
+from solver.matrices.matrixio import load_matrix, load_operator
+from solver.matrices.sparseio import header, is_coordinate_mtx, load_sparse
+from solver.sessions import session as sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND_S = 120  # a hang guard only: a refusal takes a fraction of a second
 
 # Each reader, called as the app calls it on a path; prints the refusal it raises.
 READERS = {
-    "session.load": "from solver.session import load as f",
+    "session.load": "from solver.sessions.session import load as f",
     "read_session": "from gui.opening import read_session as f",
-    "load_matrix": "from solver.matrixio import load_matrix as f",
-    "load_operator": "from solver.matrixio import load_operator as f",
-    "load_sparse": "from solver.sparseio import load_sparse as f",
-    "sparse header": "from solver.sparseio import header as f",
+    "load_matrix": "from solver.matrices.matrixio import load_matrix as f",
+    "load_operator": "from solver.matrices.matrixio import load_operator as f",
+    "load_sparse": "from solver.matrices.sparseio import load_sparse as f",
+    "sparse header": "from solver.matrices.sparseio import header as f",
 }
 
 
@@ -46,7 +46,7 @@ def refusal_in_child(reader: str, path: Path) -> str:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         sys.path.insert(0, {str(ROOT)!r})
         {READERS[reader]}
-        from solver.errors import InputError
+        from solver.core.errors import InputError
         try:
             f({str(path)!r})
         except InputError as exc:
@@ -124,7 +124,7 @@ def test_a_folder_is_named_a_folder(tmp_path, read, name):
 def test_a_banner_check_never_opens_a_pipe(tmp_path):
     path = fifo(tmp_path, "pipe.mtx")
     # returns at once (the open would block): a pipe is no Matrix Market file
-    code = f"from solver.sparseio import is_coordinate_mtx as f\nprint(f({str(path)!r}))"
+    code = f"from solver.matrices.sparseio import is_coordinate_mtx as f\nprint(f({str(path)!r}))"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=BOUND_S, cwd=ROOT
     )

@@ -10,7 +10,7 @@ import pytest
 
 import main
 from solver import InputError
-from solver import session as sessions
+from solver.sessions import session as sessions
 
 HUGE = 10**400  # JSON allows it; a float cannot hold it
 BASE = {"problem": {"A": [[1.0]], "b": [1.0]}}

@@ -15,10 +15,10 @@ import scipy.sparse
 import torch
 
 from solver import InputError, Run
-from solver import session as sessions
-from solver.matrixio import load_matrix
-from solver.problems import LinearSystem
-from solver.resources import resource_path
+from solver.core.resources import resource_path
+from solver.matrices.matrixio import load_matrix
+from solver.problems.linear import LinearSystem
+from solver.sessions import session as sessions
 
 VALID = {
     "version": 1,
@@ -220,7 +220,7 @@ def test_file_references_are_saved_relative_to_the_session(tmp_path: Path) -> No
 
 
 def test_a_sparse_session_keeps_its_matrix_beside_it_in_a_small_file(tmp_path: Path) -> None:
-    from solver import presets
+    from solver.sessions import presets
 
     s = presets.poisson(60, 70)  # 4,200 unknowns, 20,740 stored entries
     path = tmp_path / "poisson.json"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import session as sessions
-from solver.anatomy import closed_form_gradient, gradient_formula, step_anatomy
-from solver.engine import Run
-from solver.problems import Inverse, LinearSystem, Polyfit
+from solver.insight.anatomy import closed_form_gradient, gradient_formula, step_anatomy
+from solver.problems.linear import Inverse, LinearSystem, Polyfit
+from solver.run.engine import Run
+from solver.sessions import session as sessions
 
 RNG = np.random.default_rng(7)
 A = RNG.standard_normal((6, 4))
@@ -141,7 +141,7 @@ def test_float32_runs_are_taken_apart_in_float32() -> None:
 
 
 def test_the_svd_series_loss_has_no_formula_but_still_a_gradient() -> None:
-    from solver import presets
+    from solver.sessions import presets
 
     s = next(presets.build(k) for k in presets.PRESETS if presets.build(k).loss == "svd_mse")
     x0 = Run(s).x().reshape(-1)

@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from solver import analysis
-from solver.errors import Cancelled, InputError
-from solver.kinds import KINDS
-from solver.problems import FULL_SVD_LIMIT, Inverse, LinearSystem
+from solver.core.errors import Cancelled, InputError
+from solver.insight import analysis
+from solver.problems.kinds import KINDS
+from solver.problems.linear import FULL_SVD_LIMIT, Inverse, LinearSystem
 
 N = 3000  # beyond FULL_SVD_LIMIT: iterative estimates, an LU, a direct solve
 

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from solver import InputError, Run, devices, engine, list_devices, resolve_device
-from solver import session as sessions
-from solver.seeds import A_MAT, B_VEC
+from solver import InputError, Run, list_devices, resolve_device
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.run import engine
+from solver.sessions import session as sessions
+from solver.settings import devices
 
 WAIT = 30.0  # generous: only reached if the engine ignores a request
 

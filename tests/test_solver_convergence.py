@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from solver import InputError, Run, headless
-from solver import session as sessions
-from solver.presets import matrix_file
-from solver.seeds import PUZZLE_A, PUZZLE_B
+from solver.problems.seeds import PUZZLE_A, PUZZLE_B
+from solver.sessions import session as sessions
+from solver.sessions.presets import matrix_file
 
 
 def make(problem: dict, **top: object) -> sessions.Session:
@@ -230,7 +230,7 @@ def test_energy_reaches_the_solution_of_an_spd_system() -> None:
 
 
 def test_tol_zero_never_stops_early_even_when_rounding_dips_below_zero():
-    from solver import presets
+    from solver.sessions import presets
 
     s = presets.build("random-spd", n=30, seed=3).replace(tol=0.0, max_iters=3000)
     run = Run(s)

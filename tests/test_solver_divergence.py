@@ -1,4 +1,4 @@
-"""A diverging run stops as soon as its divergence is certain (``solver.divergence``), says
+"""A diverging run stops as soon as its divergence is certain (``solver.problems.divergence``), says
 why as the caption does, keeps its history to that point; with the stop off it goes on to
 the overflow and its error and residual are told as they are, past float32's range."""
 
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import main
 from solver import Run, analyze
-from solver import session as sessions
-from solver.divergence import GROWING, Watch, judge, unstable_step
-from solver.explain import explain, loss_levels
-from solver.seeds import A_MAT, B_VEC
+from solver.insight.explain import explain, loss_levels
+from solver.problems.divergence import GROWING, Watch, judge, unstable_step
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.sessions import session as sessions
 
 L3 = 3 + 2 * math.sqrt(2)  # the 3×3's L: 5.828
 

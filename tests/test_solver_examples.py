@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from solver import Run, presets
-from solver.examples import (
+from solver import Run
+from solver.core.resources import examples_dir
+from solver.sessions import presets
+from solver.sessions.examples import (
     DIFFERS,
     EXAMPLES,
     MATCH,
@@ -23,8 +25,7 @@ from solver.examples import (
     compare,
     example_of,
 )
-from solver.resources import examples_dir
-from solver.session import to_dict
+from solver.sessions.session import to_dict
 
 SVD_PRESETS = ("seed-svd-momentum", "seed-svd-adam", "svd-square", "svd-tall", "svd-wide")
 
@@ -71,7 +72,7 @@ def test_an_edited_problem_is_not_an_example() -> None:
     s = EXAMPLES["seed-3x3"].build()
     a = s.problem.A.copy()
     a[0, 0] += 1
-    from solver.problems import LinearSystem
+    from solver.problems.linear import LinearSystem
 
     assert example_of(s.with_problem(LinearSystem(a, s.problem.b))) is None
 
@@ -148,8 +149,8 @@ def test_the_catalogue_is_cheap_to_import() -> None:
     import sys
 
     code = (
-        "import sys, solver.examples; "
-        "sys.exit(1 if {'torch', 'scipy', 'solver.session'} & set(sys.modules) else 0)"
+        "import sys, solver.sessions.examples; "
+        "sys.exit(1 if {'torch', 'scipy', 'solver.sessions.session'} & set(sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 

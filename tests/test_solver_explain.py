@@ -7,15 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver import headless, presets
-from solver import session as sessions
-from solver.analysis import analyze
-from solver.engine import Run
-from solver.explain import GROWING, STALL, divergence_onset, explain, loss_levels, rate_text
-from solver.losses import LOSSES, rounding_floor
-from solver.precisions import PRECISIONS
-from solver.problems import LinearSystem
-from solver.rates import rate_texts
+from solver import headless
+from solver.insight.analysis import analyze
+from solver.insight.explain import GROWING, STALL, divergence_onset, explain, loss_levels, rate_text
+from solver.insight.rates import rate_texts
+from solver.problems.linear import LinearSystem
+from solver.problems.losses import LOSSES, rounding_floor
+from solver.run.engine import Run
+from solver.sessions import presets
+from solver.sessions import session as sessions
+from solver.settings.precisions import PRECISIONS
 
 
 def run_and_explain(s: sessions.Session, iters: int) -> tuple[Run, str | None, str | None]:

@@ -16,10 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, engine, fastpath, kernels, presets, scripted
-from solver import session as sessions
-from solver.history import History
-from solver.seeds import A_MAT, B_VEC
+from solver import LinearSystem, Run, Session
+from solver.matrices import kernels
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.run import engine, fastpath, scripted
+from solver.run.history import History
+from solver.sessions import presets
+from solver.sessions import session as sessions
 
 WAIT = 30.0  # generous: only reached if the engine ignores a request
 LOSSES = ["half_sum_squares", "sum_squares", "mse", "l2_norm"]

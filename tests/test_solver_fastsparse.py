@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, fastpath, kernels, scripted, sparseio
+from solver import LinearSystem, Run, Session
+from solver.matrices import kernels, sparseio
+from solver.run import fastpath, scripted
 
 RUN_LOSSES = ["half_sum_squares", "sum_squares", "mse", "energy"]
 
@@ -123,7 +125,7 @@ def test_where_the_chunk_does_not_apply_the_loop_runs(monkeypatch) -> None:
 
 
 def test_the_100000_unknown_preset_takes_the_chunk(torch_csr) -> None:
-    from solver import presets
+    from solver.sessions import presets
 
     s = presets.build("poisson-2d").replace(max_iters=20)
     fast, slow = both(s)
@@ -140,7 +142,7 @@ def test_the_start_up_warm_up_prints_no_beta_notice() -> None:
     import sys
     from pathlib import Path
 
-    code = "from solver import scripted; assert scripted.sparse_chunk_function() is not None"
+    code = "from solver.run import scripted; assert scripted.sparse_chunk_function() is not None"
     out = subprocess.run(
         [sys.executable, "-W", "default", "-c", code],
         cwd=Path(__file__).resolve().parent.parent,

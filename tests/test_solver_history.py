@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from solver import History, Run
-from solver import session as sessions
-from solver.history import default_tracked
-from solver.seeds import A_MAT, B_VEC
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.run.history import default_tracked
+from solver.sessions import session as sessions
 
 SPD = [[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]]
 

@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 import torch
 
-from solver import presets
-from solver import session as sessions
-from solver.analysis import analyze
-from solver.anatomy import step_anatomy
-from solver.directions import loss_grid, plane
-from solver.engine import Run, StopReason
-from solver.errors import InputError
-from solver.explain import explain, loss_levels
-from solver.kinds import kind_of
-from solver.losses import LOSSES, rounding_floor
-from solver.problems import Inverse, LinearSystem, Polyfit
-from solver.svd import Svd
+from solver.core.errors import InputError
+from solver.insight.analysis import analyze
+from solver.insight.anatomy import step_anatomy
+from solver.insight.directions import loss_grid, plane
+from solver.insight.explain import explain, loss_levels
+from solver.problems.kinds import kind_of
+from solver.problems.linear import Inverse, LinearSystem, Polyfit
+from solver.problems.losses import LOSSES, rounding_floor
+from solver.problems.svd import Svd
+from solver.run.engine import Run, StopReason
+from solver.sessions import presets
+from solver.sessions import session as sessions
 
 RNG = np.random.default_rng(11)
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from solver import Run
-from solver import session as sessions
-from solver.kinds import KINDS, kind_of
-from solver.problems import Inverse, LinearSystem, Polyfit
+from solver.problems.kinds import KINDS, kind_of
+from solver.problems.linear import Inverse, LinearSystem, Polyfit
+from solver.sessions import session as sessions
 
 ROUND = {
     "problem": {"kind": "linear_system", "A": [[2.0, 1.0], [1.0, 3.0]], "b": [1.0, 2.0]},

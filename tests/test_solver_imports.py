@@ -28,9 +28,10 @@ def python(code: str) -> str:
     "imports",
     [
         "import solver",
-        "import solver.errors, solver.session, solver.kinds",
-        "import solver.presets, solver.analysis, solver.problems, solver.losses, solver.devices, "
-        "solver.optimizers, solver.matrixio, solver.history, solver.resources",
+        "import solver.core.errors, solver.sessions.session, solver.problems.kinds",
+        "import solver.sessions.presets, solver.insight.analysis, solver.problems.linear, "
+        "solver.problems.losses, solver.settings.devices, solver.settings.optimizers, "
+        "solver.matrices.matrixio, solver.run.history, solver.core.resources",
         "from solver import InputError, Cancelled, KINDS, kind_of, Session, LinearSystem",
     ],
 )
@@ -44,9 +45,9 @@ def test_describing_work_loads_neither_torch_nor_scipy(imports: str) -> None:
 def test_a_gd_session_on_the_cpu_is_validated_and_switched_without_torch() -> None:
     out = python(
         "import sys\n"
-        "from solver import session\n"
-        "from solver.analysis import analyze\n"
-        "from solver.kinds import KINDS\n"
+        "from solver.sessions import session\n"
+        "from solver.insight.analysis import analyze\n"
+        "from solver.problems.kinds import KINDS\n"
         "s = session.load('examples/seed-3x3.json')\n"
         "s = s.replace(lr=0.2).with_problem(KINDS['polyfit'].default_problem())\n"
         "analyze(s.problem, s.loss, s.lr)\n"
@@ -56,7 +57,10 @@ def test_a_gd_session_on_the_cpu_is_validated_and_switched_without_torch() -> No
 
 
 def test_the_lazy_names_resolve_to_their_modules() -> None:
-    from solver import engine, errors, kinds, session
+    from solver.core import errors
+    from solver.problems import kinds
+    from solver.run import engine
+    from solver.sessions import session
 
     assert set(solver.__all__) <= set(dir(solver))
     for name in solver.__all__:
@@ -70,7 +74,7 @@ def test_the_lazy_names_resolve_to_their_modules() -> None:
 def test_running_loads_torch() -> None:
     out = python(
         "import sys, solver\n"
-        "from solver import session\n"
+        "from solver.sessions import session\n"
         "run = solver.Run(session.load('examples/seed-3x3.json').replace(max_iters=3))\n"
         "run.advance()\n"
         "print('torch' in sys.modules, run.iteration)\n"
@@ -82,8 +86,8 @@ def test_importing_the_solver_loads_no_qt() -> None:
     out = python(
         "import importlib, pkgutil, sys\n"
         "import solver\n"
-        "for m in pkgutil.iter_modules(solver.__path__):\n"
-        "    importlib.import_module('solver.' + m.name)\n"
+        "for m in pkgutil.walk_packages(solver.__path__, 'solver.'):\n"
+        "    importlib.import_module(m.name)\n"
         f"qt = sorted(n for n in sys.modules if n.split('.')[0] in {QT!r})\n"
         "print(len(sys.modules), qt)\n"
     )

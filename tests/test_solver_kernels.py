@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from solver import Run, kernels
-from solver import session as sessions
-from solver.problems import LinearSystem
+from solver import Run
+from solver.matrices import kernels
+from solver.problems.linear import LinearSystem
+from solver.sessions import session as sessions
 
 
 def test_host_matvec_gradient_is_autograds():
@@ -47,7 +48,7 @@ def test_run_is_the_same_whichever_blas_wins(monkeypatch, dtype):
         "torch": lambda t: partial(torch.mv, t),
         "numpy": kernels.host_matvec,
     }.items():
-        monkeypatch.setattr("solver.kernels.matvec_for", choice)
+        monkeypatch.setattr("solver.matrices.kernels.matvec_for", choice)
         run = Run(s)
         run.advance()
         runs[name] = run

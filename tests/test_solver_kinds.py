@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from solver import InputError, Run
-from solver import session as sessions
-from solver.analysis import Analysis, analyze
-from solver.kinds import KINDS, ArraySpec, ParamSpec, ProblemKind, kind_of
-from solver.losses import LOSSES
-from solver.presets import seed_3x3, seed_inverse_random, seed_polyfit
-from solver.problems import Inverse, LinearSystem, Polyfit
-from solver.seeds import A_MAT, B_VEC
+from solver.insight.analysis import Analysis, analyze
+from solver.problems.kinds import KINDS, ArraySpec, ParamSpec, ProblemKind, kind_of
+from solver.problems.linear import Inverse, LinearSystem, Polyfit
+from solver.problems.losses import LOSSES
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.sessions import session as sessions
+from solver.sessions.presets import seed_3x3, seed_inverse_random, seed_polyfit
 
 
 def test_the_kinds_in_display_order() -> None:
@@ -285,7 +285,7 @@ def test_a_run_starts_from_every_default_problem() -> None:
 
 
 def test_each_kind_names_the_views_that_apply_and_a_tooltip_can_say_which_kinds() -> None:
-    from solver.kinds import VIEWS, view_offered_for
+    from solver.problems.kinds import VIEWS, view_offered_for
 
     for kind in KINDS.values():
         assert kind.views and kind.views <= set(VIEWS) and kind.plural, kind.name

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from solver import presets
-from solver.analysis import analyze
-from solver.optimizers import OPTIMIZER_NAMES
-from solver.race import entrants, race_sessions, race_tolerance, ranking, summary
-from solver.rates import cg_path
+from solver.insight.analysis import analyze
+from solver.insight.rates import cg_path
+from solver.run.race import entrants, race_sessions, race_tolerance, ranking, summary
+from solver.sessions import presets
+from solver.settings.optimizers import OPTIMIZER_NAMES
 
 
 def test_every_optimizer_enters_with_its_recommended_settings():

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from solver import LinearSystem, Run, Session, fastpath, kernels, scripted, sparseio
+from solver import LinearSystem, Run, Session
+from solver.matrices import kernels, sparseio
+from solver.run import fastpath, scripted
 
 FAR = math.inf  # a share that lasts for the whole test
 

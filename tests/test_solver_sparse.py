@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from solver import presets
-from solver import session as sessions
-from solver.directions import Plane, loss_grid, plane
-from solver.engine import Run
-from solver.errors import InputError
-from solver.kinds import KINDS
-from solver.matrixio import load_operator
-from solver.problems import LinearSystem
-from solver.rates import cg_path
-from solver.resources import resource_path
-from solver.sparseio import poisson_2d, save_sparse
+from solver.core.errors import InputError
+from solver.core.resources import resource_path
+from solver.insight.directions import Plane, loss_grid, plane
+from solver.insight.rates import cg_path
+from solver.matrices.matrixio import load_operator
+from solver.matrices.sparseio import poisson_2d, save_sparse
+from solver.problems.kinds import KINDS
+from solver.problems.linear import LinearSystem
+from solver.run.engine import Run
+from solver.sessions import presets
+from solver.sessions import session as sessions
 
 # One setting per optimizer, each run for 100 iterations on both paths. The two paths sum each
 # product in a different order, so they differ in the last bit from the first iteration; these

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from solver import Run, analyze
-from solver import session as sessions
-from solver.losses import loss_function
-from solver.seeds import A_MAT, B_VEC
+from solver.problems.losses import loss_function
+from solver.problems.seeds import A_MAT, B_VEC
+from solver.sessions import session as sessions
 
 SPD = [[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]]
 M3 = [[2.0, 1.0, 0.0], [0.0, 1.5, 0.3], [0.2, 0.0, 1.0]]

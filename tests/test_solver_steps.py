@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from solver import Run
-from solver import session as sessions
-from solver.analysis import analyze
-from solver.matrixio import load_matrix
-from solver.problems import LinearSystem
-from solver.resources import resource_path
+from solver.core.resources import resource_path
+from solver.insight.analysis import analyze
+from solver.matrices.matrixio import load_matrix
+from solver.problems.linear import LinearSystem
+from solver.sessions import session as sessions
 
 MATRICES = resource_path("matrices")  # shipped copies: a clean checkout has them
 
@@ -94,7 +94,7 @@ def test_the_error_bound_holds_where_power_iteration_alone_stalls():
     """Clustered extreme singular values: power and inverse iteration's successive estimates
     agree long before they have converged; the estimates must be within their stated bounds,
     and the bounds tight."""
-    from solver.spectra import estimate_sigma_max, estimate_sigma_min
+    from solver.matrices.spectra import estimate_sigma_max, estimate_sigma_min
 
     rng = np.random.default_rng(3)
     q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
@@ -161,7 +161,7 @@ def test_predicted_rates_for_gd_and_the_heavy_ball():
 
 # -- measured rates and conjugate gradient ---------------------------------------------------
 def test_measured_rate_reads_a_geometric_history():
-    from solver.rates import measured_rate
+    from solver.insight.rates import measured_rate
 
     k = np.arange(120)
     loss = 0.3 + 5.0 * 0.9 ** (2 * k)  # error rate 0.9, minimum 0.3
@@ -188,7 +188,7 @@ def _cg_by_hand(a: np.ndarray, b: np.ndarray, done) -> int:
 
 
 def test_cg_iterations_match_a_textbook_cg_on_nos4():
-    from solver.rates import cg_iterations
+    from solver.insight.rates import cg_iterations
 
     a = load_matrix(MATRICES / "nos4.mtx")
     b = np.ones(a.shape[0])
@@ -200,7 +200,7 @@ def test_cg_iterations_match_a_textbook_cg_on_nos4():
 
 
 def test_cg_needs_at_most_as_many_iterations_as_distinct_eigenvalues():
-    from solver.rates import cg_iterations
+    from solver.insight.rates import cg_iterations
 
     a = np.diag([1.0, 1.0, 2.0, 2.0, 5.0, 5.0])  # three distinct eigenvalues
     assert cg_iterations(LinearSystem(a, np.ones(6)), "energy", 1e-20) <= 3
@@ -211,7 +211,7 @@ def test_headless_summary_has_the_measured_rate_and_cg_count(tmp_path):
     import subprocess
     import sys
 
-    from solver import presets
+    from solver.sessions import presets
 
     s = presets.build("seed-3x3")
     path = tmp_path / "s.json"
@@ -232,7 +232,7 @@ def test_headless_summary_has_the_measured_rate_and_cg_count(tmp_path):
 
 
 def test_cg_gives_up_rather_than_hold_up_a_summary():
-    from solver.rates import cg_iterations
+    from solver.insight.rates import cg_iterations
 
     a = load_matrix(MATRICES / "nos4.mtx")
     assert cg_iterations(LinearSystem(a, np.ones(a.shape[0])), "energy", 1e-12, seconds=0.0) is None

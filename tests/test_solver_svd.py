@@ -13,8 +13,8 @@ import torch
 
 import main
 from solver import InputError, Run, headless
-from solver import session as sessions
-from solver.presets import build, seed_svd_matrix
+from solver.sessions import session as sessions
+from solver.sessions.presets import build, seed_svd_matrix
 
 
 def svd_session(m: object, **top: object) -> sessions.Session:
@@ -42,7 +42,7 @@ def test_the_loss_is_the_series_formula_and_its_gradient_matches_finite_differen
     # The weighted residual's sum of squares is the same number: the residual norm is its root.
     assert run.history.residual_norm[0] ** 2 == pytest.approx(run.history.loss[0], rel=1e-6)
 
-    from solver.losses import loss_function
+    from solver.problems.losses import loss_function
 
     bound = s.problem.bind(torch.device("cpu"), torch.float64)
     fn = loss_function("svd_mse", s.problem, bound.tensors)
@@ -156,8 +156,8 @@ def test_another_loss_for_svd_names_loss_and_svd_mse_elsewhere_too() -> None:
 
 
 def test_the_kind_takes_only_svd_mse_and_analyses_the_spectrum_of_m() -> None:
-    from solver.analysis import analyze
-    from solver.kinds import KINDS
+    from solver.insight.analysis import analyze
+    from solver.problems.kinds import KINDS
 
     kind = KINDS["svd"]
     p = kind.default_problem()

@@ -12,10 +12,11 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from solver import InputError, sparse_limits, sparse_mtx
-from solver.matrixio import load_matrix
-from solver.resources import resource_path
-from solver.sparseio import (
+from solver import InputError
+from solver.core.resources import resource_path
+from solver.matrices import sparse_limits, sparse_mtx
+from solver.matrices.matrixio import load_matrix
+from solver.matrices.sparseio import (
     MAX_NONZEROS,
     SparseHeader,
     header,
@@ -441,7 +442,7 @@ def test_prefers_sparse(shape: tuple[int, int], nnz: int, sparse: bool) -> None:
 
 _IMPORT_RACE = """
 import sys, threading
-from solver.sparseio import is_sparse
+from solver.matrices.sparseio import is_sparse
 assert "scipy.sparse" not in sys.modules
 importer = threading.Thread(target=lambda: __import__("scipy.sparse"))
 importer.start()

@@ -109,8 +109,8 @@ def test_self_test_passes_from_source(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "SELFTEST PASS"
-    from solver.losses import LOSSES
-    from solver.optimizers import OPTIMIZER_NAMES
+    from solver.problems.losses import LOSSES
+    from solver.settings.optimizers import OPTIMIZER_NAMES
 
     # every optimizer with every loss: an SPD system takes all but svd_mse, an svd problem that
     combos = len(OPTIMIZER_NAMES) * len(LOSSES)

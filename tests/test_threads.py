@@ -1,4 +1,4 @@
-"""The process's thread policy (``solver.threads``): the cores it really has (affinity and
+"""The process's thread policy (``solver.core.threads``): the cores it really has (affinity and
 the cgroup CPU quota), the OpenMP/BLAS environment set before torch loads without touching
 what the user set, and the load meter the window's frame scheduler reads."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from solver import threads
+from solver.core import threads
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_VARS = (*threads.WAIT_POLICY, *threads.OPENBLAS_TIMEOUT, *threads.THREAD_COUNT_VARS)

@@ -42,7 +42,7 @@ def test_plot_x_ranges_are_checked_before_they_are_expanded(text, words):
     out = in_child(
         f"""
         from gui.editing import track_indices
-        from solver.presets import build
+        from solver.sessions.presets import build
         try:
             print(track_indices(build("seed-3x3"), {text!r}))
         except ValueError as exc:
@@ -56,7 +56,7 @@ def test_plot_x_counts_every_range_against_the_limit():
     out = in_child(
         """
         from gui.editing import PLOT_TRACK_MAX, track_indices
-        from solver.presets import build
+        from solver.sessions.presets import build
         s = build("poisson-2d")  # 100,000 unknowns
         for text in ("1-99999", "1-20, 41-60", "1-16, 17-32"):
             try:
@@ -75,8 +75,8 @@ def test_plot_x_counts_every_range_against_the_limit():
 def test_a_generated_presets_size_is_checked_before_it_is_drawn(key):
     out = in_child(
         f"""
-        from solver.errors import InputError
-        from solver.presets import build
+        from solver.core.errors import InputError
+        from solver.sessions.presets import build
         for n in (100_000, 0):
             try:
                 build({key!r}, n=n)

@@ -1,5 +1,5 @@
 """A spin box for integers a QSpinBox cannot hold: QSpinBox is 32-bit, and a session's
-iteration limit and seed go to 2**63 - 1 (``solver.limits``). Whatever the limit allows the
+iteration limit and seed go to 2**63 - 1 (``solver.core.limits``). Whatever the limit allows the
 box shows, and the box lets the user type nothing the limit refuses. Also the plain spin boxes
 held to one entry of the limits table (``limited_spin``), sized to what they show."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.limits import Limit
+from solver.core.limits import Limit
 
 Qt = QtCore.Qt
 

@@ -12,11 +12,11 @@ import io
 
 from PySide6 import QtCore
 
-from solver import numbers
+from solver.core import numbers
 
 
 def parse_number(text: str, decimal_point: str | None = None) -> float | None:
-    """``solver.numbers.parse_number`` with the user's decimal mark (from QLocale) unless
+    """``solver.core.numbers.parse_number`` with the user's decimal mark (from QLocale) unless
     given."""
     return numbers.parse_number(text, decimal_point or QtCore.QLocale().decimalPoint())
 

@@ -4,7 +4,7 @@ colour, with conjugate gradient beside them, and the Race.
 The y axis shows the loss or the error ‖x − x*‖; the x axis iterations, gradient
 evaluations or wall time. A run's evaluations and seconds per iteration are its own averages
 (its total over its iterations): L-BFGS spends several evaluations on one iteration, and on
-the evaluations axis it is placed accordingly. Conjugate gradient (``solver.rates.cg_path``,
+the evaluations axis it is placed accordingly. Conjugate gradient (``solver.insight.rates.cg_path``,
 CGLS for the least-squares losses) counts one evaluation per iteration: one product with A
 and one with Aᵀ, like one gradient. A click on a legend entry hides or shows that run.
 """
@@ -110,7 +110,7 @@ class CompareView(QtWidgets.QWidget):
     def _problem_shown(self, problem: object) -> None:
         """The ranking is shown only beside the problem it ranks (and again if it comes
         back, by undo say): a race on another problem says nothing about this one."""
-        from solver.kinds import same_problem
+        from solver.problems.kinds import same_problem
 
         if self._ranked is None:
             return
@@ -144,7 +144,7 @@ class CompareView(QtWidgets.QWidget):
         self._cg_cache = {key: None}  # asked for: once
 
         def work() -> None:
-            from solver.rates import cg_path
+            from solver.insight.rates import cg_path
 
             try:
                 path = cg_path(s.problem, s.loss, s.tol, seconds=CG_SECONDS)
@@ -236,7 +236,7 @@ class CompareView(QtWidgets.QWidget):
 
     def set_ranking(self, ranking: list, problem: object = None) -> None:
         """Show a race's ranking of ``problem`` (None: the current one); [] clears it."""
-        from solver.race import summary
+        from solver.run.race import summary
 
         self.ranking.setVisible(bool(ranking))
         if not ranking:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.limits import FLOAT_MAX, SPEED, STEP_N, Limit
+from solver.core.limits import FLOAT_MAX, SPEED, STEP_N, Limit
 
 from .common import jump_to_clicks
 
@@ -91,7 +91,7 @@ class RunToolbar(QtWidgets.QToolBar):
 
     def set_speed(self, iterations_per_second: float | None) -> None:
         """The nearest step of the slider (None: as fast as possible); a speed outside the
-        slider's (``solver.limits.SPEED``) takes its nearest end. Raises ValueError for
+        slider's (``solver.core.limits.SPEED``) takes its nearest end. Raises ValueError for
         what is not a speed (0, negative, not finite)."""
         if iterations_per_second is None:
             self.speed.setValue(len(SPEEDS) - 1)

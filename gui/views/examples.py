@@ -4,7 +4,8 @@ The menu lists every shipped example with its source. The dock names the source 
 example the shown run (or, before a run, the current session) solves, and sets the numbers
 that source printed beside this run's: match or differs, and by how much. Where the source
 printed nothing it says so. Which example a session is comes from its problem
-(``solver.examples.example_of``), so sessions from any menu, file or the autosave count alike.
+(``solver.sessions.examples.example_of``), so sessions from any menu, file or the autosave
+count alike.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.examples import EXAMPLES, MATCH, NO_NUMBER, Comparison, Example, compare, example_of
+from solver.sessions.examples import (
+    EXAMPLES,
+    MATCH,
+    NO_NUMBER,
+    Comparison,
+    Example,
+    compare,
+    example_of,
+)
 
 from ..model import FINISHED, AppModel, RunRecord
 

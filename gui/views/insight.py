@@ -9,7 +9,7 @@
   the plane emits ``start_from`` with the point: the window runs from it once (the session's
   own start stays). The contour lines are traced on the grid the image shows, row-major.
 
-The numbers come from ``solver.directions``; both views need every unknown of an iterate,
+The numbers come from ``solver.insight.directions``; both views need every unknown of an iterate,
 which the window records for up to 64 unknowns. Drawn like the panel's other plots: per frame
 while their tab is in front, the contour grid only when the plane or its extent changes.
 """
@@ -145,7 +145,7 @@ class InsightViews(QtCore.QObject):
         return self._extent
 
     def set_source(self, src: object) -> None:
-        from solver.directions import directions
+        from solver.insight.directions import directions
 
         self.src, self.dirs, self.plane, self._extent = src, None, None, None
         for c, _ in self._dir_curves:
@@ -176,7 +176,7 @@ class InsightViews(QtCore.QObject):
 
     def _set_plane(self) -> str | None:
         """The plane for the source and ``pick``; the reason when there is none."""
-        from solver.directions import plane
+        from solver.insight.directions import plane
 
         src = self.src
         pl = plane(src.problem, src.session.loss, src.exact, self.pick)
@@ -223,7 +223,7 @@ class InsightViews(QtCore.QObject):
                 QtWidgets.QMessageBox.warning(self.land_plot, "Plane not changed", why)
 
     def _set_fit(self, src: object) -> None:
-        from solver.kinds import kind_of, view_offered_for
+        from solver.problems.kinds import kind_of, view_offered_for
 
         p = None if src is None else src.problem
         fit = p is not None and "fit" in kind_of(p).views
@@ -319,7 +319,7 @@ class InsightViews(QtCore.QObject):
         self._mark(np.asarray(x, float))
 
     def _mark(self, x: np.ndarray) -> None:
-        from solver.anatomy import autograd_gradient, closed_form_gradient
+        from solver.insight.anatomy import autograd_gradient, closed_form_gradient
 
         here = self.plane.coordinates(x[None, :])[0]
         self.here.setData([here[0]], [here[1]])
@@ -372,7 +372,7 @@ class InsightViews(QtCore.QObject):
         self._draw_grid()
 
     def _draw_grid(self) -> None:
-        from solver.directions import loss_grid
+        from solver.insight.directions import loss_grid
 
         x0, x1, y0, y1 = self._extent
         s, t = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)

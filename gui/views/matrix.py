@@ -1,7 +1,7 @@
 """The Problem dock: one table per array of the problem kind, its size and parameters, and
 what the analysis says (shape, rank, condition, the exact solution).
 
-Built from the solver's registry of problem kinds (``solver.kinds``): each kind's arrays
+Built from the solver's registry of problem kinds (``solver.problems.kinds``): each kind's arrays
 become tables, vectors that share a matrix's rows sit beside it, and its parameters become
 fields. Nothing here branches on a kind's name. The panel reports what the user typed
 (``edited``, ``param_changed``); it shows what the model holds.
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from solver.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
-from solver.rates import rate_text
+from solver.core.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
+from solver.insight.rates import rate_text
 
 from ..model import pending
 from .bigspin import fit_spin, limited_spin
@@ -274,7 +274,7 @@ class MatrixPanel(QtWidgets.QWidget):
     # -- showing a problem -----------------------------------------------------------------------
     def show_problem(self, problem: object) -> None:
         """Fill the tables, sizes and parameters from an engine problem."""
-        from solver.kinds import kind_of
+        from solver.problems.kinds import kind_of
 
         kind = kind_of(problem)
         self.resizer.cancel()  # this problem replaces any being resized
@@ -387,7 +387,7 @@ class MatrixPanel(QtWidgets.QWidget):
 
     def show_analysis(self, session: object, a: object) -> None:
         """Shape, rank, condition and the exact solution; ``a`` None while it is computed."""
-        from solver.errors import Cancelled
+        from solver.core.errors import Cancelled
 
         self._busy_timer.stop()
         self.busy_row.setVisible(a is None or isinstance(a, Cancelled))

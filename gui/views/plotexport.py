@@ -49,8 +49,8 @@ def heat_levels(bar: pg.ColorBarItem, values: np.ndarray) -> None:
 def export_plot(widget: pg.PlotWidget, path: str | Path) -> None:
     """Write a plot with pyqtgraph's exporters: SVG for a ``.svg`` path, else a PNG at twice
     its size on screen. Whole or not at all: a failed write (a full disk) leaves ``path`` as
-    it was and no empty or temporary file (``solver.atomic.replacing``)."""
-    from solver.atomic import replacing
+    it was and no empty or temporary file (``solver.core.atomic.replacing``)."""
+    from solver.core.atomic import replacing
 
     item = widget.getPlotItem()
     with replacing(path) as tmp:

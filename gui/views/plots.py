@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.kinds import VIEWS, kind_of
+from solver.problems.kinds import VIEWS, kind_of
 
 from .curves import CurveSet, clip_heights, component_limit, curve, say_clipped
 from .insight import TITLES as INSIGHT_TITLES
@@ -119,8 +119,8 @@ class PlotPanel(ReadoutTexts, PlotFiles, QtWidgets.QWidget):
         for w, title in zip(widgets, titles, strict=True):
             self.tabs.addTab(w, title)
         self.tabs.currentChanged.connect(self._catch_up)
-        # each tab by its view's name (``solver.kinds.VIEWS``), which the kinds offer; a list
-        # of the views where the tabs do not fit
+        # each tab by its view's name (``solver.problems.kinds.VIEWS``), which the kinds offer;
+        # a list of the views where the tabs do not fit
         self.views = ViewPicker(self.tabs, VIEWS)
         self.views.offer(NO_RUN_VIEWS, self.insight.why)
 

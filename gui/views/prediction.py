@@ -1,5 +1,5 @@
 """Predicted beside measured: the loss the spectrum predicts for a run's settings, dashed on the
-loss plot, and the caption's sentence on why the run behaves as it does (``solver.explain``:
+loss plot, and the caption's sentence on why the run behaves as it does (``solver.insight.explain``:
 a divergence as soon as it is clear, the measured rate against the predicted one, a stall,
 rounding, the minimum-norm solution...), with the iterations left at the measured rate.
 
@@ -20,8 +20,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from solver.explain import divergence_onset, explain, loss_levels, pair_texts
-from solver.rates import QUADRATIC, measured_rate
+from solver.insight.explain import divergence_onset, explain, loss_levels, pair_texts
+from solver.insight.rates import QUADRATIC, measured_rate
 
 from .curves import curve
 

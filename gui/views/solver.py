@@ -11,9 +11,10 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver import limits, precisions
-from solver.numbers import read_number
-from solver.rates import rate_texts
+from solver.core import limits
+from solver.core.numbers import read_number
+from solver.insight.rates import rate_texts
+from solver.settings import precisions
 
 from .bigspin import BigSpinBox
 from .stepscale import StepScale
@@ -133,7 +134,7 @@ class SolverPanel(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
-        self._losses: dict = {}  # solver.losses.LOSSES, once the solver is in
+        self._losses: dict = {}  # solver.problems.losses.LOSSES, once the solver is in
         self._arg_fields: list[_ArgField] = []
         self._optimizer = None
 
@@ -301,7 +302,7 @@ class SolverPanel(QtWidgets.QWidget):
             self._loading = False
 
     def _build_args(self, name: str, values: dict) -> None:
-        from solver.optimizers import hyperparameters
+        from solver.settings.optimizers import hyperparameters
 
         if name != self._optimizer:
             while self.opt_form.rowCount():

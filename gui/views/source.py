@@ -13,7 +13,7 @@ import numpy as np
 class RunSource:
     """What the plots read from one run: its history and the facts of its problem."""
 
-    history: object  # solver.history.History
+    history: object  # solver.run.history.History
     exact: np.ndarray  # flattened reference solution
     names: list[str]  # every unknown's name
     unknown_shape: tuple[int, ...]
@@ -24,9 +24,10 @@ class RunSource:
 
     @cached_property
     def floor(self) -> object:
-        """The run's ``solver.losses.RoundingFloor`` (its residual, error and loss below which
-        rounding alone is left), or None where it is not known: values below it read 0."""
-        from solver.losses import rounding_floor
+        """The run's ``solver.problems.losses.RoundingFloor`` (its residual, error and loss
+        below which rounding alone is left), or None where it is not known: values below it
+        read 0."""
+        from solver.problems.losses import rounding_floor
 
         if self.problem is None or self.session is None:
             return None
@@ -49,7 +50,7 @@ class RunSource:
     @classmethod
     def from_record(cls, rec: object) -> RunSource:
         """The plots' view of a run record (its history must exist)."""
-        from solver.kinds import kind_of
+        from solver.problems.kinds import kind_of
 
         p = rec.session.problem
         exact = np.asarray(kind_of(p).exact(p), float).reshape(-1)

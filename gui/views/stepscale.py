@@ -12,7 +12,7 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.limits import LR, SMALLEST_POSITIVE
+from solver.core.limits import LR, SMALLEST_POSITIVE
 
 Qt = QtCore.Qt
 MARK_LABELS = {"recommended": "1/L", "optimal": "2/(μ+L)", "limit": "2/L"}

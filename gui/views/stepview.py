@@ -8,7 +8,7 @@ taken compares with −lr·∇f in length and direction (momentum, Adam and L-BF
 
 It follows the model's inspected iteration (the crosshair on an iteration plot), or the
 newest one, at most a few times a second while a run goes, and only while it is on screen.
-The numbers come from ``solver.anatomy``, recomputed from the recorded iterates: the panel
+The numbers come from ``solver.insight.anatomy``, recomputed from the recorded iterates: the panel
 never touches the worker's tensors.
 """
 
@@ -141,7 +141,7 @@ class StepPanel(QtWidgets.QWidget):
         if isinstance(got, str):
             self._show_text(f"Iteration not available: {got}.")
             return
-        from solver.anatomy import step_anatomy
+        from solver.insight.anatomy import step_anatomy
 
         k, x, x_next = got
         try:
@@ -162,9 +162,9 @@ class StepPanel(QtWidgets.QWidget):
         """(the loss's, a gradient entry's) rounding floor for runs of ``session``, kept
         while the session is the same: a residual and a gradient evaluation each."""
         if self._floors is None or self._floors[0] is not session:
-            from solver.anatomy import gradient_floor
-            from solver.kinds import kind_of
-            from solver.losses import rounding_floor
+            from solver.insight.anatomy import gradient_floor
+            from solver.problems.kinds import kind_of
+            from solver.problems.losses import rounding_floor
 
             p = session.problem
             try:

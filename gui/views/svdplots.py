@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-from solver.kinds import kind_of
+from solver.problems.kinds import kind_of
 
 from .curves import curve
 from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.kinds import view_offered_for
+from solver.problems.kinds import view_offered_for
 
 Qt = QtCore.Qt
 # Kept in sight, disabled, where they do not apply: their tooltips say for which kinds
@@ -32,7 +32,7 @@ class ViewPicker(QtWidgets.QWidget):
     ):
         super().__init__(parent)
         self.tabs = tabs
-        self.names = tuple(names)  # each tab's view, by name (``solver.kinds.VIEWS``)
+        self.names = tuple(names)  # each tab's view, by name (``solver.problems.kinds.VIEWS``)
         # a little less padding than the window's tabs: the views' tabs fit a 1440-pixel
         # window's pane (the list takes over below that)
         tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 7px; }")

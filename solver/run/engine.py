@@ -1,0 +1,500 @@
+"""The Run: one gradient-descent solve, advanced step by step, a block, or until it stops.
+
+Per update the loop does exactly one forward and one backward pass (autograd) and records the
+new point; everything derived (residual norms, errors, the x trajectory) is computed in
+batches of rows when a block is flushed into the History, off the per-iteration path.
+
+On the CPU the loss of every iteration is read at once, so stop rules act on the very
+iteration they name. On other devices (``lazy``) losses and points stay on the device and are
+copied in blocks; a stop found in a block rewinds ``x`` to the row where it happened, so the
+result is the same as an eager run.
+
+Plain ``gd`` on a dense linear system on the CPU runs in chunks of a few ms, each a GIL-free
+TorchScript call (``solver.run.fastpath``; ``chunks``) with the loop's numbers and stops; requests
+are honoured between chunks. ``Run(..., fast_path=False)`` or ``FAST_PATH = False``: the loop.
+
+A stop request is honoured between updates, and inside an L-BFGS update (one ``step`` may run
+up to ``max_iter`` function evaluations) before its next function evaluation: that update is
+abandoned and ``x`` put back where it began. A pause acts between updates only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+import numpy as np
+import torch
+
+from solver.insight.analysis import Analysis
+from solver.problems.divergence import Watch, stop_message
+from solver.problems.kinds import check_loss, kind_of
+from solver.problems.losses import LOSSES, loss_function
+from solver.sessions.session import Session
+from solver.settings.devices import resolve_device
+from solver.settings.optimizers import make_torch_optimizer
+from solver.settings.precisions import precision
+
+from . import fastpath
+from .history import History
+from .results import RunResults
+from .scripted import ChunkFn
+from .starts import initial_x
+
+# Rows per flushed block: bounded by count and by bytes of x copied per block.
+BLOCK_ROWS = 256
+BLOCK_BYTES = 8 * 2**20
+# A block is also flushed after this long, so a reader never lags by more than ~1 frame.
+BLOCK_SECONDS = 1 / 60
+
+# Runs take the GIL-free fast path where it applies unless this (or ``fast_path=``) says no.
+FAST_PATH = True
+# Matrix work per update (multiply-adds, the GUI worker's measure) from which BLAS, without
+# the GIL, dominates an update of the loop: at n = 1000 ~750 µs, ~80 µs of it Python (the
+# whole update at n = 3), so ~90% is outside the GIL; at n = 500 (~225 µs) only ~65%.
+GIL_FREE_WORK = 1_000_000
+
+Observer = Callable[["Run"], None]  # see Run.observe
+
+
+class StopReason(StrEnum):
+    CONVERGED = "converged"
+    MAX_ITERS = "max_iters"
+    DIVERGED = "diverged"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class _StepAborted(Exception):
+    """Raised inside an L-BFGS closure to abandon the update on a stop request. Not a
+    RuntimeError, which ``advance`` reports as a torch failure."""
+
+
+class Run(RunResults):
+    """Drives one session. Not thread-safe except ``request_stop``/``request_pause``."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        track: Sequence[int] | None = None,
+        lazy: bool | None = None,
+        fast_path: bool | None = None,
+    ) -> None:
+        """``fast_path``: False keeps the Python loop even where the fast path applies (None:
+        the module flag ``FAST_PATH``)."""
+        self.session = session
+        self.problem = session.problem
+        self.device = resolve_device(session.device)
+        self.dtype = precision(session.dtype).torch()
+        self.lazy = self.device.type != "cpu" if lazy is None else lazy
+        # tol = 0 means no tolerance: rounding can take the energy loss just below zero.
+        self.tol = session.tol
+        self.max_iters = session.max_iters
+
+        bound = self.problem.bind(self.device, self.dtype)
+        self.tensors = bound.tensors  # the problem's, as bound: read them, never write
+        self._residual = bound.residual
+        check_loss(session.loss, self.problem)  # a Session made directly is not checked
+        self._loss_fn = loss_function(session.loss, self.problem, bound.tensors)
+        self._kind = kind_of(self.problem)
+        self.exact = np.asarray(self._kind.exact(self.problem), np.float64).reshape(-1)
+        self._derive_rnorm = LOSSES[session.loss].residual_norm  # ‖r‖ from the loss, or None
+        # A sparse system in float64 takes ‖r‖ and ‖x − x*‖ from each forward pass: computed
+        # again from the recorded rows they were a third mat-vec and two more passes over
+        # 100,000 unknowns per update (0.6 ms of 1.9 on the Poisson preset). In float32 the
+        # rows' float64 recomputation stays: it is the true residual of each iterate.
+        at_forward = self.problem.sparse and self.dtype == torch.float64
+        self._exact_t = torch.tensor(self.exact, device=self.device) if at_forward else None
+        self._norms: list[torch.Tensor] = []  # (‖r‖, ‖x − x*‖) per recorded row, when so
+        self._r_norm: torch.Tensor | None = None
+
+        self._x = self._initial_x().requires_grad_(True)
+        self._xd = self._x.detach()  # same storage: updated in place without autograd
+        self.n_unknowns = self._x.numel()
+        if track is None:
+            track = self._kind.default_track(self.problem)
+        self.history = History(self.problem.unknown_names(), track)
+
+        self.optimizer_name = session.optimizer
+        self._lr = session.lr
+        self._opt: torch.optim.Optimizer | None = None
+        if session.optimizer != "gd":
+            self._opt = make_torch_optimizer(
+                session.optimizer, self._x, session.lr, session.optimizer_args
+            )
+        updates = {"gd": self._update_gd, "lbfgs": self._update_lbfgs}
+        self._update = updates.get(session.optimizer, self._update_torch)
+
+        self.iteration = 0  # updates applied so far; the history has iteration + 1 entries
+        self.grad_evals = 0
+        self.stop_reason: StopReason | None = None
+        self.message = ""
+        self.elapsed = 0.0  # seconds spent inside advance()
+        self._stop_flag = threading.Event()
+        self._pause_flag = threading.Event()
+        # the divergence rule on every recorded loss, when the session asks to stop
+        self._watch = Watch(session.dtype, self._unstable) if session.stop_on_divergence else None
+
+        # With the norms from the forward pass an eager block needs the tracked unknowns only
+        # (a row of 100,000 was 800 KB copied per update, for 12 numbers kept).
+        self._narrow = self._exact_t is not None and not self.lazy
+        width = len(self.history.tracked) if self._narrow else self.n_unknowns
+        self._block_rows = int(max(1, min(BLOCK_ROWS, BLOCK_BYTES // (8 * max(width, 1)))))
+        self._x_flat_np = self._xd.reshape(-1).numpy() if not self.lazy else None
+        self._losses: list = []  # lazy: loss tensors; eager: floats
+        self._rows: list = []  # lazy: detached clones of x
+        self._block_x = None if self.lazy else np.empty((self._block_rows, width))
+        self._analysis: Analysis | None = None
+        self._fast = None
+        self._before_update: list[Observer] = []  # see observe()
+        self._before_evaluation: list[Observer] = []
+        if FAST_PATH if fast_path is None else fast_path:
+            narrow = (self._exact_t, self.history.tracked) if self._narrow else None
+            self._fast = fastpath.plan(
+                session, self.device, self.lazy, bound, self._block_x, narrow
+            )
+        # The first run in a process scripts the chunk (~50 ms) here, not in advance(), whose
+        # time is reported as the run's.
+        if self._fast is not None and self._fast.function() is None:
+            self._fast = None
+
+        self._forward()
+        self._record()
+        self._check_eager(self._losses[-1] if not self.lazy else None)
+        self._flush()
+        if self.stop_reason is None and self.max_iters == 0:
+            self._finish(StopReason.MAX_ITERS)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _initial_x(self) -> torch.Tensor:
+        return initial_x(self.session, self.dtype).to(self.device).contiguous().clone()
+
+    def _fast_chunk(self) -> ChunkFn | None:
+        """The scripted chunk if this run takes the fast path now, else None."""
+        if self._fast is None or self._before_update or self._before_evaluation:
+            return None  # a chunk applies many updates in one call: none to observe one by one
+        return self._fast.function()
+
+    def observe(
+        self,
+        before_update: Observer | None = None,
+        before_evaluation: Observer | None = None,
+    ) -> None:
+        """Call ``before_update(run)`` before each update (``run.iteration`` is the one it
+        starts from) and ``before_evaluation(run)`` before each evaluation of the loss (one
+        per update, several inside an L-BFGS update), on the thread that advances the run.
+        An exception raised there ends the run as a fault inside the step would. An
+        observed run goes update by update (the loop, never the fast path's chunks)."""
+        if before_update is not None:
+            self._before_update.append(before_update)
+        if before_evaluation is not None:
+            self._before_evaluation.append(before_evaluation)
+
+    @property
+    def chunks(self) -> fastpath.GdChunks | None:
+        """The fast path's chunks while this run takes it (their ``share_core``), else None."""
+        return self._fast if self._fast_chunk() is not None else None
+
+    @property
+    def releases_gil(self) -> bool:
+        """True when this run's updates spend most of their time outside the GIL: it takes
+        the fast path, or its matrix work per update is enough for BLAS (no GIL) to dominate."""
+        shape = self.problem.unknown_shape
+        work = self.problem.entries * (shape[1] if len(shape) == 2 else 1)
+        return work >= GIL_FREE_WORK or self._fast_chunk() is not None
+
+    # -- one iteration -----------------------------------------------------------------------
+    def _forward(self) -> None:
+        for hook in self._before_evaluation:
+            hook(self)
+        r = self._residual(self._x)
+        self._loss_t = self._loss_fn(r, self._x)
+        if self._exact_t is not None:
+            self._r_norm = torch.linalg.vector_norm(r.detach())
+
+    def _update_gd(self) -> None:
+        (g,) = torch.autograd.grad(self._loss_t, self._x)
+        self._xd.sub_(g, alpha=self._lr)
+        self.grad_evals += 1
+
+    def _update_torch(self) -> None:
+        (g,) = torch.autograd.grad(self._loss_t, self._x)
+        self._x.grad = g
+        self._opt.step()
+        self.grad_evals += 1
+
+    def _update_lbfgs(self) -> None:
+        # One step may evaluate the loss max_iter times (up to 1e8): a stop request is
+        # checked before each evaluation, and the abandoned step's moves are undone.
+        start = self._xd.clone()
+        stop = self._stop_flag
+
+        def closure() -> torch.Tensor:
+            if stop.is_set():
+                raise _StepAborted
+            for hook in self._before_evaluation:
+                hook(self)
+            self._opt.zero_grad(set_to_none=False)
+            loss = self._loss_fn(self._residual(self._x), self._x)
+            loss.backward()
+            self.grad_evals += 1
+            return loss
+
+        try:
+            self._opt.step(closure)
+        except _StepAborted:
+            self._xd.copy_(start)
+            raise
+
+    def _apply_chunk(self, fn: ChunkFn, limit: int, deadline: float | None) -> int:
+        """Up to ``limit`` updates in one GIL-free call, recorded as ``_record`` would; the
+        stop rules act on the last row (a chunk ends at the first row that stops)."""
+        row = len(self._losses)
+        k = self._fast.size(
+            min(limit, self._block_rows - row, self.max_iters - self.iteration), deadline
+        )
+        # a narrow block keeps a few unknowns: the point a divergence may rewind to is kept
+        start = self._xd.clone() if self._narrow and self._watch is not None else None
+        losses, self._loss_t = self._fast.apply(
+            fn, self._x, self._xd, self._loss_t, self._lr, self.tol, k, row
+        )
+        if self._watch is not None and (j := self._watch.feed(losses)) is not None:
+            if j + 1 < len(losses):  # certain before the chunk's end: back to that row
+                losses = self._rewind_chunk(fn, start, row, j, losses)
+        self._losses.extend(losses)
+        if (norms := self._fast.take_norms()) is not None:
+            self._norms.append(norms)
+        self.iteration += len(losses)
+        self.grad_evals += len(losses)
+        self._check_eager(losses[-1], watched=True)
+        return len(losses)
+
+    def _rewind_chunk(self, fn: ChunkFn, start: torch.Tensor | None, row: int,
+                      j: int, losses: list[float]) -> list[float]:  # fmt: skip
+        """Put ``x`` back at the chunk's row ``j``: from the block, which holds whole rows,
+        or by applying the chunk again from its ``start`` up to that row (a narrow block)."""
+        if start is None:
+            self._xd.copy_(torch.from_numpy(self._block_x[row + j]).reshape(self._xd.shape))
+            self._forward()
+            return losses[: j + 1]
+        self._xd.copy_(start)
+        out, self._loss_t = self._fast.apply(
+            fn, self._x, self._xd, self._loss_t, self._lr, self.tol, j + 1, row
+        )
+        return out
+
+    def _record(self) -> None:
+        if self._exact_t is not None:
+            err = torch.linalg.vector_norm(self._xd.reshape(-1) - self._exact_t)
+            self._norms.append(torch.stack([self._r_norm, err]))
+        if self.lazy:
+            self._losses.append(self._loss_t.detach())
+            self._rows.append(self._xd.reshape(-1).clone())
+        else:
+            x = self._x_flat_np
+            self._block_x[len(self._losses)] = x[self.history.tracked] if self._narrow else x
+            self._losses.append(self._loss_t.item())
+
+    def _check_eager(self, value: float | None, watched: bool = False) -> bool:
+        """Stop rules on the newest loss (eager mode); True when the run finished.
+        ``watched``: the divergence rule has seen it already."""
+        if value is None:
+            return False
+        if not math.isfinite(value) or (
+            self._watch is not None
+            and (self._watch.verdict is not None if watched else self._watch.feed_one(value))
+        ):
+            self._flush()
+            self._finish(StopReason.DIVERGED)
+            return True
+        if self.tol > 0 and value < self.tol:
+            self._flush()
+            self._finish(StopReason.CONVERGED)
+            return True
+        return False
+
+    # -- driving -----------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.stop_reason is not None
+
+    def request_stop(self) -> None:
+        """Ask the run to finish (reason 'stopped') at the next iteration; any thread."""
+        self._stop_flag.set()
+
+    def request_pause(self) -> None:
+        """Ask ``advance`` to return at the next iteration, unfinished; any thread."""
+        self._pause_flag.set()
+
+    def stop(self) -> None:
+        """Finish now with reason 'stopped' (from the thread that drives the run)."""
+        if not self.finished:
+            self._flush()
+            self._finish(StopReason.STOPPED)
+
+    def advance(self, max_updates: int | None = None, max_seconds: float | None = None) -> int:
+        """Apply up to ``max_updates`` updates (None: until a stop rule), for at most
+        ``max_seconds``; returns the number applied. Returns early on a stop or pause request.
+        """
+        if self.finished:
+            return 0
+        # A pause requested before this call still counts (it is cleared on the way out), so
+        # a request racing the start of a slice is not lost.
+        t0 = time.perf_counter()
+        deadline = None if max_seconds is None else t0 + max_seconds
+        last_flush = t0
+        done = 0
+        try:
+            chunk = self._fast_chunk()
+            if chunk is None and self._loss_t.grad_fn is None:
+                self._forward()  # a sparse chunk's loss has no graph for the loop to use
+            while max_updates is None or done < max_updates:
+                if self._stop_flag.is_set():
+                    self._flush()
+                    self._finish(StopReason.STOPPED)
+                    break
+                if self._pause_flag.is_set():
+                    break
+                if self.iteration >= self.max_iters:
+                    self._flush()
+                    self._finish(StopReason.MAX_ITERS)
+                    break
+                if chunk is not None:
+                    left = self.max_iters if max_updates is None else max_updates - done
+                    done += self._apply_chunk(chunk, left, deadline)
+                    if self.finished:
+                        break
+                    now = time.perf_counter()
+                    if len(self._losses) >= self._block_rows or now - last_flush >= BLOCK_SECONDS:
+                        self._flush()
+                        last_flush = now
+                        if self.finished:
+                            break
+                    if deadline is not None and now >= deadline:
+                        break
+                    continue
+                for hook in self._before_update:
+                    hook(self)
+                self._update()
+                self._forward()
+                self.iteration += 1
+                done += 1
+                self._record()
+                if not self.lazy and self._check_eager(self._losses[-1]):
+                    break
+                if len(self._losses) >= self._block_rows:
+                    now = time.perf_counter()
+                    self._flush()
+                    last_flush = now
+                    if self.finished or (deadline is not None and now >= deadline):
+                        break
+                elif done & 15 == 0:
+                    now = time.perf_counter()
+                    if now - last_flush >= BLOCK_SECONDS:
+                        self._flush()
+                        last_flush = now
+                        if self.finished:
+                            break
+                    if deadline is not None and now >= deadline:
+                        break
+            if not self.finished:
+                self._flush()
+                if self.iteration >= self.max_iters and self.stop_reason is None:
+                    self._finish(StopReason.MAX_ITERS)
+        except _StepAborted:
+            # x is back at the last recorded point; the optimizer's state is half-updated,
+            # which is why an abandoned step ends the run rather than pausing it.
+            self._flush()
+            self._finish(StopReason.STOPPED)
+        except torch.OutOfMemoryError as exc:
+            self._fail(f"out of memory on {self.device}: {exc}".splitlines()[0])
+        except RuntimeError as exc:
+            self._fail(f"torch error on {self.device}: {exc}".splitlines()[0])
+        finally:
+            self._pause_flag.clear()
+            fastpath.widen()  # a chunk that shared a core left this thread on one of them
+            self.elapsed += time.perf_counter() - t0
+        return done
+
+    # -- blocks into the history -------------------------------------------------------------
+    def _flush(self) -> None:
+        c = len(self._losses)
+        if c == 0:
+            return
+        if self.lazy:
+            losses = torch.stack(self._losses).to("cpu", torch.float64).numpy()
+            rows = torch.stack(self._rows).to("cpu", torch.float64).numpy()
+        else:
+            losses = np.asarray(self._losses, dtype=np.float64)
+            rows = self._block_x[:c]
+        norms = None
+        if self._norms:
+            rows_of = [t.reshape(-1, 2) for t in self._norms]  # a loop's rows, a chunk's block
+            norms = torch.cat(rows_of).to("cpu", torch.float64).numpy()
+            self._norms = []
+        first = self.iteration - c + 1  # history index of the first row in the block
+        # ‖x − x*‖ is finite exactly when every unknown is: a narrow block checks that
+        finite_x = np.isfinite(norms[:, 1]) if self._narrow else np.isfinite(rows).all(axis=1)
+        bad = ~np.isfinite(losses) | ~finite_x
+        stop_at, reason = None, None
+        if bad.any():
+            stop_at, reason = int(np.argmax(bad)), StopReason.DIVERGED
+        if self.lazy and self._watch is not None:
+            j = self._watch.feed(losses[: len(losses) if stop_at is None else stop_at])
+            if j is not None:
+                stop_at, reason = j, StopReason.DIVERGED
+        if self.lazy:
+            below = losses < self.tol if self.tol > 0 else np.zeros(len(losses), bool)
+            if below.any() and (stop_at is None or int(np.argmax(below)) < stop_at):
+                stop_at, reason = int(np.argmax(below)), StopReason.CONVERGED
+        if stop_at is not None:
+            c = stop_at + 1
+            losses, rows = losses[:c], rows[:c]
+            norms = None if norms is None else norms[:c]
+            if self.lazy and c < len(self._rows):
+                self._xd.copy_(self._rows[stop_at].reshape(self._xd.shape))
+            self.iteration = first + stop_at
+        if self._derive_rnorm is not None:
+            rnorm = self._derive_rnorm(losses, self.problem.n_residuals)
+        elif norms is not None:
+            rnorm = norms[:, 0]
+        else:
+            with np.errstate(all="ignore"):
+                rnorm = np.linalg.norm(self.problem.residual_np(rows), axis=1)
+        err = norms[:, 1] if norms is not None else self._errors(rows)
+        self.history.append(
+            losses, rnorm, err, rows if self._narrow else rows[:, self.history.tracked]
+        )
+        self._losses = []
+        self._rows = []
+        if reason is not None and not self.finished:
+            self._finish(reason)
+
+    def _finish(self, reason: StopReason) -> None:
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        last = float(self.history.loss[-1]) if len(self.history) else float("nan")
+        if reason is StopReason.CONVERGED:
+            self.message = f"converged: loss {last:.3g} < tol {self.tol:.3g}"
+        elif reason is StopReason.MAX_ITERS:
+            self.message = f"reached max iterations ({self.max_iters})"
+        elif reason is StopReason.STOPPED:
+            self.message = f"stopped by you at iteration {self.iteration}"
+        elif reason is StopReason.DIVERGED:
+            verdict = None if self._watch is None else self._watch.verdict
+            why = self._unstable() if verdict is None else None
+            self.message = stop_message(verdict, self.iteration, last, why)
+
+    def _fail(self, message: str) -> None:
+        # Keep every update recorded before the fault, unless even that copy fails (no device)
+        try:
+            self._flush()
+        except (RuntimeError, torch.OutOfMemoryError):
+            self._losses, self._rows, self._norms = [], [], []
+        self.stop_reason = StopReason.ERROR
+        self.message = message
