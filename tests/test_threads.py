@@ -151,7 +151,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 _ENTRY = """
 import json, os, sys
 import main
-from solver import threads
+from solver.core import threads
 print(json.dumps({
     "torch_in": "torch" in sys.modules, "numpy_in": "numpy" in sys.modules,
     "late": threads.came_late, "env": {k: os.environ.get(k) for k in sys.argv[1:]},
