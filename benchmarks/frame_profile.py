@@ -3,7 +3,7 @@
     python benchmarks/frame_profile.py [--n 2000] [--seconds 3] [--top 30] [--only loss,x]
 
 Prints the frames drawn per second, the share of wall time they took (the solver parked
-meanwhile, as ``gui.live`` counts it), the cost of one frame, and cProfile's cumulative
+meanwhile, as ``gui.frames`` counts it), the cost of one frame, and cProfile's cumulative
 times of the window's own functions (``gui/``) over the run. Only the GUI thread is
 profiled; time inside Qt's C++ shows up in the Python call that entered it. The session is
 ``gui_stream.make_session(n)``, the one the redraw-rate targets are measured on.
@@ -48,7 +48,7 @@ def main() -> int:
         for name, attr in LIVE_PLOTS.items():
             getattr(win.plots, attr).setVisible(name in keep)
     wait(app, 1.0)
-    f0, b0 = win.live.frame_stats()
+    f0, b0 = win.live.frames.frame_stats()
     profile = cProfile.Profile()
     t0 = time.perf_counter()
     if not args.no_profile:
@@ -56,7 +56,7 @@ def main() -> int:
     wait(app, args.seconds)
     profile.disable()
     dt = time.perf_counter() - t0
-    f1, b1 = win.live.frame_stats()
+    f1, b1 = win.live.frames.frame_stats()
     frames = max(f1 - f0, 1)
     print(
         f"n={args.n}: {frames / dt:.1f} frames/s, {(b1 - b0) / dt:.3f} of wall time, "

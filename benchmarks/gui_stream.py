@@ -164,12 +164,12 @@ def paired_ratios(app, win, session, track, seconds: float, pairs: int) -> dict:
         wait(app, 10, lambda: win.model.state == "running")
         wait(app, 0.1)
         i0, t0 = done_updates(win), time.perf_counter()
-        f0, b0 = win.live.frame_stats()
+        f0, b0 = win.live.frames.frame_stats()
         drawn0 = dict(win.plots.redraws)
         wait(app, seconds)
         dt = time.perf_counter() - t0
         live = (done_updates(win) - i0) / dt
-        f1, b1 = win.live.frame_stats()
+        f1, b1 = win.live.frames.frame_stats()
         out["head"].append(h)
         out["live"].append(live)
         out["ratio"].append(live / h)
@@ -302,7 +302,7 @@ def main() -> int:
             "shared": "shared a core with each frame (one thread while it drew)",
             "beside": "ran beside the frames",
             "one thread": "ran on one thread beside the frames (other processes held a core)",
-        }[w.mode]
+        }[w.policy.mode]
         ratio = statistics.median(r["ratio"])
         head, live = statistics.median(r["head"]), statistics.median(r["live"])
         fps, busy = statistics.median(r["fps"]), statistics.median(r["busy"])
@@ -422,7 +422,7 @@ stall meter (a 1 ms QTimer) runs in separate segments, since its thousand Python
 second would tax the ratio. Stop latency is from `stop()` to the worker's idle event.
 {chr(10).join("- " + n for n in notes)}
 
-Design that holds these (see `gui/worker.py`, `gui/live.py`, `solver/run/fastpath.py`): every \
+Design that holds these (see `gui/gil.py`, `gui/frames.py`, `solver/run/fastpath.py`): every \
 visible plot is drawn in every frame, and frames come at their own pace while a run goes (not at \
 the pace of the solver's status reports, which halved them). Plain gd on a small dense system \
 runs its updates in TorchScript chunks of ~8 ms that release the GIL, so it is never parked: the \

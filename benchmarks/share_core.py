@@ -48,7 +48,7 @@ def main() -> int:
             fastpath.GdChunks.shares = shares if mode == "shared" else (lambda self: False)
             r = paired_ratios(app, win, session, track, args.seconds, args.pairs)
             w = win.live.worker
-            got = w.mode  # also "one thread", where other processes held a core meanwhile
+            got = w.policy.mode  # also "one thread", where other processes held a core meanwhile
             if got != mode:
                 print(f"asked for {mode}, the run was {got}: A's products or the library differ")
             m = out.setdefault(got, {"ratio": [], "fps": [], "busy": []})

@@ -7,12 +7,13 @@ Rooms, top to bottom (arrows point down; pyproject's import contracts check them
 * ``menus``        every action and menu, and which of them can act now
 * ``layout``       window geometry and dock layout: saved, fitted to the screen, reset
 * ``drops``        files dragged onto the window
-* ``live``         run controls (a Run pressed while loading is queued), the worker's thread,
-                   the frame scheduler
+* ``live``         run controls (a Run pressed while loading is queued), the worker's thread
+* ``frames``       the frame scheduler: the redraws' pace, the paint guard
 * ``loader``       start-up imports on one thread: the solver first, then pyqtgraph
 * ``files``        the dialogs behind File, Presets, Examples and Open recent; drops
 * ``undo``         undo/redo over the immutable sessions; the modified marker
 * ``worker``       ``SolverWorker`` on its QThread: owns every ``solver.Run``, one command queue
+* ``gil``          how the live run and the frames share the GIL and the cores
 * ``editing``      a user's edit becomes a new session or a refusal
 * ``opening``      session files, presets and matrix files into the session; large ones are
                    read and built on a plain thread while the window goes on

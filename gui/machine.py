@@ -1,7 +1,7 @@
 """What the machine gives the window, and how the live run fits it: the cores this process
 may use (``solver.core.threads.cores_available``), how many of them the other processes leave
 free now (``solver.core.threads.LoadMeter``, re-read about once a second), and from those the way
-a run lives with the frames (``frame_mode``), which ``SolverWorker.fit`` applies.
+a run lives with the frames (``frame_mode``), which ``gui.gil.GilPolicy.fit`` applies.
 
 ``DESCENT_LAB_SPARE_CORES=x`` (an environment hook for tests and benchmarks) fixes the free
 cores at ``x`` instead of measuring them, so a mode can be chosen on purpose.

@@ -152,7 +152,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_hyper = self._dock("Solver", "solverDock", scroll, right)
         self.dock_devices = self._dock("Device", "deviceDock", self.devices, right)
         self.dock_examples = self._dock(ExamplesPanel.TITLE, "examplesDock", self.examples, right)
-        self.step_panel = StepPanel(self.model, guard=self.live.guard)
+        self.step_panel = StepPanel(self.model, guard=self.live.frames.guard)
         self.dock_step = self._dock(StepPanel.TITLE, "stepDock", self.step_panel, right)
         self.dock_examples.visibilityChanged.connect(self.examples.on_shown)
         self.dock_step.visibilityChanged.connect(self.step_panel.on_shown)
@@ -218,7 +218,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.drops = FileDrops(self, self.files, self.matrix.array_at)
         m.refused.connect(self.boxes.show)
         self.boxes.quit_action = self.menus.act_quit
-        self.live.frame.connect(self.status.update_run)
+        self.live.frames.frame.connect(self.status.update_run)
 
     def finish_startup(self, wait: bool = False, loader: StartupLoader | None = None) -> None:
         """Start the worker, load the solver and build the plots: on ``loader``'s thread
@@ -253,13 +253,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_plots(self) -> None:
         from .views.plots import PlotPanel
 
-        self.plots = PlotPanel(guard=self.live.guard)
+        self.plots = PlotPanel(guard=self.live.frames.guard)
         self.plots.restore_state(self.persistence.settings)
         self.persistence.parts.append(self.plots)
         self.layout_.set_plots(self.plots)
         self.plots.bind(self.model)
-        self.live.wants_x = self.plots.wants_x
-        self.live.frame.connect(self.plots.frame)
+        self.live.frames.wants_x = self.plots.wants_x
+        self.live.frames.frame.connect(self.plots.frame)
         self.menus.fill_exports(self.plots.TITLES)
         self.plots.timeline.continue_from.connect(self.run_from)
         self.plots.insight.start_from.connect(self.run_from)

@@ -6,27 +6,12 @@ pressed right after Run acts on the run that Run started, however long its creat
 The GUI receives immutable ``RunStatus`` snapshots and, once per run, its History (read only
 to the GUI through ``gui.model.HistoryView``; its arrays only grow).
 
-The GIL is what makes or breaks this design. At small n a Run is pure Python and holds the GIL
-almost all the time; every Python call the GUI thread makes then waits for the interpreter's
-switch interval. So:
-
-* the worker advances the run in short slices (``Run.advance(max_updates, max_seconds)``) and
-  reads its queue between slices; a new command asks the run to pause at its next iteration
-  (a Stop also interrupts a long L-BFGS step within one function evaluation);
-* the GUI ``hold()``s the worker for each frame: ``hold`` asks the run to pause and waits,
-  without the GIL, until the worker sits on its condition; ``release()`` wakes it. Runs are
-  parked unless one update is long (``PARK_LIMIT`` multiply-adds, ~10 ms here): small ones are
-  GIL-bound, mid-sized ones run a 2-thread BLAS that a frame on one of the two cores stalls as
-  a whole (measured at n = 2000: 0.49x headless drawing beside it, 0.93x parked). A small run
-  that ``releases_gil`` (plain gd's TorchScript chunks) is single-threaded and GIL-free: it
-  is never parked, and the GUI draws beside it on the other core (``UNPARKED_LIMIT``);
-* a mid-sized run on those chunks ``shares`` a core instead of parking: ``hold`` asks for a
-  chunk on one thread lasting about the frame (``GdChunks.share_core``) and waits until it
-  has begun, so the solver goes on at about half speed while the frame draws on the other
-  core, and needs the GIL only after it (n = 2000 here: 0.93x at 40 frames a second, against
-  0.84x at 21 parked);
-* status is published only when the GUI asked for the next frame (``request_progress``), at
-  most ``PROGRESS_HZ`` a second, and on every change of state.
+Between slices the worker reads its queue; a new command asks the run to pause at its next
+iteration (a Stop also interrupts a long L-BFGS step within one function evaluation). Each
+frame opens a window on the worker (``frame_window``), behind which ``gui.gil.GilPolicy``
+parks the run, shares a core with it, or lets it go on beside the frame, by the run's mode.
+Status is published only when the GUI asked for the next frame (``request_progress``), at most
+``PROGRESS_HZ`` a second, and on every change of state.
 """
 
 from __future__ import annotations
@@ -36,15 +21,12 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from solver.core.threads import cores_available
-
-from .machine import ONE_THREAD, PARK_LIMIT, PARKED, SHARED, UNPARKED_LIMIT, frame_mode
+from .gil import FrameWindow, GilPolicy
 from .model import FINISHED, PAUSED, RUNNING, RunStatus
 
 if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
@@ -57,10 +39,6 @@ SLICE_SECONDS = 1 / 60
 # Speeds at or below this many iterations per second advance one update at a time, so each
 # iteration is drawn on its own.
 SINGLE_STEP_SPEED = 60
-# Longest the GUI waits for the worker to park (about one update of a large problem).
-PARK_TIMEOUT = 0.03
-# How long a hold that does not say (a paint outside the frames) shares a core for.
-SHARE_SECONDS = 0.01
 
 STEPPING = "stepping"  # running a counted number of updates; shown as running
 
@@ -87,9 +65,9 @@ class SolverWorker(QtCore.QObject):
         self._cond = threading.Condition()
         self._queue: deque[_Command] = deque()
         self._quit = False
-        self._hold = 0
-        self._parked = threading.Event()  # set while the loop waits (runs no Python)
         self._advancing: Run | None = None  # the run inside advance(), for interrupts
+        # how the live run and the frames share the GIL and the cores
+        self.policy = GilPolicy(self._cond, lambda: self._advancing)
         # Worker-thread state.
         self._run: Run | None = None
         self._run_id = 0
@@ -102,10 +80,6 @@ class SolverWorker(QtCore.QObject):
         self._published = ""
         self._wall = 0.0  # the run's wall-clock seconds while it went, up to _wall_since
         self._wall_since: float | None = None  # when it last began going (None: it is not)
-        self.mode = PARKED  # frame_mode's word for the live run (park, shares: from it)
-        self.cores = cores_available()
-        self._chunks = None  # its fast path's chunks, whose share_core a hold calls
-        self._fit: tuple | None = None  # the live run's (work, releases_gil, can share, chunks)
         self._progress_wanted = True
         self._want_x = False
         self.idle_event = threading.Event()  # set whenever no update is under way
@@ -169,46 +143,16 @@ class SolverWorker(QtCore.QObject):
         """Ask for x in each status (costs one copy of x per frame)."""
         self._want_x = on
 
-    # -- frame guard (GUI thread) ------------------------------------------------------------
-    def hold(self, seconds: float | None = None) -> None:
-        """Park the worker at its next iteration boundary until ``release``, or, for a run
-        that ``shares`` a core, have it go on on one thread for about ``seconds`` (None:
-        SHARE_SECONDS). Nestable.
+    # -- frames (GUI thread) ----------------------------------------------------------------
+    def frame_window(self, seconds: float | None = None) -> FrameWindow:
+        """Hold the run for a frame of about ``seconds`` until the window is closed: parked,
+        sharing a core, or going on beside it, by its mode (``gui.gil``). Nestable; also a
+        context manager."""
+        return FrameWindow(self.policy, seconds)
 
-        Waits (without the GIL) until the worker is parked, or its shared chunk has begun,
-        so the GUI's Python then runs uncontended instead of trading the GIL back and forth
-        every switch interval."""
-        with self._cond:
-            self._hold += 1
-            run = self._advancing if self._hold == 1 else None
-            if self._hold == 1 and self._chunks is not None:
-                # set even between slices: the next one's first chunk then shares
-                self._parked.clear()
-                until = time.perf_counter() + (SHARE_SECONDS if seconds is None else seconds)
-                self._chunks.share_core(until, self._parked)
-            elif run is not None and self.park:
-                self._parked.clear()
-                run.request_pause()
-            else:
-                run = None
-        if run is not None:
-            self._parked.wait(PARK_TIMEOUT)
-
-    def release(self) -> None:
-        with self._cond:
-            self._hold = max(0, self._hold - 1)
-            if self._hold == 0:
-                if self._chunks is not None:
-                    self._chunks.share_core(0.0)  # all threads again from the next chunk
-                self._cond.notify_all()
-
-    @contextmanager
-    def held(self):  # noqa: ANN201 - a context manager
-        self.hold()
-        try:
-            yield
-        finally:
-            self.release()
+    def fit(self, spare: float) -> str:
+        """Between frames: the live run's mode again for ``spare`` free cores."""
+        return self.policy.fit(spare)
 
     # -- the loop (worker thread) ------------------------------------------------------------
     @QtCore.Slot()
@@ -241,16 +185,16 @@ class SolverWorker(QtCore.QObject):
         with self._cond:
             while not self._queue:
                 # a frame holds back only a parked run: one outside the GIL goes on beside it
-                if (self._hold == 0 or not self.park) and self._busy():
+                if not self.policy.holds_back() and self._busy():
                     wait = self._throttle_wait()
                     if wait <= 0:
                         break
-                    self._parked.set()
+                    self.policy.parked.set()
                     self._cond.wait(wait)
                     continue
                 if not self._busy():  # idle even while a frame holds it: nothing to resume
                     self.idle_event.set()
-                self._parked.set()
+                self.policy.parked.set()
                 self._cond.wait(0.5)
             commands = list(self._queue)
             self._queue.clear()
@@ -300,21 +244,7 @@ class SolverWorker(QtCore.QObject):
             self._run = None
             self.failed.emit(cmd.run_id, str(exc).splitlines()[0])
             return
-        p = run.problem
-        cols = p.unknown_shape[1] if len(p.unknown_shape) == 2 else 1
-        work = p.entries * cols
-        releases = getattr(run, "releases_gil", False)
-        chunks = getattr(run, "chunks", None)
-        # shares() times a few mat-vecs: here, on the run's thread, not in a frame's hold
-        can_share = (
-            not (releases and work < UNPARKED_LIMIT)
-            and work < PARK_LIMIT
-            and chunks is not None
-            and chunks.shares()
-        )
-        with self._cond:
-            self._fit = (work, releases, can_share, chunks)
-            self._apply_mode(frame_mode(work, releases, can_share, self.cores, self.cores))
+        self.policy.fit_run(run)
         self._run, self._anchor = run, None
         if cmd.n is None:
             self._mode = RUNNING
@@ -336,65 +266,13 @@ class SolverWorker(QtCore.QObject):
             run.stop()
         if self._published != FINISHED:
             self._publish(force=True)
-        with self._cond:
-            self._chunks, self._fit, self.mode = None, None, PARKED
+        self.policy.clear()
         self._run = None
-
-    # -- fitting the machine -----------------------------------------------------------------
-    def _apply_mode(self, mode: str) -> None:
-        """Under ``_cond``: live with the frames in ``mode`` (see ``frame_mode``)."""
-        work, _releases, _can_share, chunks = self._fit
-        self.mode = mode
-        self._chunks = chunks if mode == SHARED else None
-        if chunks is not None and _can_share:
-            chunks.one_thread = mode == ONE_THREAD
-
-    @property
-    def park(self) -> bool:
-        """The run is parked for each frame."""
-        return self.mode == PARKED
-
-    @property
-    def shares(self) -> bool:
-        """The run shares a core with each frame instead (see above)."""
-        return self.mode == SHARED
-
-    @property
-    def holds(self) -> int:
-        """How many frames hold the worker now (``hold`` nests)."""
-        return self._hold
-
-    def parked_now(self) -> bool:
-        """The run is parked for a frame, or its shared chunk has begun."""
-        return self._parked.is_set()
 
     @property
     def advancing(self) -> bool:
         """The worker is inside a slice of the run (``Run.advance``)."""
         return self._advancing is not None
-
-    @property
-    def fitted(self) -> tuple | None:
-        """How the live run was fitted to the frames: (matrix work per update, releases the
-        GIL, can share a core, its fast path's chunks); None with no run."""
-        return self._fit
-
-    @property
-    def sharing_chunks(self) -> object | None:
-        """The fast path's chunks that share a core with each frame (``shares``), else None."""
-        return self._chunks
-
-    def fit(self, spare: float) -> str:
-        """Any thread: choose the live run's mode again for ``spare`` cores (those this
-        process can count on now, ``solver.core.threads.LoadMeter``); not while a frame holds the
-        worker, whose hold and release must see one mode. Returns the mode."""
-        with self._cond:
-            if self._fit is not None and self._hold == 0:
-                work, releases, can_share, _chunks = self._fit
-                mode = frame_mode(work, releases, can_share, self.cores, spare)
-                if mode != self.mode:
-                    self._apply_mode(mode)
-            return self.mode
 
     def _slice(self) -> None:
         run, mode = self._run, self._mode
@@ -413,7 +291,7 @@ class SolverWorker(QtCore.QObject):
         if budget <= 0:
             return
         with self._cond:
-            if (self._hold and self.park) or self._queue:
+            if self.policy.holds_back() or self._queue:
                 return
             self._advancing = run
         if self._published != RUNNING:

@@ -267,12 +267,12 @@ def test_inverse_preset_runs_with_heat_maps(qtbot, window):
     tabs = window.plots.tabs
     assert tabs.isTabEnabled(1) and tabs.isTabEnabled(2)
     tabs.setCurrentIndex(1)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     img = window.plots.heat_x.image
     assert img is not None and img.shape == (4, 4)
     assert np.allclose(img, window.model.selected.status.x, atol=1e-6)
     tabs.setCurrentIndex(2)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     assert window.plots.heat_r.image.shape == (4, 4)
 
 
@@ -447,7 +447,7 @@ def test_divergence_is_explained_and_plots_survive(qtbot, window):
     assert sig.args[1] == "diverged"
     assert "lr · L" in sig.args[2] and "> 2" in sig.args[2]
     assert "diverged" in window.status.currentMessage().lower()
-    window.live.draw_now()  # non-finite values in a log plot must not raise
+    window.live.frames.draw_now()  # non-finite values in a log plot must not raise
     x, y = window.plots.loss_curve.getOriginalDataset()
     assert len(x) == len(window.model.selected.history)
     assert not np.isfinite(window.model.selected.history.loss[-1])
@@ -619,8 +619,8 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     vb.setXRange(10, 60, padding=0)  # what a zoom does: auto-range off
     it = iteration(window)
     qtbot.waitUntil(lambda: iteration(window) > it + 2000, timeout=LONG)
-    frames = window.live.frame_stats()[0]
-    qtbot.waitUntil(lambda: window.live.frame_stats()[0] >= frames + 3, timeout=LONG)
+    frames = window.live.frames.frame_stats()[0]
+    qtbot.waitUntil(lambda: window.live.frames.frame_stats()[0] >= frames + 3, timeout=LONG)
     x0, x1 = vb.viewRange()[0]
     assert (round(x0), round(x1)) == (10, 60)  # the view stayed where the user put it
     x, _ = window.plots.loss_curve.getOriginalDataset()
@@ -712,7 +712,7 @@ def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, win
     # choosing a row shows that run in the plots and the status bar
     window.runs.view.selectRow(0)
     assert window.model.selected is first
-    window.live.draw_now()
+    window.live.frames.draw_now()
     x, _ = window.plots.loss_curve.getOriginalDataset()
     assert abs(x[-1] - first.status.iteration) <= 1
     assert window.status.st_iter.text() == f"iteration {first.status.iteration:,}"

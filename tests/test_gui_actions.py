@@ -48,7 +48,7 @@ def test_the_puzzle_caption_is_shown_whole(qtbot, window):
     assert window.files.example("seed-puzzle")
     qtbot.waitUntil(lambda: window.model.analysis is not None, timeout=LONG)
     finished_run(qtbot, window, max_iters=50)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     qtbot.waitUntil(lambda: "unknowns" in window.plots.prediction.text, timeout=LONG)
     text = shown_text(window.plots.caption)
     assert "< 4 unknowns: infinitely many solutions" in text, text
@@ -369,7 +369,7 @@ def test_the_runs_table_and_the_compare_legend_show_a_name_literally(qtbot, wind
     assert any(runs.data(runs.index(i, 0)) == MARKUP for i in range(runs.rowCount()))
     cmp = window.plots.insight.compare
     window.plots.tabs.setCurrentWidget(cmp)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     qtbot.waitUntil(lambda: bool(cmp.curves), timeout=LONG)
     labels = [lab.item.toPlainText() for _s, lab in cmp.legend.item.items]
     assert any(lab.startswith(MARKUP) for lab in labels), labels

@@ -18,7 +18,7 @@ def run_to_the_end(qtbot, w, **changes) -> tuple:
     w.editor.load_session(w.model.session.replace(**{"max_iters": 100_000, "tol": 0.0, **changes}))
     with qtbot.waitSignal(w.model.run_finished, timeout=LONG) as sig:
         w.act_run.trigger()
-    w.live.draw_now()
+    w.live.frames.draw_now()
     return tuple(sig.args)
 
 

@@ -39,12 +39,12 @@ def test_progress_and_the_plots_paints_happen_inside_frames(qtbot, window):
     live = window.live
     updates, paints = [], []
     window.model.run_updated.connect(
-        lambda _id: updates.append((live.in_frame, window.model.selected.status.state))
+        lambda _id: updates.append((live.frames.in_frame, window.model.selected.status.state))
     )
     plot = window.plots.loss_plot
     window.live.start()
     test_gui.wait_state(qtbot, window, "running")
-    watch = PaintWatch(plot.viewport(), lambda: live.in_frame)
+    watch = PaintWatch(plot.viewport(), lambda: live.frames.in_frame)
     # the change to running (its badge, its message) shows at once, outside a frame
     qtbot.waitUntil(lambda: len(updates) >= 5, timeout=LONG)
     watch.paints.clear()
@@ -163,8 +163,8 @@ def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
     live = window.live
     window.live.start()
     test_gui.wait_state(qtbot, window, "running")
-    f0 = live.frame_stats()[0]
-    qtbot.waitUntil(lambda: live.frame_stats()[0] >= f0 + 6, timeout=LONG)
+    f0 = live.frames.frame_stats()[0]
+    qtbot.waitUntil(lambda: live.frames.frame_stats()[0] >= f0 + 6, timeout=LONG)
     blocked = []
 
     def block(*_):  # noqa: ANN002, ANN202
@@ -172,11 +172,11 @@ def test_one_frame_held_up_does_not_slow_the_frames_after_it(qtbot, window):
             blocked.append(True)
             time.sleep(1.0)
 
-    live.frame.connect(block)
+    live.frames.frame.connect(block)
     qtbot.waitUntil(lambda: bool(blocked), timeout=LONG)
-    f1 = live.frame_stats()[0]
-    qtbot.waitUntil(lambda: live.frame_stats()[0] >= f1 + 2, timeout=LONG)
-    assert live.frame_cost < 0.1, live.frame_cost
+    f1 = live.frames.frame_stats()[0]
+    qtbot.waitUntil(lambda: live.frames.frame_stats()[0] >= f1 + 2, timeout=LONG)
+    assert live.frames.frame_cost < 0.1, live.frames.frame_cost
     window.live.stop()
 
 
@@ -187,7 +187,7 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     import torch
     from test_gui_worker import big_endless
 
-    from gui import live as live_mod
+    from gui import frames as frames_mod
     from solver.matrices import kernels
 
     if torch.get_num_threads() < 2:
@@ -198,22 +198,22 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     assert live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     w = live.worker
-    qtbot.waitUntil(lambda: w.sharing_chunks is not None or w.park, timeout=LONG)
-    if not w.shares:
+    qtbot.waitUntil(lambda: w.policy.sharing_chunks is not None or w.policy.park, timeout=LONG)
+    if not w.policy.shares:
         pytest.skip("A's products round differently on one thread here: parked instead")
     asked, paces = [], []
-    hold = w.hold
+    opening = w.frame_window
 
     def holding(seconds=None):  # noqa: ANN001, ANN202
-        asked.append((seconds, live.frame_cost))
-        hold(seconds)
+        asked.append((seconds, live.frames.frame_cost))
+        return opening(seconds)
 
     def ending():  # noqa: ANN202
-        paces.append((live.next_frame_in, live.frame_cost))
+        paces.append((live.frames.next_frame_in, live.frames.frame_cost))
 
-    monkeypatch.setattr(w, "hold", holding)
-    live.frame_ended.connect(ending)
-    chunks = w.sharing_chunks
+    monkeypatch.setattr(w, "frame_window", holding)
+    live.frames.frame_ended.connect(ending)
+    chunks = w.policy.sharing_chunks
     qtbot.waitUntil(lambda: len(paces) >= 8 and chunks.shared_updates > 0, timeout=LONG)
     window.live.stop()
     test_gui.wait_state(qtbot, window, "idle")
@@ -222,12 +222,12 @@ def test_a_mid_sized_run_goes_on_through_the_frames_at_their_own_pace(qtbot, win
     frames = [(seconds, cost) for seconds, cost in asked if seconds is not None]
     assert frames, asked
     for seconds, cost in frames:
-        expect = live_mod.SHARE_MARGIN * max(cost, 1.0 / live_mod.MAX_FPS / 4)
+        expect = frames_mod.SHARE_MARGIN * max(cost, 1.0 / frames_mod.MAX_FPS / 4)
         assert seconds == pytest.approx(expect), asked
     # and the next one waits for the frame's cost over the shared budget
     for gap, cost in paces[1:-1]:
         pace = min(
-            live_mod.MAX_GAP, max(1.0 / live_mod.MAX_FPS, cost / live_mod.FRAME_SHARE_SHARED)
+            frames_mod.MAX_GAP, max(1.0 / frames_mod.MAX_FPS, cost / frames_mod.FRAME_SHARE_SHARED)
         )
         # read just after the frame's end: the solver may take the GIL for a moment between
         # (a forced switch), so a little less is fine; FRAME_SHARE would be twice as long

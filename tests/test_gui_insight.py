@@ -89,7 +89,7 @@ def test_error_by_direction_is_the_error_along_each_right_singular_vector(qtbot,
     finished_run(qtbot, window, lr=0.1, max_iters=200, tol=0.0)
     plots = window.plots
     plots.tabs.setCurrentWidget(plots.insight.dir_plot)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     a = window.model.session.problem.A
     _, s, vt = np.linalg.svd(a)
     its, vals = window.model.selected.history.trajectory()
@@ -118,7 +118,7 @@ def test_an_underdetermined_system_names_the_directions_never_touched(qtbot, win
         window.act_run.trigger()
     plots = window.plots
     plots.tabs.setCurrentWidget(plots.insight.dir_plot)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     title = plots.insight.dir_plot.getPlotItem().titleLabel.text
     assert "2 directions with σ = 0 never touched" in title
     dirs = plots.insight.dirs
@@ -140,7 +140,7 @@ def test_the_landscape_shows_the_path_and_a_click_reruns_from_there(qtbot, windo
     plots = window.plots
     land = plots.insight
     plots.tabs.setCurrentWidget(land.land_plot)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     its, vals = window.model.selected.history.trajectory()
     np.testing.assert_allclose(land.path.yData, vals[:, 1])  # (x1, x2) itself
     star = land.minimum.data
@@ -177,7 +177,7 @@ def test_the_timeline_scrubs_every_view_and_continues_from_there(qtbot, window):
     assert tl.slider.maximum() == 80 and tl.slider.value() == 80 and tl.spin.suffix() == " of 80"
     tl.slider.setValue(30)
     assert window.model.inspected == 30 and tl.spin.value() == 30
-    window.live.draw_now()
+    window.live.frames.draw_now()
     its, vals = window.model.selected.history.trajectory()
     np.testing.assert_allclose(window.plots.x_bars.opts["height"], vals[30])  # x at 30
     first = window.model.selected
@@ -289,7 +289,7 @@ def test_the_landscape_follows_the_inspected_iterate_and_a_chosen_plane(qtbot, w
     finished_run(qtbot, window, lr=0.1, max_iters=100, tol=0.0)  # 3 unknowns
     plots, land = window.plots, window.plots.insight
     plots.tabs.setCurrentWidget(land.land_plot)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     a = window.model.session.problem.A
     x_star = np.linalg.solve(a, window.model.session.problem.b)
     vt = np.linalg.svd(a)[2]
@@ -331,7 +331,7 @@ def test_alt_arrows_step_the_inspected_iteration(qtbot, window):
 
 def test_the_caption_sentence_wraps_instead_of_widening_the_window(qtbot, window):
     finished_run(qtbot, window, lr=0.1, max_iters=300, tol=0.0)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     assert len(window.plots.caption.text()) > 150  # the long sentence of a converging run
     # the plots still fit beside both side docks in a 1024-pixel window
     assert window.plots.minimumSizeHint().width() <= 400

@@ -81,9 +81,9 @@ def _sharing_run(qtbot, w):  # noqa: ANN001, ANN202 - the run's chunks
         pytest.skip("torch has one thread here: there is no core to share")
     w.start(1, big_endless())
     qtbot.waitUntil(lambda: last(w) is not None and last(w).iteration > 0, timeout=LONG)
-    if w.mode != SHARED:
+    if w.policy.mode != SHARED:
         pytest.skip("A's products round differently on one thread here: parked instead")
-    return w.fitted[3]
+    return w.policy.fitted[3]
 
 
 def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
@@ -93,15 +93,15 @@ def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
 ) -> None:
     chunks = _sharing_run(qtbot, worker)
     assert worker.fit(0.5) == ONE_THREAD
-    assert chunks.one_thread and not worker.park and not worker.shares
-    assert worker.sharing_chunks is None  # frames do not hold it: it runs beside them
+    assert chunks.one_thread and not worker.policy.park and not worker.policy.shares
+    assert worker.policy.sharing_chunks is None  # frames do not hold it: it runs beside them
     before = chunks.shared_updates
     qtbot.waitUntil(lambda: chunks.shared_updates > before + 2, timeout=LONG)
     assert last(worker).state == RUNNING
     assert worker.fit(2.0) == SHARED
-    assert not chunks.one_thread and worker.shares and worker.sharing_chunks is chunks
+    assert not chunks.one_thread and worker.policy.shares and worker.policy.sharing_chunks is chunks
     worker.stop()
-    qtbot.waitUntil(lambda: worker.mode == PARKED, timeout=LONG)
+    qtbot.waitUntil(lambda: worker.policy.mode == PARKED, timeout=LONG)
 
 
 def test_no_change_of_mode_while_a_frame_holds_the_run(
@@ -111,11 +111,8 @@ def test_no_change_of_mode_while_a_frame_holds_the_run(
 ) -> None:
     """A hold and its release must see one mode: the change waits for the next fit."""
     chunks = _sharing_run(qtbot, worker)
-    worker.hold(0.01)
-    try:
+    with worker.frame_window(0.01):
         assert worker.fit(0.0) == SHARED and not chunks.one_thread
-    finally:
-        worker.release()
     assert worker.fit(0.0) == ONE_THREAD
 
 
@@ -133,19 +130,19 @@ def test_the_window_fits_its_run_to_the_load_between_frames(qtbot, window, on_to
     if torch.get_num_threads() < 2:
         pytest.skip("torch has one thread here: there is no core to share")
     load = _Load(2.0)
-    window.live.machine = load
+    window.live.frames.machine = load
     window.editor.load_session(big_endless())
     assert window.live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     w = window.live.worker
-    qtbot.waitUntil(lambda: w.fitted is not None, timeout=LONG)
-    if not w.fitted[2]:
+    qtbot.waitUntil(lambda: w.policy.fitted is not None, timeout=LONG)
+    if not w.policy.fitted[2]:
         pytest.skip("A's products round differently on one thread here: parked instead")
-    qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
+    qtbot.waitUntil(lambda: w.policy.mode == SHARED, timeout=LONG)
     load.value = 0.8  # another process took a core
-    qtbot.waitUntil(lambda: w.mode == ONE_THREAD, timeout=LONG)
+    qtbot.waitUntil(lambda: w.policy.mode == ONE_THREAD, timeout=LONG)
     load.value = 2.0
-    qtbot.waitUntil(lambda: w.mode == SHARED, timeout=LONG)
+    qtbot.waitUntil(lambda: w.policy.mode == SHARED, timeout=LONG)
     window.live.stop()
 
 
@@ -154,24 +151,24 @@ def test_frames_come_less_often_while_the_machine_is_busy(qtbot, window, monkeyp
     most BUSY_FPS a second (from one start to the next), and as their cost allows again once
     the cores come back."""
 
-    from gui import live as live_mod
+    from gui import frames as frames_mod
 
     # few enough that a frame's own cost never paces them so: the cap alone does
-    monkeypatch.setattr(live_mod, "BUSY_FPS", 5)
+    monkeypatch.setattr(frames_mod, "BUSY_FPS", 5)
     load = _Load(0.5)
     live = window.live
-    live.machine = load
+    live.frames.machine = load
     window.editor.load_session(test_gui_worker.endless())
     paces: list[tuple[float, float, float, float]] = []
     ends: list[tuple[float, float]] = []
 
     def ending() -> None:
         spare, w = load.value, live.worker
-        share = live_mod.FRAME_SHARE_BESIDE if not w.park else live_mod.FRAME_SHARE
-        paces.append((spare, live.next_frame_in, live.frame_cost, share))
+        share = frames_mod.FRAME_SHARE_BESIDE if not w.policy.park else frames_mod.FRAME_SHARE
+        paces.append((spare, live.frames.next_frame_in, live.frames.frame_cost, share))
         ends.append((spare, time.perf_counter()))
 
-    live.frame_ended.connect(ending)
+    live.frames.frame_ended.connect(ending)
     assert live.start(), window.model.last_error
     test_gui.wait_state(qtbot, window, "running")
     qtbot.waitUntil(lambda: len(paces) >= 6, timeout=LONG)
@@ -183,9 +180,9 @@ def test_frames_come_less_often_while_the_machine_is_busy(qtbot, window, monkeyp
     for spare, gap, cost, share in running:
         if spare < machine.ONE_THREAD_BELOW:
             # the frame's own time counts in its period: the gap after it is at most that
-            assert gap <= min(live_mod.MAX_GAP, max(1.0 / 5, cost / share)), paces
+            assert gap <= min(frames_mod.MAX_GAP, max(1.0 / 5, cost / share)), paces
         else:
-            pace = min(live_mod.MAX_GAP, max(1.0 / live_mod.MAX_FPS, cost / share))
+            pace = min(frames_mod.MAX_GAP, max(1.0 / frames_mod.MAX_FPS, cost / share))
             # read just after the frame's end: a little less is fine
             assert 0.9 * pace - 0.005 <= gap <= pace, paces
     pairs = zip(ends[1:-1], ends[2:], strict=True)

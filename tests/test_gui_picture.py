@@ -28,7 +28,7 @@ def finished_run(qtbot, w, **changes) -> None:
 def show_landscape(w) -> object:
     land = w.plots.insight
     w.plots.tabs.setCurrentWidget(land.land_plot)
-    w.live.draw_now()
+    w.live.frames.draw_now()
     return land
 
 

@@ -42,7 +42,7 @@ def test_the_caption_writes_measured_and_predicted_rates_apart(qtbot, window):
     load(qtbot, window, s.replace(max_iters=3000, tol=0.0))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     caption = test_gui.shown_text(window.plots.caption)  # as painted
     assert "converging at 1 − 2.1e-04 per iteration" in caption
     assert "faster than the 1 − 1.0e-04 predicted for κ = 100" in caption
@@ -55,7 +55,7 @@ def test_the_caption_says_a_flat_float32_run_is_at_rounding(qtbot, window):
     load(qtbot, window, presets.build("seed-inverse-diagonal").replace(max_iters=2000))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     caption = test_gui.shown_text(window.plots.caption)  # as painted
     assert "at rounding (float32): the loss has stayed within float32's rounding floor" in caption
 
@@ -91,7 +91,7 @@ def test_one_step_shows_a_gradient_difference_within_rounding_as_0(qtbot, window
 def test_readouts_show_a_loss_and_residual_at_rounding_as_0(qtbot, window):
     """gd on the 3×3 in float64 flattens at a loss of 1.3e-29 (residual 5e-15): rounding."""
     finished_run(qtbot, window, tol=0.0, max_iters=2600)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     h = window.model.selected.history
     s = window.model.session
     floor = rounding_floor(s.problem, s.problem.exact, "float64")
@@ -119,7 +119,7 @@ def test_the_residual_heat_map_reads_an_entry_at_rounding_as_0(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
     window.plots.tabs.setCurrentIndex(1)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     src = window.plots.src
     r = src.residual(window.plots.shown_x[None, :])[0].reshape(4, 4)
     tiny = [(i, j) for i in range(4) for j in range(4) if 0 < abs(r[i, j]) <= src.floor.entry]

@@ -327,7 +327,7 @@ def show_a_heat_map(qtbot, w: MainWindow) -> None:
     with qtbot.waitSignal(w.model.run_finished, timeout=LONG):
         w.act_run.trigger()
     w.plots.tabs.setCurrentIndex(1)
-    w.live.draw_now()
+    w.live.frames.draw_now()
 
 
 # -- export, indices, numbers -------------------------------------------------------------------
@@ -584,7 +584,7 @@ def test_no_step_buttons_for_a_loss_that_is_not_smooth(qtbot, window):
 def test_the_loss_plot_shows_the_predicted_loss_and_the_measured_rate(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     a = window.model.analysis
     pred = window.plots.prediction
     assert pred.rate == pytest.approx(a.rate_for("gd", 0.1), rel=1e-12)
@@ -605,7 +605,7 @@ def test_no_prediction_where_the_spectrum_says_nothing(qtbot, window):
     window.editor.change({"optimizer": "adam", "optimizer_args": {}})
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     assert window.plots.prediction.rate is None
     xs = window.plots.prediction.curve.xData
     assert xs is None or not len(xs)
@@ -616,7 +616,7 @@ def test_no_prediction_where_the_spectrum_says_nothing(qtbot, window):
     model = window.matrix.model_of("b")
     model.setData(model.index(0, 0), "5")  # a new problem: the run is stale now
     qtbot.waitUntil(lambda: window.model.selected.stale, timeout=LONG)
-    window.live.draw_now()
+    window.live.frames.draw_now()
     assert window.plots.prediction.rate is None
 
 
@@ -626,7 +626,7 @@ def test_a_divergence_is_said_as_soon_as_it_is_clear(qtbot, window):
     window.editor.load_session(window.model.session.replace(lr=0.5, max_iters=25, tol=0.0))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     # certain as soon as it is clear: the run stopped there, still finite
     assert window.model.selected.status.stop_reason == "diverged"
     assert np.isfinite(window.model.selected.history.loss).all()
@@ -638,5 +638,5 @@ def test_a_divergence_is_said_as_soon_as_it_is_clear(qtbot, window):
     window.editor.load_session(window.model.session.replace(lr=0.1, max_iters=2000, tol=1e-16))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    window.live.draw_now()
+    window.live.frames.draw_now()
     assert "diverging" not in window.plots.caption.text()

@@ -171,13 +171,10 @@ def test_a_run_stopped_during_a_frame_leaves_the_worker_idle(qtbot, worker):
     is nothing to resume, so the worker is idle without waiting for the frame to end."""
     worker.start(1, endless())
     qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
-    worker.hold()
-    try:
+    with worker.frame_window():
         worker.stop()
         qtbot.waitUntil(worker.idle_event.is_set, timeout=LONG)
         assert last(worker).state == FINISHED and last(worker).stop_reason == "stopped"
-    finally:
-        worker.release()
 
 
 def big_endless(n: int = 2000):
@@ -209,20 +206,18 @@ def test_a_run_that_shares_a_core_goes_on_through_a_frame(qtbot, worker, on_torc
         pytest.skip("torch has one thread here: there is no core to share")
     worker.start(1, big_endless())
     qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
-    if not worker.shares:
+    if not worker.policy.shares:
         pytest.skip("A's products round differently on one thread here: parked instead")
-    assert not worker.park
-    chunks = worker.sharing_chunks
-    worker.hold(60.0)  # a frame that would take a minute
-    try:
+    assert not worker.policy.park
+    chunks = worker.policy.sharing_chunks
+    with worker.frame_window(60.0):  # a frame that would take a minute
         qtbot.waitUntil(lambda: chunks.shared_updates > 2, timeout=LONG)  # a parked run: 0
         assert last(worker).state == RUNNING
-    finally:
-        worker.release()
     assert chunks.share_until == 0.0  # the next chunk is on all threads
     worker.stop()
     qtbot.waitUntil(lambda: last(worker).state == FINISHED, timeout=LONG)
-    assert worker.sharing_chunks is None and not worker.shares  # a finished run shares nothing
+    # a finished run shares nothing
+    assert worker.policy.sharing_chunks is None and not worker.policy.shares
 
 
 def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
@@ -235,12 +230,9 @@ def test_a_run_whose_products_round_differently_on_one_thread_is_parked(
     monkeypatch.setattr(fastpath.GdChunks, "shares", lambda self: False)
     worker.start(1, big_endless())
     qtbot.waitUntil(lambda: last(worker) is not None and last(worker).iteration > 0, timeout=LONG)
-    assert worker.park and not worker.shares and worker.sharing_chunks is None
-    worker.hold()
-    try:
-        qtbot.waitUntil(worker.parked_now, timeout=LONG)
-        # parked: the worker sits on its condition, in no slice, until the release
-        assert not worker.advancing and worker.holds == 1
-    finally:
-        worker.release()
+    assert worker.policy.park and not worker.policy.shares and worker.policy.sharing_chunks is None
+    with worker.frame_window():
+        qtbot.waitUntil(worker.policy.parked_now, timeout=LONG)
+        # parked: the worker sits on its condition, in no slice, until the window closes
+        assert not worker.advancing and worker.policy.holds == 1
     worker.stop()

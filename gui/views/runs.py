@@ -66,7 +66,7 @@ class RunsTableModel(QtCore.QAbstractTableModel):
         rec = next((r for r in self._rows if r.id == run_id), None)
         if rec is not None and rec.status.state == RUNNING:
             # Flushed here, not by a timer: a live run's progress arrives in the plots'
-            # frames (``gui.live``), where the repaint runs with the solver parked; a timer
+            # frames (``gui.frames``), where the repaint runs with the solver parked; a timer
             # would fire between frames and repaint against the solver for the GIL.
             self._pending.add(run_id)
             now = time.perf_counter()
