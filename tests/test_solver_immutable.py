@@ -14,6 +14,7 @@ import pytest
 from solver import Run
 from solver.problems.kinds import KINDS, kind_of
 from solver.problems.linear import Inverse, LinearSystem, Polyfit
+from solver.sessions import problem_json
 from solver.sessions import session as sessions
 
 ROUND = {
@@ -127,13 +128,13 @@ def test_copies_of_a_session_are_frozen_too(how: str) -> None:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_runs_work_on_read_only_arrays_without_warnings_or_writes(dtype: str) -> None:
     s = session().replace(dtype=dtype, max_iters=50)
-    before = {k: v.copy() for k, v in sessions.problem_arrays(s.problem).items()}
+    before = {k: v.copy() for k, v in problem_json.problem_arrays(s.problem).items()}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch warns when handed a read-only array
         run = Run(s)
         run.advance()
     assert run.iteration == 50
-    for key, arr in sessions.problem_arrays(s.problem).items():
+    for key, arr in problem_json.problem_arrays(s.problem).items():
         np.testing.assert_array_equal(arr, before[key])
     np.testing.assert_array_equal(s.init_values, [0.5, -1.0])
 
@@ -141,7 +142,7 @@ def test_runs_work_on_read_only_arrays_without_warnings_or_writes(dtype: str) ->
 def test_problem_arrays_is_the_kinds_mapping() -> None:
     for kind in KINDS.values():
         p = kind.default_problem()
-        assert sessions.problem_arrays(p).keys() == kind.arrays_of(p).keys()
+        assert problem_json.problem_arrays(p).keys() == kind.arrays_of(p).keys()
 
 
 def test_a_problem_built_from_anothers_arrays_shares_them() -> None:

@@ -12,13 +12,14 @@ from solver.problems.kinds import KINDS, ArraySpec, ParamSpec, ProblemKind, kind
 from solver.problems.linear import Inverse, LinearSystem, Polyfit
 from solver.problems.losses import LOSSES
 from solver.problems.seeds import A_MAT, B_VEC
+from solver.sessions import problem_json
 from solver.sessions import session as sessions
 from solver.sessions.presets import seed_3x3, seed_inverse_random, seed_polyfit
 
 
 def test_the_kinds_in_display_order() -> None:
     assert list(KINDS) == ["linear_system", "inverse", "polyfit", "svd"]
-    assert sessions.PROBLEM_KINDS == tuple(KINDS)
+    assert problem_json.PROBLEM_KINDS == tuple(KINDS)
     for name, kind in KINDS.items():
         assert isinstance(kind, ProblemKind) and kind.name == name and kind.label
         keys = [a.key for a in kind.arrays]
