@@ -77,15 +77,22 @@ def window(make_window):  # noqa: ANN001, ANN201 - pytest's fixtures
 def expensive(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the costly analysis steps as they run: Lanczos for σmax and σmin, and
     the sparse LU of the exact reference (counted through the names the problems call)."""
-    import solver.problems.linear  # the solver-only tests' conftest stays light
+    import solver.problems.base  # the solver-only tests' conftest stays light
+    import solver.problems.linear
 
     ran: list[str] = []
-    for name in ("estimate_sigma_max", "estimate_sigma_min", "sparse_lu"):
-        real = getattr(solver.problems.linear, name)
+    # each through the module that calls it: the spectra's estimates in the problems' base,
+    # the sparse LU in the linear problems
+    for module, name in (
+        (solver.problems.base, "estimate_sigma_max"),
+        (solver.problems.base, "estimate_sigma_min"),
+        (solver.problems.linear, "sparse_lu"),
+    ):
+        real = getattr(module, name)
 
         def counted(*args, _name=name, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
             ran.append(_name)
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(solver.problems.linear, name, counted)
+        monkeypatch.setattr(module, name, counted)
     return ran

@@ -13,13 +13,13 @@ from solver.core.errors import check_cancel
 from solver.matrices.matrixio import check_array
 from solver.matrices.spectra import Spectrum, readonly, svd_spectrum
 
-from .linear import BoundProblem, _Problem
+from .base import BoundProblem, ProblemBase
 
 if TYPE_CHECKING:
     import torch
 
 
-class Svd(_Problem):
+class Svd(ProblemBase):
     """``M ≈ U diag(d²) Vᵀ`` by gradient descent on U (p × q), d (q) and V (q × q), packed
     into one vector of unknowns (U row-major, then d, then V row-major) so that every
     optimizer moves the three together. Squaring d keeps the singular values non-negative.

@@ -31,7 +31,7 @@ from solver.problems.losses import LOSSES, energy_offset
 from .scripted import ChunkFn, chunk_function, dense_chunk_function, sparse_chunk_function
 
 if TYPE_CHECKING:
-    from solver.problems.linear import BoundProblem
+    from solver.problems.base import BoundProblem
     from solver.sessions.session import Session
 
 
