@@ -9,7 +9,7 @@ from test_gui_insight import finished_run, show_step_panel
 from test_gui_window import shown
 
 from solver.insight.rates import rate_text
-from solver.problems.losses import rounding_floor
+from solver.problems.floors import rounding_floor
 from solver.sessions import presets
 
 LONG = test_gui.LONG

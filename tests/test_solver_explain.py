@@ -11,8 +11,9 @@ from solver import headless
 from solver.insight.analysis import analyze
 from solver.insight.explain import GROWING, STALL, divergence_onset, explain, loss_levels, rate_text
 from solver.insight.rates import rate_texts
+from solver.problems.floors import rounding_floor
 from solver.problems.linear import LinearSystem
-from solver.problems.losses import LOSSES, rounding_floor
+from solver.problems.losses import LOSSES
 from solver.run.engine import Run
 from solver.sessions import presets
 from solver.sessions import session as sessions

@@ -16,9 +16,10 @@ from solver.insight.analysis import analyze
 from solver.insight.anatomy import step_anatomy
 from solver.insight.directions import loss_grid, plane
 from solver.insight.explain import explain, loss_levels
+from solver.problems.floors import rounding_floor
 from solver.problems.kinds import kind_of
 from solver.problems.linear import Inverse, LinearSystem, Polyfit
-from solver.problems.losses import LOSSES, rounding_floor
+from solver.problems.losses import LOSSES
 from solver.problems.svd import Svd
 from solver.run.engine import Run, StopReason
 from solver.sessions import presets

@@ -24,10 +24,10 @@ class RunSource:
 
     @cached_property
     def floor(self) -> object:
-        """The run's ``solver.problems.losses.RoundingFloor`` (its residual, error and loss
+        """The run's ``solver.problems.floors.RoundingFloor`` (its residual, error and loss
         below which rounding alone is left), or None where it is not known: values below it
         read 0."""
-        from solver.problems.losses import rounding_floor
+        from solver.problems.floors import rounding_floor
 
         if self.problem is None or self.session is None:
             return None

@@ -163,8 +163,8 @@ class StepPanel(QtWidgets.QWidget):
         while the session is the same: a residual and a gradient evaluation each."""
         if self._floors is None or self._floors[0] is not session:
             from solver.insight.anatomy import gradient_floor
+            from solver.problems.floors import rounding_floor
             from solver.problems.kinds import kind_of
-            from solver.problems.losses import rounding_floor
 
             p = session.problem
             try:

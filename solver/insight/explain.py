@@ -7,7 +7,7 @@ says the first of these that holds, most urgent first:
   iterations: said long before it overflows), and why when it is certain
   (``solver.problems.divergence``: the rule the engine stops on, e.g. lr · L > 2 for plain gd);
 * at rounding: the loss within its precision's rounding floor of its minimum
-  (``solver.problems.losses.rounding_floor``, for every loss, float32 and float64), the error still
+  (``solver.problems.floors.rounding_floor``, for every loss, float32 and float64), the error still
   falling or not;
 * stalled above that floor (no new best loss for ``STALL`` iterations, or flat to ``FLAT``
   over the last tenth of a shorter run);
@@ -326,8 +326,8 @@ def pair_texts(measured: float, predicted: float) -> tuple[str, str]:
 def loss_levels(session: object, exact: np.ndarray) -> tuple[float, float | None]:
     """(f*, floor) for ``explain``: the loss at the exact solution (quadratic losses of a
     linear system; else 0) and how far above it the loss is rounding in the session's
-    precision (``solver.problems.losses.rounding_floor``; None where it cannot be measured)."""
-    from solver.problems.losses import rounding_floor
+    precision (``solver.problems.floors.rounding_floor``; None where it cannot be measured)."""
+    from solver.problems.floors import rounding_floor
 
     p = session.problem
     found = rounding_floor(p, exact, session.dtype)
