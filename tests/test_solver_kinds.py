@@ -8,7 +8,8 @@ import pytest
 
 from solver import InputError, Run
 from solver.insight.analysis import Analysis, analyze
-from solver.problems.kinds import KINDS, ArraySpec, ParamSpec, ProblemKind, kind_of
+from solver.problems.kind_spec import ArraySpec, ParamSpec, ProblemKind
+from solver.problems.kinds import KINDS, kind_of
 from solver.problems.linear import Inverse, LinearSystem, Polyfit
 from solver.problems.losses import LOSSES
 from solver.problems.seeds import A_MAT, B_VEC
