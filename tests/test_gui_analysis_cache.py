@@ -10,7 +10,7 @@ import pytest
 import test_gui
 
 import gui.analysis
-from solver.sessions import presets
+from solver.sessions import builders
 
 LONG = test_gui.LONG
 
@@ -26,7 +26,7 @@ def analysed(qtbot, w) -> object:  # noqa: ANN001
 def test_a_relaunch_on_the_same_large_problem_reads_its_analysis(qtbot, make_window, expensive):
     first = make_window()
     qtbot.waitUntil(lambda: first.model.ready, timeout=LONG)
-    assert first.editor.load_session(presets.poisson(20, 30))
+    assert first.editor.load_session(builders.poisson(20, 30))
     lip = analysed(qtbot, first).lipschitz
     assert {"estimate_sigma_max", "estimate_sigma_min"} <= set(expensive)
     folder = first.persistence.data_dir / "analysis-cache"
@@ -36,7 +36,7 @@ def test_a_relaunch_on_the_same_large_problem_reads_its_analysis(qtbot, make_win
 
     again = make_window()  # the same data folder: the next launch
     qtbot.waitUntil(lambda: again.model.ready, timeout=LONG)
-    assert again.editor.load_session(presets.poisson(20, 30))  # a new, equal problem
+    assert again.editor.load_session(builders.poisson(20, 30))  # a new, equal problem
     assert analysed(qtbot, again).lipschitz == lip
     assert expensive == []
 
@@ -60,7 +60,7 @@ def test_the_analysis_thread_yields_to_a_run(qtbot, make_window, monkeypatch):
     monkeypatch.setattr(solver.insight.analysis_cache, "analyze_cached", noting)
     w = make_window()
     qtbot.waitUntil(lambda: w.model.ready, timeout=LONG)
-    assert w.editor.load_session(presets.poisson(20, 30))
+    assert w.editor.load_session(builders.poisson(20, 30))
     analysed(qtbot, w)
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert seen == [min(19, own + gui.analysis.ANALYSIS_NICE)]

@@ -220,7 +220,7 @@ def test_preset_parameters_are_checked() -> None:
 
 def test_diverged_run_prints_strict_json_and_a_finite_far_error(tmp_path):
     """A blown-up run: x holds inf or huge values; the summary stays valid JSON."""
-    from solver.sessions.presets import seed_3x3
+    from solver.sessions.builders import seed_3x3
 
     run = Run(seed_3x3().replace(lr=0.36, max_iters=100_000))  # just above 2/L = 0.343
     run.advance()
@@ -264,11 +264,11 @@ def test_a_sparse_session_runs_headless_and_says_how_it_was_analysed(tmp_path) -
 
 def poisson_session(tmp_path: Path) -> Path:
     """A 2-D Poisson session small enough for a test and large enough to be cached (sparse)."""
-    from solver.sessions import presets
+    from solver.sessions import builders
     from solver.sessions import session as sessions
 
     path = tmp_path / "poisson.json"
-    sessions.save(presets.poisson(20, 30).replace(max_iters=40), path)
+    sessions.save(builders.poisson(20, 30).replace(max_iters=40), path)
     return path
 
 

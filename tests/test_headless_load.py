@@ -14,7 +14,7 @@ from solver.headless import follow_load, loop_rounds_alike
 from solver.matrices import kernels
 from solver.run import fastpath
 from solver.run.engine import Run
-from solver.sessions import presets
+from solver.sessions import builders
 
 
 class _Load:
@@ -36,7 +36,7 @@ def two_threads():
 
 
 def _sparse_run(iterations: int) -> Run:
-    s = presets.poisson(20, 30).replace(max_iters=iterations, tol=0.0)
+    s = builders.poisson(20, 30).replace(max_iters=iterations, tol=0.0)
     run = Run(s)
     assert isinstance(run.chunks, fastpath.SparseGdChunks)
     return run

@@ -220,9 +220,9 @@ def test_file_references_are_saved_relative_to_the_session(tmp_path: Path) -> No
 
 
 def test_a_sparse_session_keeps_its_matrix_beside_it_in_a_small_file(tmp_path: Path) -> None:
-    from solver.sessions import presets
+    from solver.sessions import builders
 
-    s = presets.poisson(60, 70)  # 4,200 unknowns, 20,740 stored entries
+    s = builders.poisson(60, 70)  # 4,200 unknowns, 20,740 stored entries
     path = tmp_path / "poisson.json"
     sessions.save(s, path)
     saved = json.loads(path.read_text())

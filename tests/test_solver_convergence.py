@@ -8,7 +8,7 @@ import pytest
 from solver import InputError, Run, headless
 from solver.problems.seeds import PUZZLE_A, PUZZLE_B
 from solver.sessions import session as sessions
-from solver.sessions.presets import matrix_file
+from solver.sessions.builders import matrix_file
 
 
 def make(problem: dict, **top: object) -> sessions.Session:

@@ -15,7 +15,7 @@ from solver.problems.losses import LOSSES
 from solver.problems.seeds import A_MAT, B_VEC
 from solver.sessions import problem_json
 from solver.sessions import session as sessions
-from solver.sessions.presets import seed_3x3, seed_inverse_random, seed_polyfit
+from solver.sessions.builders import seed_3x3, seed_inverse_random, seed_polyfit
 
 
 def test_the_kinds_in_display_order() -> None:

@@ -15,7 +15,7 @@ import torch
 from solver import Run
 from solver.problems.seeds import A_MAT, B_VEC
 from solver.sessions import session as sessions
-from solver.sessions.presets import seed_inverse_diagonal, seed_inverse_random
+from solver.sessions.builders import seed_inverse_diagonal, seed_inverse_random
 
 # What the tensors article prints for manual_seed(314); rand(size=[2, 3]).
 SEED_314_RAND_2x3 = [[0.7196, 0.6295, 0.6667], [0.3385, 0.8522, 0.3126]]

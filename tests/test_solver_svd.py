@@ -13,8 +13,9 @@ import torch
 
 import main
 from solver import InputError, Run, headless
+from solver.problems.seeds import seed_svd_matrix
 from solver.sessions import session as sessions
-from solver.sessions.presets import build, seed_svd_matrix
+from solver.sessions.presets import build
 
 
 def svd_session(m: object, **top: object) -> sessions.Session:
