@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import test_gui
 
-from solver.sessions.examples import EXAMPLES, NO_NUMBER
+from solver.sessions.examples import EXAMPLES
+from solver.sessions.published import NO_NUMBER
 
 # The window fixtures of the main GUI tests, shared rather than written twice.
 LONG = test_gui.LONG

@@ -16,15 +16,8 @@ import torch
 from solver import Run
 from solver.core.resources import examples_dir
 from solver.sessions import presets
-from solver.sessions.examples import (
-    DIFFERS,
-    EXAMPLES,
-    MATCH,
-    NO_NUMBER,
-    Published,
-    compare,
-    example_of,
-)
+from solver.sessions.examples import EXAMPLES, example_of
+from solver.sessions.published import DIFFERS, MATCH, NO_NUMBER, Published, compare
 from solver.sessions.session import to_dict
 
 SVD_PRESETS = ("seed-svd-momentum", "seed-svd-adam", "svd-square", "svd-tall", "svd-wide")

@@ -16,15 +16,8 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from solver.sessions.examples import (
-    EXAMPLES,
-    MATCH,
-    NO_NUMBER,
-    Comparison,
-    Example,
-    compare,
-    example_of,
-)
+from solver.sessions.examples import EXAMPLES, example_of
+from solver.sessions.published import MATCH, NO_NUMBER, Comparison, Example, compare
 
 from ..model import FINISHED, AppModel, RunRecord
 
