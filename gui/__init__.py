@@ -22,6 +22,7 @@ Rooms, top to bottom (arrows point down; pyproject's import contracts check them
 * ``autosave``     the autosave's files: every array it needs, content-named, shared by every
                    window on the data folder under a lock; what no autosave names is removed
 * ``model``        ``AppModel``: session, runs (``RunRecord``), selection, inspected iteration
+* ``records``      a run as the window keeps it: ``RunStatus``, ``HistoryView``, ``RunRecord``
 * ``views/``       docks and plots; each subscribes to the model and keeps its own state;
                    ``views/texts`` writes their numbers
 * ``process``      process-wide settings: before the window (``configure_process``) and once

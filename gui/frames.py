@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from .machine import ONE_THREAD_BELOW, PARKED, SHARED, Machine
-from .model import IDLE, RUNNING, AppModel, RunStatus
+from .model import IDLE, AppModel
+from .records import RUNNING, RunStatus
 
 if TYPE_CHECKING:
     from .gil import FrameWindow

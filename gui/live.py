@@ -14,7 +14,8 @@ from PySide6 import QtCore
 
 from .editing import recorded_indices, track_indices
 from .frames import Frames
-from .model import FINISHED, IDLE, PAUSED, RUNNING, STARTING_MESSAGE, AppModel, RunStatus
+from .model import IDLE, STARTING_MESSAGE, AppModel
+from .records import FINISHED, PAUSED, RUNNING, RunStatus
 from .worker import SolverWorker
 
 if TYPE_CHECKING:

@@ -26,10 +26,11 @@ from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
 from .loader import StartupLoader, preload_solver
 from .menus import WindowMenus
-from .model import RUNNING, STARTING, AppModel
+from .model import AppModel
 from .persistence import Initial, Persistence, default_data_dir
 from .process import settle_process
 from .race import Race
+from .records import RUNNING, STARTING
 from .relay import Relay
 from .undo import SessionUndo
 from .views.controls import RunToolbar

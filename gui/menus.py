@@ -14,7 +14,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .files import FileCommands
 from .live import LiveRun
-from .model import IDLE, PAUSED, AppModel
+from .model import IDLE, AppModel
+from .records import PAUSED
 from .undo import SessionUndo
 from .views.status import plain_tooltip
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6 import QtCore
 
 from .autosave import AUTOSAVE_INLINE_LIMIT, AutosaveStore, check_autosaved_pieces, in_folder
-from .model import STARTING, AppModel, pending
+from .model import AppModel, pending
 from .opening import read_session, session_refusal
+from .records import STARTING
 from .relay import Relay
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ Nothing outside this module holds a Run. Commands (start, pause, resume, step, s
 shutdown) go into one queue and are applied in order on the worker thread, so a Stop or Pause
 pressed right after Run acts on the run that Run started, however long its creation takes.
 The GUI receives immutable ``RunStatus`` snapshots and, once per run, its History (read only
-to the GUI through ``gui.model.HistoryView``; its arrays only grow).
+to the GUI through ``gui.records.HistoryView``; its arrays only grow).
 
 Between slices the worker reads its queue; a new command asks the run to pause at its next
 iteration (a Stop also interrupts a long L-BFGS step within one function evaluation). Each
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from .gil import FrameWindow, GilPolicy
-from .model import FINISHED, PAUSED, RUNNING, RunStatus
+from .records import FINISHED, PAUSED, RUNNING, RunStatus
 
 if TYPE_CHECKING:  # the solver (and torch) is imported only once the window is up
     from solver.run.engine import Run

@@ -23,7 +23,7 @@ from gui.machine import (
     Machine,
     frame_mode,
 )
-from gui.model import RUNNING
+from gui.records import RUNNING
 
 worker, on_torch = test_gui_worker.worker, test_gui_worker.on_torch
 LONG = 60_000

@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from gui.model import FINISHED, IDLE, KEEP_RUNS, PAUSED, RUNNING, AppModel, RunStatus  # noqa: E402
+from gui.model import IDLE, KEEP_RUNS, AppModel  # noqa: E402
+from gui.records import FINISHED, PAUSED, RUNNING, RunStatus  # noqa: E402
 from solver.run.history import History  # noqa: E402
 from solver.sessions import presets  # noqa: E402
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from gui.model import FINISHED, PAUSED, RUNNING
+from gui.records import FINISHED, PAUSED, RUNNING
 from gui.worker import SolverWorker
 from solver.sessions import presets
 

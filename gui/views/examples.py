@@ -19,7 +19,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from solver.sessions.examples import EXAMPLES, example_of
 from solver.sessions.published import MATCH, NO_NUMBER, Comparison, Example, compare
 
-from ..model import FINISHED, AppModel, RunRecord
+from ..model import AppModel
+from ..records import FINISHED, RunRecord
 
 Qt = QtCore.Qt
 

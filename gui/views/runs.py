@@ -10,7 +10,8 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..model import RUNNING, AppModel, RunRecord
+from ..model import AppModel
+from ..records import RUNNING, RunRecord
 from .columns import FittedNumbers, fit_columns
 
 Qt = QtCore.Qt

@@ -9,7 +9,8 @@ from collections import deque
 
 from PySide6 import QtCore, QtWidgets
 
-from ..model import IDLE, PAUSED, RUNNING, STARTING, STARTING_MESSAGE, AppModel
+from ..model import IDLE, STARTING_MESSAGE, AppModel
+from ..records import PAUSED, RUNNING, STARTING
 from .texts import fmt
 
 Qt = QtCore.Qt
