@@ -187,7 +187,7 @@ class Frames(QtCore.QObject):
             self._window = None
         if self.worker is not None:
             # between frames, held by none: the run's mode may follow the machine's load
-            self.worker.fit(spare)
+            self.worker.policy.fit(spare)
         self._in_frame = False
         cost = self._busy + time.perf_counter() - self._frame_t0
         self._busy = 0.0

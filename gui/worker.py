@@ -150,10 +150,6 @@ class SolverWorker(QtCore.QObject):
         context manager."""
         return FrameWindow(self.policy, seconds)
 
-    def fit(self, spare: float) -> str:
-        """Between frames: the live run's mode again for ``spare`` free cores."""
-        return self.policy.fit(spare)
-
     # -- the loop (worker thread) ------------------------------------------------------------
     @QtCore.Slot()
     def loop(self) -> None:

@@ -1,6 +1,6 @@
 """The live run fits what the machine gives (``gui.machine``): the mode a run lives with the
 frames in, chosen from the cores this process may use and those the other processes leave
-free, and changed while the run goes as the load changes (``SolverWorker.fit``)."""
+free, and changed while the run goes as the load changes (``GilPolicy.fit``)."""
 
 from __future__ import annotations
 
@@ -92,13 +92,13 @@ def test_a_run_goes_to_one_thread_while_the_machine_is_busy_and_back(
     on_torch,
 ) -> None:
     chunks = _sharing_run(qtbot, worker)
-    assert worker.fit(0.5) == ONE_THREAD
+    assert worker.policy.fit(0.5) == ONE_THREAD
     assert chunks.one_thread and not worker.policy.park and not worker.policy.shares
     assert worker.policy.sharing_chunks is None  # frames do not hold it: it runs beside them
     before = chunks.shared_updates
     qtbot.waitUntil(lambda: chunks.shared_updates > before + 2, timeout=LONG)
     assert last(worker).state == RUNNING
-    assert worker.fit(2.0) == SHARED
+    assert worker.policy.fit(2.0) == SHARED
     assert not chunks.one_thread and worker.policy.shares and worker.policy.sharing_chunks is chunks
     worker.stop()
     qtbot.waitUntil(lambda: worker.policy.mode == PARKED, timeout=LONG)
@@ -112,8 +112,8 @@ def test_no_change_of_mode_while_a_frame_holds_the_run(
     """A hold and its release must see one mode: the change waits for the next fit."""
     chunks = _sharing_run(qtbot, worker)
     with worker.frame_window(0.01):
-        assert worker.fit(0.0) == SHARED and not chunks.one_thread
-    assert worker.fit(0.0) == ONE_THREAD
+        assert worker.policy.fit(0.0) == SHARED and not chunks.one_thread
+    assert worker.policy.fit(0.0) == ONE_THREAD
 
 
 class _Load:
