@@ -369,12 +369,8 @@ class Run(RunResults):
                     if self.finished:
                         break
                     now = time.perf_counter()
-                    if len(self._losses) >= self._block_rows or now - last_flush >= BLOCK_SECONDS:
-                        self._flush()
-                        last_flush = now
-                        if self.finished:
-                            break
-                    if deadline is not None and now >= deadline:
+                    last_flush = self._flush_when_due(now, last_flush)
+                    if self.finished or (deadline is not None and now >= deadline):
                         break
                     continue
                 for hook in self._before_update:
@@ -386,20 +382,11 @@ class Run(RunResults):
                 self._record()
                 if not self.lazy and self._check_eager(self._losses[-1]):
                     break
-                if len(self._losses) >= self._block_rows:
+                # the clock is read every 16 updates only, or when the block is full
+                if done & 15 == 0 or len(self._losses) >= self._block_rows:
                     now = time.perf_counter()
-                    self._flush()
-                    last_flush = now
+                    last_flush = self._flush_when_due(now, last_flush)
                     if self.finished or (deadline is not None and now >= deadline):
-                        break
-                elif done & 15 == 0:
-                    now = time.perf_counter()
-                    if now - last_flush >= BLOCK_SECONDS:
-                        self._flush()
-                        last_flush = now
-                        if self.finished:
-                            break
-                    if deadline is not None and now >= deadline:
                         break
             if not self.finished:
                 self._flush()
@@ -421,6 +408,14 @@ class Run(RunResults):
         return done
 
     # -- blocks into the history -------------------------------------------------------------
+    def _flush_when_due(self, now: float, last_flush: float) -> float:
+        """Flush a full block, or one last flushed ``BLOCK_SECONDS`` ago; the time of the last
+        flush."""
+        if len(self._losses) >= self._block_rows or now - last_flush >= BLOCK_SECONDS:
+            self._flush()
+            return now
+        return last_flush
+
     def _flush(self) -> None:
         c = len(self._losses)
         if c == 0:
