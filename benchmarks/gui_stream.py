@@ -224,12 +224,12 @@ def loss_plot_fps(app, win, points: int, seconds: float) -> float:
     src = RunSource(h, np.zeros(3), ["x1", "x2", "x3"], (3,), lambda x: x)
     win.model.select(None)
     win.plots.set_source(src)
-    plot = win.plots.loss_plot
+    plot = win.plots.plot("loss").widget
     frames = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         s, e, pts = shown_rows(plot, len(h))
-        win.plots.loss_curve.setData(*h.envelope("loss", s, e, pts))
+        win.plots.plot("loss").curve.setData(*h.envelope("loss", s, e, pts))
         plot.viewport().repaint()
         app.processEvents()
         frames += 1

@@ -96,12 +96,9 @@ def main() -> int:
         s = win.model.session if n == 2000 else base.with_problem(system(n), lr=0.05)
         s = s.replace(max_iters=10**9, tol=0.0)
         views = [("x vs exact", lambda: plots.tabs.setCurrentIndex(0))]
-        for w, title in zip(
-            plots.insight.widgets,
-            ("error by direction", "landscape", "fit", "compare"),
-            strict=True,
-        ):
-            views.append((title, lambda w=w: plots.tabs.setCurrentWidget(w)))
+        for key in ("direction", "landscape", "fit", "compare"):
+            w = plots.plot(key).widget
+            views.append((plots.titles[key].lower(), lambda w=w: plots.tabs.setCurrentWidget(w)))
         views.append(("One step dock", win.dock_step.raise_))
         live_run(app, win, s)
         for title, show in views:

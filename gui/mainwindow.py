@@ -261,7 +261,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots.bind(self.model)
         self.live.frames.wants_x = self.plots.wants_x
         self.live.frames.frame.connect(self.plots.frame)
-        self.menus.fill_exports(self.plots.TITLES)
+        self.menus.fill_exports(self.plots.titles)
         self.plots.timeline.continue_from.connect(self.run_from)
         self.plots.insight.start_from.connect(self.run_from)
         compare = self.plots.insight.compare

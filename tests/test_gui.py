@@ -97,7 +97,7 @@ def test_run_converges_like_the_engine(qtbot, window):
     assert np.allclose(window.model.selected.status.x, [-3, 2, 3], atol=1e-7)
     assert message == headless.message
     # the plots got the whole run, the status bar the final numbers
-    x, y = window.plots.loss_curve.getOriginalDataset()
+    x, y = window.plots.plot("loss").curve.getOriginalDataset()
     assert abs(x[-1] - iteration(window)) <= 1  # decimated: bucket positions
     assert window.status.st_iter.text() == f"iteration {iteration(window):,}"
     assert window.model.state == "idle" and window.act_run.isEnabled()
@@ -163,10 +163,10 @@ def test_stop_mid_run_keeps_the_history(qtbot, window):
 def test_reset_clears_the_run_and_plots(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.live.start()
-    assert len(window.plots.loss_curve.getOriginalDataset()[0]) > 0
+    assert len(window.plots.plot("loss").curve.getOriginalDataset()[0]) > 0
     qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)
     assert window.model.selected is None
-    x, _ = window.plots.loss_curve.getOriginalDataset()
+    x, _ = window.plots.plot("loss").curve.getOriginalDataset()
     assert x is None or len(x) == 0
     assert window.status.st_iter.text() == "iteration —"
     assert not window.act_reset.isEnabled()
@@ -268,12 +268,12 @@ def test_inverse_preset_runs_with_heat_maps(qtbot, window):
     assert tabs.isTabEnabled(1) and tabs.isTabEnabled(2)
     tabs.setCurrentIndex(1)
     window.live.frames.draw_now()
-    img = window.plots.heat_x.image
+    img = window.plots.plot("heat_x").image.image
     assert img is not None and img.shape == (4, 4)
     assert np.allclose(img, window.model.selected.status.x, atol=1e-6)
     tabs.setCurrentIndex(2)
     window.live.frames.draw_now()
-    assert window.plots.heat_r.image.shape == (4, 4)
+    assert window.plots.plot("heat_residual").image.image.shape == (4, 4)
 
 
 def test_device_list_shows_unavailable_devices_with_reason(qtbot, make_window, monkeypatch):
@@ -401,7 +401,7 @@ def test_changing_settings_keeps_a_finished_runs_history(qtbot, window):
     window.matrix.model_of("A").setData(window.matrix.model_of("A").index(0, 1), "1")
     assert window.model.session.lr == 0.05 and window.model.session.optimizer == "adam"
     assert window.model.selected is run and len(run.history) == n
-    assert len(window.plots.loss_curve.getOriginalDataset()[0]) > 0
+    assert len(window.plots.plot("loss").curve.getOriginalDataset()[0]) > 0
 
 
 def test_optimizer_fields_are_exactly_its_arguments(qtbot, window):
@@ -448,7 +448,7 @@ def test_divergence_is_explained_and_plots_survive(qtbot, window):
     assert "lr · L" in sig.args[2] and "> 2" in sig.args[2]
     assert "diverged" in window.status.currentMessage().lower()
     window.live.frames.draw_now()  # non-finite values in a log plot must not raise
-    x, y = window.plots.loss_curve.getOriginalDataset()
+    x, y = window.plots.plot("loss").curve.getOriginalDataset()
     assert len(x) == len(window.model.selected.history)
     assert not np.isfinite(window.model.selected.history.loss[-1])
 
@@ -500,10 +500,10 @@ def test_track_selection_chooses_the_plotted_components(qtbot, window):
     rec = window.model.selected
     assert list(rec.track) == [1, 2, 6]  # plotted
     assert rec.history.tracked.tolist() == list(range(10))  # recorded: every one of the few
-    curves = window.plots.x_curves
+    curves = window.plots.plot("x").curves
     its, vals = rec.history.trajectory()
     np.testing.assert_array_equal(curves.data(1)[1][-1], vals[-1][2])  # x3
-    names = [item[1].text for item in window.plots.x_legend.item.items]
+    names = [item[1].text for item in window.plots.plot("x").legend.item.items]
     assert names == ["x2", "x3", "x7"]
     window.hyper.track.setText("0, 99")
     window.hyper.track.editingFinished.emit()
@@ -595,7 +595,7 @@ def test_big_matrix_table_scrolls_quickly(qtbot):
 def test_crosshair_reads_out_the_history(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.live.start()
-    plot = window.plots.loss_plot
+    plot = window.plots.plot("loss").widget
     vb = plot.getViewBox()
     last = len(window.model.selected.history) - 1
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= last, timeout=LONG)  # the final frame's
@@ -614,7 +614,7 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     endless(window)
     window.live.start()
     qtbot.waitUntil(lambda: iteration(window) > 2000, timeout=LONG)
-    vb = window.plots.loss_plot.getViewBox()
+    vb = window.plots.plot("loss").widget.getViewBox()
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 1000, timeout=LONG)  # following
     vb.setXRange(10, 60, padding=0)  # what a zoom does: auto-range off
     it = iteration(window)
@@ -623,7 +623,7 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
     qtbot.waitUntil(lambda: window.live.frames.frame_stats()[0] >= frames + 3, timeout=LONG)
     x0, x1 = vb.viewRange()[0]
     assert (round(x0), round(x1)) == (10, 60)  # the view stayed where the user put it
-    x, _ = window.plots.loss_curve.getOriginalDataset()
+    x, _ = window.plots.plot("loss").curve.getOriginalDataset()
     assert x.min() >= 0 and x.max() <= 70  # only the visible iterations are pulled
     vb.enableAutoRange()  # the "A" button
     qtbot.waitUntil(lambda: vb.viewRange()[0][1] > iteration(window) / 2, timeout=LONG)
@@ -713,7 +713,7 @@ def test_runs_dock_lists_every_run_and_the_plots_follow_the_selection(qtbot, win
     window.runs.view.selectRow(0)
     assert window.model.selected is first
     window.live.frames.draw_now()
-    x, _ = window.plots.loss_curve.getOriginalDataset()
+    x, _ = window.plots.plot("loss").curve.getOriginalDataset()
     assert abs(x[-1] - first.status.iteration) <= 1
     assert window.status.st_iter.text() == f"iteration {first.status.iteration:,}"
     assert first.name in window.plots.caption.text()
@@ -733,7 +733,7 @@ def test_pin_rename_and_delete_from_the_runs_dock(qtbot, window):
     window.runs.delete_button.click()
     assert window.model.runs == [] and window.model.selected is None
     assert table.rowCount() == 0 and not window.act_reset.isEnabled()
-    x, _ = window.plots.loss_curve.getOriginalDataset()
+    x, _ = window.plots.plot("loss").curve.getOriginalDataset()
     assert x is None or len(x) == 0
 
 

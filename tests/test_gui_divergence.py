@@ -65,14 +65,14 @@ def test_components_of_a_run_left_to_overflow_stay_readable(qtbot, window):
     assert reason == "diverged" and "loss became inf" in message
     plots = window.plots
     exact = np.abs(plots.src.exact).max()
-    y0, y1 = plots.x_plot.getPlotItem().getViewBox().viewRange()[1]
+    y0, y1 = plots.plot("x").widget.getPlotItem().getViewBox().viewRange()[1]
     assert np.isfinite([y0, y1]).all() and max(-y0, y1) <= 1.5 * CLIP * exact
     assert y1 - y0 >= 2 * exact  # the solution's scale is still on it
-    curves = plots.x_curves
+    curves = plots.plot("x").curves
     assert curves.clipped and curves.note.isVisible()
     assert curves.note.text.startswith("not drawn beyond ±")
     # the curves are lines, not a painted area
-    image, rect = _view_pixels(plots.x_plot)
+    image, rect = _view_pixels(plots.plot("x").widget)
     white = QtGui.QColor("white").rgb()
     inked = sum(
         image.pixel(x, y) != white
@@ -90,14 +90,14 @@ def test_the_bars_of_a_run_left_to_overflow_keep_the_exact_answer_in_sight(qtbot
     # (of size ~1) were flat lines.
     run_to_the_end(qtbot, window, lr=0.5, stop_on_divergence=False)
     plots = window.plots
-    plots.tabs.setCurrentWidget(plots.bar_plot)
+    plots.tabs.setCurrentWidget(plots.plot("bars").widget)
     plots.refresh(everything=True)
     exact = np.abs(plots.src.exact).max()
-    y0, y1 = plots.bar_plot.getPlotItem().getViewBox().viewRange()[1]
+    y0, y1 = plots.plot("bars").widget.getPlotItem().getViewBox().viewRange()[1]
     assert np.isfinite([y0, y1]).all() and max(-y0, y1) <= 1.5 * CLIP * exact
-    heights = plots.x_bars.opts["height"]
+    heights = plots.plot("bars").x_bars.opts["height"]
     assert np.isfinite(heights).all() and np.abs(heights).max() <= CLIP * exact * 1.0001
-    note = plots.bars_note
+    note = plots.plot("bars").note
     assert note is not None and note.isVisible() and note.text.startswith("not drawn beyond ±")
     run_to_the_end(qtbot, window, lr=0.1, max_iters=50)
     assert not note.isVisible()

@@ -41,7 +41,7 @@ def test_progress_and_the_plots_paints_happen_inside_frames(qtbot, window):
     window.model.run_updated.connect(
         lambda _id: updates.append((live.frames.in_frame, window.model.selected.status.state))
     )
-    plot = window.plots.loss_plot
+    plot = window.plots.plot("loss").widget
     window.live.start()
     test_gui.wait_state(qtbot, window, "running")
     watch = PaintWatch(plot.viewport(), lambda: live.frames.in_frame)

@@ -179,7 +179,7 @@ def test_the_timeline_scrubs_every_view_and_continues_from_there(qtbot, window):
     assert window.model.inspected == 30 and tl.spin.value() == 30
     window.live.frames.draw_now()
     its, vals = window.model.selected.history.trajectory()
-    np.testing.assert_allclose(window.plots.x_bars.opts["height"], vals[30])  # x at 30
+    np.testing.assert_allclose(window.plots.plot("bars").x_bars.opts["height"], vals[30])  # x at 30
     first = window.model.selected
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         tl.resume.click()
@@ -347,14 +347,15 @@ def test_the_heat_maps_show_the_inspected_iterate(qtbot, window):
     h = window.model.selected.history
     window.model.inspect(5)
     x5 = h.iterate(5).reshape(plots.src.unknown_shape)
-    qtbot.waitUntil(lambda: np.allclose(plots.heat_x.image, x5), timeout=LONG)
+    qtbot.waitUntil(lambda: np.allclose(plots.plot("heat_x").image.image, x5), timeout=LONG)
     plots.tabs.setCurrentIndex(2)  # its residual, at the same iteration
     m = window.model.session.problem.M
     qtbot.waitUntil(
         lambda: (
-            plots.heat_r.image is not None
+            plots.plot("heat_residual").image.image is not None
             and np.allclose(
-                plots.heat_r.image, plots.src.residual(x5.reshape(1, -1))[0].reshape(x5.shape)
+                plots.plot("heat_residual").image.image,
+                plots.src.residual(x5.reshape(1, -1))[0].reshape(x5.shape),
             )
         ),
         timeout=LONG,

@@ -226,7 +226,7 @@ def test_the_view_list_replaces_tabs_that_do_not_fit(qtbot, window):
     window.plots.tabs.resize(200, 400)
     assert not bar.isVisibleTo(window.plots.tabs) and picker.combo.isVisibleTo(picker)
     # a view not for this problem is listed, greyed, and says why
-    i = window.plots.tabs.indexOf(window.plots.heat_x_plot)
+    i = window.plots.tabs.indexOf(window.plots.plot("heat_x").widget)
     window.plots.tabs.setTabVisible(i, True)
     picker.sync()
     item = picker.items.item(i)
@@ -237,7 +237,7 @@ def test_the_view_list_replaces_tabs_that_do_not_fit(qtbot, window):
 
 # -- labels ---------------------------------------------------------------------------------------
 def test_a_title_too_long_for_its_plot_is_elided_with_a_tooltip(qtbot, window):
-    plot = window.plots.err_plot
+    plot = window.plots.plot("error").widget
     pi = plot.getPlotItem()
     long = "Error and residual, with a title far too long for a plot at its narrowest"
     pi.setTitle(long, size="10pt")
@@ -262,11 +262,12 @@ def test_the_timeline_count_is_never_cut(qtbot, window):
 
 
 def test_a_legend_name_too_long_for_its_plot_is_elided_with_a_tooltip(qtbot, window):
-    plot, legend = window.plots.err_plot, window.plots.err_plot.getPlotItem().legend
+    plot = window.plots.plot("error").widget
+    legend = plot.getPlotItem().legend
     long = "‖x − x*‖ error, named at a length no plot this narrow can hold"
-    legend.getLabel(window.plots.err_curve).setText(long)
+    legend.getLabel(window.plots.plot("error").err_curve).setText(long)
     plot.resize(plot.minimumWidth(), 300)
-    label = legend.getLabel(window.plots.err_curve)
+    label = legend.getLabel(window.plots.plot("error").err_curve)
     assert label.item.boundingRect().width() <= plot.width() - 60
     assert label.item.toPlainText().endswith("…") and label.toolTip() == long
     plot.resize(1200, 300)

@@ -202,7 +202,8 @@ def test_a_run_pressed_for_while_loading_goes_alone_before_the_plots_are_made(
         assert not w.model.runs[0].live
         n = len(w.model.runs[0].history)
         assert n > 1000  # the default problem converges in about 1,067; the plots show it all
-        ends = [item.getData()[0] for item in w.plots.loss_plot.getPlotItem().listDataItems()]
+        items = w.plots.plot("loss").widget.getPlotItem().listDataItems()
+        ends = [item.getData()[0] for item in items]
         assert max(x.max() for x in ends if x is not None and len(x)) >= n - 1
     finally:
         test_gui_window.close_deferred(qtbot, w)

@@ -125,5 +125,5 @@ def test_the_residual_heat_map_reads_an_entry_at_rounding_as_0(qtbot, window):
     tiny = [(i, j) for i in range(4) for j in range(4) if 0 < abs(r[i, j]) <= src.floor.entry]
     assert tiny  # rounding left something, and it is below the floor
     for i, j in tiny:
-        text = window.plots.heat_text(j + 1.0, i + 1.0, True)
+        text = window.plots.plot("heat_residual").reads(j + 1.0, i + 1.0)
         assert text == f"residual[{i + 1},{j + 1}] = 0"

@@ -182,5 +182,5 @@ def test_the_x_plots_follow_a_spread_selection_of_a_big_sparse_system(qtbot, win
         window.live.start()
     rec = window.model.selected
     assert 1 < len(rec.track) <= 64 and len(rec.history.tracked) == len(rec.track)
-    assert len(window.plots.x_curves) == len(rec.track)
+    assert len(window.plots.plot("x").curves) == len(rec.track)
     QtCore.QCoreApplication.processEvents()

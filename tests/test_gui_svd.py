@@ -72,8 +72,8 @@ def test_an_svd_run_shows_its_own_tabs_and_they_fill(qtbot, window) -> None:
     qtbot.waitUntil(lambda: svd.heat_u.image is not None, timeout=LONG)
     u_ref = problem.split(problem.exact())[0][0]
     np.testing.assert_allclose(svd.heat_u.image, u_ref, atol=1e-3)  # converged, signed alike
-    legend = plots.err_plot.getPlotItem().legend
-    assert "singular values" in legend.getLabel(plots.err_curve).text
+    legend = plots.plot("error").widget.getPlotItem().legend
+    assert "singular values" in legend.getLabel(plots.plot("error").err_curve).text
 
     # back on a linear system: the svd tabs are off again, the x tab is back
     assert window.editor.load_preset("seed-3x3")

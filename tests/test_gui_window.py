@@ -113,12 +113,12 @@ def test_a_run_over_before_the_plots_load_is_drawn_once_they_have(qtbot, tmp_pat
         qtbot.waitUntil(lambda: w.plots is not None, timeout=LONG)
         iterations = w.model.selected.status.iteration
         qtbot.waitUntil(lambda: drawn(w) > 0, timeout=LONG)
-        x, _ = w.plots.loss_curve.getOriginalDataset()
+        x, _ = w.plots.plot("loss").curve.getOriginalDataset()
         assert x[-1] >= iterations - 1  # to the run's end (drawn in bins of iterations)
         # ...and on the screen, not only in a fresh rendering (the lost repaint of a range
         # taken inside a paint is test_gui_frames' range-keeper test)
         colour = QtGui.QColor(w.model.selected.colour).rgb()
-        qtbot.waitUntil(lambda: pixels_of(w.plots.loss_plot, colour) > 50, timeout=LONG)
+        qtbot.waitUntil(lambda: pixels_of(w.plots.plot("loss").widget, colour) > 50, timeout=LONG)
     finally:
         run_over.set()
         close_deferred(qtbot, w)
@@ -135,12 +135,12 @@ def test_plots_hidden_through_a_runs_last_frame_draw_it_when_shown(qtbot, window
     window.plots.show()
     iterations = window.model.selected.status.iteration
     qtbot.waitUntil(lambda: drawn(window) > 0, timeout=LONG)
-    assert window.plots.loss_curve.getOriginalDataset()[0][-1] >= iterations - 1
+    assert window.plots.plot("loss").curve.getOriginalDataset()[0][-1] >= iterations - 1
 
 
 def drawn(w: MainWindow) -> int:
     """Points in the loss plot's curve."""
-    x = w.plots.loss_curve.getOriginalDataset()[0]
+    x = w.plots.plot("loss").curve.getOriginalDataset()[0]
     return 0 if x is None else len(x)
 
 
@@ -353,9 +353,10 @@ def test_indices_count_from_one_and_counts_are_grouped(qtbot, window):
     view = window.matrix.view("A")
     assert view.model().headerData(0, Qt.Horizontal) == "1"
     show_a_heat_map(qtbot, window)
-    rect = window.plots.heat_x.mapRectToParent(window.plots.heat_x.boundingRect())
+    image = window.plots.plot("heat_x").image
+    rect = image.mapRectToParent(image.boundingRect())
     assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == (0.5, 0.5, 4.5, 4.5)
-    names = [lab.text for _s, lab in window.plots.x_legend.item.items]
+    names = [lab.text for _s, lab in window.plots.plot("x").legend.item.items]
     assert names[0].startswith("X[1,") or names[0].startswith("x1")
     window.editor.change({"max_iters": 100_000_000})
     sep = window.hyper.max_iters.locale().groupSeparator()
@@ -473,7 +474,7 @@ def shown(view: QtWidgets.QAbstractItemView, index: QtCore.QModelIndex) -> str:
 def test_legends_sit_outside_the_plot_area(qtbot, window):
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    plots = [p.getPlotItem() for p in (window.plots.err_plot, window.plots.x_plot)]
+    plots = [window.plots.plot(key).widget.getPlotItem() for key in ("error", "x")]
 
     def over_a_curve() -> list:
         return [
@@ -493,7 +494,7 @@ def test_many_components_hide_the_legend_behind_a_toggle(qtbot, window):
     window.editor.load_session(window.model.session.replace(max_iters=20))
     with qtbot.waitSignal(window.model.run_finished, timeout=LONG):
         window.act_run.trigger()
-    legend = window.plots.x_legend
+    legend = window.plots.plot("x").legend
     assert len(legend.item.items) > 6 and not legend.item.isVisible()
     legend.toggle.trigger()
     assert legend.item.isVisible()
@@ -523,9 +524,9 @@ def test_a_squeezed_saved_layout_does_not_squeeze_the_next_start(qtbot, make_win
 def test_heat_map_readout_names_the_cell_under_the_pointer(qtbot, window):
     show_a_heat_map(qtbot, window)
     # the axes count from 1: the point (1, 1) is the centre of the top-left pixel
-    assert window.plots.heat_text(1.0, 1.0, False).startswith("X[1,1]")
-    assert window.plots.heat_text(4.4, 2.0, False).startswith("X[2,4]")
-    assert window.plots.heat_text(0.4, 1.0, False) is None  # left of the first column
+    assert window.plots.plot("heat_x").reads(1.0, 1.0).startswith("X[1,1]")
+    assert window.plots.plot("heat_x").reads(4.4, 2.0).startswith("X[2,4]")
+    assert window.plots.plot("heat_x").reads(0.4, 1.0) is None  # left of the first column
 
 
 # -- step-size guidance -----------------------------------------------------------------------

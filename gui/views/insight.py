@@ -17,36 +17,24 @@ while their tab is in front, the contour grid only when the plane or its extent 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .compare import CompareView
+from .contours import contains, extent_around, log_contours
 from .curves import curve
+from .plotbase import line_plot
 from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range
+from .source import spread_rows
 
-TITLES = ("Error by direction", "Landscape", "Fit", "Compare")
 FIT_POINTS = 200  # where the fitted polynomial is evaluated
 GRID = 61  # contour grid points per side
 LEVELS = 12  # contour lines
-LOWEST_CONTOUR = 0.01  # the share of the grid inside the lowest contour line
 REGRID_S = 0.5
-EXTENT_MAX = 1e307  # the landscape's extent: its width and a pixel beside it stay finite
 DRAWN_ROWS = 300  # iterates drawn per curve (evenly spread, the newest always)
-
-
-def _rows(history: object) -> tuple[np.ndarray, np.ndarray]:
-    """(iterations, iterates) to draw: at most ``DRAWN_ROWS``, ending on the newest."""
-    its, vals = history.trajectory()
-    if not len(its):
-        return its, vals
-    step = max(1, -(-len(its) // DRAWN_ROWS))
-    sel = np.arange(0, len(its), step)
-    if sel[-1] != len(its) - 1:
-        sel = np.append(sel, len(its) - 1)
-    return its[sel], vals[sel]
 
 
 def _reason(src: object) -> str | None:
@@ -60,11 +48,16 @@ def _reason(src: object) -> str | None:
 
 
 class InsightViews(QtCore.QObject):
+    """What the insight tabs share (``panel.shared(InsightViews)``, drawn as the plots of
+    ``gui.views.insightplots``): the run's directions and plane, and their widgets."""
+
     # a flat x0 to rerun from (a click on the landscape) and, in words, where it is
     start_from = QtCore.Signal(object, str)
 
-    def __init__(self, make_plot: Callable) -> None:
+    def __init__(self, panel: object) -> None:
         super().__init__()
+        self.panel = panel
+        make_plot = partial(line_plot, panel.guard)
         self.dir_plot = make_plot("Error by direction", "|vᵢᵀ(x − x*)|", log=True)
         self.dir_legend = StripLegend(self.dir_plot)
         self.dir_range = RangeKeeper(self.dir_plot, True)
@@ -80,7 +73,6 @@ class InsightViews(QtCore.QObject):
             self.fit_plot.getPlotItem().addItem(item)
         fit_legend.fit(3)
         self.compare = CompareView(make_plot)
-        self.widgets = [self.dir_plot, self.land_plot, self.fit_plot, self.compare]
         self.src: object = None
         self.dirs: object = None
         self.plane: object = None
@@ -90,7 +82,6 @@ class InsightViews(QtCore.QObject):
             "fit": "for polynomial fits",
             "compare": None,
         }
-        self.inspected: int | None = None
         self._dir_curves: list[tuple[pg.PlotDataItem, np.ndarray]] = []
         self.dir_marker = pg.InfiniteLine(
             angle=90, pen=pg.mkPen("#9ca3af", style=QtCore.Qt.DashLine)
@@ -132,6 +123,11 @@ class InsightViews(QtCore.QObject):
         menu = pi.getViewBox().menu.addMenu("Plane through x* along")
         menu.addAction("the extreme singular directions", lambda: self.set_pick(""))
         menu.addAction("two unknowns…", self._ask_pick)
+
+    @property
+    def inspected(self) -> int | None:
+        """The model's inspected iteration (None: the newest)."""
+        return self.panel.inspected_k
 
     # -- source ------------------------------------------------------------------------------
     @property
@@ -255,9 +251,6 @@ class InsightViews(QtCore.QObject):
         with np.errstate(over="ignore", invalid="ignore"):
             self.fit_curve.setData(self._fit_t, np.polyval(np.asarray(c, float), self._fit_t))
 
-    def draw_compare(self, final: bool = True) -> None:
-        self.compare.draw(final)
-
     def _set_directions(self, dirs: object) -> None:
         self.dirs = dirs
         groups = dirs.groups()
@@ -283,7 +276,7 @@ class InsightViews(QtCore.QObject):
         so the panel lets only one plot move per frame: ``may_move``)."""
         if self.dirs is None:
             return False
-        its, rows = _rows(self.src.history)
+        its, rows = spread_rows(self.src.history, DRAWN_ROWS)
         if not len(its):
             return False
         coef = self.dirs.coefficients(rows, self.src.exact)
@@ -303,7 +296,7 @@ class InsightViews(QtCore.QObject):
     def draw_landscape(self, final: bool = True) -> None:
         if self.plane is None:
             return
-        its, rows = _rows(self.src.history)
+        its, rows = spread_rows(self.src.history, DRAWN_ROWS)
         if not len(its):
             return
         st = self.plane.coordinates(rows)
@@ -354,20 +347,12 @@ class InsightViews(QtCore.QObject):
         every frame, and a grid with its contours costs tens of milliseconds)."""
         star = self.plane.coordinates(self.src.exact[None, :])[0]
         pts = np.vstack([st, star[None, :]]) if len(st) else star[None, :]
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        span = np.maximum(hi - lo, 1e-3 * max(1.0, float(np.abs(pts).max())))
         if self._extent is not None:
-            x0, x1, y0, y1 = self._extent
-            if lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1:
+            if contains(self._extent, pts):
                 return
             if not final and time.perf_counter() - self._gridded_at < REGRID_S:
                 return
-        with np.errstate(over="ignore", invalid="ignore"):
-            # within floats, with room for the grid's half pixel: iterates near 1e308 apart
-            # would make a span of inf, and the image's rectangle nan
-            lo = np.clip(lo - 0.25 * span, -EXTENT_MAX, EXTENT_MAX)
-            hi = np.clip(hi + 0.25 * span, -EXTENT_MAX, EXTENT_MAX)
-        self._extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        self._extent = extent_around(pts)
         self._gridded_at = time.perf_counter()
         self._draw_grid()
 
@@ -377,25 +362,15 @@ class InsightViews(QtCore.QObject):
         x0, x1, y0, y1 = self._extent
         s, t = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
         z = loss_grid(self.src.session.loss, self.src.problem, self.src.exact, self.plane, s, t)
-        finite = np.isfinite(z)
-        if not finite.any():  # a diverged run's extent: beyond floats everywhere
+        drawn = log_contours(z, LEVELS)
+        if drawn is None:  # a diverged run's extent: beyond floats everywhere
             self._clear_grid()
             return
-        lo, hi = float(z[finite].min()), float(z[finite].max())
-        floor = max(1e-12, 1e-9 * hi)  # the minimum's colour: log10 of 0 would be −inf
-        with np.errstate(over="ignore", invalid="ignore"):
-            lz = np.log10(np.maximum(z - lo, 0) + floor)
-        top = float(lz[finite].max())
-        lz = np.where(finite & np.isfinite(lz), lz, top)  # off-scale points at the top colour
+        lz, levels, self.contour_losses = drawn
         self.image.setImage(lz, autoLevels=True)
         # a pixel's centre on its grid point (the contours are traced through the centres)
         hs, ht = (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1)
         self.image.setRect(QtCore.QRectF(x0 - hs / 2, y0 - ht / 2, x1 - x0 + hs, y1 - y0 + ht))
-        # from the loss of the lowest 1 % of the grid up: lower lines would be rings inside
-        # a grid cell or two around the minimum, where the grid cannot trace them
-        low = float(np.quantile(lz, LOWEST_CONTOUR))
-        levels = np.linspace(low, top, LEVELS + 1)[:-1]
-        self.contour_losses = [lo + 10.0**level - floor for level in levels]
         for iso, level in zip(self.isos, levels, strict=True):
             iso.setData(lz, level)
 

@@ -13,24 +13,6 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters)
 from PySide6 import QtCore
 
-# The plots File → Export plot offers: key -> title
-TITLES = {
-    "loss": "Loss",
-    "error": "Error and residual",
-    "x": "Components of x",
-    "bars": "x vs exact",
-    "heat_x": "X heat map",
-    "heat_residual": "Residual heat map",
-    "svd_values": "Singular values",
-    "svd_orthogonality": "Orthogonality",
-    "svd_heat_u": "U heat map",
-    "svd_heat_v": "V heat map",
-    "direction": "Error by direction",
-    "landscape": "Loss landscape",
-    "fit": "Data and fit",
-    "compare": "Runs compared",
-}
-
 
 def show_heat(img: pg.ImageItem, bar: pg.ColorBarItem, values: np.ndarray) -> None:
     """Draw ``values`` (rows x columns) with 1-based axes and symmetric colour levels."""
@@ -61,29 +43,3 @@ def export_plot(widget: pg.PlotWidget, path: str | Path) -> None:
         exp.parameters()["width"] = max(800, int(item.width()) * 2)
         if not exp.export(str(tmp)):
             raise OSError("cannot write the image there")
-
-
-class PlotFiles:
-    """The plot panel's exports and saved splitter sizes (uses its ``plots``, ``tabs``,
-    ``src`` and ``splitters``)."""
-
-    TITLES = TITLES
-
-    def exportable(self, which: str) -> bool:
-        """Whether plot ``which`` shows something of the selected run (its tab is enabled)."""
-        w = self.plots.get(which)
-        if w is None or self.src is None or len(self.src.history) == 0:
-            return False
-        i = self.tabs.indexOf(w)
-        return i < 0 or self.tabs.isTabEnabled(i)
-
-    def export(self, which: str, path: str | Path) -> None:
-        export_plot(self.plots[which], path)
-
-    def save_state(self, settings: QtCore.QSettings) -> None:
-        settings.setValue("window/plots", [s.saveState() for s in self.splitters])
-
-    def restore_state(self, settings: QtCore.QSettings) -> None:
-        for s, st in zip(self.splitters, settings.value("window/plots", []) or [], strict=False):
-            if st:
-                s.restoreState(st)

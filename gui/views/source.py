@@ -9,6 +9,23 @@ from functools import cached_property
 import numpy as np
 
 
+def spread(start: int, stop: int, most: int) -> np.ndarray:
+    """Rows ``start`` to ``stop`` (exclusive), at most about ``most`` of them evenly spread,
+    always ending on the newest: what a curve of a long run draws."""
+    step = max(1, -(-(stop - start) // max(most, 1)))
+    sel = np.arange(start, stop, step)
+    if len(sel) and sel[-1] != stop - 1:
+        sel = np.append(sel, stop - 1)
+    return sel
+
+
+def spread_rows(history: object, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(iterations, iterates) of the recorded trajectory, ``spread`` to at most ``most``."""
+    its, vals = history.trajectory()
+    sel = spread(0, len(its), most)
+    return its[sel], vals[sel]
+
+
 @dataclass
 class RunSource:
     """What the plots read from one run: its history and the facts of its problem."""

@@ -12,7 +12,7 @@ Each is a tab of the plot panel (``gui.views.plots``), which draws them like its
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,9 +20,10 @@ import pyqtgraph as pg
 from solver.problems.kinds import kind_of
 
 from .curves import curve
+from .plotbase import PanelPlot, heat_plot, line_plot
+from .plotexport import show_heat
 from .plotkit import PALETTE, RangeKeeper, StripLegend, finite_range
-
-TITLES = ("Singular values", "Orthogonality", "U heat map", "V heat map")
+from .source import spread_rows
 
 
 def signed_like(
@@ -37,9 +38,11 @@ def signed_like(
 
 
 class SvdViews:
-    """The four svd tabs; ``make_plot`` and ``make_heat`` are the panel's own builders."""
+    """What the four svd tabs share: the reference factorisation and the errors of each x
+    received (``panel.shared(SvdViews)``); their widgets."""
 
-    def __init__(self, make_plot: Callable, make_heat: Callable) -> None:
+    def __init__(self, panel: object) -> None:
+        make_plot = partial(line_plot, panel.guard)
         self.sv_plot = make_plot("|σₖ − σₖ*|, σ = d² sorted", "error", log=True)
         self.sv_legend = StripLegend(self.sv_plot)
         self.ortho_plot = make_plot("Orthogonality", "‖·‖ (Frobenius)", log=True)
@@ -50,9 +53,12 @@ class SvdViews:
         for c in (self.ortho_u, self.ortho_v):
             c.setSymbol("o")
             c.setSymbolSize(4)
-        self.heat_u_plot, self.heat_u, self.heat_u_bar = make_heat("U (signed as the reference)")
-        self.heat_v_plot, self.heat_v, self.heat_v_bar = make_heat("V (signed as the reference)")
-        self.widgets = [self.sv_plot, self.ortho_plot, self.heat_u_plot, self.heat_v_plot]
+        self.heat_u_plot, self.heat_u, self.heat_u_bar = heat_plot(
+            panel.guard, "U (signed as the reference)"
+        )
+        self.heat_v_plot, self.heat_v, self.heat_v_bar = heat_plot(
+            panel.guard, "V (signed as the reference)"
+        )
         self.frames = {
             "sv": RangeKeeper(self.sv_plot, True),
             "ortho": RangeKeeper(self.ortho_plot, True),
@@ -72,8 +78,9 @@ class SvdViews:
     def active(self) -> bool:
         return self.problem is not None
 
-    def set_source(self, problem: object, tracked: np.ndarray) -> None:
-        """Show ``problem``'s run (None: not an svd run: the tabs empty)."""
+    def set_source(self, src: object) -> None:
+        """Show ``src``'s run (None, or not an svd run: the tabs empty)."""
+        problem = None if src is None else src.problem
         for c in self._sv_curves:
             self.sv_plot.removeItem(c)
         self._sv_curves = []
@@ -93,7 +100,7 @@ class SvdViews:
         p = self.problem
         q = p.pq[1]
         d_idx = p.d_indices()
-        pos = {int(t): j for j, t in enumerate(tracked)}
+        pos = {int(t): j for j, t in enumerate(np.asarray(src.history.tracked, np.int64))}
         # The singular values come from the recorded trajectory when every d is recorded,
         # else from the x the window receives each frame.
         self._d_cols = [pos[i] for i in d_idx] if all(i in pos for i in d_idx) else None
@@ -118,14 +125,10 @@ class SvdViews:
         """(iterations, |σ − σ*| per value) for the rows to draw."""
         ref = self.problem.reference_singular_values()
         if self._d_cols is not None:
-            its, vals = history.trajectory()
-            step = max(1, len(its) // 2000)
-            sel = np.arange(0, len(its), step)
-            if len(sel) and sel[-1] != len(its) - 1:
-                sel = np.append(sel, len(its) - 1)
-            d = vals[sel][:, self._d_cols]
+            its, vals = spread_rows(history, 2000)
+            d = vals[:, self._d_cols]
             sv = -np.sort(-(d * d), axis=1)
-            return its[sel].astype(float), np.abs(sv - ref)
+            return its.astype(float), np.abs(sv - ref)
         if not self._samples:
             return np.zeros(0), np.zeros((0, len(ref)))
         its = np.array([s[0] for s in self._samples], float)
@@ -166,3 +169,50 @@ class SvdViews:
         u, d, v = self.problem.split(latest_x)
         u, _s, v = signed_like(u[0], d[0], v[0], self._ref[0])
         return u if name == "heat_u" else v
+
+
+class _SvdPlot(PanelPlot):
+    """One of the four svd tabs: a view of the shared ``SvdViews``."""
+
+    def build(self) -> pg.PlotWidget:
+        self.views = self.panel.shared(SvdViews)
+        return getattr(self.views, self.widget_name)
+
+    def draw(self, final: bool, may_move: bool) -> bool:
+        p = self.panel
+        last = len(p.src.history) - 1
+        return self.views.draw(
+            self.part, p.src.history, p.latest_x, p.tight, final or may_move, last
+        )
+
+
+class SvdValuesPlot(_SvdPlot):
+    key, title, widget_name, part = "svd_values", "Singular values", "sv_plot", "sv"
+
+    def receive(self, iteration: int, x: np.ndarray | None) -> None:
+        self.views.sample(iteration, x)  # once for the four tabs
+
+
+class SvdOrthogonalityPlot(_SvdPlot):
+    key, title, widget_name, part = "svd_orthogonality", "Orthogonality", "ortho_plot", "ortho"
+
+    def wants_x(self, in_front: bool) -> bool:
+        # every frame's x feeds the orthogonality curve, whichever tab is in front
+        return self.views.active
+
+
+class _SvdHeatPlot(_SvdPlot):
+    def draw(self, final: bool, may_move: bool) -> bool:
+        img = self.views.heat(self.part, self.panel.latest_x)
+        if img is not None:
+            v = self.views
+            show_heat(getattr(v, self.part), getattr(v, f"{self.part}_bar"), img)
+        return False
+
+
+class SvdHeatUPlot(_SvdHeatPlot):
+    key, title, widget_name, part = "svd_heat_u", "U heat map", "heat_u_plot", "heat_u"
+
+
+class SvdHeatVPlot(_SvdHeatPlot):
+    key, title, widget_name, part = "svd_heat_v", "V heat map", "heat_v_plot", "heat_v"
