@@ -17,7 +17,6 @@ processes (``benchmarks/busy.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from solver.core.threads import apply_env_policy  # noqa: E402
 apply_env_policy()
 
 import numpy as np  # noqa: E402
+from bigfiles import dense_session  # noqa: E402
 from busy import add_busy_option, quiet_then_busy, side_by_side  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
@@ -109,25 +109,13 @@ def close(w) -> None:
         until(lambda: not w.loader.busy())
 
 
-def session_file(folder: Path, n: int) -> Path:
-    rng = np.random.default_rng(0)
-    np.save(folder / "A.npy", rng.standard_normal((n, n)) + n * np.eye(n))
-    np.save(folder / "b.npy", rng.standard_normal(n))
-    data = json.loads((ROOT / "examples" / "seed-3x3.json").read_text())
-    data["problem"]["A"] = {"file": "A.npy"}
-    data["problem"]["b"] = {"file": "b.npy"}
-    path = folder / f"session-{n}.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
 def measure(n: int) -> dict[str, float]:
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         w = window(folder)
         shape = lambda: w.model.session.problem.A.shape  # noqa: E731
-        big = session_file(folder, n)
+        big = dense_session(folder, n)
         small = ROOT / "examples" / "seed-3x3.json"
         for size, label in ((4, "small"), (n, "large")):
             assert w.files.open_path(small)

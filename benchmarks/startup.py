@@ -151,7 +151,10 @@ class PrivateX:
         if self.proc is not None:
             os.close(self._pipe)
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
 def first_run(display: str) -> dict[str, float]:

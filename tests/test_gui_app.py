@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import struct
 import subprocess
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from benchmarks.startup import PrivateX
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("Xvfb", "xdotool", "xwd")
@@ -31,31 +32,11 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def display():
-    """A fresh Xvfb on a free display number (it picks one and tells us through a pipe)."""
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        # -noreset: an X server resets when its last client leaves, and a launch that
-        # connected meanwhile was refused ("cannot connect to the X display") 1 time in 8
-        ["Xvfb", "-displayfd", str(w), "-noreset", "-screen", "0", "1600x1000x24"]
-        + ["-nolisten", "tcp"],
-        pass_fds=(w,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(w)
-    try:
-        ready, _, _ = select.select([r], [], [], 30)
-        number = os.read(r, 64).decode().strip() if ready else ""
-        if not number:
+    """A fresh Xvfb on a free display number (the benchmarks' own, ``PrivateX``)."""
+    with PrivateX() as x:
+        if x.display is None:
             pytest.fail("Xvfb did not report a display within 30 s")
-        yield f":{number}"
-    finally:
-        os.close(r)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        yield x.display
 
 
 def app_env(display: str, tmp_path, **extra: str) -> dict:

@@ -8,7 +8,6 @@ seen running while the work is not done, however fast this machine reads."""
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import test_gui
 from PySide6 import QtCore, QtWidgets
 
 import gui.opening
+from benchmarks.bigfiles import dense_session
 from gui.opening import LOAD_SYNC_BYTES
 from solver.core.fileguard import footprint
 
@@ -27,15 +27,7 @@ assert N * N * 8 > LOAD_SYNC_BYTES
 
 
 def big_session(folder: Path, n: int = N) -> Path:
-    rng = np.random.default_rng(0)
-    np.save(folder / "A.npy", rng.standard_normal((n, n)) + n * np.eye(n))
-    np.save(folder / "b.npy", rng.standard_normal(n))
-    data = json.loads((ROOT / "examples" / "seed-3x3.json").read_text())
-    data["problem"]["A"] = {"file": "A.npy"}
-    data["problem"]["b"] = {"file": "b.npy"}
-    path = folder / "big.json"
-    path.write_text(json.dumps(data))
-    return path
+    return dense_session(folder, n, "big.json")
 
 
 class Held:

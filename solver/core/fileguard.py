@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
 
 from .errors import InputError
 
@@ -130,3 +133,16 @@ def footprint(path: str | Path, enough: int) -> int:
     except (OSError, ValueError, RecursionError):
         return 0
     return total
+
+
+def npy_header(fh: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a .npy stream's header claims, its data left unread (``fh`` then
+    stands where the data begins): a size claim is checked before a byte is allocated."""
+    version = np.lib.format.read_magic(fh)
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, _fortran, dtype = read(fh)
+    return tuple(int(d) for d in shape), dtype

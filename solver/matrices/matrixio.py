@@ -19,7 +19,7 @@ import numpy as np
 
 from solver.core import limits
 from solver.core.errors import InputError, short
-from solver.core.fileguard import MATRIX_MAX_BYTES, check_file
+from solver.core.fileguard import MATRIX_MAX_BYTES, check_file, npy_header
 from solver.core.numbers import read_number
 
 SUPPORTED = (".mtx", ".csv", ".npy")
@@ -194,14 +194,7 @@ def _check_claimed_size(path: Path, suffix: str, field: str) -> None:
             raise InputError(field, f"{path.name}: its header says {rows} x {cols}: no entries")
     elif suffix == ".npy":
         with path.open("rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            dims, _fortran, dtype = read(fh)
-            shape = tuple(int(d) for d in dims)
+            shape, dtype = npy_header(fh)
             data_bytes = path.stat().st_size - fh.tell()
     else:
         _check_csv_size(path, field)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from solver.core.errors import InputError, key_text, short
+from solver.core.fileguard import npy_header
 
 from .sparse_limits import (
     MAX_DIMENSION,
@@ -225,17 +226,11 @@ def _member_header(
     holds after that header (the zip's own record), its data left unread."""
     member = key + ".npy" if key + ".npy" in npz.zip.namelist() else key
     with npz.zip.open(member) as fh:
-        version = np.lib.format.read_magic(fh)
-        read = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, _fortran, dtype = read(fh)
+        shape, dtype = npy_header(fh)
         data_bytes = npz.zip.getinfo(member).file_size - fh.tell()
     if dtype.hasobject:
         raise InputError(field, f"{name}: its {key!r} holds Python objects; it is not data")
-    return tuple(int(d) for d in shape), dtype, max(data_bytes, 0)
+    return shape, dtype, max(data_bytes, 0)
 
 
 def _check_compressed(
