@@ -8,7 +8,7 @@ import numpy as np
 import test_gui
 from PySide6 import QtCore, QtGui
 
-from gui.views.curves import CLIP
+from gui.views.clipping import CLIP
 
 LONG = test_gui.LONG
 REASON = "lr · L = 0.5 × 5.828 = 2.91 > 2"  # the 3×3 at lr 0.5

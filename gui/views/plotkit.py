@@ -24,7 +24,6 @@ pg.setConfigOptions(background="w", foreground="#3c4043", antialias=False)
 LOSS_PEN = pg.mkPen("#1a56db", width=2)
 ERROR_PEN = pg.mkPen("#d97706", width=1)
 RESIDUAL_PEN = pg.mkPen("#059669", width=1)
-CROSS_PEN = pg.mkPen("#9ca3af", width=1, style=QtCore.Qt.DashLine)
 EXACT_BRUSH = pg.mkBrush("#cbd5e1")
 X_BRUSH = pg.mkBrush("#1a56db")
 PALETTE = [
@@ -263,61 +262,6 @@ def shown_rows(plot: pg.PlotWidget, n: int) -> tuple[int, int, int]:
 def is_shown(w: QtWidgets.QWidget) -> bool:
     # Background tabs, closed docks and a minimized window are not drawn into.
     return w.isVisible() and not w.window().isMinimized()
-
-
-class Readout:
-    """Crosshair and a text read-out in the plot's corner, rate-limited mouse tracking."""
-
-    def __init__(
-        self,
-        plot: pg.PlotWidget,
-        text_of: Callable[[float, float], str | None],
-        vertical_only: bool = True,
-    ) -> None:
-        self.plot = plot
-        self.text_of = text_of
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=CROSS_PEN)
-        self.hline = (
-            None if vertical_only else pg.InfiniteLine(angle=0, movable=False, pen=CROSS_PEN)
-        )
-        self.label = pg.TextItem(
-            "", color="#111827", anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215)
-        )
-        vb = plot.getViewBox()
-        self.label.setParentItem(vb)  # pixel position inside the view box, not data coords
-        self.label.setPos(6, 4)
-        self.label.setZValue(100)
-        for item in (self.vline, self.hline):
-            if item is not None:
-                plot.addItem(item, ignoreBounds=True)
-                item.hide()
-        self.label.hide()
-        self.proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
-
-    def _moved(self, args: tuple) -> None:
-        pos = args[0]
-        vb = self.plot.getViewBox()
-        if not vb.sceneBoundingRect().contains(pos):
-            self.hide()
-            return
-        p = vb.mapSceneToView(pos)
-        text = self.text_of(p.x(), p.y())
-        if not text:
-            self.hide()
-            return
-        self.vline.setPos(p.x())
-        self.vline.show()
-        if self.hline is not None:
-            self.hline.setPos(p.y())
-            self.hline.show()
-        self.label.setText(text)
-        self.label.show()
-
-    def hide(self) -> None:
-        self.vline.hide()
-        if self.hline is not None:
-            self.hline.hide()
-        self.label.hide()
 
 
 def install_patches() -> None:

@@ -23,8 +23,9 @@ from solver.problems.kinds import kind_of
 from .insight import InsightViews
 from .plotbase import BOTTOM, TAB, TOP, PanelPlot
 from .plotexport import export_plot
-from .plotkit import Guard, Readout, is_shown, warm_fonts
+from .plotkit import Guard, is_shown, warm_fonts
 from .plotlist import PLOTS
+from .readouts import Readout
 from .source import RunSource
 from .svdplots import SvdViews
 from .timeline import Timeline

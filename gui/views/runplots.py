@@ -10,7 +10,8 @@ import pyqtgraph as pg
 
 from solver.problems.kinds import kind_of
 
-from .curves import CurveSet, component_limit, curve
+from .clipping import component_limit
+from .curves import CurveSet, curve
 from .plotbase import BOTTOM, TOP, PanelPlot
 from .plotkit import (
     ERROR_PEN,

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .curves import clip_heights, say_clipped
+from .clipping import clip_heights, say_clipped
 from .plotbase import PanelPlot, heat_plot
 from .plotexport import heat_levels, show_heat
 from .plotkit import EXACT_BRUSH, X_BRUSH, RangeKeeper, finite_range
