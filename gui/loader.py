@@ -19,14 +19,22 @@ its own, crashed the process (a segfault with nothing on stderr, 4 in 150 launch
 from __future__ import annotations
 
 import builtins
+import contextlib
 import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from PySide6 import QtCore
+
 from . import PYTHON_IMPORT
+from .records import RUNNING, STARTING
+from .relay import Relay
 
 Callback = Callable[[object], None]
+# Where Run was pressed while loading, the plots wait for that run this long at most
+# (``StartupOrder._plots_after_first_run``).
+FIRST_RUN_ALONE_S = 1.0
 
 
 def preload_solver() -> BaseException | None:
@@ -243,3 +251,94 @@ class StartupLoader:
                 return
             result = self._results[what]
         callback(result)
+
+
+class StartupOrder(QtCore.QObject):
+    """The GUI thread's half of the start-up: what the window does as each of ``loader``'s
+    imports lands, in the order the user needs. The solver first (``solver_in(result)``:
+    the panels filled and the first session shown, Run usable; False where it could not
+    load); then pyqtgraph's import and the plots (``plots_in(result)``), at once, or where
+    Run was pressed while loading once that run is over or has gone ``FIRST_RUN_ALONE_S``;
+    then the optimizers' warm-up, once no run is going. ``stop()`` as the window goes."""
+
+    def __init__(
+        self,
+        model: object,
+        loader: StartupLoader,
+        solver_in: Callable[[object], bool],
+        plots_in: Callable[[object], None],
+        parent: QtCore.QObject,
+    ) -> None:
+        super().__init__(parent)
+        self.model, self.loader = model, loader
+        self._solver_in, self._plots_in = solver_in, plots_in
+        self._stopped = False
+        # the loading thread's results, delivered on the GUI thread
+        self._relays = Relay(self._solver), Relay(self._plots)
+        loader.when("solver", self._relays[0].post)
+        loader.when("plots", self._relays[1].post)
+
+    def stop(self) -> None:
+        """The window is going: nothing more begins (pyqtgraph's import, the warm-up)."""
+        self._stopped = True
+        self.loader.skip_plots()
+
+    def _solver(self, result: object) -> None:
+        if self._stopped:
+            return
+        if not self._solver_in(result):
+            QtCore.QTimer.singleShot(0, self._plots_may_load)  # the plots may still load
+        elif self.model.state == STARTING:
+            # Run was pressed while loading, and its run is being made now: that goes first
+            self._plots_after_first_run()
+        else:
+            # after the ready state has been shown (a queued call): then the plots
+            QtCore.QTimer.singleShot(0, self._plots_may_load)
+
+    def _plots(self, result: object) -> None:
+        if self._stopped:
+            return
+        self._plots_in(result)
+        # not before: its imports held the GIL while the GUI thread made the plots
+        self._warm_once_idle()
+
+    def _plots_after_first_run(self) -> None:
+        """pyqtgraph's import and the plots' making once the first run is over, or once it
+        has gone for FIRST_RUN_ALONE_S. Beside the run, the import (0.2 s of Python) took
+        turns with it for the GIL, and the making (0.35 s on the GUI thread) came just
+        before the run's end in a third of the launches: F5 at first sight had the default
+        run's end 0.4 s later. A longer run gets its plots while it goes."""
+        timer = QtCore.QTimer(self, singleShot=True, interval=int(FIRST_RUN_ALONE_S * 1000))
+
+        def go(*_: object) -> None:
+            if self.model.state in (STARTING, RUNNING) and timer.isActive():
+                return
+            timer.stop()
+            with contextlib.suppress(RuntimeError):  # disconnected already
+                self.model.state_changed.disconnect(go)
+                timer.timeout.disconnect(go)
+            QtCore.QTimer.singleShot(0, self._plots_may_load)
+
+        self.model.state_changed.connect(go)
+        timer.timeout.connect(go)
+        timer.start()
+
+    def _plots_may_load(self) -> None:
+        if self._stopped:
+            return
+        incarnate_qt_types()
+        self.loader.plots_may_load()
+
+    def _warm_once_idle(self) -> None:
+        """The optimizers' warm-up (``warm_optimizers``) once no run is going (the plots
+        are in by now)."""
+
+        def check(state: str) -> None:
+            if state in (STARTING, RUNNING):
+                return
+            with contextlib.suppress(RuntimeError):  # disconnected already
+                self.model.state_changed.disconnect(check)
+            self.loader.warm_may_start()
+
+        self.model.state_changed.connect(check)
+        check(self.model.state)

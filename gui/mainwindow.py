@@ -6,13 +6,13 @@ worker and the frames; ``persistence`` keeps settings and the autosave; ``analyz
 analysis current; ``files`` asks for paths. Views subscribe to the model.
 
 Start-up is split so the window paints before torch is imported: ``__init__`` builds only Qt
-widgets; ``finish_startup`` then imports pyqtgraph (plots) here and the solver (torch) on a
-thread, and ``_engine_loaded`` fills the panels and loads the first session.
+widgets; ``finish_startup`` then imports the solver (torch) and pyqtgraph on a thread
+(``gui.loader``, whose ``StartupOrder`` keeps the order), ``_engine_loaded`` fills the panels
+and loads the first session, and ``_plots_loaded`` builds the plots.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 
@@ -24,14 +24,12 @@ from .editing import Editor
 from .files import FileCommands
 from .layout import WindowLayout, tabify_side_docks
 from .live import LiveRun
-from .loader import StartupLoader, preload_solver
+from .loader import StartupLoader, StartupOrder, preload_solver
 from .menus import WindowMenus
 from .model import AppModel
 from .persistence import Initial, Persistence, default_data_dir
 from .process import settle_process
 from .race import Race
-from .records import RUNNING, STARTING
-from .relay import Relay
 from .undo import SessionUndo
 from .views.controls import RunToolbar
 from .views.device import DevicePanel
@@ -42,8 +40,6 @@ from .views.runs import RunsPanel
 from .views.solver import SolverPanel
 from .views.status import RunStatusBar
 from .views.stepview import StepPanel
-
-FIRST_RUN_ALONE_S = 1.0  # see MainWindow._plots_after_first_run
 
 Qt = QtCore.Qt
 ORGANIZATION = "DescentLab"
@@ -89,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._session_path = session_path
         self._painted = self._closing = self._settled = False
         self.loader: StartupLoader | None = None
+        self.startup: StartupOrder | None = None
         self.setWindowTitle(APPLICATION)
         self.setObjectName("MainWindow")
         self._build()
@@ -231,13 +228,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._plots_loaded(None)
             self._engine_loaded(preload_solver())
             return
-        # the loading thread's results, delivered on the GUI thread
-        self._relays = Relay(self._engine_loaded), Relay(self._plots_loaded)
         path = self._session_path
         first = self.persistence.read_initial
-        self.loader = loader = loader or StartupLoader(lambda: first(path)).start()
-        loader.when("solver", self._relays[0].post)
-        loader.when("plots", self._relays[1].post)
+        self.loader = loader or StartupLoader(lambda: first(path)).start()
+        self.startup = StartupOrder(
+            self.model, self.loader, self._engine_loaded, self._plots_loaded, self
+        )
 
     def _plots_loaded(self, result: object) -> None:
         if self._closing:
@@ -247,9 +243,6 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self._build_plots()
             self._settle()
-        if self.loader is not None:
-            # not before: its imports held the GIL while the GUI thread made the plots
-            self._warm_once_idle()
 
     def _build_plots(self) -> None:
         from .views.plots import PlotPanel
@@ -308,14 +301,15 @@ class MainWindow(QtWidgets.QMainWindow):
         m.run_finished.connect(finished)
         return True
 
-    def _engine_loaded(self, result: object) -> None:
+    def _engine_loaded(self, result: object) -> bool:
+        """Fill the panels and show the first session with the solver in; False where it
+        could not be loaded (``result``: the exception), saying so."""
         if self._closing:
-            return
+            return False
         if isinstance(result, BaseException):
             why = f"{type(result).__name__}: {result}"
             self.model.refuse("The solver could not be loaded", why)
-            QtCore.QTimer.singleShot(0, self._plots_may_load)  # the plots may still load
-            return
+            return False
         from solver.core.errors import InputError
         from solver.core.resources import resource_path
         from solver.problems.kinds import KINDS
@@ -345,59 +339,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_ready()
         self._update_controls()
         self.matrix.focus_table()
-        if self.loader is not None:
-            if self.model.state == STARTING:
-                # Run was pressed while loading, and its run is being made now: that goes
-                # first (see _plots_after_first_run).
-                self._plots_after_first_run()
-            else:
-                # after the ready state has been shown (a queued call): then the plots
-                QtCore.QTimer.singleShot(0, self._plots_may_load)
         self._settle()
-
-    def _plots_after_first_run(self) -> None:
-        """pyqtgraph's import and the plots' making once the first run is over, or once it
-        has gone for FIRST_RUN_ALONE_S. Beside the run, the import (0.2 s of Python) took
-        turns with it for the GIL, and the making (0.35 s on the GUI thread) came just
-        before the run's end in a third of the launches: F5 at first sight had the default
-        run's end 0.4 s later. A longer run gets its plots while it goes."""
-        timer = QtCore.QTimer(self, singleShot=True, interval=int(FIRST_RUN_ALONE_S * 1000))
-
-        def go(*_: object) -> None:
-            if self.model.state in (STARTING, RUNNING) and timer.isActive():
-                return
-            timer.stop()
-            with contextlib.suppress(RuntimeError):  # disconnected already
-                self.model.state_changed.disconnect(go)
-                timer.timeout.disconnect(go)
-            QtCore.QTimer.singleShot(0, self._plots_may_load)
-
-        self.model.state_changed.connect(go)
-        timer.timeout.connect(go)
-        timer.start()
-
-    def _plots_may_load(self) -> None:
-        if self.loader is None or self._closing:
-            return
-        from .loader import incarnate_qt_types
-
-        incarnate_qt_types()
-        self.loader.plots_may_load()
-
-    def _warm_once_idle(self) -> None:
-        """The optimizers' warm-up (``warm_optimizers``) once no run is going (the plots
-        are in by now)."""
-        loader = self.loader
-
-        def check(state: str) -> None:
-            if state in (STARTING, RUNNING):
-                return
-            with contextlib.suppress(RuntimeError):  # disconnected already
-                self.model.state_changed.disconnect(check)
-            loader.warm_may_start()
-
-        self.model.state_changed.connect(check)
-        check(self.model.state)
+        return True
 
     @property
     def settled(self) -> bool:
@@ -446,8 +389,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.closing.emit()
         self.persistence.save()  # the layout as the user sees it, before it is hidden
         self.hide()  # what follows may wait for threads; the user sees the window go now
-        if self.loader is not None:
-            self.loader.skip_plots()  # not begun: never (it would build Qt objects meanwhile)
+        if self.startup is not None:
+            self.startup.stop()  # pyqtgraph's import not begun: never (it builds Qt objects)
         self.boxes.close_all()
         # The session is final now: its autosave is written while the threads stop.
         self.persistence.autosave(background=True)  # off the GUI thread; flush() waits

@@ -15,7 +15,6 @@ import test_gui_window
 from PySide6 import QtCore
 
 from gui import loader as loader_mod
-from gui import mainwindow as mainwindow_mod
 from gui.loader import StartupLoader
 from gui.mainwindow import MainWindow
 
@@ -185,7 +184,7 @@ def test_a_run_pressed_for_while_loading_goes_alone_before_the_plots_are_made(
     real_go = StartupLoader.plots_may_load
     w = test_gui_window.deferred_window(qtbot, tmp_path)
     # however slow the machine: the run must not be cut short by the "long run" timer
-    monkeypatch.setattr(mainwindow_mod, "FIRST_RUN_ALONE_S", 600.0)
+    monkeypatch.setattr(loader_mod, "FIRST_RUN_ALONE_S", 600.0)
     monkeypatch.setattr(
         StartupLoader,
         "plots_may_load",
@@ -217,7 +216,7 @@ def test_a_long_first_run_gets_its_plots_while_it_goes(qtbot, tmp_path, monkeypa
     slow = session_mod.to_dict(default.replace(max_iters=10_000_000, tol=0.0))
     path = tmp_path / "long.json"
     path.write_text(json.dumps(slow))
-    monkeypatch.setattr(mainwindow_mod, "FIRST_RUN_ALONE_S", 0.05)
+    monkeypatch.setattr(loader_mod, "FIRST_RUN_ALONE_S", 0.05)
     states = []
     real_go = StartupLoader.plots_may_load
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
