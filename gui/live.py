@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6 import QtCore
+
+from solver.core.errors import InputError
 
 from .editing import recorded_indices, track_indices
 from .frames import Frames
@@ -112,6 +115,40 @@ class LiveRun(QtCore.QObject):
         self.frames.restart_pace()
         self.worker.start(rec.id, s, recorded_indices(s, track), steps)
         m.message.emit(STARTING_MESSAGE)
+        return True
+
+    def start_from(self, x: object, where: str = "") -> bool:
+        """A new run from ``x`` with the current settings ("Continue from here", a click on
+        the landscape; ``where`` names the point). The run's own session starts there, so it
+        can be reproduced; the session's Initial x stays: later runs and races start from it."""
+        s = self.model.session
+        if s is None:
+            return False
+        try:
+            s = s.replace(init="values", init_values=np.asarray(x, float).reshape(-1))
+        except InputError as exc:
+            self.model.refuse("Cannot run from there", str(exc))
+            return False
+        if not self.start(session=s):
+            return False
+        where = where or "the chosen point"
+        self.model.message.emit(
+            f"Running from {where} (this run only: the session's Initial x is unchanged)…"
+        )
+        rid, m = self.model.live_id, self.model
+
+        def finished(run_id: int, _reason: str, message: str) -> None:
+            if run_id == rid:
+                m.run_finished.disconnect(finished)
+                # after the driver's own word on the run, which would replace this one
+                QtCore.QTimer.singleShot(
+                    0,
+                    lambda: m.message.emit(
+                        f"{message[:1].upper()}{message[1:]} · ran from {where}"
+                    ),
+                )
+
+        m.run_finished.connect(finished)
         return True
 
     @property

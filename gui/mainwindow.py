@@ -255,51 +255,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live.frames.wants_x = self.plots.wants_x
         self.live.frames.frame.connect(self.plots.frame)
         self.menus.fill_exports(self.plots.titles)
-        self.plots.timeline.continue_from.connect(self.run_from)
-        self.plots.insight.start_from.connect(self.run_from)
+        self.plots.timeline.continue_from.connect(self.live.start_from)
+        self.plots.insight.start_from.connect(self.live.start_from)
         compare = self.plots.insight.compare
         compare.race_requested.connect(self.race.start)
         self.race.finished.connect(compare.set_ranking)
         self.race.progress.connect(self.model.message)
         self.plots_shown.emit()
-
-    def run_from(self, x: object, where: str = "") -> bool:
-        """A new run from ``x`` with the current settings ("Continue from here", a click on
-        the landscape; ``where`` names the point). The run's own session starts there, so it
-        can be reproduced; the session's Initial x stays: later runs and races start from it."""
-        import numpy as np
-
-        from solver.core.errors import InputError
-
-        s = self.model.session
-        if s is None:
-            return False
-        try:
-            s = s.replace(init="values", init_values=np.asarray(x, float).reshape(-1))
-        except InputError as exc:
-            self.model.refuse("Cannot run from there", str(exc))
-            return False
-        if not self.live.start(session=s):
-            return False
-        where = where or "the chosen point"
-        self.model.message.emit(
-            f"Running from {where} (this run only: the session's Initial x is unchanged)…"
-        )
-        rid, m = self.model.live_id, self.model
-
-        def finished(run_id: int, _reason: str, message: str) -> None:
-            if run_id == rid:
-                m.run_finished.disconnect(finished)
-                # after the driver's own word on the run, which would replace this one
-                QtCore.QTimer.singleShot(
-                    0,
-                    lambda: m.message.emit(
-                        f"{message[:1].upper()}{message[1:]} · ran from {where}"
-                    ),
-                )
-
-        m.run_finished.connect(finished)
-        return True
 
     def _engine_loaded(self, result: object) -> bool:
         """Fill the panels and show the first session with the solver in; False where it
