@@ -16,26 +16,17 @@ from collections.abc import Mapping
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from solver.core.limits import DEGREE_EDIT, ENTRIES_EDIT, SIZE_EDIT
 from solver.insight.rates import rate_text
 
 from ..model import pending
-from .bigspin import fit_spin, limited_spin
-from .columns import FittedNumbers
+from .bigspin import fit_spin
 from .common import next_run_note, notice_banner
+from .kindpage import KindPage
 from .resize import Resizer
-from .sparseview import SparseMatrixView
 from .tables import ArrayModel, MatrixView
 from .texts import fmt
 
 Qt = QtCore.Qt
-
-# How a parameter's choices read in the panel (the session keeps the plain value).
-CHOICE_LABELS = {
-    "left": "left:  X M = I",
-    "right": "right:  M X = I",
-    "both": "both:  (XM + MX)/2 = I",
-}
 
 
 def _analysis_words(problem: object) -> str:
@@ -47,106 +38,6 @@ def _analysis_words(problem: object) -> str:
     else:
         how = "singular values and the exact solution"
     return f"Analysing the {size} matrix ({how})…"
-
-
-def _keep_a_number_in_sight(view: QtWidgets.QTableView) -> None:
-    """A vector's pane at least as wide as its row numbers, a rounded number and the scroll
-    bar: beside 100,000 rows the numbers took the whole pane and b's values were not seen."""
-    style = view.style()
-    need = (
-        view.verticalHeader().sizeHint().width()
-        + view.fontMetrics().horizontalAdvance("-0.0")  # the delegate rounds to what fits
-        + 6
-        + style.pixelMetric(QtWidgets.QStyle.PM_ScrollBarExtent, None, view)
-        + 2 * view.frameWidth()
-    )
-    view.setMinimumWidth(max(80, need))
-
-
-def _titled(title: str, w: QtWidgets.QWidget) -> QtWidgets.QWidget:
-    box = QtWidgets.QWidget()
-    lay = QtWidgets.QVBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.setSpacing(2)
-    lay.addWidget(QtWidgets.QLabel(f"<b>{title}</b>"))
-    lay.addWidget(w, 1)
-    return box
-
-
-class _KindPage:
-    """The tables, size fields and parameter fields of one problem kind."""
-
-    def __init__(self, kind: object, panel: MatrixPanel) -> None:
-        self.kind = kind
-        self.models: dict[str, ArrayModel] = {}
-        self.views: dict[str, MatrixView] = {}
-        self.sizes: dict[str, tuple[QtWidgets.QSpinBox, ...]] = {}
-        self.params: dict[str, QtWidgets.QWidget] = {}
-        self.bar: list[QtWidgets.QWidget] = []
-        # the array that may be held sparse: its table and, in a stack with it, the sparse view
-        self.sparse_stack: QtWidgets.QStackedWidget | None = None
-        self.sparse_view: SparseMatrixView | None = None
-        self.sparse: object = None  # the sparse matrix on show, or None (the table is)
-        self.widget = QtWidgets.QSplitter(Qt.Horizontal)
-        self.widget.setChildrenCollapsible(False)
-        for spec in kind.arrays:
-            model = ArrayModel(spec.title)
-            model.edited.connect(panel._on_model_edited)
-            view = MatrixView()
-            view.setModel(model)
-            view.paste_failed.connect(panel.message)
-            if spec.ndim == 1:
-                view.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
-                view.setItemDelegate(FittedNumbers(view))
-                # after the header has taken the new row count (its own reset comes later)
-                model.modelReset.connect(
-                    lambda v=view: QtCore.QTimer.singleShot(
-                        0, v, lambda: _keep_a_number_in_sight(v)
-                    )
-                )
-                _keep_a_number_in_sight(view)
-            self.models[spec.key], self.views[spec.key] = model, view
-            shown: QtWidgets.QWidget = view
-            if spec.key == kind.sparse_key:
-                self.sparse_view = SparseMatrixView()
-                self.sparse_stack = QtWidgets.QStackedWidget()
-                self.sparse_stack.addWidget(view)
-                self.sparse_stack.addWidget(self.sparse_view)
-                shown = self.sparse_stack
-            self.widget.addWidget(_titled(spec.title, shown))
-            self.widget.setStretchFactor(self.widget.count() - 1, 4 if spec.ndim == 2 else 1)
-            if spec.rows_like is not None:
-                continue
-            if spec.square:
-                spins = (limited_spin(SIZE_EDIT, f"size n of the square matrix {spec.title}"),)
-                labels = ("Size n",)
-            elif spec.ndim == 2:
-                spins = (
-                    limited_spin(SIZE_EDIT, f"rows of {spec.title} (equations)"),
-                    limited_spin(SIZE_EDIT, f"columns of {spec.title} (unknowns)"),
-                )
-                # "Size 3 × 4": the field's tooltips say which is which, and the shorter
-                # row lets the Problem dock leave the plots half of a 1024-pixel window
-                labels = ("Size", "×")
-            else:
-                spins = (limited_spin(ENTRIES_EDIT, f"entries of {spec.title}"),)
-                labels = ("Entries",)
-            for lab, sp in zip(labels, spins, strict=True):
-                sp.valueChanged.connect(lambda _v, k=spec.key: panel._on_shape(k))
-                self.bar += [QtWidgets.QLabel(lab), sp]
-            self.sizes[spec.key] = spins
-        for p in kind.params:
-            if p.choices:
-                w = QtWidgets.QComboBox()
-                w.currentTextChanged.connect(w.setToolTip)  # the whole label, a hover away
-                for c in p.choices:
-                    w.addItem(CHOICE_LABELS.get(c, str(c)), c)
-                w.activated.connect(lambda _i, k=p.key, c=w: panel._on_param(k, c.currentData()))
-            else:
-                w = limited_spin(DEGREE_EDIT, p.label)
-                w.valueChanged.connect(lambda v, k=p.key: panel._on_param(k, v))
-            self.params[p.key] = w
-            self.bar += [QtWidgets.QLabel(p.label), w]
 
 
 class MatrixPanel(QtWidgets.QWidget):
@@ -161,8 +52,8 @@ class MatrixPanel(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
-        self.pages: dict[str, _KindPage] = {}
-        self.page: _KindPage | None = None
+        self.pages: dict[str, KindPage] = {}
+        self.page: KindPage | None = None
         self.exact_model = ArrayModel("exact", editable=False)
         self.resizer = Resizer(self)
         self.resizer.done.connect(self._resized)
@@ -258,7 +149,13 @@ class MatrixPanel(QtWidgets.QWidget):
     def set_kinds(self, kinds: Mapping[str, object]) -> None:
         """One page per problem kind (called once the solver has loaded)."""
         for name, kind in kinds.items():
-            page = _KindPage(kind, self)
+            page = KindPage(
+                kind,
+                edited=self._on_model_edited,
+                message=self.message,
+                shape_changed=self._on_shape,
+                param_changed=self._on_param,
+            )
             self.pages[name] = page
             self.stack.addWidget(page.widget)
             for w in page.bar:
