@@ -499,7 +499,7 @@ def main() -> int:
 
     rows, mv = bench_ratios(repeats)
 
-    block = engine_run(LinearSystem(*system(3)), "gd")._block_rows
+    block = engine_run(LinearSystem(*system(3)), "gd")._block.size
     hist_peak, hist_held = history_peak(MEMORY_ITERS, block)
     run_iters = MEMORY_ITERS if args.full else 100_000
     run_pk, run_hist, run_secs = run_peak(run_iters)

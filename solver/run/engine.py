@@ -24,13 +24,12 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 
 import numpy as np
 import torch
 
 from solver.insight.analysis import Analysis
-from solver.problems.divergence import Watch, stop_message
+from solver.problems.divergence import Watch
 from solver.problems.kinds import check_loss, kind_of
 from solver.problems.losses import LOSSES, loss_function
 from solver.sessions.session import Session
@@ -39,14 +38,15 @@ from solver.settings.optimizers import make_torch_optimizer
 from solver.settings.precisions import precision
 
 from . import fastpath
+from .block import BLOCK_ROWS, Block
 from .history import History
 from .results import RunResults
 from .scripted import ChunkFn
 from .starts import initial_x
+from .stops import StopReason, block_stop, finish_message
 
-# Rows per flushed block: bounded by count and by bytes of x copied per block.
-BLOCK_ROWS = 256
-BLOCK_BYTES = 8 * 2**20
+__all__ = ["BLOCK_ROWS", "Run", "StopReason"]
+
 # A block is also flushed after this long, so a reader never lags by more than ~1 frame.
 BLOCK_SECONDS = 1 / 60
 
@@ -58,14 +58,6 @@ FAST_PATH = True
 GIL_FREE_WORK = 1_000_000
 
 Observer = Callable[["Run"], None]  # see Run.observe
-
-
-class StopReason(StrEnum):
-    CONVERGED = "converged"
-    MAX_ITERS = "max_iters"
-    DIVERGED = "diverged"
-    STOPPED = "stopped"
-    ERROR = "error"
 
 
 class _StepAborted(Exception):
@@ -109,7 +101,6 @@ class Run(RunResults):
         # rows' float64 recomputation stays: it is the true residual of each iterate.
         at_forward = self.problem.sparse and self.dtype == torch.float64
         self._exact_t = torch.tensor(self.exact, device=self.device) if at_forward else None
-        self._norms: list[torch.Tensor] = []  # (‖r‖, ‖x − x*‖) per recorded row, when so
         self._r_norm: torch.Tensor | None = None
 
         self._x = self._initial_x().requires_grad_(True)
@@ -140,14 +131,8 @@ class Run(RunResults):
         self._watch = Watch(session.dtype, self._unstable) if session.stop_on_divergence else None
 
         # With the norms from the forward pass an eager block needs the tracked unknowns only
-        # (a row of 100,000 was 800 KB copied per update, for 12 numbers kept).
         self._narrow = self._exact_t is not None and not self.lazy
-        width = len(self.history.tracked) if self._narrow else self.n_unknowns
-        self._block_rows = int(max(1, min(BLOCK_ROWS, BLOCK_BYTES // (8 * max(width, 1)))))
-        self._x_flat_np = self._xd.reshape(-1).numpy() if not self.lazy else None
-        self._losses: list = []  # lazy: loss tensors; eager: floats
-        self._rows: list = []  # lazy: detached clones of x
-        self._block_x = None if self.lazy else np.empty((self._block_rows, width))
+        self._block = Block(self._xd, self.lazy, self.history.tracked, self._narrow)
         self._analysis: Analysis | None = None
         self._fast = None
         self._before_update: list[Observer] = []  # see observe()
@@ -155,7 +140,7 @@ class Run(RunResults):
         if FAST_PATH if fast_path is None else fast_path:
             narrow = (self._exact_t, self.history.tracked) if self._narrow else None
             self._fast = fastpath.plan(
-                session, self.device, self.lazy, bound, self._block_x, narrow
+                session, self.device, self.lazy, bound, self._block.x, narrow
             )
         # The first run in a process scripts the chunk (~50 ms) here, not in advance(), whose
         # time is reported as the run's.
@@ -164,7 +149,7 @@ class Run(RunResults):
 
         self._forward()
         self._record()
-        self._check_eager(self._losses[-1] if not self.lazy else None)
+        self._check_eager(self._block.losses[-1] if not self.lazy else None)
         self._flush()
         if self.stop_reason is None and self.max_iters == 0:
             self._finish(StopReason.MAX_ITERS)
@@ -253,9 +238,9 @@ class Run(RunResults):
     def _apply_chunk(self, fn: ChunkFn, limit: int, deadline: float | None) -> int:
         """Up to ``limit`` updates in one GIL-free call, recorded as ``_record`` would; the
         stop rules act on the last row (a chunk ends at the first row that stops)."""
-        row = len(self._losses)
+        row = len(self._block)
         k = self._fast.size(
-            min(limit, self._block_rows - row, self.max_iters - self.iteration), deadline
+            min(limit, self._block.size - row, self.max_iters - self.iteration), deadline
         )
         # a narrow block keeps a few unknowns: the point a divergence may rewind to is kept
         start = self._xd.clone() if self._narrow and self._watch is not None else None
@@ -265,9 +250,9 @@ class Run(RunResults):
         if self._watch is not None and (j := self._watch.feed(losses)) is not None:
             if j + 1 < len(losses):  # certain before the chunk's end: back to that row
                 losses = self._rewind_chunk(fn, start, row, j, losses)
-        self._losses.extend(losses)
+        self._block.losses.extend(losses)
         if (norms := self._fast.take_norms()) is not None:
-            self._norms.append(norms)
+            self._block.norms.append(norms)
         self.iteration += len(losses)
         self.grad_evals += len(losses)
         self._check_eager(losses[-1], watched=True)
@@ -278,7 +263,7 @@ class Run(RunResults):
         """Put ``x`` back at the chunk's row ``j``: from the block, which holds whole rows,
         or by applying the chunk again from its ``start`` up to that row (a narrow block)."""
         if start is None:
-            self._xd.copy_(torch.from_numpy(self._block_x[row + j]).reshape(self._xd.shape))
+            self._xd.copy_(torch.from_numpy(self._block.x[row + j]).reshape(self._xd.shape))
             self._forward()
             return losses[: j + 1]
         self._xd.copy_(start)
@@ -288,16 +273,11 @@ class Run(RunResults):
         return out
 
     def _record(self) -> None:
+        norms = None
         if self._exact_t is not None:
             err = torch.linalg.vector_norm(self._xd.reshape(-1) - self._exact_t)
-            self._norms.append(torch.stack([self._r_norm, err]))
-        if self.lazy:
-            self._losses.append(self._loss_t.detach())
-            self._rows.append(self._xd.reshape(-1).clone())
-        else:
-            x = self._x_flat_np
-            self._block_x[len(self._losses)] = x[self.history.tracked] if self._narrow else x
-            self._losses.append(self._loss_t.item())
+            norms = torch.stack([self._r_norm, err])
+        self._block.record(self._xd, self._loss_t, norms)
 
     def _check_eager(self, value: float | None, watched: bool = False) -> bool:
         """Stop rules on the newest loss (eager mode); True when the run finished.
@@ -380,10 +360,10 @@ class Run(RunResults):
                 self.iteration += 1
                 done += 1
                 self._record()
-                if not self.lazy and self._check_eager(self._losses[-1]):
+                if not self.lazy and self._check_eager(self._block.losses[-1]):
                     break
                 # the clock is read every 16 updates only, or when the block is full
-                if done & 15 == 0 or len(self._losses) >= self._block_rows:
+                if done & 15 == 0 or self._block.full:
                     now = time.perf_counter()
                     last_flush = self._flush_when_due(now, last_flush)
                     if self.finished or (deadline is not None and now >= deadline):
@@ -411,47 +391,25 @@ class Run(RunResults):
     def _flush_when_due(self, now: float, last_flush: float) -> float:
         """Flush a full block, or one last flushed ``BLOCK_SECONDS`` ago; the time of the last
         flush."""
-        if len(self._losses) >= self._block_rows or now - last_flush >= BLOCK_SECONDS:
+        if self._block.full or now - last_flush >= BLOCK_SECONDS:
             self._flush()
             return now
         return last_flush
 
     def _flush(self) -> None:
-        c = len(self._losses)
-        if c == 0:
+        if len(self._block) == 0:
             return
-        if self.lazy:
-            losses = torch.stack(self._losses).to("cpu", torch.float64).numpy()
-            rows = torch.stack(self._rows).to("cpu", torch.float64).numpy()
-        else:
-            losses = np.asarray(self._losses, dtype=np.float64)
-            rows = self._block_x[:c]
-        norms = None
-        if self._norms:
-            rows_of = [t.reshape(-1, 2) for t in self._norms]  # a loop's rows, a chunk's block
-            norms = torch.cat(rows_of).to("cpu", torch.float64).numpy()
-            self._norms = []
-        first = self.iteration - c + 1  # history index of the first row in the block
+        losses, rows, norms, points = self._block.take()
+        first = self.iteration - len(losses) + 1  # history index of the first row in the block
         # ‖x − x*‖ is finite exactly when every unknown is: a narrow block checks that
         finite_x = np.isfinite(norms[:, 1]) if self._narrow else np.isfinite(rows).all(axis=1)
-        bad = ~np.isfinite(losses) | ~finite_x
-        stop_at, reason = None, None
-        if bad.any():
-            stop_at, reason = int(np.argmax(bad)), StopReason.DIVERGED
-        if self.lazy and self._watch is not None:
-            j = self._watch.feed(losses[: len(losses) if stop_at is None else stop_at])
-            if j is not None:
-                stop_at, reason = j, StopReason.DIVERGED
-        if self.lazy:
-            below = losses < self.tol if self.tol > 0 else np.zeros(len(losses), bool)
-            if below.any() and (stop_at is None or int(np.argmax(below)) < stop_at):
-                stop_at, reason = int(np.argmax(below)), StopReason.CONVERGED
+        stop_at, reason = block_stop(losses, finite_x, self.tol, self._watch, self.lazy)
         if stop_at is not None:
             c = stop_at + 1
             losses, rows = losses[:c], rows[:c]
             norms = None if norms is None else norms[:c]
-            if self.lazy and c < len(self._rows):
-                self._xd.copy_(self._rows[stop_at].reshape(self._xd.shape))
+            if self.lazy and c < len(points):
+                self._xd.copy_(points[stop_at].reshape(self._xd.shape))
             self.iteration = first + stop_at
         if self._derive_rnorm is not None:
             rnorm = self._derive_rnorm(losses, self.problem.n_residuals)
@@ -464,8 +422,6 @@ class Run(RunResults):
         self.history.append(
             losses, rnorm, err, rows if self._narrow else rows[:, self.history.tracked]
         )
-        self._losses = []
-        self._rows = []
         if reason is not None and not self.finished:
             self._finish(reason)
 
@@ -474,22 +430,17 @@ class Run(RunResults):
             return
         self.stop_reason = reason
         last = float(self.history.loss[-1]) if len(self.history) else float("nan")
-        if reason is StopReason.CONVERGED:
-            self.message = f"converged: loss {last:.3g} < tol {self.tol:.3g}"
-        elif reason is StopReason.MAX_ITERS:
-            self.message = f"reached max iterations ({self.max_iters})"
-        elif reason is StopReason.STOPPED:
-            self.message = f"stopped by you at iteration {self.iteration}"
-        elif reason is StopReason.DIVERGED:
-            verdict = None if self._watch is None else self._watch.verdict
-            why = self._unstable() if verdict is None else None
-            self.message = stop_message(verdict, self.iteration, last, why)
+        verdict = None if self._watch is None else self._watch.verdict
+        why = self._unstable() if reason is StopReason.DIVERGED and verdict is None else None
+        self.message = finish_message(
+            reason, self.iteration, last, self.tol, self.max_iters, verdict, why
+        )
 
     def _fail(self, message: str) -> None:
         # Keep every update recorded before the fault, unless even that copy fails (no device)
         try:
             self._flush()
         except (RuntimeError, torch.OutOfMemoryError):
-            self._losses, self._rows, self._norms = [], [], []
+            self._block.clear()
         self.stop_reason = StopReason.ERROR
         self.message = message
