@@ -17,6 +17,7 @@ import torch
 from solver import InputError, Run, list_devices, resolve_device
 from solver.problems.seeds import A_MAT, B_VEC
 from solver.run import engine
+from solver.run.block import BLOCK_ROWS
 from solver.sessions import session as sessions
 from solver.settings import devices
 
@@ -282,7 +283,7 @@ def test_lazy_runs_give_the_eager_history_and_x(case: str, count_only_blocks: No
         assert eager.iteration == iteration
     if case == "tol":
         # Inside the third block: the lazy run went on to the block's end, then rewound.
-        assert 2 * engine.BLOCK_ROWS < eager.iteration < 3 * engine.BLOCK_ROWS - 1
+        assert 2 * BLOCK_ROWS < eager.iteration < 3 * BLOCK_ROWS - 1
     assert_same_history(lazy, eager)
 
 

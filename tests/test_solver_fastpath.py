@@ -20,6 +20,7 @@ from solver import LinearSystem, Run, Session
 from solver.matrices import kernels
 from solver.problems.seeds import A_MAT, B_VEC
 from solver.run import engine, fastpath, scripted
+from solver.run.block import BLOCK_ROWS
 from solver.run.history import History
 from solver.sessions import presets
 from solver.sessions import session as sessions
@@ -227,8 +228,8 @@ def test_a_chunk_never_runs_past_the_rows_left_in_its_block(monkeypatch, chunks)
         filled = 0
         for k in steps:
             filled += k
-            assert filled <= engine.BLOCK_ROWS
-            filled %= engine.BLOCK_ROWS
+            assert filled <= BLOCK_ROWS
+            filled %= BLOCK_ROWS
 
 
 # -- requests from another thread ----------------------------------------------------------

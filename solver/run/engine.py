@@ -20,7 +20,6 @@ abandoned and ``x`` put back where it began. A pause acts between updates only.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,18 +33,16 @@ from solver.problems.kinds import check_loss, kind_of
 from solver.problems.losses import LOSSES, loss_function
 from solver.sessions.session import Session
 from solver.settings.devices import resolve_device
-from solver.settings.optimizers import make_torch_optimizer
 from solver.settings.precisions import precision
 
 from . import fastpath
-from .block import BLOCK_ROWS, Block
+from .block import Block
 from .history import History
 from .results import RunResults
 from .scripted import ChunkFn
 from .starts import initial_x
-from .stops import StopReason, block_stop, finish_message
-
-__all__ = ["BLOCK_ROWS", "Run", "StopReason"]
+from .stops import StopReason, block_stop, eager_stop, finish_message
+from .updates import StepAborted, Updates
 
 # A block is also flushed after this long, so a reader never lags by more than ~1 frame.
 BLOCK_SECONDS = 1 / 60
@@ -58,11 +55,6 @@ FAST_PATH = True
 GIL_FREE_WORK = 1_000_000
 
 Observer = Callable[["Run"], None]  # see Run.observe
-
-
-class _StepAborted(Exception):
-    """Raised inside an L-BFGS closure to abandon the update on a stop request. Not a
-    RuntimeError, which ``advance`` reports as a torch failure."""
 
 
 class Run(RunResults):
@@ -103,7 +95,8 @@ class Run(RunResults):
         self._exact_t = torch.tensor(self.exact, device=self.device) if at_forward else None
         self._r_norm: torch.Tensor | None = None
 
-        self._x = self._initial_x().requires_grad_(True)
+        x0 = initial_x(session, self.dtype).to(self.device).contiguous().clone()
+        self._x = x0.requires_grad_(True)
         self._xd = self._x.detach()  # same storage: updated in place without autograd
         self.n_unknowns = self._x.numel()
         if track is None:
@@ -111,21 +104,13 @@ class Run(RunResults):
         self.history = History(self.problem.unknown_names(), track)
 
         self.optimizer_name = session.optimizer
-        self._lr = session.lr
-        self._opt: torch.optim.Optimizer | None = None
-        if session.optimizer != "gd":
-            self._opt = make_torch_optimizer(
-                session.optimizer, self._x, session.lr, session.optimizer_args
-            )
-        updates = {"gd": self._update_gd, "lbfgs": self._update_lbfgs}
-        self._update = updates.get(session.optimizer, self._update_torch)
-
         self.iteration = 0  # updates applied so far; the history has iteration + 1 entries
-        self.grad_evals = 0
+        self._chunk_evals = 0  # gradients computed by the fast path's chunks
         self.stop_reason: StopReason | None = None
         self.message = ""
         self.elapsed = 0.0  # seconds spent inside advance()
         self._stop_flag = threading.Event()
+        self._update = Updates(session, self._x, self._xd, self._evaluate, self._stop_flag)
         self._pause_flag = threading.Event()
         # the divergence rule on every recorded loss, when the session asks to stop
         self._watch = Watch(session.dtype, self._unstable) if session.stop_on_divergence else None
@@ -155,9 +140,6 @@ class Run(RunResults):
             self._finish(StopReason.MAX_ITERS)
 
     # -- set-up ------------------------------------------------------------------------------
-    def _initial_x(self) -> torch.Tensor:
-        return initial_x(self.session, self.dtype).to(self.device).contiguous().clone()
-
     def _fast_chunk(self) -> ChunkFn | None:
         """The scripted chunk if this run takes the fast path now, else None."""
         if self._fast is None or self._before_update or self._before_evaluation:
@@ -201,39 +183,20 @@ class Run(RunResults):
         if self._exact_t is not None:
             self._r_norm = torch.linalg.vector_norm(r.detach())
 
-    def _update_gd(self) -> None:
-        (g,) = torch.autograd.grad(self._loss_t, self._x)
-        self._xd.sub_(g, alpha=self._lr)
-        self.grad_evals += 1
+    def _evaluate(self) -> torch.Tensor:
+        """The loss at x with its graph, for an L-BFGS step's closure."""
+        for hook in self._before_evaluation:
+            hook(self)
+        return self._loss_fn(self._residual(self._x), self._x)
 
-    def _update_torch(self) -> None:
-        (g,) = torch.autograd.grad(self._loss_t, self._x)
-        self._x.grad = g
-        self._opt.step()
-        self.grad_evals += 1
+    @property
+    def _lr(self) -> float:
+        return self._update.lr
 
-    def _update_lbfgs(self) -> None:
-        # One step may evaluate the loss max_iter times (up to 1e8): a stop request is
-        # checked before each evaluation, and the abandoned step's moves are undone.
-        start = self._xd.clone()
-        stop = self._stop_flag
-
-        def closure() -> torch.Tensor:
-            if stop.is_set():
-                raise _StepAborted
-            for hook in self._before_evaluation:
-                hook(self)
-            self._opt.zero_grad(set_to_none=False)
-            loss = self._loss_fn(self._residual(self._x), self._x)
-            loss.backward()
-            self.grad_evals += 1
-            return loss
-
-        try:
-            self._opt.step(closure)
-        except _StepAborted:
-            self._xd.copy_(start)
-            raise
+    @property
+    def grad_evals(self) -> int:
+        """Gradients computed so far (an L-BFGS update computes several)."""
+        return self._chunk_evals + self._update.evals
 
     def _apply_chunk(self, fn: ChunkFn, limit: int, deadline: float | None) -> int:
         """Up to ``limit`` updates in one GIL-free call, recorded as ``_record`` would; the
@@ -254,7 +217,7 @@ class Run(RunResults):
         if (norms := self._fast.take_norms()) is not None:
             self._block.norms.append(norms)
         self.iteration += len(losses)
-        self.grad_evals += len(losses)
+        self._chunk_evals += len(losses)
         self._check_eager(losses[-1], watched=True)
         return len(losses)
 
@@ -280,22 +243,12 @@ class Run(RunResults):
         self._block.record(self._xd, self._loss_t, norms)
 
     def _check_eager(self, value: float | None, watched: bool = False) -> bool:
-        """Stop rules on the newest loss (eager mode); True when the run finished.
-        ``watched``: the divergence rule has seen it already."""
-        if value is None:
-            return False
-        if not math.isfinite(value) or (
-            self._watch is not None
-            and (self._watch.verdict is not None if watched else self._watch.feed_one(value))
-        ):
+        """Stop rules on the newest loss (eager mode); True when the run finished."""
+        reason = None if value is None else eager_stop(value, self.tol, self._watch, watched)
+        if reason is not None:
             self._flush()
-            self._finish(StopReason.DIVERGED)
-            return True
-        if self.tol > 0 and value < self.tol:
-            self._flush()
-            self._finish(StopReason.CONVERGED)
-            return True
-        return False
+            self._finish(reason)
+        return reason is not None
 
     # -- driving -----------------------------------------------------------------------------
     @property
@@ -355,7 +308,7 @@ class Run(RunResults):
                     continue
                 for hook in self._before_update:
                     hook(self)
-                self._update()
+                self._update(self._loss_t)
                 self._forward()
                 self.iteration += 1
                 done += 1
@@ -372,7 +325,7 @@ class Run(RunResults):
                 self._flush()
                 if self.iteration >= self.max_iters and self.stop_reason is None:
                     self._finish(StopReason.MAX_ITERS)
-        except _StepAborted:
+        except StepAborted:
             # x is back at the last recorded point; the optimizer's state is half-updated,
             # which is why an abandoned step ends the run rather than pausing it.
             self._flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 import numpy as np
@@ -15,6 +16,18 @@ class StopReason(StrEnum):
     DIVERGED = "diverged"
     STOPPED = "stopped"
     ERROR = "error"
+
+
+def eager_stop(value: float, tol: float, watch: Watch | None, watched: bool) -> StopReason | None:
+    """Whether a stop rule acts on the newest loss ``value`` (a run on the CPU reads each
+    one at once), and why. ``watched``: the divergence watch has seen it already."""
+    if not math.isfinite(value) or (
+        watch is not None and (watch.verdict is not None if watched else watch.feed_one(value))
+    ):
+        return StopReason.DIVERGED
+    if tol > 0 and value < tol:
+        return StopReason.CONVERGED
+    return None
 
 
 def block_stop(

@@ -39,7 +39,9 @@ class Updates:
         self.evals = 0
         self.opt: torch.optim.Optimizer | None = None
         if session.optimizer != "gd":
-            self.opt = make_torch_optimizer(session.optimizer, x, session.lr, session.optimizer_args)
+            self.opt = make_torch_optimizer(
+                session.optimizer, x, session.lr, session.optimizer_args
+            )
         steps = {"gd": self._gd, "lbfgs": self._lbfgs}
         self._step = steps.get(session.optimizer, self._torch)
 
