@@ -3,7 +3,7 @@ from every state the solver, the analysis and the loader can be in?
 
     python benchmarks/quit.py [--launches 1]
 
-Each launch is ``tests/quit_driver.py STATE HOW`` (the real app, offscreen, in a fresh
+Each launch is ``tests/gui/quit_driver.py STATE HOW`` (the real app, offscreen, in a fresh
 profile), driven into the state and quit from it: ``close`` is what Ctrl+Q does, ``term`` a
 SIGTERM from this script. Reported: seconds from the quit to the window hidden, and to the
 process's end, with its exit status (the worst of the launches). The states that cannot be
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "gui"))
 from quit_cases import CASES, launch  # noqa: E402
 
 

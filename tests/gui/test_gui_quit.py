@@ -2,7 +2,7 @@
 Ctrl+Q (the window's close) or SIGTERM ends the real app with status 0, no QThread destroyed
 while it runs, and the autosave written.
 
-Each case is ``python tests/quit_driver.py STATE HOW``: ``main.main`` with the window driven
+Each case is ``python tests/gui/quit_driver.py STATE HOW``: ``main.main`` with the window driven
 into STATE, offscreen, in a fresh profile. The states that cannot be interrupted (a run being
 created inside one LU, an analysis inside one SVD, the solver's import) are made to last for
 ever there, so the app can only end by leaving them running.

@@ -27,7 +27,7 @@ from solver.settings.optimizers import OPTIMIZER_NAMES  # noqa: E402
 LONG = test_gui.LONG
 
 Qt = QtCore.Qt
-LONG_FUZZ = os.environ.get("DESCENT_LAB_FUZZ") == "long"  # as tests/test_fuzz_inputs.py
+LONG_FUZZ = os.environ.get("DESCENT_LAB_FUZZ") == "long"  # as tests/gui/test_fuzz_inputs.py
 EDGES = settings(
     max_examples=300 if LONG_FUZZ else 16,
     deadline=None,

@@ -21,7 +21,7 @@ shown_text = test_gui.shown_text
 display = test_gui_app.display
 LONG = test_gui.LONG
 Qt = QtCore.Qt
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fits(label: QtWidgets.QLabel) -> bool:

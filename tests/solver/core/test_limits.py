@@ -16,7 +16,7 @@ from solver.core import limits
 from solver.run.engine import Run
 from solver.sessions import session as sessions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SYSTEM = {"A": [[4.0, 1.0], [1.0, 3.0]], "b": [1.0, 2.0]}
 
 

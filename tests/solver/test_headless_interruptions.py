@@ -19,7 +19,7 @@ import solver.headless
 from solver.sessions import presets
 from solver.sessions import session as sessions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

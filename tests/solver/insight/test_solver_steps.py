@@ -216,7 +216,7 @@ def test_headless_summary_has_the_measured_rate_and_cg_count(tmp_path):
     s = presets.build("seed-3x3")
     path = tmp_path / "s.json"
     sessions.save(s, path)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run(
         [sys.executable, str(root / "main.py"), "--headless", str(path), "--json"],
         capture_output=True,

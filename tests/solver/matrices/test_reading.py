@@ -23,7 +23,7 @@ from solver.matrices.matrixio import load_matrix, load_operator
 from solver.matrices.sparseio import header, is_coordinate_mtx, load_sparse
 from solver.sessions import session as sessions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 BOUND_S = 120  # a hang guard only: a refusal takes a fraction of a second
 
 # Each reader, called as the app calls it on a path; prints the refusal it raises.

@@ -11,7 +11,7 @@ import pytest
 
 import solver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QT = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
 
 

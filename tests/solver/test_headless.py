@@ -18,7 +18,7 @@ from solver import Run
 from solver.headless import result as run_summary
 from solver.sessions.presets import PRESETS, build
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 RESULT_KEYS = {"stop_reason", "iterations", "final_loss", "x", "error_norm", "analysis"}
 ANALYSIS_KEYS = {"cond", "lipschitz", "max_stable_lr", "recommended_lr"}

@@ -1,6 +1,6 @@
-"""``python main.py`` driven into one state, then quit from it (``tests/test_gui_quit.py``).
+"""``python main.py`` driven into one state, then quit from it (``tests/gui/test_gui_quit.py``).
 
-    python tests/quit_driver.py STATE HOW [SESSION.json]
+    python tests/gui/quit_driver.py STATE HOW [SESSION.json]
 
 STATE: loading, creating, analysing, running, lbfgs, paused, stepping, race, dialog, asking,
 file_dialog. HOW: ``close`` (what Ctrl+Q does: the window's close) or ``term`` (the test sends
@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 

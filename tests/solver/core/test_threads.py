@@ -14,7 +14,7 @@ import pytest
 
 from solver.core import threads
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 POLICY_VARS = (*threads.WAIT_POLICY, *threads.OPENBLAS_TIMEOUT, *threads.THREAD_COUNT_VARS)
 
 

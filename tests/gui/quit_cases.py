@@ -1,5 +1,5 @@
-"""The quit cases of ``tests/test_gui_quit.py`` and ``benchmarks/quit.py``: the app launched
-through ``tests/quit_driver.py`` in a fresh profile, driven into a state, and quit from it."""
+"""The quit cases of ``tests/gui/test_gui_quit.py`` and ``benchmarks/quit.py``: the app launched
+through ``tests/gui/quit_driver.py`` in a fresh profile, driven into a state, and quit from it."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.startup import profile_env  # noqa: E402
 
-DRIVER = ROOT / "tests" / "quit_driver.py"
+DRIVER = ROOT / "tests" / "gui" / "quit_driver.py"
 HANG = 180  # s: only a hang detector on a loaded machine, never a measure
 
 CASES = [

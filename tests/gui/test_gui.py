@@ -634,7 +634,7 @@ def test_plots_follow_the_run_until_the_user_zooms(qtbot, window):
 def test_session_given_on_the_command_line(qtbot, make_window, tmp_path):
     from pathlib import Path
 
-    example = Path(__file__).resolve().parent.parent / "examples" / "seed-puzzle.json"
+    example = Path(__file__).resolve().parents[2] / "examples" / "seed-puzzle.json"
     w = make_window(session_path=str(example))
     assert w.model.session.optimizer == "adam" and w.model.session.problem.A.shape == (4, 4)
     assert "seed-puzzle.json" in w.windowTitle()

@@ -145,7 +145,7 @@ def test_the_start_up_warm_up_prints_no_beta_notice() -> None:
     code = "from solver.run import scripted; assert scripted.sparse_chunk_function() is not None"
     out = subprocess.run(
         [sys.executable, "-W", "default", "-c", code],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
     )

@@ -21,7 +21,7 @@ from benchmarks.bigfiles import dense_session
 from gui.opening import LOAD_SYNC_BYTES
 from solver.core.fileguard import footprint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N = 400  # 400 × 400 float64: 1.28 MB on disk, beyond LOAD_SYNC_BYTES
 assert N * N * 8 > LOAD_SYNC_BYTES
 

@@ -21,7 +21,7 @@ from solver.problems.linear import LinearSystem
 from solver.sessions import session as sessions
 
 LONG = 60_000
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N = 101  # 10,201 entries: beyond AUTOSAVE_INLINE_LIMIT
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks.startup import PrivateX
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("Xvfb", "xdotool", "xwd")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
 HANG = 120  # s: a hang detector on a loaded machine, never a measure

@@ -463,7 +463,7 @@ def test_is_sparse_while_another_thread_imports_scipy_sparse():
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run(
         [sys.executable, "-c", _IMPORT_RACE], cwd=root, capture_output=True, text=True, timeout=120
     )
