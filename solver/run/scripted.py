@@ -47,6 +47,12 @@ def _loss(r: Tensor, kind: int) -> Tensor:
     return torch.dot(f, f) / f.numel()
 
 
+def _ends(v: float, tol: float) -> bool:
+    # The engine's stop rules on a loss (``solver.run.stops.eager_stop``, less the divergence
+    # watch, which the engine feeds a chunk's losses after it): one home for the chunks'.
+    return not math.isfinite(v) or (tol > 0 and v < tol)
+
+
 def gd_chunk(
     a: Tensor,
     b: Tensor,
@@ -76,7 +82,7 @@ def gd_chunk(
         v = float(loss.item())
         out.append(v)
         rows[i].copy_(xd)
-        if not math.isfinite(v) or (tol > 0 and v < tol):
+        if _ends(v, tol):
             break
     return out, loss
 
@@ -113,7 +119,7 @@ def dense_gd_chunk(
         v = float(loss.item())
         out.append(v)
         rows[i].copy_(xd)
-        if not math.isfinite(v) or (tol > 0 and v < tol):
+        if _ends(v, tol):
             break
     return out, r.detach()
 
@@ -164,7 +170,7 @@ def sparse_gd_chunk(
         rows[i].copy_(xd.index_select(0, cols))
         norms[i, 0] = torch.linalg.vector_norm(r)
         norms[i, 1] = torch.linalg.vector_norm(xd - exact)
-        if not math.isfinite(v) or (tol > 0 and v < tol):
+        if _ends(v, tol):
             break
     return out, r
 
