@@ -188,7 +188,8 @@ def csr_quiet() -> Iterator[None]:
         yield
 
 
-def _torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def torch_csr(a: object, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A scipy CSR matrix as torch's, on ``device`` in ``dtype``."""
     with csr_quiet():
         return torch.sparse_csr_tensor(
             torch.from_numpy(a.indptr.astype(np.int64)),
@@ -214,7 +215,7 @@ def _scipy_pair(a: object, dtype: torch.dtype) -> tuple[Callable, Callable]:
 
 
 def _torch_pair(a: object, device: torch.device, dtype: torch.dtype) -> tuple[Callable, Callable]:
-    fwd, adj = _torch_csr(a, device, dtype), _torch_csr(a.T.tocsr(), device, dtype)
+    fwd, adj = torch_csr(a, device, dtype), torch_csr(a.T.tocsr(), device, dtype)
     # torch.mv, the call solver.run.fastpath's sparse chunk makes: the same numbers either way
     return partial(torch.mv, fwd), partial(torch.mv, adj)
 

@@ -1,0 +1,198 @@
+"""Many runs of one problem at once: B settings of the optimizer, one tensor computation per
+iteration (the sweeps of a step-size map are written on it).
+
+x is a (B, …) tensor, one run per row; a linear system's products are one matrix-matrix
+product for all runs (a sparse A's too), an inverse's one batched product. Each run's loss is
+the single run's torch form applied to its own row (``torch.func.vmap``), and the gradients
+of all runs come from one backward pass: the runs are independent, so the gradient of their
+summed losses is each run's own.
+
+The optimizers are written out from ``torch.optim``'s update rules (gd; sgd with momentum,
+dampening and Nesterov; Adam; RMSprop; Adagrad, each without weight decay), with every
+numeric setting a per-run tensor: a map varies them across the batch. Each run stops on its
+own, on the single run's rules (its loss below its tolerance; a loss or x that is not finite;
+the iteration limit) and is frozen from then on. The divergence watch's early verdict
+(``solver.problems.divergence``) is not applied here: a run diverges when it overflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from solver.core.errors import InputError
+from solver.matrices import kernels
+from solver.problems.kinds import check_loss
+from solver.problems.losses import loss_function
+from solver.sessions.session import Session
+from solver.settings.devices import resolve_device
+from solver.settings.precisions import precision
+
+from .starts import initial_x
+from .stops import StopReason
+
+# The settings each optimizer takes per run, with torch's defaults (its other settings are
+# the session's, the same for every run).
+SETTINGS: dict[str, dict[str, float]] = {
+    "gd": {},
+    "sgd": {"momentum": 0.0, "dampening": 0.0},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    "rmsprop": {"alpha": 0.99, "eps": 1e-8},
+    "adagrad": {"eps": 1e-10},
+}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What each of B runs did."""
+
+    iterations: np.ndarray  # (B,) updates applied
+    stop_reason: tuple[StopReason, ...]
+    losses: np.ndarray  # (B, T + 1) loss at every iteration; nan after a run stopped
+    x: np.ndarray  # (B, *unknown_shape) the final x of each run
+
+    def loss_of(self, run: int) -> np.ndarray:
+        """Run ``run``'s losses, one per iteration from its start to its stop."""
+        return self.losses[run, : self.iterations[run] + 1]
+
+
+def _per_run(values: object, b: int, name: str) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    if a.size == 1:
+        a = np.full(b, float(a[0]))
+    if a.size != b:
+        raise InputError(name, f"has {a.size} values for {b} runs")
+    if not np.isfinite(a).all():
+        raise InputError(name, "every value must be a finite number")
+    return a
+
+
+class BatchRun:
+    """``session``'s problem, loss, start, precision, device and stop rules, run once per
+    entry of ``settings``: per-run values of ``lr``, ``tol`` and the optimizer's settings in
+    ``SETTINGS`` (a value given once applies to every run); the optimizer's other settings
+    (Nesterov, say) are the session's."""
+
+    def __init__(self, session: Session, settings: Mapping[str, object], runs: int) -> None:
+        name = session.optimizer
+        if name not in SETTINGS:
+            raise InputError(
+                "optimizer.name",
+                f"{name} cannot run in a batch; expected one of {sorted(SETTINGS)}",
+            )
+        if session.problem.kind == "svd":
+            raise InputError("problem.kind", "svd problems cannot run in a batch")
+        check_loss(session.loss, session.problem)
+        unknown = set(settings) - {"lr", "tol", *SETTINGS[name]}
+        if unknown:
+            raise InputError("settings", f"{name} takes no per-run {', '.join(sorted(unknown))}")
+        self.session, self.runs = session, runs
+        self.device = resolve_device(session.device)
+        self.dtype = precision(session.dtype).torch()
+        args = dict(session.optimizer_args)
+        given = {"lr": session.lr, "tol": session.tol}
+        for key, default in SETTINGS[name].items():
+            given[key] = args.get(key, default)
+        if name == "adam" and "betas" in args:
+            given["beta1"], given["beta2"] = args["betas"]
+        given.update(settings)
+        self.settings = {k: _per_run(v, runs, k) for k, v in given.items()}
+        self.nesterov = bool(args.get("nesterov", False))
+        self.max_iters = session.max_iters
+
+        problem = session.problem
+        bound = problem.bind(self.device, self.dtype)
+        self._loss = torch.func.vmap(loss_function(session.loss, problem, bound.tensors))
+        if problem.kind == "inverse":
+            self._residual = bound.residual  # x @ M and M @ x broadcast over the runs
+        else:
+            self._residual = self._linear_residual(problem)
+        x0 = initial_x(session, self.dtype).to(self.device)
+        self.x = x0.expand(runs, *x0.shape).clone()
+
+    def _linear_residual(self, problem: object) -> object:
+        """R = X Aᵀ − b for all runs at once: one matrix-matrix product (a sparse one for a
+        sparse A)."""
+        b = torch.tensor(np.asarray(problem.b), dtype=self.dtype, device=self.device)
+        if problem.sparse:
+            a = kernels.torch_csr(problem.A, self.device, self.dtype)
+            return lambda x: torch.sparse.mm(a, x.T).T - b
+        a = torch.tensor(np.asarray(problem.A), dtype=self.dtype, device=self.device)
+        return lambda x: x @ a.T - b
+
+    def _tensor(self, key: str) -> torch.Tensor:
+        v = torch.tensor(self.settings[key], dtype=self.dtype, device=self.device)
+        return v.reshape(-1, *([1] * (self.x.dim() - 1)))
+
+    def run(self) -> BatchResult:
+        """Every run to its stop."""
+        b, x = self.runs, self.x.requires_grad_(True)
+        tol = torch.tensor(self.settings["tol"], dtype=torch.float64)
+        lr = self._tensor("lr")
+        state: dict[str, torch.Tensor] = {}
+        active = torch.ones(b, dtype=torch.bool)
+        iterations = np.zeros(b, np.int64)
+        reasons: list[StopReason | None] = [None] * b
+        losses: list[torch.Tensor] = []
+
+        def evaluate() -> torch.Tensor:
+            loss = self._loss(self._residual(x), x)
+            value = loss.detach().to("cpu", torch.float64)
+            losses.append(torch.where(active, value, torch.nan))
+            finite_x = torch.isfinite(x.detach().reshape(b, -1)).all(dim=1).cpu()
+            for j in torch.nonzero(active & ~(torch.isfinite(value) & finite_x)).flatten():
+                reasons[j], active[j] = StopReason.DIVERGED, False
+            for j in torch.nonzero(active & (tol > 0) & (value < tol)).flatten():
+                reasons[j], active[j] = StopReason.CONVERGED, False
+            return loss
+
+        loss = evaluate()
+        step = 0
+        while bool(active.any()) and step < self.max_iters:
+            step += 1
+            (g,) = torch.autograd.grad(loss.sum(), x)
+            with torch.no_grad():
+                move = self._step(g, lr, state, step)
+                keep = active.to(self.device).reshape(-1, *([1] * (x.dim() - 1)))
+                x.sub_(torch.where(keep, move, torch.zeros((), dtype=x.dtype)))
+            iterations[active.numpy()] += 1
+            loss = evaluate()
+        for j in torch.nonzero(active).flatten():
+            reasons[j] = StopReason.MAX_ITERS
+        return BatchResult(
+            iterations,
+            tuple(reasons),
+            torch.stack(losses, dim=1).numpy(),
+            x.detach().cpu().numpy().astype(np.float64),
+        )
+
+    def _step(
+        self, g: torch.Tensor, lr: torch.Tensor, state: dict[str, torch.Tensor], step: int
+    ) -> torch.Tensor:
+        """What each run subtracts from its x at update ``step`` (torch.optim's rules)."""
+        name = self.session.optimizer
+        if name == "gd":
+            return lr * g
+        if name == "sgd":
+            mu, damp = self._tensor("momentum"), self._tensor("dampening")
+            buf = g.clone() if step == 1 else mu * state["buf"] + (1 - damp) * g
+            state["buf"] = buf
+            return lr * (g + mu * buf if self.nesterov else buf)
+        if name == "adam":
+            b1, b2, eps = self._tensor("beta1"), self._tensor("beta2"), self._tensor("eps")
+            m = state.get("m", torch.zeros_like(g)) * b1 + (1 - b1) * g
+            v = state.get("v", torch.zeros_like(g)) * b2 + (1 - b2) * g * g
+            state["m"], state["v"] = m, v
+            c1, c2 = 1 - b1**step, 1 - b2**step
+            return (lr / c1) * m / (v.sqrt() / c2.sqrt() + eps)
+        if name == "rmsprop":
+            alpha, eps = self._tensor("alpha"), self._tensor("eps")
+            sq = state.get("sq", torch.zeros_like(g)) * alpha + (1 - alpha) * g * g
+            state["sq"] = sq
+            return lr * g / (sq.sqrt() + eps)
+        acc = state.get("acc", torch.zeros_like(g)) + g * g  # adagrad
+        state["acc"] = acc
+        return lr * g / (acc.sqrt() + self._tensor("eps"))
