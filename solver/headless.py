@@ -28,12 +28,14 @@ import math
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from .core.errors import InputError
+from .core.fileguard import SESSION_MAX_BYTES, read_text
 from .core.threads import ONE_THREAD_BELOW, LoadMeter, use_threads
 from .insight import analysis_cache, explain
 from .matrices import kernels
@@ -245,6 +247,48 @@ def run_headless(args: argparse.Namespace) -> int:
     if caught:
         return status
     return 1 if run.stop_reason is not None and run.stop_reason.value == "error" else 0
+
+
+def run_sweep_headless(args: argparse.Namespace) -> int:
+    """``--sweep SPEC.json [--out map.csv] [--json]``: every cell of the spec's grid; one
+    line naming the problem and exit 2 for a bad spec or ``--out``."""
+    from .run import sweep  # the batch and the map: not on the single run's path
+
+    src = Path(args.sweep)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        why = _out_problem(out, src)
+        if why:
+            print(f"error: --out {out}: {why}", file=sys.stderr)
+            return 2
+    try:
+        text = read_text(src, "sweep", SESSION_MAX_BYTES, "sweep spec")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError("", f"not valid JSON: {exc}") from None
+        spec = sweep.read_spec(data, src.resolve().parent)
+    except InputError as exc:
+        print(f"error: {args.sweep}: {exc}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    cells = sweep.run_sweep(spec)
+    line = sweep.summary(spec, cells, time.perf_counter() - t0)
+    if out is not None:
+        try:
+            sweep.write_csv(spec, cells, out)
+        except OSError as exc:
+            print(f"error: --out {out}: cannot write: {exc}", file=sys.stderr)
+            return 2
+    best = line["best"]
+    print(
+        json.dumps(line)
+        if args.json
+        else f"{line['cells']} cells in {line['elapsed_s']:.2f} s; "
+        + ("none converged" if best is None else f"fastest: {best}"),
+        flush=True,
+    )
+    return 0
 
 
 def check_engine() -> int:
