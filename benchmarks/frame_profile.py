@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from gui_stream import close_window, live_run, make_session, open_window, wait  # noqa: E402
 
-# --only's names, and the PlotPanel widget each hides
-LIVE_PLOTS = {"loss": "loss_plot", "error": "err_plot", "x": "x_plot", "tabs": "tabs"}
+# --only's names: the live plots (PlotPanel.plot's keys) and the views' tabs
+LIVE_PLOTS = ("loss", "error", "x", "tabs")
 
 
 def main() -> int:
@@ -45,8 +45,9 @@ def main() -> int:
     wait(app, 30, lambda: win.model.ready)
     live_run(app, win, make_session(args.n))
     if keep is not None:
-        for name, attr in LIVE_PLOTS.items():
-            getattr(win.plots, attr).setVisible(name in keep)
+        for name in LIVE_PLOTS:
+            w = win.plots.tabs if name == "tabs" else win.plots.plot(name).widget
+            w.setVisible(name in keep)
     wait(app, 1.0)
     f0, b0 = win.live.frames.frame_stats()
     profile = cProfile.Profile()

@@ -187,14 +187,19 @@ def follow_load(run: Run, meter: LoadMeter) -> None:
         use_threads(threads)
 
 
+def _out_refused(out: Path | None, src: Path) -> bool:
+    """Whether ``--out`` cannot be written (said in one line), checked before any run."""
+    why = None if out is None else _out_problem(out, src)
+    if why:
+        print(f"error: --out {out}: {why}", file=sys.stderr)
+    return bool(why)
+
+
 def run_headless(args: argparse.Namespace) -> int:
     src = Path(args.headless)
     out = Path(args.out) if args.out else None
-    if out is not None:
-        why = _out_problem(out, src)
-        if why:
-            print(f"error: --out {out}: {why}", file=sys.stderr)
-            return 2
+    if _out_refused(out, src):
+        return 2
     analysis = not getattr(args, "no_analysis", False)
     try:
         s = sessions.load(src)
@@ -256,11 +261,8 @@ def run_sweep_headless(args: argparse.Namespace) -> int:
 
     src = Path(args.sweep)
     out = Path(args.out) if args.out else None
-    if out is not None:
-        why = _out_problem(out, src)
-        if why:
-            print(f"error: --out {out}: {why}", file=sys.stderr)
-            return 2
+    if _out_refused(out, src):
+        return 2
     try:
         text = read_text(src, "sweep", SESSION_MAX_BYTES, "sweep spec")
         try:

@@ -9,20 +9,25 @@ from functools import cached_property
 import numpy as np
 
 
-def spread(start: int, stop: int, most: int) -> np.ndarray:
-    """Rows ``start`` to ``stop`` (exclusive), at most about ``most`` of them evenly spread,
-    always ending on the newest: what a curve of a long run draws."""
-    step = max(1, -(-(stop - start) // max(most, 1)))
+def spread(start: int, stop: int, most: int, step: int | None = None) -> np.ndarray:
+    """Rows ``start`` to ``stop`` (exclusive), at most about ``most`` of them evenly spread
+    (or every ``step``-th), always ending on the newest: what a curve of a long run draws."""
+    if step is None:
+        step = -(-(stop - start) // max(most, 1))
+    step = max(1, step)
     sel = np.arange(start, stop, step)
     if len(sel) and sel[-1] != stop - 1:
         sel = np.append(sel, stop - 1)
     return sel
 
 
-def spread_rows(history: object, most: int) -> tuple[np.ndarray, np.ndarray]:
-    """(iterations, iterates) of the recorded trajectory, ``spread`` to at most ``most``."""
+def spread_rows(
+    history: object, most: int, step: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(iterations, iterates) of the recorded trajectory, ``spread`` to at most ``most`` (or
+    every ``step``-th)."""
     its, vals = history.trajectory()
-    sel = spread(0, len(its), most)
+    sel = spread(0, len(its), most, step)
     return its[sel], vals[sel]
 
 

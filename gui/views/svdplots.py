@@ -125,7 +125,10 @@ class SvdViews:
         """(iterations, |σ − σ*| per value) for the rows to draw."""
         ref = self.problem.reference_singular_values()
         if self._d_cols is not None:
-            its, vals = spread_rows(history, 2000)
+            # every len // 2000-th row: 2,000 to 4,000 of them, as drawn before (``spread``'s
+            # own rounding would halve a run of 2,001 rows)
+            n = len(history.trajectory()[0])
+            its, vals = spread_rows(history, 2000, step=n // 2000)
             d = vals[:, self._d_cols]
             sv = -np.sort(-(d * d), axis=1)
             return its.astype(float), np.abs(sv - ref)

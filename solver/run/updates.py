@@ -67,8 +67,8 @@ class Updates:
         def closure() -> torch.Tensor:
             if self._stop.is_set():
                 raise StepAborted
+            loss = self._evaluate()  # its observers first, as before each evaluation
             self.opt.zero_grad(set_to_none=False)
-            loss = self._evaluate()
             loss.backward()
             self.evals += 1
             return loss
