@@ -26,7 +26,7 @@ import torch
 from solver.core.errors import InputError
 from solver.matrices import kernels
 from solver.problems.kinds import check_loss
-from solver.problems.losses import loss_function
+from solver.problems.losses import LOSSES, loss_function
 from solver.sessions.session import Session
 from solver.settings.devices import resolve_device
 from solver.settings.precisions import precision
@@ -42,6 +42,25 @@ SETTINGS: dict[str, dict[str, float]] = {
     "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
     "rmsprop": {"alpha": 0.99, "eps": 1e-8},
     "adagrad": {"eps": 1e-10},
+}
+
+
+# Each run's loss from its residual rows f (runs × entries), for the losses the fast path
+# knows by code (``solver.run.scripted._loss``): half sum, sum, mean of squares, ‖r‖.
+ROW_FORMS = {
+    0: lambda f: 0.5 * (f * f).sum(dim=1),
+    1: lambda f: (f * f).sum(dim=1),
+    2: lambda f: (f * f).sum(dim=1) / f.shape[1],
+    3: lambda f: torch.linalg.vector_norm(f, dim=1),
+}
+
+
+# dℓ/dr of each row for those losses, from the rows r and their losses ℓ
+SLOPES = {
+    0: lambda r, _loss: r,
+    1: lambda r, _loss: 2 * r,
+    2: lambda r, _loss: (2 / r.shape[1]) * r,
+    3: lambda r, loss: r / loss[:, None],
 }
 
 
@@ -105,94 +124,126 @@ class BatchRun:
 
         problem = session.problem
         bound = problem.bind(self.device, self.dtype)
-        self._loss = torch.func.vmap(loss_function(session.loss, problem, bound.tensors))
+        code = LOSSES[session.loss].fast_code
+        if code in ROW_FORMS:  # the fast path's losses, one per row without vmap's overhead
+            form = ROW_FORMS[code]
+            self._loss = lambda r, _x: form(r.reshape(r.shape[0], -1))
+        else:
+            self._loss = torch.func.vmap(loss_function(session.loss, problem, bound.tensors))
+        # a linear system's gradient written out, (dℓ/dr) A, where the loss is one of the
+        # fast path's: no graph to build each iteration (autograd's own expression: the same
+        # numbers but for the order of a sum)
+        self._slope = SLOPES.get(code) if problem.kind != "inverse" else None
+        self._adjoint = None
         if problem.kind == "inverse":
             self._residual = bound.residual  # x @ M and M @ x broadcast over the runs
         else:
-            self._residual = self._linear_residual(problem)
+            self._residual, self._adjoint = self._linear_operator(problem)
         x0 = initial_x(session, self.dtype).to(self.device)
         self.x = x0.expand(runs, *x0.shape).clone()
 
-    def _linear_residual(self, problem: object) -> object:
-        """R = X Aᵀ − b for all runs at once: one matrix-matrix product (a sparse one for a
-        sparse A)."""
+    def _linear_operator(self, problem: object) -> tuple[object, object]:
+        """R = X Aᵀ − b and H ↦ H A for all runs at once: one matrix-matrix product each (a
+        sparse one for a sparse A)."""
         b = torch.tensor(np.asarray(problem.b), dtype=self.dtype, device=self.device)
         if problem.sparse:
             a = kernels.torch_csr(problem.A, self.device, self.dtype)
-            return lambda x: torch.sparse.mm(a, x.T).T - b
+            at = kernels.torch_csr(problem.A.T.tocsr(), self.device, self.dtype)
+            return (
+                lambda x: torch.sparse.mm(a, x.T).T - b,
+                lambda h: torch.sparse.mm(at, h.T).T,
+            )
         a = torch.tensor(np.asarray(problem.A), dtype=self.dtype, device=self.device)
-        return lambda x: x @ a.T - b
+        return (lambda x: x @ a.T - b), (lambda h: h @ a)
 
     def _tensor(self, key: str) -> torch.Tensor:
         v = torch.tensor(self.settings[key], dtype=self.dtype, device=self.device)
         return v.reshape(-1, *([1] * (self.x.dim() - 1)))
 
     def run(self) -> BatchResult:
-        """Every run to its stop."""
-        b, x = self.runs, self.x.requires_grad_(True)
+        """Every run to its stop. A run that stops leaves the batch: the next iterations
+        compute only the runs still going."""
+        b, x = self.runs, self.x
+        live = np.arange(b)  # the runs still going
+        per = {k: self._tensor(k) for k in self.settings if k != "tol"}
         tol = torch.tensor(self.settings["tol"], dtype=torch.float64)
-        lr = self._tensor("lr")
         state: dict[str, torch.Tensor] = {}
-        active = torch.ones(b, dtype=torch.bool)
         iterations = np.zeros(b, np.int64)
         reasons: list[StopReason | None] = [None] * b
-        losses: list[torch.Tensor] = []
-
-        def evaluate() -> torch.Tensor:
-            loss = self._loss(self._residual(x), x)
-            value = loss.detach().to("cpu", torch.float64)
-            losses.append(torch.where(active, value, torch.nan))
-            finite_x = torch.isfinite(x.detach().reshape(b, -1)).all(dim=1).cpu()
-            for j in torch.nonzero(active & ~(torch.isfinite(value) & finite_x)).flatten():
-                reasons[j], active[j] = StopReason.DIVERGED, False
-            for j in torch.nonzero(active & (tol > 0) & (value < tol)).flatten():
-                reasons[j], active[j] = StopReason.CONVERGED, False
-            return loss
-
-        loss = evaluate()
+        final = np.empty((b, *x.shape[1:]))
+        losses: list[np.ndarray] = []
         step = 0
-        while bool(active.any()) and step < self.max_iters:
-            step += 1
-            (g,) = torch.autograd.grad(loss.sum(), x)
+        written = self._slope is not None
+        while True:
+            x.requires_grad_(not written)
+            r = self._residual(x)
+            loss = self._loss(r, x)
+            value = loss.detach().to("cpu", torch.float64)
+            row = np.full(b, np.nan)
+            row[live] = value.numpy()
+            losses.append(row)
+            finite = (
+                torch.isfinite(value)
+                & torch.isfinite(x.detach().reshape(len(live), -1)).all(dim=1).cpu()
+            )
+            t = tol[live]
+            converged = finite & (t > 0) & (value < t)
+            stop = ~finite | converged
+            if step >= self.max_iters:
+                stop[:] = True
+            if bool(stop.any()):
+                xs = x.detach().cpu().numpy()
+                for i in torch.nonzero(stop).flatten().tolist():
+                    j = live[i]
+                    reasons[j] = (
+                        StopReason.DIVERGED
+                        if not finite[i]
+                        else StopReason.CONVERGED
+                        if converged[i]
+                        else StopReason.MAX_ITERS
+                    )
+                    final[j] = xs[i]
+            going = ~stop
+            if not bool(going.any()):
+                break
+            if written:
+                g = self._adjoint(self._slope(r, loss))
+            else:
+                (g,) = torch.autograd.grad(loss.sum(), x)
             with torch.no_grad():
-                move = self._step(g, lr, state, step)
-                keep = active.to(self.device).reshape(-1, *([1] * (x.dim() - 1)))
-                x.sub_(torch.where(keep, move, torch.zeros((), dtype=x.dtype)))
-            iterations[active.numpy()] += 1
-            loss = evaluate()
-        for j in torch.nonzero(active).flatten():
-            reasons[j] = StopReason.MAX_ITERS
-        return BatchResult(
-            iterations,
-            tuple(reasons),
-            torch.stack(losses, dim=1).numpy(),
-            x.detach().cpu().numpy().astype(np.float64),
-        )
+                if not bool(going.all()):
+                    keep = going.to(self.device)
+                    live, x, g = live[going.numpy()], x.detach()[keep], g[keep]
+                    per = {k: v[keep] for k, v in per.items()}
+                    state = {k: v[keep] for k, v in state.items()}
+                step += 1
+                x = x.detach() - self._step(g, per, state, step)
+            iterations[live] += 1
+        return BatchResult(iterations, tuple(reasons), np.stack(losses, axis=1), final)
 
     def _step(
-        self, g: torch.Tensor, lr: torch.Tensor, state: dict[str, torch.Tensor], step: int
+        self, g: torch.Tensor, per: dict[str, torch.Tensor], state: dict, step: int
     ) -> torch.Tensor:
         """What each run subtracts from its x at update ``step`` (torch.optim's rules)."""
-        name = self.session.optimizer
+        name, lr = self.session.optimizer, per["lr"]
         if name == "gd":
             return lr * g
         if name == "sgd":
-            mu, damp = self._tensor("momentum"), self._tensor("dampening")
+            mu, damp = per["momentum"], per["dampening"]
             buf = g.clone() if step == 1 else mu * state["buf"] + (1 - damp) * g
             state["buf"] = buf
             return lr * (g + mu * buf if self.nesterov else buf)
         if name == "adam":
-            b1, b2, eps = self._tensor("beta1"), self._tensor("beta2"), self._tensor("eps")
+            b1, b2, eps = per["beta1"], per["beta2"], per["eps"]
             m = state.get("m", torch.zeros_like(g)) * b1 + (1 - b1) * g
             v = state.get("v", torch.zeros_like(g)) * b2 + (1 - b2) * g * g
             state["m"], state["v"] = m, v
             c1, c2 = 1 - b1**step, 1 - b2**step
             return (lr / c1) * m / (v.sqrt() / c2.sqrt() + eps)
         if name == "rmsprop":
-            alpha, eps = self._tensor("alpha"), self._tensor("eps")
-            sq = state.get("sq", torch.zeros_like(g)) * alpha + (1 - alpha) * g * g
+            sq = state.get("sq", torch.zeros_like(g)) * per["alpha"] + (1 - per["alpha"]) * g * g
             state["sq"] = sq
-            return lr * g / (sq.sqrt() + eps)
+            return lr * g / (sq.sqrt() + per["eps"])
         acc = state.get("acc", torch.zeros_like(g)) + g * g  # adagrad
         state["acc"] = acc
-        return lr * g / (acc.sqrt() + self._tensor("eps"))
+        return lr * g / (acc.sqrt() + per["eps"])
