@@ -26,7 +26,7 @@ import torch
 from solver.core.errors import InputError
 from solver.matrices import kernels
 from solver.problems.kinds import check_loss
-from solver.problems.losses import LOSSES, loss_function
+from solver.problems.losses import LOSSES, energy_offset, loss_function
 from solver.sessions.session import Session
 from solver.settings.devices import resolve_device
 from solver.settings.precisions import precision
@@ -125,20 +125,27 @@ class BatchRun:
         problem = session.problem
         bound = problem.bind(self.device, self.dtype)
         code = LOSSES[session.loss].fast_code
-        if code in ROW_FORMS:  # the fast path's losses, one per row without vmap's overhead
-            form = ROW_FORMS[code]
+        linear = problem.kind != "inverse"
+        # A linear system's gradient written out where the loss is one of the fast path's or
+        # the energy: no graph to build each iteration, autograd's own expression (the same
+        # numbers but for the order of a sum). Other losses: each run's torch form under vmap.
+        self._gradient: object = None
+        if linear:
+            self._residual, adjoint = self._linear_operator(problem)
+        else:
+            self._residual = bound.residual  # x @ M and M @ x broadcast over the runs
+        if code in ROW_FORMS:  # one loss per row without vmap's overhead
+            form, slope = ROW_FORMS[code], SLOPES[code]
             self._loss = lambda r, _x: form(r.reshape(r.shape[0], -1))
+            if linear:
+                self._gradient = lambda r, _x, loss: adjoint(slope(r, loss))
+        elif session.loss == "energy" and linear:
+            b, offset = bound.tensors["b"], energy_offset(problem)
+            self._loss = lambda r, x: 0.5 * (x * (r - b)).sum(dim=1) + offset
+            # ∇(½xᵀAx − bᵀx) = ½Aᵀx + ½(Ax − b) − ½b, as the sparse chunk writes it
+            self._gradient = lambda r, x, _loss: adjoint(0.5 * x) + 0.5 * (r - b)
         else:
             self._loss = torch.func.vmap(loss_function(session.loss, problem, bound.tensors))
-        # a linear system's gradient written out, (dℓ/dr) A, where the loss is one of the
-        # fast path's: no graph to build each iteration (autograd's own expression: the same
-        # numbers but for the order of a sum)
-        self._slope = SLOPES.get(code) if problem.kind != "inverse" else None
-        self._adjoint = None
-        if problem.kind == "inverse":
-            self._residual = bound.residual  # x @ M and M @ x broadcast over the runs
-        else:
-            self._residual, self._adjoint = self._linear_operator(problem)
         x0 = initial_x(session, self.dtype).to(self.device)
         self.x = x0.expand(runs, *x0.shape).clone()
 
@@ -173,7 +180,7 @@ class BatchRun:
         final = np.empty((b, *x.shape[1:]))
         losses: list[np.ndarray] = []
         step = 0
-        written = self._slope is not None
+        written = self._gradient is not None
         while True:
             x.requires_grad_(not written)
             r = self._residual(x)
@@ -207,7 +214,7 @@ class BatchRun:
             if not bool(going.any()):
                 break
             if written:
-                g = self._adjoint(self._slope(r, loss))
+                g = self._gradient(r, x, loss)
             else:
                 (g,) = torch.autograd.grad(loss.sum(), x)
             with torch.no_grad():
